@@ -1,0 +1,331 @@
+//! One error type built from per-layer enums.
+//!
+//! Every variant has a stable code name ([`Error::code`]); the C enum and the Python
+//! exception classes reuse these names word for word. Messages never contain the
+//! card number, keys or card data.
+
+use crate::apdu::StatusWord;
+
+/// The command during which something went wrong, for error messages and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Step {
+    /// SELECT FILE of the MF (SPEC15 §4.2.1).
+    SelectMf,
+    /// SELECT FILE of a DF by AID (SPEC15 §4.2.1).
+    SelectDf,
+    /// READ BINARY in plain (SPEC15 §4.2.5).
+    ReadBinary,
+    /// READ BINARY under secure messaging (SPEC15 §4.2.5).
+    SmReadBinary,
+    /// GET CHALLENGE (SPEC15 §4.2.3).
+    GetChallenge,
+    /// MUTUAL AUTHENTICATE (SPEC15 §4.2.4).
+    MutualAuthenticate,
+    /// VERIFY under secure messaging (SPEC15 §4.2.2).
+    Verify,
+}
+
+impl core::fmt::Display for Step {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Step::SelectMf => "SELECT MF",
+            Step::SelectDf => "SELECT DF",
+            Step::ReadBinary => "READ BINARY",
+            Step::SmReadBinary => "SM READ BINARY",
+            Step::GetChallenge => "GET CHALLENGE",
+            Step::MutualAuthenticate => "MUTUAL AUTHENTICATE",
+            Step::Verify => "VERIFY",
+        })
+    }
+}
+
+/// Failures of the transport (the reader, the driver, the link to the card).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The card left the field, or was never there.
+    #[error("card removed or not present")]
+    CardRemoved,
+    /// The card was reset; any secure-messaging session is gone.
+    #[error("card was reset; the secure-messaging session is dropped")]
+    CardReset,
+    /// The reader is gone (unplugged, or the service stopped).
+    #[error("reader unavailable: {0}")]
+    ReaderUnavailable(String),
+    /// No reader with the requested name.
+    #[error("no such reader: {0}")]
+    NoSuchReader(String),
+    /// Another application holds the card exclusively.
+    #[error("sharing violation: the card is in use by another application")]
+    SharingViolation,
+    /// The command is longer than the transport can carry.
+    #[error("command of {len} bytes exceeds the transport limit of {max}")]
+    CommandTooLong {
+        /// Encoded command length.
+        len: usize,
+        /// The transport's limit.
+        max: usize,
+    },
+    /// The transport cannot carry extended-length APDUs.
+    #[error("reader cannot carry extended APDUs")]
+    ExtendedLengthUnsupported,
+    /// Anything else the backend reports.
+    #[error("transport failure: {0}")]
+    Other(String),
+}
+
+/// Secure-messaging failures (SPEC15 §3.4.2, §4.2.5).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SmError {
+    /// The SM response is not a single `86` data object.
+    #[error("secure-messaging response is not an 86 data object")]
+    MissingDataObject,
+    /// The `86` object does not start with the padding indicator `01`.
+    #[error("secure-messaging padding indicator is not 01")]
+    BadPaddingIndicator,
+    /// The ciphertext is not a whole number of cipher blocks.
+    #[error("ciphertext length is not a multiple of the block size")]
+    BlockAlignment,
+    /// The decrypted data does not end in `80 00…` padding within one block.
+    #[error("bad padding in decrypted secure-messaging data")]
+    BadPadding,
+    /// Bytes follow the `86` data object.
+    #[error("trailing bytes after the secure-messaging data object")]
+    TrailingData,
+}
+
+/// Mutual-authentication failures detected by the terminal (SPEC15 Annex 1 step 4).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The card's MAC over E_ICC does not match.
+    #[error("card authentication MAC (M_ICC) does not match")]
+    CardMacMismatch,
+    /// The decrypted E_ICC does not carry our challenge values.
+    #[error("card authentication cryptogram does not carry the expected random values")]
+    RandomMismatch,
+    /// The card's response to MUTUAL AUTHENTICATE or GET CHALLENGE has the wrong length.
+    #[error("{step} response has {got} bytes, expected {expected}")]
+    BadLength {
+        /// The command.
+        step: Step,
+        /// Bytes received.
+        got: usize,
+        /// Bytes expected.
+        expected: usize,
+    },
+}
+
+/// Where in the card data a parse error happened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} at {file} offset {offset}")]
+pub struct ParseError {
+    /// The file or object being parsed, e.g. `"DF2/EF01"`.
+    pub file: &'static str,
+    /// Byte offset of the problem inside that file.
+    pub offset: usize,
+    /// What is wrong.
+    pub what: ParseProblem,
+}
+
+/// The kind of parse problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseProblem {
+    /// Input ended inside a tag, a length or a value.
+    #[error("truncated data")]
+    Truncated,
+    /// A length field that this spec does not use (`83` or more, or `80`).
+    #[error("unsupported length form {0:#04x}")]
+    BadLengthForm(u8),
+    /// A tag other than the one the spec puts here.
+    #[error("unexpected tag {found:#06x} (expected {expected:#06x})")]
+    UnexpectedTag {
+        /// Tag expected by the spec.
+        expected: u16,
+        /// Tag found.
+        found: u16,
+    },
+    /// A required data object is missing.
+    #[error("missing data object {0:#06x}")]
+    MissingTag(u16),
+    /// A value has a length the spec does not allow.
+    #[error("bad value length {got} (allowed up to {max})")]
+    BadValueLength {
+        /// Found length.
+        got: usize,
+        /// Largest allowed.
+        max: usize,
+    },
+    /// Non-zero bytes after the last data object (only `00` fill is allowed).
+    #[error("non-zero bytes after the last data object")]
+    TrailingGarbage,
+    /// A value that must be ASCII digits (dates, codes) is not.
+    #[error("value is not in the expected format: {0}")]
+    BadFormat(&'static str),
+    /// The municipality code's check digit does not match.
+    #[error("municipality code check digit mismatch")]
+    CheckDigit,
+    /// A certificate that cannot be decoded.
+    #[error("certificate: {0}")]
+    Certificate(String),
+    /// A response APDU shorter than its status word.
+    #[error("response shorter than two bytes")]
+    ShortResponse,
+    /// A response larger than the spec's largest file.
+    #[error("response of {0} bytes exceeds the largest response the spec defines")]
+    Oversized(usize),
+}
+
+/// Verification setup failures (loading trust anchors). A failed *signature* is
+/// not an error: it is a result ([`crate::verify::SignatureStatus::Invalid`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// A file in the production trust directory does not match any pinned fingerprint.
+    #[error("{path}: certificate fingerprint {fingerprint} is not one of the pinned Ministry roots")]
+    UnpinnedProductionRoot {
+        /// The offending file.
+        path: String,
+        /// Its SHA-256 fingerprint (hex).
+        fingerprint: String,
+    },
+    /// A trust-anchor file cannot be read or parsed.
+    #[error("{path}: {reason}")]
+    BadAnchorFile {
+        /// The offending file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Problems with caller input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// The card number is not 12 ASCII letters and digits (the number itself is not shown).
+    #[error("card number must be exactly 12 ASCII letters or digits (got {len} characters)")]
+    BadCardNumber {
+        /// Length after trimming, in characters.
+        len: usize,
+    },
+}
+
+/// Cards this version recognises but does not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnsupportedError {
+    /// A card type that this library knows but cannot read yet.
+    #[error("card type {card_type:?} ({description}) is recognised but not supported yet")]
+    CardType {
+        /// The card type as read from MF/EF02.
+        card_type: String,
+        /// What that type is.
+        description: &'static str,
+    },
+    /// A card-type value this library does not know (raw MF/EF02 bytes, hex).
+    #[error("unknown card type (MF/EF02 = {0})")]
+    UnknownCardType(String),
+}
+
+/// Every error zairyu returns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The transport failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The card answered a command with a status word other than success.
+    #[error("{step} failed: card status {sw}")]
+    Card {
+        /// The command.
+        step: Step,
+        /// The status word.
+        sw: StatusWord,
+    },
+    /// `63 00` at MUTUAL AUTHENTICATE or VERIFY once the card type is known: the card
+    /// number typed does not belong to this card.
+    #[error("wrong card number (rejected at {step}, {flow} flow)")]
+    WrongCardNumber {
+        /// MUTUAL AUTHENTICATE or VERIFY.
+        step: Step,
+        /// The access flow used (`"gen1-3des"` …).
+        flow: &'static str,
+    },
+    /// The card's side of mutual authentication failed.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// Secure messaging failed.
+    #[error(transparent)]
+    SecureMessaging(#[from] SmError),
+    /// Card data could not be parsed.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// Trust anchors could not be loaded.
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// Caller input is invalid.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The card is of a type this version does not read.
+    #[error(transparent)]
+    Unsupported(#[from] UnsupportedError),
+}
+
+impl Error {
+    /// The stable code name of this error, shared with the C and Python bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Transport(e) => match e {
+                TransportError::CardRemoved => "transport_card_removed",
+                TransportError::CardReset => "transport_card_reset",
+                TransportError::ReaderUnavailable(_) => "transport_reader_unavailable",
+                TransportError::NoSuchReader(_) => "transport_no_such_reader",
+                TransportError::SharingViolation => "transport_sharing_violation",
+                TransportError::CommandTooLong { .. } => "transport_command_too_long",
+                TransportError::ExtendedLengthUnsupported => "transport_extended_length_unsupported",
+                TransportError::Other(_) => "transport_other",
+            },
+            Error::Card { .. } => "card_status",
+            Error::WrongCardNumber { .. } => "wrong_card_number",
+            Error::Auth(e) => match e {
+                AuthError::CardMacMismatch => "auth_card_mac_mismatch",
+                AuthError::RandomMismatch => "auth_random_mismatch",
+                AuthError::BadLength { .. } => "auth_bad_length",
+            },
+            Error::SecureMessaging(e) => match e {
+                SmError::MissingDataObject => "sm_missing_data_object",
+                SmError::BadPaddingIndicator => "sm_bad_padding_indicator",
+                SmError::BlockAlignment => "sm_block_alignment",
+                SmError::BadPadding => "sm_bad_padding",
+                SmError::TrailingData => "sm_trailing_data",
+            },
+            Error::Parse(_) => "parse",
+            Error::Verify(e) => match e {
+                VerifyError::UnpinnedProductionRoot { .. } => "verify_unpinned_production_root",
+                VerifyError::BadAnchorFile { .. } => "verify_bad_anchor_file",
+            },
+            Error::Input(_) => "input_bad_card_number",
+            Error::Unsupported(e) => match e {
+                UnsupportedError::CardType { .. } => "unsupported_card_type",
+                UnsupportedError::UnknownCardType(_) => "unknown_card_type",
+            },
+        }
+    }
+
+    /// The status word, for [`Error::Card`] and [`Error::WrongCardNumber`] (`63 00`).
+    pub fn status_word(&self) -> Option<StatusWord> {
+        match self {
+            Error::Card { sw, .. } => Some(*sw),
+            Error::WrongCardNumber { .. } => Some(StatusWord::VerificationFailed),
+            _ => None,
+        }
+    }
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
