@@ -1,1 +1,303 @@
-fn main() {}
+//! `zairyu`: read and verify residence cards from the command line.
+#![forbid(unsafe_code)]
+
+mod bench;
+mod summary;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use zairyu::auth::OsRandom;
+use zairyu::reader::{CardRead, ReadOptions, read_card};
+use zairyu::report::Report;
+use zairyu::session::Card;
+use zairyu::verify::{ChainStatus, SignatureStatus, TrustStore};
+use zairyu::{CardNumber, Error};
+use zairyu_sim::{IssueOptions, IssuedCard, SimCard, SimCardType};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0   read complete, signature valid, certificate chains to a trusted anchor
+  2   usage error
+  3   wrong card number (the card rejected it)
+  4   card or transport error (status word, card removed, reader gone)
+  5   card data error (malformed response, TLV, secure messaging, authentication)
+  6   card type not supported (second-generation or specified card, unknown type)
+  7   trust store error (e.g. a file in --trust-dir is not a pinned Ministry root)
+  10  read complete, signature INVALID (possible forgery or alteration)
+  11  read complete, signature absent or not checked, or no trusted anchor
+      (e.g. under-16 card without photo and signature)";
+
+/// Read and verify the IC chip of Japanese residence cards (在留カード) and special
+/// permanent resident certificates (特別永住者証明書).
+#[derive(Parser)]
+#[command(name = "zairyu", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// Log APDU headers and status words to stderr (never card data or numbers).
+    #[arg(long, short, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SimType {
+    /// 在留カード (first generation).
+    #[value(name = "1")]
+    One,
+    /// 特別永住者証明書 (first generation).
+    #[value(name = "2")]
+    Two,
+}
+
+impl SimType {
+    fn to_sim(self) -> SimCardType {
+        match self {
+            SimType::One => SimCardType::ResidenceCard,
+            SimType::Two => SimCardType::SpecialPermanentResident,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct TrustArgs {
+    /// Directory with the Ministry's "ZairyuCard CA" root certificates (DER or PEM),
+    /// downloaded from the Ministry's site; every file must match a pinned fingerprint.
+    #[arg(long, value_name = "DIR")]
+    trust_dir: Option<PathBuf>,
+    /// Directory with test anchors (any certificate; reported as profile "test", never production).
+    #[arg(long, value_name = "DIR")]
+    test_anchors: Option<PathBuf>,
+    /// Do not trust the simulator's own test CA (it is trusted as a *test* anchor by default
+    /// when reading the in-process simulator).
+    #[arg(long)]
+    no_sim_test_ca: bool,
+}
+
+#[derive(clap::Args)]
+struct SimArgs {
+    /// Card type of the in-process simulated card.
+    #[arg(long, value_enum, default_value = "1")]
+    sim_card_type: SimType,
+    /// Card number printed on the simulated card (the number you type must match it).
+    #[arg(long, default_value = "AB12345678CD", value_name = "N")]
+    sim_card_number: String,
+    /// Simulate a card of a holder under 16 (no photo, no signature).
+    #[arg(long)]
+    sim_under_16: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Issue a simulated card in-process, read it, verify it, and print the result.
+    Demo {
+        /// Print the JSON report instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Card type of the simulated card.
+        #[arg(long, value_enum, default_value = "1")]
+        card_type: SimType,
+    },
+    /// Read and verify a card (this version: the in-process simulator).
+    Read {
+        /// The card number the clerk types (在留カード等番号, 12 characters).
+        #[arg(long, value_name = "N")]
+        card_number: String,
+        #[command(flatten)]
+        sim: SimArgs,
+        #[command(flatten)]
+        trust: TrustArgs,
+        /// Print the JSON report instead of the summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read a card and write every file's raw content, the images and the JSON report to DIR.
+    Dump {
+        /// The card number the clerk types.
+        #[arg(long, value_name = "N")]
+        card_number: String,
+        /// Output directory (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        sim: SimArgs,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+    /// Measure APDUs, bytes and host CPU time per full read + verify (in-process simulator).
+    Bench {
+        /// Number of reads.
+        #[arg(long, default_value_t = 50)]
+        iterations: u32,
+        /// Card type.
+        #[arg(long, value_enum, default_value = "1")]
+        card_type: SimType,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.verbose {
+        env_logger::Builder::new()
+            .filter_module("zairyu", log::LevelFilter::Debug)
+            .init();
+    }
+    match run(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error [{}]: {e}", e.code());
+            ExitCode::from(exit_code_for_error(&e))
+        }
+    }
+}
+
+fn exit_code_for_error(e: &Error) -> u8 {
+    match e {
+        Error::WrongCardNumber { .. } => 3,
+        Error::Card { .. } | Error::Transport(_) => 4,
+        Error::Unsupported(_) => 6,
+        Error::Verify(_) => 7,
+        Error::Input(_) => 2,
+        _ => 5,
+    }
+}
+
+fn exit_code_for_read(r: &CardRead) -> u8 {
+    match (r.verification.signature, r.verification.chain) {
+        (SignatureStatus::Invalid, _) => 10,
+        (SignatureStatus::Valid, ChainStatus::Verified) => 0,
+        _ => 11,
+    }
+}
+
+fn build_trust(args: &TrustArgs, with_sim_ca: bool) -> Result<TrustStore, Error> {
+    let mut trust = TrustStore::new();
+    if let Some(dir) = &args.trust_dir {
+        trust.load_production_dir(dir)?;
+    }
+    if let Some(dir) = &args.test_anchors {
+        trust.add_test_dir(dir)?;
+    }
+    if with_sim_ca && !args.no_sim_test_ca {
+        trust.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA")?;
+    }
+    Ok(trust)
+}
+
+fn issue(sim: &SimArgs) -> IssuedCard {
+    let opts = IssueOptions {
+        card_type: sim.sim_card_type.to_sim(),
+        card_number: sim.sim_card_number.clone(),
+        under_16: sim.sim_under_16,
+        ..IssueOptions::default()
+    };
+    IssuedCard::issue(&opts)
+}
+
+fn read_sim(issued: IssuedCard, number: &str, trust: &TrustStore) -> Result<CardRead, Error> {
+    let number = CardNumber::parse(number)?;
+    let mut card = Card::new(SimCard::new(issued));
+    read_card(
+        &mut card,
+        &number,
+        trust,
+        &mut OsRandom,
+        &ReadOptions::default(),
+    )
+}
+
+fn print_read(r: &CardRead, json: bool) {
+    if json {
+        println!("{}", Report::from_read(r).to_json_pretty());
+    } else {
+        print!("{}", summary::render(r));
+    }
+}
+
+fn run(cmd: Command) -> Result<u8, Error> {
+    match cmd {
+        Command::Demo { json, card_type } => {
+            let sim = SimArgs {
+                sim_card_type: card_type,
+                sim_card_number: "AB12345678CD".into(),
+                sim_under_16: false,
+            };
+            let trust = build_trust(
+                &TrustArgs {
+                    trust_dir: None,
+                    test_anchors: None,
+                    no_sim_test_ca: false,
+                },
+                true,
+            )?;
+            if !json {
+                println!(
+                    "zairyu demo: a simulated card (synthetic data, test CA), card number AB12345678CD\n"
+                );
+            }
+            let r = read_sim(issue(&sim), "AB12345678CD", &trust)?;
+            print_read(&r, json);
+            Ok(exit_code_for_read(&r))
+        }
+        Command::Read {
+            card_number,
+            sim,
+            trust,
+            json,
+        } => {
+            let store = build_trust(&trust, true)?;
+            let r = read_sim(issue(&sim), &card_number, &store)?;
+            print_read(&r, json);
+            Ok(exit_code_for_read(&r))
+        }
+        Command::Dump {
+            card_number,
+            out,
+            sim,
+            trust,
+        } => {
+            let store = build_trust(&trust, true)?;
+            let r = read_sim(issue(&sim), &card_number, &store)?;
+            write_dump(&r, &out).map_err(|e| {
+                Error::Transport(zairyu::error::TransportError::Other(format!(
+                    "writing {}: {e}",
+                    out.display()
+                )))
+            })?;
+            println!("wrote {} files to {}", r.raw_files.len() + 3, out.display());
+            Ok(exit_code_for_read(&r))
+        }
+        Command::Bench {
+            iterations,
+            card_type,
+        } => bench::run(iterations, card_type.to_sim()),
+    }
+}
+
+fn write_dump(r: &CardRead, out: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(out)?;
+    for f in &r.raw_files {
+        std::fs::write(
+            out.join(format!("{}.bin", f.name.replace('/', "-"))),
+            &f.bytes,
+        )?;
+    }
+    let front = &r.data.front_image;
+    std::fs::write(
+        out.join(format!("front.{}", front.format.extension())),
+        front.bytes(),
+    )?;
+    let face = &r.data.face_image;
+    if face.is_present() {
+        std::fs::write(
+            out.join(format!("face.{}", face.format.extension())),
+            face.bytes(),
+        )?;
+    }
+    std::fs::write(
+        out.join("report.json"),
+        Report::from_read(r).to_json_pretty(),
+    )?;
+    Ok(())
+}

@@ -58,7 +58,15 @@ impl core::fmt::Debug for Command {
 impl Command {
     /// A command without data.
     pub fn new(cla: u8, ins: u8, p1: u8, p2: u8) -> Self {
-        Command { cla, ins, p1, p2, data: Zeroizing::new(Vec::new()), le: None, extended: false }
+        Command {
+            cla,
+            ins,
+            p1,
+            p2,
+            data: Zeroizing::new(Vec::new()),
+            le: None,
+            extended: false,
+        }
     }
 
     /// Adds a data field.
@@ -282,11 +290,36 @@ impl StatusWord {
 
     /// Every status word named in SPEC15 Table 4-5 (used by tests and the simulator).
     pub const SPEC_TABLE: &'static [[u8; 2]] = &[
-        [0x62, 0x83], [0x63, 0x00], [0x63, 0xC1], [0x63, 0xCF], [0x64, 0x00], [0x65, 0x81],
-        [0x67, 0x00], [0x68, 0x81], [0x68, 0x82], [0x69, 0x81], [0x69, 0x82], [0x69, 0x83],
-        [0x69, 0x84], [0x69, 0x85], [0x69, 0x86], [0x69, 0x87], [0x69, 0x88], [0x69, 0x99],
-        [0x6A, 0x80], [0x6A, 0x81], [0x6A, 0x82], [0x6A, 0x84], [0x6A, 0x85], [0x6A, 0x86],
-        [0x6A, 0x87], [0x6A, 0x88], [0x6B, 0x00], [0x6D, 0x00], [0x6E, 0x00], [0x6F, 0x00],
+        [0x62, 0x83],
+        [0x63, 0x00],
+        [0x63, 0xC1],
+        [0x63, 0xCF],
+        [0x64, 0x00],
+        [0x65, 0x81],
+        [0x67, 0x00],
+        [0x68, 0x81],
+        [0x68, 0x82],
+        [0x69, 0x81],
+        [0x69, 0x82],
+        [0x69, 0x83],
+        [0x69, 0x84],
+        [0x69, 0x85],
+        [0x69, 0x86],
+        [0x69, 0x87],
+        [0x69, 0x88],
+        [0x69, 0x99],
+        [0x6A, 0x80],
+        [0x6A, 0x81],
+        [0x6A, 0x82],
+        [0x6A, 0x84],
+        [0x6A, 0x85],
+        [0x6A, 0x86],
+        [0x6A, 0x87],
+        [0x6A, 0x88],
+        [0x6B, 0x00],
+        [0x6D, 0x00],
+        [0x6E, 0x00],
+        [0x6F, 0x00],
         [0x90, 0x00],
     ];
 }
@@ -328,13 +361,24 @@ impl Response {
     /// Splits raw response bytes into data and status word.
     pub fn parse(raw: &[u8]) -> Result<Self, ParseError> {
         if raw.len() < 2 {
-            return Err(ParseError { file: "response APDU", offset: raw.len(), what: ParseProblem::ShortResponse });
+            return Err(ParseError {
+                file: "response APDU",
+                offset: raw.len(),
+                what: ParseProblem::ShortResponse,
+            });
         }
         if raw.len() > MAX_RESPONSE {
-            return Err(ParseError { file: "response APDU", offset: MAX_RESPONSE, what: ParseProblem::Oversized(raw.len()) });
+            return Err(ParseError {
+                file: "response APDU",
+                offset: MAX_RESPONSE,
+                what: ParseProblem::Oversized(raw.len()),
+            });
         }
         let (data, sw) = raw.split_at(raw.len() - 2);
-        Ok(Response { data: Zeroizing::new(data.to_vec()), sw: StatusWord::from_bytes(sw[0], sw[1]) })
+        Ok(Response {
+            data: Zeroizing::new(data.to_vec()),
+            sw: StatusWord::from_bytes(sw[0], sw[1]),
+        })
     }
 
     /// Encodes data ‖ SW (used by the simulator).
@@ -347,7 +391,10 @@ impl Response {
 
     /// A status-only response.
     pub fn status(sw: StatusWord) -> Self {
-        Response { data: Zeroizing::new(Vec::new()), sw }
+        Response {
+            data: Zeroizing::new(Vec::new()),
+            sw,
+        }
     }
 }
 
@@ -367,7 +414,16 @@ pub struct ParsedCommand {
 impl core::fmt::Debug for ParsedCommand {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let h = self.header;
-        write!(f, "ParsedCommand({:02X} {:02X} {:02X} {:02X}, lc={}, ne={:?})", h[0], h[1], h[2], h[3], self.data.len(), self.ne)
+        write!(
+            f,
+            "ParsedCommand({:02X} {:02X} {:02X} {:02X}, lc={}, ne={:?})",
+            h[0],
+            h[1],
+            h[2],
+            h[3],
+            self.data.len(),
+            self.ne
+        )
     }
 }
 
@@ -389,7 +445,11 @@ impl ParsedCommand {
         };
         match body.len() {
             0 => Some(mk(&[], None, false)),
-            1 => Some(mk(&[], Some(if body[0] == 0 { 256 } else { body[0] as usize }), false)),
+            1 => Some(mk(
+                &[],
+                Some(if body[0] == 0 { 256 } else { body[0] as usize }),
+                false,
+            )),
             _ if body[0] != 0 => {
                 let lc = body[0] as usize;
                 let rest = &body[1..];
@@ -397,7 +457,11 @@ impl ParsedCommand {
                     Some(mk(rest, None, false))
                 } else if rest.len() == lc + 1 {
                     let le = rest[lc];
-                    Some(mk(&rest[..lc], Some(if le == 0 { 256 } else { le as usize }), false))
+                    Some(mk(
+                        &rest[..lc],
+                        Some(if le == 0 { 256 } else { le as usize }),
+                        false,
+                    ))
                 } else {
                     None
                 }
@@ -420,7 +484,11 @@ impl ParsedCommand {
                     Some(mk(rest, None, true))
                 } else if rest.len() == lc + 2 {
                     let le = u16::from_be_bytes([rest[lc], rest[lc + 1]]) as usize;
-                    Some(mk(&rest[..lc], Some(if le == 0 { 65536 } else { le }), true))
+                    Some(mk(
+                        &rest[..lc],
+                        Some(if le == 0 { 65536 } else { le }),
+                        true,
+                    ))
                 } else {
                     None
                 }
@@ -439,13 +507,24 @@ mod tests {
             .with_data(&[0x96, 0x02, 0x00, 0x00])
             .with_le(Le::Extended(0))
             .extended();
-        assert_eq!(&sm_read.encode()[..], &[0x08, 0xB0, 0x85, 0x00, 0x00, 0x00, 0x04, 0x96, 0x02, 0x00, 0x00, 0x00, 0x00]);
+        assert_eq!(
+            &sm_read.encode()[..],
+            &[
+                0x08, 0xB0, 0x85, 0x00, 0x00, 0x00, 0x04, 0x96, 0x02, 0x00, 0x00, 0x00, 0x00
+            ]
+        );
         let plain_read = Command::new(0x00, 0xB0, 0x82, 0x00).with_le(Le::Extended(0));
-        assert_eq!(&plain_read.encode()[..], &[0x00, 0xB0, 0x82, 0x00, 0x00, 0x00, 0x00]);
+        assert_eq!(
+            &plain_read.encode()[..],
+            &[0x00, 0xB0, 0x82, 0x00, 0x00, 0x00, 0x00]
+        );
         let challenge = Command::new(0x00, 0x84, 0x00, 0x00).with_le(Le::Short(8));
         assert_eq!(&challenge.encode()[..], &[0x00, 0x84, 0x00, 0x00, 0x08]);
         let select = Command::new(0x00, 0xA4, 0x00, 0x00).with_data(&[0x3F, 0x00]);
-        assert_eq!(&select.encode()[..], &[0x00, 0xA4, 0x00, 0x00, 0x02, 0x3F, 0x00]);
+        assert_eq!(
+            &select.encode()[..],
+            &[0x00, 0xA4, 0x00, 0x00, 0x02, 0x3F, 0x00]
+        );
     }
 
     #[test]
@@ -455,13 +534,28 @@ mod tests {
             Command::new(0, 0x84, 0, 0).with_le(Le::Short(8)),
             Command::new(0, 0x84, 0, 0).with_le(Le::Short(0)),
             Command::new(0, 0xA4, 0, 0).with_data(&[0x3F, 0]),
-            Command::new(0, 0x82, 0, 0).with_data(&[7; 40]).with_le(Le::Short(0)),
+            Command::new(0, 0x82, 0, 0)
+                .with_data(&[7; 40])
+                .with_le(Le::Short(0)),
             Command::new(0, 0xB0, 0x8B, 0).with_le(Le::Extended(0)),
             Command::new(0, 0xB0, 0x8B, 0).with_le(Le::Extended(300)),
-            Command::new(8, 0xB0, 0x85, 0).with_data(&[0x96, 2, 0, 0]).with_le(Le::Extended(0)).extended(),
+            Command::new(8, 0xB0, 0x85, 0)
+                .with_data(&[0x96, 2, 0, 0])
+                .with_le(Le::Extended(0))
+                .extended(),
             Command::new(0, 0xD6, 0, 0).with_data(&[1; 300]),
         ];
-        let expected_ne = [None, Some(8), Some(256), None, Some(256), Some(65536), Some(300), Some(65536), None];
+        let expected_ne = [
+            None,
+            Some(8),
+            Some(256),
+            None,
+            Some(256),
+            Some(65536),
+            Some(300),
+            Some(65536),
+            None,
+        ];
         for (c, ne) in cases.iter().zip(expected_ne) {
             let p = ParsedCommand::parse(&c.encode()).expect("parses");
             assert_eq!(p.header, c.header());
@@ -485,7 +579,10 @@ mod tests {
         let u = StatusWord::from_bytes(0x6C, 0x10);
         assert_eq!(u, StatusWord::Unknown(0x6C, 0x10));
         assert_eq!(u.to_bytes(), [0x6C, 0x10]);
-        assert_eq!(StatusWord::from_bytes(0x63, 0xC3), StatusWord::VerificationFailedRetries(3));
+        assert_eq!(
+            StatusWord::from_bytes(0x63, 0xC3),
+            StatusWord::VerificationFailedRetries(3)
+        );
     }
 
     #[test]

@@ -58,7 +58,10 @@ pub struct TerminalRandom {
 impl TerminalRandom {
     /// Draws RND.IFD then K.IFD from `rng`.
     pub fn generate(rng: &mut dyn RandomSource) -> Self {
-        let mut t = TerminalRandom { rnd_ifd: [0; 8], k_ifd: [0; 16] };
+        let mut t = TerminalRandom {
+            rnd_ifd: [0; 8],
+            k_ifd: [0; 16],
+        };
         rng.fill(&mut t.rnd_ifd);
         rng.fill(&mut t.k_ifd);
         t
@@ -97,7 +100,11 @@ pub fn finish_mutual_authentication<S: Suite>(
     response: &[u8],
 ) -> Result<Key16, AuthError> {
     if response.len() != 40 {
-        return Err(AuthError::BadLength { step: Step::MutualAuthenticate, got: response.len(), expected: 40 });
+        return Err(AuthError::BadLength {
+            step: Step::MutualAuthenticate,
+            got: response.len(),
+            expected: 40,
+        });
     }
     let mac = S::auth_mac(base, &response[..32]);
     if !bool::from(mac.ct_eq(&response[32..40])) {

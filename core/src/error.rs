@@ -186,7 +186,9 @@ pub enum ParseProblem {
 #[non_exhaustive]
 pub enum VerifyError {
     /// A file in the production trust directory does not match any pinned fingerprint.
-    #[error("{path}: certificate fingerprint {fingerprint} is not one of the pinned Ministry roots")]
+    #[error(
+        "{path}: certificate fingerprint {fingerprint} is not one of the pinned Ministry roots"
+    )]
     UnpinnedProductionRoot {
         /// The offending file.
         path: String,
@@ -287,7 +289,9 @@ impl Error {
                 TransportError::NoSuchReader(_) => "transport_no_such_reader",
                 TransportError::SharingViolation => "transport_sharing_violation",
                 TransportError::CommandTooLong { .. } => "transport_command_too_long",
-                TransportError::ExtendedLengthUnsupported => "transport_extended_length_unsupported",
+                TransportError::ExtendedLengthUnsupported => {
+                    "transport_extended_length_unsupported"
+                }
                 TransportError::Other(_) => "transport_other",
             },
             Error::Card { .. } => "card_status",

@@ -27,10 +27,15 @@ pub mod auth;
 pub mod card_number;
 pub mod crypto;
 pub mod error;
+pub mod files;
+pub mod reader;
+pub mod report;
+pub mod session;
 pub mod sm;
 pub mod tlv;
 pub mod transport;
 pub mod vectors;
+pub mod verify;
 
 pub use card_number::CardNumber;
 pub use error::{Error, Result};

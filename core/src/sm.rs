@@ -40,7 +40,10 @@ impl<S: Suite> core::fmt::Debug for SecureMessaging<S> {
 impl<S: Suite> SecureMessaging<S> {
     /// Creates the context from KSenc.
     pub fn new(ks_enc: Key16) -> Self {
-        SecureMessaging { ks_enc, _suite: PhantomData }
+        SecureMessaging {
+            ks_enc,
+            _suite: PhantomData,
+        }
     }
 
     /// Builds `86 L 01 ‖ e[KSenc](plain ‖ 80 00…)`.
@@ -61,7 +64,8 @@ impl<S: Suite> SecureMessaging<S> {
         if data.first() != Some(&TAG_CRYPTOGRAM) {
             return Err(SmError::MissingDataObject);
         }
-        let (len, used) = tlv::read_length("SM response", data, 1).map_err(|_| SmError::MissingDataObject)?;
+        let (len, used) =
+            tlv::read_length("SM response", data, 1).map_err(|_| SmError::MissingDataObject)?;
         let start = 1 + used;
         let end = start.checked_add(len).ok_or(SmError::MissingDataObject)?;
         if end > data.len() {
@@ -76,7 +80,7 @@ impl<S: Suite> SecureMessaging<S> {
             _ => return Err(SmError::BadPaddingIndicator),
         }
         let ct = &value[1..];
-        if ct.is_empty() || ct.len() % S::BLOCK != 0 {
+        if ct.is_empty() || !ct.len().is_multiple_of(S::BLOCK) {
             return Err(SmError::BlockAlignment);
         }
         let mut plain = Zeroizing::new(ct.to_vec());

@@ -12,7 +12,8 @@ pub mod annex2 {
     /// 在留カード等番号.
     pub const CARD_NUMBER: &str = "AA12345678BB";
     /// h(在留カード等番号).
-    pub const SHA1_CARD_NUMBER: &str = "65 22 B4 E1 71 19 5B B2 18 22 3A 97 6C 04 01 11 BD C4 AA 25";
+    pub const SHA1_CARD_NUMBER: &str =
+        "65 22 B4 E1 71 19 5B B2 18 22 3A 97 6C 04 01 11 BD C4 AA 25";
     /// Kenc = Kmac.
     pub const KENC: &str = "65 22 B4 E1 71 19 5B B2 18 22 3A 97 6C 04 01 11";
     /// RND.ICC from GET CHALLENGE.
@@ -36,7 +37,8 @@ pub mod annex2 {
     /// KSenc.
     pub const KS_ENC: &str = "CE 94 93 8E 19 E3 B9 7D F9 6E AB CE DC 17 15 CC";
     /// The VERIFY command.
-    pub const VERIFY_COMMAND: &str = "08 20 00 86 13 86 11 01 1A A8 29 73 DB 95 9A 81 1F 97 11 D7 28 F0 EE F6";
+    pub const VERIFY_COMMAND: &str =
+        "08 20 00 86 13 86 11 01 1A A8 29 73 DB 95 9A 81 1F 97 11 D7 28 F0 EE F6";
     /// The MUTUAL AUTHENTICATE command.
     pub const MUTUAL_AUTH_COMMAND: &str = "00 82 00 00 28 93 77 45 C2 08 83 A1 BA D1 E0 41 93 72 2A 15 92 37 8F 81 A8 F1 DC 58 91 57 AE B0 F7 54 4F A1 BA 1A D7 FB 6A 33 89 E0 17 00";
 }
@@ -59,7 +61,8 @@ pub mod appendix2 {
     /// KSenc.
     pub const KS_ENC: &str = "C1 9C F1 3D 3D 7F BE E9 EA 29 3D 83 4C 88 95 2F";
     /// The VERIFY command.
-    pub const VERIFY_COMMAND: &str = "08 20 00 86 13 86 11 01 EE 0B 31 EF 87 7F 68 D0 71 C5 6D 58 C7 2E 67 48";
+    pub const VERIFY_COMMAND: &str =
+        "08 20 00 86 13 86 11 01 EE 0B 31 EF 87 7F 68 D0 71 C5 6D 58 C7 2E 67 48";
     /// Synthetic: DF1/EF01 plaintext.
     pub const SM_EF01_PLAIN: &str = "C2 0C 41 41 31 32 33 34 35 36 37 38 42 42";
     /// Synthetic: DF1/EF01 SM response (without SW).

@@ -32,8 +32,8 @@ impl Suite for Aes128Suite {
     }
 
     fn auth_mac(key: &Key16, data: &[u8]) -> [u8; 8] {
-        let mut mac = Cmac::<Aes128>::new_from_slice(key.expose())
-            .expect("AES-CMAC takes a 16-byte key");
+        let mut mac =
+            Cmac::<Aes128>::new_from_slice(key.expose()).expect("AES-CMAC takes a 16-byte key");
         mac.update(data);
         let full = mac.finalize().into_bytes();
         let mut out = [0u8; 8];

@@ -8,8 +8,8 @@
 //! MUTUAL AUTHENTICATE, VERIFY, READ BINARY wrapping and unwrapping — is written once
 //! in [`crate::auth`] and [`crate::sm`] over this trait.
 
-mod tdes;
 mod aes;
+mod tdes;
 
 pub use self::aes::Aes128Suite;
 pub use self::tdes::TdesSuite;

@@ -36,8 +36,8 @@ impl Suite for TdesSuite {
     /// reproduces with the padding).
     fn auth_mac(key: &Key16, data: &[u8]) -> [u8; 8] {
         let padded = pad_iso(data, Self::BLOCK);
-        let mut mac = RetailMac::<Des>::new_from_slice(key.expose())
-            .expect("Retail MAC takes a 16-byte key");
+        let mut mac =
+            RetailMac::<Des>::new_from_slice(key.expose()).expect("Retail MAC takes a 16-byte key");
         mac.update(&padded);
         mac.finalize().into_bytes().into()
     }

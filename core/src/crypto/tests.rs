@@ -11,16 +11,29 @@ fn h(s: &str) -> Vec<u8> {
     crate::vectors::hex(s)
 }
 
-fn check_suite<S: Suite>(
-    rnd_icc: &str,
-    e_ifd: &str,
-    m_ifd: &str,
-    e_icc: &str,
-    m_icc: &str,
-    k_icc: &str,
-    ks_enc: &str,
-    verify_cmd: &str,
-) {
+/// The per-generation values of an Appendix-2 style trace.
+struct Trace {
+    rnd_icc: &'static str,
+    e_ifd: &'static str,
+    m_ifd: &'static str,
+    e_icc: &'static str,
+    m_icc: &'static str,
+    k_icc: &'static str,
+    ks_enc: &'static str,
+    verify_cmd: &'static str,
+}
+
+fn check_suite<S: Suite>(t: Trace) {
+    let Trace {
+        rnd_icc,
+        e_ifd,
+        m_ifd,
+        e_icc,
+        m_icc,
+        k_icc,
+        ks_enc,
+        verify_cmd,
+    } = t;
     let number = CardNumber::parse(v1::CARD_NUMBER).unwrap();
     let base = derive_base_key(number.expose());
     assert_eq!(base.expose().to_vec(), h(v1::KENC));
@@ -35,7 +48,7 @@ fn check_suite<S: Suite>(
     // The card's answer decrypts to RND.ICC ‖ RND.IFD ‖ K.ICC.
     let mut dec = h(e_icc);
     S::cbc_decrypt(&base, &mut dec).unwrap();
-    assert_eq!(dec, [h(&format!("{rnd_icc:02X?}").replace(['[', ']', ','], "")), h(v1::RND_IFD), h(k_icc)].concat());
+    assert_eq!(dec, [rnd_icc.to_vec(), h(v1::RND_IFD), h(k_icc)].concat());
     assert_eq!(S::auth_mac(&base, &h(e_icc)).to_vec(), h(m_icc), "M_ICC");
 
     let response = [h(e_icc), h(m_icc)].concat();
@@ -66,8 +79,21 @@ fn annex2_first_generation() {
         sha1::Sha1::digest(v1::CARD_NUMBER.as_bytes()).to_vec(),
         h(v1::SHA1_CARD_NUMBER)
     );
-    check_suite::<TdesSuite>(v1::RND_ICC, v1::E_IFD, v1::M_IFD, v1::E_ICC, v1::M_ICC, v1::K_ICC, v1::KS_ENC, v1::VERIFY_COMMAND);
-    let xor: Vec<u8> = h(v1::K_IFD).iter().zip(h(v1::K_ICC)).map(|(a, b)| a ^ b).collect();
+    check_suite::<TdesSuite>(Trace {
+        rnd_icc: v1::RND_ICC,
+        e_ifd: v1::E_IFD,
+        m_ifd: v1::M_IFD,
+        e_icc: v1::E_ICC,
+        m_icc: v1::M_ICC,
+        k_icc: v1::K_ICC,
+        ks_enc: v1::KS_ENC,
+        verify_cmd: v1::VERIFY_COMMAND,
+    });
+    let xor: Vec<u8> = h(v1::K_IFD)
+        .iter()
+        .zip(h(v1::K_ICC))
+        .map(|(a, b)| a ^ b)
+        .collect();
     assert_eq!(xor, h(v1::K_XOR));
 }
 
@@ -77,19 +103,34 @@ fn annex2_mac_needs_padding() {
     use retail_mac::{KeyInit, Mac, RetailMac};
     let mut mac = RetailMac::<des::Des>::new_from_slice(&h(v1::KENC)).unwrap();
     mac.update(&h(v1::E_IFD));
-    assert_eq!(mac.finalize().into_bytes().to_vec(), h("4C AC 73 20 67 31 BB 73"));
+    assert_eq!(
+        mac.finalize().into_bytes().to_vec(),
+        h("4C AC 73 20 67 31 BB 73")
+    );
 }
 
 #[test]
 fn appendix2_second_generation() {
-    check_suite::<Aes128Suite>(v2::RND_ICC, v2::E_IFD, v2::M_IFD, v2::E_ICC, v2::M_ICC, v2::K_ICC, v2::KS_ENC, v2::VERIFY_COMMAND);
+    check_suite::<Aes128Suite>(Trace {
+        rnd_icc: v2::RND_ICC,
+        e_ifd: v2::E_IFD,
+        m_ifd: v2::M_IFD,
+        e_icc: v2::E_ICC,
+        m_icc: v2::M_ICC,
+        k_icc: v2::K_ICC,
+        ks_enc: v2::KS_ENC,
+        verify_cmd: v2::VERIFY_COMMAND,
+    });
 }
 
 #[test]
 fn appendix2_cmac_has_no_explicit_padding() {
     let base = Key16::from_bytes(h(v1::KENC).try_into().unwrap());
     let padded = pad_iso(&h(v2::E_IFD), 16);
-    assert_eq!(Aes128Suite::auth_mac(&base, &padded).to_vec(), h("FE A4 80 86 CC AE 03 5D"));
+    assert_eq!(
+        Aes128Suite::auth_mac(&base, &padded).to_vec(),
+        h("FE A4 80 86 CC AE 03 5D")
+    );
 }
 
 #[test]
@@ -99,7 +140,10 @@ fn second_generation_sm_vectors() {
     let sm = SecureMessaging::<Aes128Suite>::new(ks);
     let plain = sm.unwrap_read(&h(v2::SM_EF01_RESPONSE)).unwrap();
     assert_eq!(plain.to_vec(), h(v2::SM_EF01_PLAIN));
-    assert_eq!(sm.encrypt_object(&h(v2::SM_EF01_PLAIN)).unwrap(), h(v2::SM_EF01_RESPONSE));
+    assert_eq!(
+        sm.encrypt_object(&h(v2::SM_EF01_PLAIN)).unwrap(),
+        h(v2::SM_EF01_RESPONSE)
+    );
     let plain = sm.unwrap_read(&h(v2::SM_EF02_RESPONSE)).unwrap();
     assert_eq!(plain.to_vec(), h(v2::SM_EF02_PLAIN));
 }
@@ -108,9 +152,18 @@ fn second_generation_sm_vectors() {
 fn strict_unpadding() {
     assert_eq!(unpad_iso(&[1, 2, 0x80, 0, 0, 0, 0, 0], 8), Ok(2));
     assert_eq!(unpad_iso(&[1, 0, 0, 0, 0, 0, 0, 0x80], 8), Ok(7));
-    assert_eq!(unpad_iso(&[0, 0, 0, 0, 0, 0, 0, 0], 8), Err(crate::error::SmError::BadPadding));
-    assert_eq!(unpad_iso(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0], 8), Err(crate::error::SmError::BadPadding));
-    assert_eq!(unpad_iso(&[1, 2, 3, 4, 5, 6, 7, 0x81], 8), Err(crate::error::SmError::BadPadding));
+    assert_eq!(
+        unpad_iso(&[0, 0, 0, 0, 0, 0, 0, 0], 8),
+        Err(crate::error::SmError::BadPadding)
+    );
+    assert_eq!(
+        unpad_iso(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0], 8),
+        Err(crate::error::SmError::BadPadding)
+    );
+    assert_eq!(
+        unpad_iso(&[1, 2, 3, 4, 5, 6, 7, 0x81], 8),
+        Err(crate::error::SmError::BadPadding)
+    );
     // Data ending in 00 runs keeps them.
     assert_eq!(unpad_iso(&[0, 0, 0, 0x80, 0, 0, 0, 0], 8), Ok(3));
 }

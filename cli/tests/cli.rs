@@ -1,0 +1,139 @@
+//! The `zairyu` binary: commands, JSON report and exit codes.
+
+use std::process::Command;
+
+fn zairyu(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zairyu"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn demo_json_reports_a_valid_signature_under_the_test_profile() {
+    let (code, out, _) = zairyu(&["demo", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verification"]["signature"], "valid");
+    assert_eq!(v["verification"]["anchor_profile"], "test");
+    assert_eq!(v["card_type"], "1");
+    assert_eq!(v["generation"], 1);
+    assert_eq!(v["metrics"]["apdus"], 16);
+    assert!(!out.contains("AB12345678CD"));
+}
+
+#[test]
+fn demo_summary_has_both_languages() {
+    let (code, out, _) = zairyu(&["demo", "--card-type", "2"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("特別永住者証明書"));
+    assert!(out.contains("Signature"));
+    assert!(out.contains("TEST anchor"));
+}
+
+#[test]
+fn read_exit_codes() {
+    assert_eq!(zairyu(&["read", "--card-number", "AB12345678CD"]).0, 0);
+    let (code, _, err) = zairyu(&["read", "--card-number", "ZZ00000000ZZ"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("wrong_card_number"));
+    assert!(!err.contains("ZZ00000000ZZ"));
+    assert_eq!(zairyu(&["read", "--card-number", "short"]).0, 2);
+    assert_eq!(
+        zairyu(&["read", "--card-number", "AB12345678CD", "--sim-under-16"]).0,
+        11
+    );
+    assert_eq!(
+        zairyu(&["read", "--card-number", "AB12345678CD", "--no-sim-test-ca"]).0,
+        11
+    );
+}
+
+#[test]
+fn trust_dir_refuses_unpinned_roots() {
+    let dir = std::env::temp_dir().join(format!("zairyu-cli-trust-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("test-ca.der"),
+        zairyu_sim::IssuedCard::test_ca_der(),
+    )
+    .unwrap();
+    let (code, _, err) = zairyu(&[
+        "read",
+        "--card-number",
+        "AB12345678CD",
+        "--trust-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 7, "{err}");
+    // The same file as a test anchor is fine and stays "test".
+    let (code, out, _) = zairyu(&[
+        "read",
+        "--card-number",
+        "AB12345678CD",
+        "--no-sim-test-ca",
+        "--test-anchors",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verification"]["anchor_profile"], "test");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn dump_writes_files_images_and_report() {
+    let dir = std::env::temp_dir().join(format!("zairyu-cli-dump-{}", std::process::id()));
+    let (code, _, err) = zairyu(&[
+        "dump",
+        "--card-number",
+        "AB12345678CD",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for f in [
+        "MF-EF01.bin",
+        "MF-EF02.bin",
+        "DF1-EF01.bin",
+        "DF1-EF02.bin",
+        "DF2-EF01.bin",
+        "DF2-EF02.bin",
+        "DF2-EF03.bin",
+        "DF2-EF04.bin",
+        "DF3-EF01.bin",
+        "front.tif",
+        "face.jp2",
+        "report.json",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    assert_eq!(
+        std::fs::read(dir.join("front.tif")).unwrap(),
+        zairyu_sim::FRONT_TIF
+    );
+    assert_eq!(std::fs::read(dir.join("DF1-EF01.bin")).unwrap().len(), 7004);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let (code, out, _) = zairyu(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Exit codes"));
+    assert!(out.contains("10  read complete, signature INVALID"));
+}
+
+#[test]
+fn bench_prints_figures() {
+    let (code, out, _) = zairyu(&["bench", "--iterations", "2"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("APDUs per read        : 16"));
+    assert!(out.contains("host CPU per read"));
+}

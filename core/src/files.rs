@@ -1,0 +1,905 @@
+//! The data model: one type per elementary file, parsed from the bytes the card
+//! returns (SPEC15 §3.3.4, first generation). Parsing only: verification lives in
+//! [`crate::verify`].
+//!
+//! All data objects are fixed length and zero-padded (SPEC15 §3.2.3.1). Text is
+//! UTF-8 without BOM (SPEC15 §3.3.4); whether cards issued before Ver 1.5 used
+//! UTF-8 is an open question (first-generation notes, open question 1), so a value
+//! that is not UTF-8 is decoded as Shift_JIS (CP932) and flagged.
+
+use crate::error::{ParseError, ParseProblem};
+use crate::tlv::{self, Tlv};
+
+fn perr(file: &'static str, offset: usize, what: ParseProblem) -> ParseError {
+    ParseError { file, offset, what }
+}
+
+fn single<'a>(file: &'static str, data: &'a [u8], tag: u16) -> Result<Option<Tlv<'a>>, ParseError> {
+    let objs = tlv::parse_all(file, data)?;
+    match objs.first() {
+        None => Ok(None),
+        Some(t) if t.tag == tag => Ok(Some(*t)),
+        Some(t) => Err(perr(
+            file,
+            t.offset,
+            ParseProblem::UnexpectedTag {
+                expected: tag,
+                found: t.tag,
+            },
+        )),
+    }
+}
+
+fn required<'a>(file: &'static str, data: &'a [u8], tag: u16) -> Result<Tlv<'a>, ParseError> {
+    single(file, data, tag)?.ok_or_else(|| perr(file, 0, ParseProblem::MissingTag(tag)))
+}
+
+fn max_len(file: &'static str, t: &Tlv<'_>, max: usize) -> Result<(), ParseError> {
+    if t.value.len() > max {
+        return Err(perr(
+            file,
+            t.offset,
+            ParseProblem::BadValueLength {
+                got: t.value.len(),
+                max,
+            },
+        ));
+    }
+    Ok(())
+}
+
+fn ascii_digits(file: &'static str, t: &Tlv<'_>, what: &'static str) -> Result<String, ParseError> {
+    let v = tlv::trim_zero_fill(t.value);
+    if !v.iter().all(u8::is_ascii_digit) {
+        return Err(perr(file, t.offset, ParseProblem::BadFormat(what)));
+    }
+    Ok(String::from_utf8(v.to_vec()).expect("ASCII digits"))
+}
+
+/// MF/EF01 共通データ要素: tag `C0`, the spec version, 4 ASCII characters (SPEC15 §3.3.4.1).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CommonData {
+    /// e.g. `"0001"`.
+    pub spec_version: String,
+}
+
+impl CommonData {
+    /// The file's name in errors.
+    pub const FILE: &'static str = "MF/EF01";
+
+    /// Parses MF/EF01.
+    pub fn parse(data: &[u8]) -> Result<Self, ParseError> {
+        let t = required(Self::FILE, data, 0xC0)?;
+        max_len(Self::FILE, &t, 4)?;
+        let v = tlv::trim_zero_fill(t.value);
+        if !v.iter().all(|b| b.is_ascii_graphic()) {
+            return Err(perr(
+                Self::FILE,
+                t.offset,
+                ParseProblem::BadFormat("spec version is not ASCII"),
+            ));
+        }
+        Ok(CommonData {
+            spec_version: String::from_utf8(v.to_vec()).expect("ASCII"),
+        })
+    }
+}
+
+/// Which card this is: MF/EF02 カード種別, tag `C1` (SPEC15 §3.3.4.2; GEN2 §3.3.4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CardType {
+    /// `"1"` 在留カード (first generation).
+    ResidenceCard,
+    /// `"2"` 特別永住者証明書 (first generation).
+    SpecialPermanentResident,
+    /// `"05"` 第２世代在留カード.
+    Gen2ResidenceCard,
+    /// `"06"` 第２世代特別永住者証明書.
+    Gen2SpecialPermanentResident,
+    /// `"07"` 特定在留カード (specified card, My Number integrated).
+    SpecifiedResidenceCard,
+    /// `"08"` 特定特別永住者証明書.
+    SpecifiedSpecialPermanentResident,
+}
+
+impl CardType {
+    /// The file's name in errors.
+    pub const FILE: &'static str = "MF/EF02";
+
+    /// Parses MF/EF02 length-aware: `C1 01 3x` (first generation) or `C1 02 30 3x`
+    /// (second generation and specified cards). Unknown values are an
+    /// [`crate::error::UnsupportedError::UnknownCardType`] carrying the raw bytes.
+    pub fn parse(data: &[u8]) -> Result<Self, crate::Error> {
+        let t = required(Self::FILE, data, 0xC1)?;
+        Ok(match t.value {
+            b"1" => CardType::ResidenceCard,
+            b"2" => CardType::SpecialPermanentResident,
+            b"05" => CardType::Gen2ResidenceCard,
+            b"06" => CardType::Gen2SpecialPermanentResident,
+            b"07" => CardType::SpecifiedResidenceCard,
+            b"08" => CardType::SpecifiedSpecialPermanentResident,
+            _ => {
+                return Err(
+                    crate::error::UnsupportedError::UnknownCardType(hex::encode_upper(
+                        tlv::trim_zero_fill(data),
+                    ))
+                    .into(),
+                );
+            }
+        })
+    }
+
+    /// The code as printed in the spec (`"1"`, `"05"` …).
+    pub fn code(self) -> &'static str {
+        match self {
+            CardType::ResidenceCard => "1",
+            CardType::SpecialPermanentResident => "2",
+            CardType::Gen2ResidenceCard => "05",
+            CardType::Gen2SpecialPermanentResident => "06",
+            CardType::SpecifiedResidenceCard => "07",
+            CardType::SpecifiedSpecialPermanentResident => "08",
+        }
+    }
+
+    /// 1 for the first generation, 2 for the second and for specified cards.
+    pub fn generation(self) -> u8 {
+        match self {
+            CardType::ResidenceCard | CardType::SpecialPermanentResident => 1,
+            _ => 2,
+        }
+    }
+
+    /// Japanese and English names.
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            CardType::ResidenceCard => ("在留カード", "Residence card"),
+            CardType::SpecialPermanentResident => {
+                ("特別永住者証明書", "Special permanent resident certificate")
+            }
+            CardType::Gen2ResidenceCard => {
+                ("第２世代在留カード", "Residence card (second generation)")
+            }
+            CardType::Gen2SpecialPermanentResident => (
+                "第２世代特別永住者証明書",
+                "Special permanent resident certificate (second generation)",
+            ),
+            CardType::SpecifiedResidenceCard => ("特定在留カード", "Specified residence card"),
+            CardType::SpecifiedSpecialPermanentResident => (
+                "特定特別永住者証明書",
+                "Specified special permanent resident certificate",
+            ),
+        }
+    }
+
+    /// Whether the card is a special permanent resident certificate (no DF2/EF02-04).
+    pub fn is_special_permanent(self) -> bool {
+        matches!(
+            self,
+            CardType::SpecialPermanentResident
+                | CardType::Gen2SpecialPermanentResident
+                | CardType::SpecifiedSpecialPermanentResident
+        )
+    }
+}
+
+/// Detected image container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageFormat {
+    /// TIFF (the front image is MMR / CCITT G4, SPEC15 §3.3.4.3).
+    Tiff,
+    /// JPEG 2000 in the JP2 container (`00 00 00 0C 6A 50 20 20`).
+    Jp2,
+    /// Raw JPEG 2000 codestream (`FF 4F FF 51`). The spec does not say which of the two
+    /// the face is (first-generation notes §5), so both are accepted.
+    J2k,
+    /// All zero: no image stored (under-16 cards have no face photo, SPEC15 §3.3.5).
+    Empty,
+    /// Something else.
+    Unknown,
+}
+
+impl ImageFormat {
+    /// Detects the format from the first bytes.
+    pub fn detect(v: &[u8]) -> Self {
+        if v.iter().all(|&b| b == 0) {
+            ImageFormat::Empty
+        } else if v.starts_with(b"II*\0") || v.starts_with(b"MM\0*") {
+            ImageFormat::Tiff
+        } else if v.starts_with(&[0, 0, 0, 0x0C, 0x6A, 0x50, 0x20, 0x20]) {
+            ImageFormat::Jp2
+        } else if v.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
+            ImageFormat::J2k
+        } else {
+            ImageFormat::Unknown
+        }
+    }
+
+    /// A file extension for exports.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Tiff => "tif",
+            ImageFormat::Jp2 => "jp2",
+            ImageFormat::J2k => "j2k",
+            ImageFormat::Empty | ImageFormat::Unknown => "bin",
+        }
+    }
+}
+
+/// An image data object: the full fixed-length value (what the signature covers)
+/// and the detected format.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Image {
+    /// The value exactly as stored, including its zero fill.
+    pub value: Vec<u8>,
+    /// Detected container.
+    pub format: ImageFormat,
+}
+
+impl core::fmt::Debug for Image {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Image({:?}, {} bytes)", self.format, self.value.len())
+    }
+}
+
+impl Image {
+    fn parse(file: &'static str, data: &[u8], tag: u16, max: usize) -> Result<Self, ParseError> {
+        match single(file, data, tag)? {
+            Some(t) => {
+                max_len(file, &t, max)?;
+                Ok(Image {
+                    value: t.value.to_vec(),
+                    format: ImageFormat::detect(t.value),
+                })
+            }
+            // An all-zero file: no image (under-16 face, SPEC15 §3.3.5).
+            None => Ok(Image {
+                value: Vec::new(),
+                format: ImageFormat::Empty,
+            }),
+        }
+    }
+
+    /// The image without the field's zero fill, for display and export.
+    ///
+    /// A TIFF or JP2 file may itself end in `00` bytes (a TIFF's last IFD link, a
+    /// NUL-terminated string), so the end is taken from the file's own structure
+    /// where it can be read, and never before the last non-zero byte: no image byte
+    /// is ever cut off.
+    pub fn bytes(&self) -> &[u8] {
+        let trimmed = tlv::trim_zero_fill(&self.value).len();
+        let structural = match self.format {
+            ImageFormat::Tiff => tiff_extent(&self.value),
+            ImageFormat::Jp2 => jp2_extent(&self.value),
+            _ => None,
+        };
+        let end = structural
+            .unwrap_or(trimmed)
+            .max(trimmed)
+            .min(self.value.len());
+        &self.value[..end]
+    }
+
+    /// Whether an image is present.
+    pub fn is_present(&self) -> bool {
+        self.format != ImageFormat::Empty
+    }
+}
+
+/// The end of a TIFF file inside `v`: the furthest byte referenced by its header,
+/// IFDs, out-of-line tag values and strips. `None` if the structure is not readable.
+pub fn tiff_extent(v: &[u8]) -> Option<usize> {
+    let le = match v.get(..4)? {
+        [b'I', b'I', 42, 0] => true,
+        [b'M', b'M', 0, 42] => false,
+        _ => return None,
+    };
+    let u16_at = |o: usize| -> Option<u32> {
+        let b = v.get(o..o.checked_add(2)?)?;
+        Some(u32::from(if le {
+            u16::from_le_bytes([b[0], b[1]])
+        } else {
+            u16::from_be_bytes([b[0], b[1]])
+        }))
+    };
+    let u32_at = |o: usize| -> Option<u32> {
+        let b: [u8; 4] = v.get(o..o.checked_add(4)?)?.try_into().ok()?;
+        Some(if le {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
+    };
+    let mut end = 8usize;
+    let mut ifd = u32_at(4)? as usize;
+    if ifd == 0 {
+        return None;
+    }
+    let (mut strip_offsets, mut strip_counts) = (Vec::new(), Vec::new());
+    for _ in 0..16 {
+        if ifd == 0 {
+            break;
+        }
+        let n = u16_at(ifd)? as usize;
+        let ifd_end = ifd.checked_add(2 + 12 * n + 4)?;
+        if ifd_end > v.len() {
+            return None;
+        }
+        end = end.max(ifd_end);
+        for i in 0..n {
+            let e = ifd + 2 + 12 * i;
+            let (tag, typ, count) = (u16_at(e)?, u16_at(e + 2)?, u32_at(e + 4)? as usize);
+            let size = match typ {
+                1 | 2 | 6 | 7 => 1,
+                3 | 8 => 2,
+                4 | 9 | 11 => 4,
+                5 | 10 | 12 => 8,
+                _ => return None,
+            };
+            let total = count.checked_mul(size)?;
+            let at = if total > 4 {
+                u32_at(e + 8)? as usize
+            } else {
+                e + 8
+            };
+            if total > 4 {
+                end = end.max(at.checked_add(total)?);
+            }
+            if tag == 273 || tag == 279 {
+                let mut vals = Vec::with_capacity(count.min(64));
+                for k in 0..count.min(4096) {
+                    vals.push(if size == 2 {
+                        u16_at(at + 2 * k)?
+                    } else {
+                        u32_at(at + 4 * k)?
+                    } as usize);
+                }
+                if tag == 273 {
+                    strip_offsets = vals
+                } else {
+                    strip_counts = vals
+                }
+            }
+        }
+        ifd = u32_at(ifd_end - 4)? as usize;
+    }
+    for (o, c) in strip_offsets.iter().zip(&strip_counts) {
+        end = end.max(o.checked_add(*c)?);
+    }
+    (end <= v.len()).then_some(end)
+}
+
+/// The end of a JP2 file inside `v`: the end of its last box (ISO/IEC 15444-1
+/// Annex I). `None` if the box structure is not readable.
+pub fn jp2_extent(v: &[u8]) -> Option<usize> {
+    let mut pos = 0usize;
+    for _ in 0..64 {
+        if pos >= v.len() || v[pos..].iter().all(|&b| b == 0) {
+            return Some(pos);
+        }
+        let len = u32::from_be_bytes(v.get(pos..pos + 4)?.try_into().ok()?) as usize;
+        let next = match len {
+            // "To the end of the file": the codestream ends with EOC (FF D9).
+            0 => return Some(pos + tlv::trim_zero_fill(&v[pos..]).len()),
+            1 => pos.checked_add(
+                usize::try_from(u64::from_be_bytes(
+                    v.get(pos + 8..pos + 16)?.try_into().ok()?,
+                ))
+                .ok()?,
+            )?,
+            2..=7 => return None,
+            n => pos.checked_add(n)?,
+        };
+        if next > v.len() {
+            return None;
+        }
+        pos = next;
+    }
+    None
+}
+
+/// DF1/EF01 券面（表）イメージ: tag `D0`, 7000 bytes, TIFF/MMR (SPEC15 §3.3.4.3).
+pub fn parse_front_image(data: &[u8]) -> Result<Image, ParseError> {
+    Image::parse("DF1/EF01", data, 0xD0, FRONT_IMAGE_LEN)
+}
+
+/// DF1/EF02 顔画像: tag `D1`, 3000 bytes, JPEG 2000 colour (SPEC15 §3.3.4.4).
+pub fn parse_face_image(data: &[u8]) -> Result<Image, ParseError> {
+    Image::parse("DF1/EF02", data, 0xD1, FACE_IMAGE_LEN)
+}
+
+/// Fixed length of `D0` (SPEC15 Table 3-1).
+pub const FRONT_IMAGE_LEN: usize = 7000;
+/// Fixed length of `D1` (SPEC15 Table 3-1).
+pub const FACE_IMAGE_LEN: usize = 3000;
+
+/// How a text value was decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextEncoding {
+    /// UTF-8, as SPEC15 §3.3.4 prescribes.
+    Utf8,
+    /// Not valid UTF-8; decoded as Shift_JIS (CP932) — flagged for review.
+    ShiftJisFallback,
+}
+
+/// A decoded text field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Text {
+    /// The text, without the zero fill.
+    pub text: String,
+    /// How it was decoded.
+    pub encoding: TextEncoding,
+    /// Whether the fallback decoder met bytes it could not map.
+    pub lossy: bool,
+}
+
+impl Text {
+    /// Decodes a zero-filled value: UTF-8, else Shift_JIS/CP932 flagged.
+    /// JIS X 0213 plane-2 characters have no CP932 mapping and come out as U+FFFD
+    /// with `lossy = true`; the raw bytes remain available in the dump.
+    pub fn decode(value: &[u8]) -> Self {
+        let v = tlv::trim_zero_fill(value);
+        match core::str::from_utf8(v) {
+            Ok(s) => Text {
+                text: s.to_owned(),
+                encoding: TextEncoding::Utf8,
+                lossy: false,
+            },
+            Err(_) => {
+                let (cow, _, had_errors) = encoding_rs::SHIFT_JIS.decode(v);
+                Text {
+                    text: cow.into_owned(),
+                    encoding: TextEncoding::ShiftJisFallback,
+                    lossy: had_errors,
+                }
+            }
+        }
+    }
+}
+
+/// DF2/EF01 住居地（裏面追記）(SPEC15 §3.3.4.5): `D2` date written (YYYYMMDD), `D3`
+/// municipality code (6 digits with check digit), `D4` address (320 bytes).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AddressRecord {
+    /// 追記書き込み年月日, `YYYYMMDD`; `None` if empty.
+    pub date: Option<String>,
+    /// 市町村コード (全国地方公共団体コード); `None` if empty.
+    pub municipality_code: Option<String>,
+    /// 住居地.
+    pub address: Option<Text>,
+}
+
+impl AddressRecord {
+    /// The file's name in errors.
+    pub const FILE: &'static str = "DF2/EF01";
+
+    /// Parses DF2/EF01. An all-zero file gives an empty record.
+    pub fn parse(data: &[u8]) -> Result<Self, ParseError> {
+        let objs = tlv::parse_all(Self::FILE, data)?;
+        let mut rec = AddressRecord {
+            date: None,
+            municipality_code: None,
+            address: None,
+        };
+        for t in &objs {
+            match t.tag {
+                0xD2 => {
+                    max_len(Self::FILE, t, 8)?;
+                    let d = ascii_digits(Self::FILE, t, "date is not YYYYMMDD digits")?;
+                    if !d.is_empty() {
+                        if d.len() != 8 {
+                            return Err(perr(
+                                Self::FILE,
+                                t.offset,
+                                ParseProblem::BadFormat("date is not YYYYMMDD"),
+                            ));
+                        }
+                        rec.date = Some(d);
+                    }
+                }
+                0xD3 => {
+                    max_len(Self::FILE, t, 6)?;
+                    let c = ascii_digits(Self::FILE, t, "municipality code is not digits")?;
+                    if !c.is_empty() {
+                        if c.len() != 6 {
+                            return Err(perr(
+                                Self::FILE,
+                                t.offset,
+                                ParseProblem::BadFormat("municipality code is not 6 digits"),
+                            ));
+                        }
+                        if !municipality_check_digit_ok(&c) {
+                            return Err(perr(Self::FILE, t.offset, ParseProblem::CheckDigit));
+                        }
+                        rec.municipality_code = Some(c);
+                    }
+                }
+                0xD4 => {
+                    max_len(Self::FILE, t, 320)?;
+                    if tlv::trim_zero_fill(t.value).is_empty() {
+                        continue;
+                    }
+                    rec.address = Some(Text::decode(t.value));
+                }
+                other => {
+                    return Err(perr(
+                        Self::FILE,
+                        t.offset,
+                        ParseProblem::UnexpectedTag {
+                            expected: 0xD2,
+                            found: other,
+                        },
+                    ));
+                }
+            }
+        }
+        Ok(rec)
+    }
+}
+
+/// Check digit of a 全国地方公共団体コード: weights 6,5,4,3,2 on the first five
+/// digits; the check digit is the last digit of `11 - (sum mod 11)`
+/// (e.g. 千代田区 13101 → 6, 新宿区 13104 → 1, 渋谷区 13113 → 0).
+pub fn municipality_check_digit_ok(code: &str) -> bool {
+    let b = code.as_bytes();
+    if b.len() != 6 || !b.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let sum: u32 = b[..5]
+        .iter()
+        .zip([6u32, 5, 4, 3, 2])
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    let check = (11 - sum % 11) % 10;
+    u32::from(b[5] - b'0') == check
+}
+
+/// DF2/EF02 資格外活動包括許可欄 (`D5`) or DF2/EF03 個別許可欄 (`D6`), 120 bytes
+/// (SPEC15 §3.3.4.6–7). `None` when the file is all zero: the permission was
+/// withdrawn, or never granted.
+pub fn parse_permission(
+    file: &'static str,
+    data: &[u8],
+    tag: u16,
+) -> Result<Option<Text>, ParseError> {
+    match single(file, data, tag)? {
+        None => Ok(None),
+        Some(t) => {
+            max_len(file, &t, 120)?;
+            if tlv::trim_zero_fill(t.value).is_empty() {
+                Ok(None)
+            } else {
+                Ok(Some(Text::decode(t.value)))
+            }
+        }
+    }
+}
+
+/// DF2/EF04 裏面在留期間等更新申請欄, tag `D7` (SPEC15 §3.3.4.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenewalStatus {
+    /// `"0"`: no application.
+    None,
+    /// `"1"`: 申請中, an application for extension or change is pending.
+    Pending,
+    /// The file is empty.
+    Empty,
+}
+
+impl RenewalStatus {
+    /// Parses DF2/EF04.
+    pub fn parse(data: &[u8]) -> Result<Self, ParseError> {
+        const FILE: &str = "DF2/EF04";
+        match single(FILE, data, 0xD7)? {
+            None => Ok(RenewalStatus::Empty),
+            Some(t) => match t.value {
+                b"0" => Ok(RenewalStatus::None),
+                b"1" => Ok(RenewalStatus::Pending),
+                [0] => Ok(RenewalStatus::Empty),
+                _ => Err(perr(
+                    FILE,
+                    t.offset,
+                    ParseProblem::BadFormat("renewal status is not 0 or 1"),
+                )),
+            },
+        }
+    }
+}
+
+/// DF3/EF01 (SPEC15 §3.3.4.9): `DA` check code (256 bytes) and `DB` certificate
+/// (1200 bytes, DER then zero fill). Under-16 cards (SPEC15 §3.3.5) store `DA 00 DB 00`
+/// (footnote *1), `DA 00` (footnote *2) or nothing: all give `None` here.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct SignatureFile {
+    /// The check code, if present.
+    pub check_code: Option<Vec<u8>>,
+    /// The certificate value (with its zero fill), if present.
+    pub certificate: Option<Vec<u8>>,
+}
+
+impl core::fmt::Debug for SignatureFile {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "SignatureFile(check_code={:?} bytes, certificate={:?} bytes)",
+            self.check_code.as_ref().map(Vec::len),
+            self.certificate.as_ref().map(Vec::len)
+        )
+    }
+}
+
+impl SignatureFile {
+    /// The file's name in errors.
+    pub const FILE: &'static str = "DF3/EF01";
+
+    /// Parses DF3/EF01 of the first generation.
+    pub fn parse(data: &[u8]) -> Result<Self, ParseError> {
+        let objs = tlv::parse_all(Self::FILE, data)?;
+        let mut out = SignatureFile::default();
+        for t in &objs {
+            let present = !tlv::trim_zero_fill(t.value).is_empty();
+            match t.tag {
+                0xDA => {
+                    max_len(Self::FILE, t, 256)?;
+                    if present {
+                        out.check_code = Some(t.value.to_vec());
+                    }
+                }
+                0xDB => {
+                    max_len(Self::FILE, t, 1200)?;
+                    if present {
+                        out.certificate = Some(t.value.to_vec());
+                    }
+                }
+                other => {
+                    return Err(perr(
+                        Self::FILE,
+                        t.offset,
+                        ParseProblem::UnexpectedTag {
+                            expected: 0xDA,
+                            found: other,
+                        },
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(objs: &[(u16, &[u8])], pad_to: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (tag, v) in objs {
+            tlv::encode(*tag, v, &mut out);
+        }
+        out.resize(pad_to.max(out.len()), 0);
+        out
+    }
+
+    fn padded(s: &[u8], n: usize) -> Vec<u8> {
+        let mut v = s.to_vec();
+        v.resize(n, 0);
+        v
+    }
+
+    #[test]
+    fn card_types() {
+        assert_eq!(
+            CardType::parse(&[0xC1, 1, b'1']).unwrap(),
+            CardType::ResidenceCard
+        );
+        assert_eq!(
+            CardType::parse(&[0xC1, 1, b'2']).unwrap(),
+            CardType::SpecialPermanentResident
+        );
+        assert_eq!(
+            CardType::parse(&[0xC1, 2, b'0', b'5']).unwrap(),
+            CardType::Gen2ResidenceCard
+        );
+        assert_eq!(
+            CardType::parse(&[0xC1, 2, b'0', b'8'])
+                .unwrap()
+                .generation(),
+            2
+        );
+        let e = CardType::parse(&[0xC1, 1, b'9']).unwrap_err();
+        assert_eq!(e.code(), "unknown_card_type");
+        // A second-generation value cut to 3 bytes is a parse error, not a type.
+        assert_eq!(
+            CardType::parse(&[0xC1, 2, b'0']).unwrap_err().code(),
+            "parse"
+        );
+    }
+
+    #[test]
+    fn common_data() {
+        assert_eq!(
+            CommonData::parse(&[0xC0, 4, b'0', b'0', b'0', b'1'])
+                .unwrap()
+                .spec_version,
+            "0001"
+        );
+        assert!(CommonData::parse(&[0xC1, 1, b'1']).is_err());
+    }
+
+    #[test]
+    fn address_record() {
+        let text = "東京都千代田区霞が関１丁目１番１号".as_bytes();
+        let data = file(
+            &[
+                (0xD2, b"20240401"),
+                (0xD3, b"131016"),
+                (0xD4, &padded(text, 320)),
+            ],
+            342,
+        );
+        assert_eq!(data.len(), 342);
+        let r = AddressRecord::parse(&data).unwrap();
+        assert_eq!(r.date.as_deref(), Some("20240401"));
+        assert_eq!(r.municipality_code.as_deref(), Some("131016"));
+        let a = r.address.unwrap();
+        assert_eq!(a.text, "東京都千代田区霞が関１丁目１番１号");
+        assert_eq!(a.encoding, TextEncoding::Utf8);
+
+        let bad = file(
+            &[
+                (0xD2, b"20240401"),
+                (0xD3, b"131017"),
+                (0xD4, &padded(text, 320)),
+            ],
+            342,
+        );
+        assert_eq!(
+            AddressRecord::parse(&bad).unwrap_err().what,
+            ParseProblem::CheckDigit
+        );
+
+        let empty = AddressRecord::parse(&[0u8; 342]).unwrap();
+        assert_eq!(
+            empty,
+            AddressRecord {
+                date: None,
+                municipality_code: None,
+                address: None
+            }
+        );
+    }
+
+    #[test]
+    fn shift_jis_fallback_is_flagged() {
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("大阪府大阪市北区");
+        let t = Text::decode(&padded(&sjis, 320));
+        assert_eq!(t.text, "大阪府大阪市北区");
+        assert_eq!(t.encoding, TextEncoding::ShiftJisFallback);
+    }
+
+    #[test]
+    fn check_digits() {
+        for ok in ["131016", "131041", "131130", "011002", "130001", "271004"] {
+            assert!(municipality_check_digit_ok(ok), "{ok}");
+        }
+        for bad in ["131015", "13101", "13101a", "131131"] {
+            assert!(!municipality_check_digit_ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn permissions_and_renewal() {
+        let p = file(
+            &[(0xD5, &padded("許可（原則週２８時間以内）".as_bytes(), 120))],
+            122,
+        );
+        assert_eq!(
+            parse_permission("DF2/EF02", &p, 0xD5)
+                .unwrap()
+                .unwrap()
+                .text,
+            "許可（原則週２８時間以内）"
+        );
+        assert_eq!(
+            parse_permission("DF2/EF02", &[0u8; 122], 0xD5).unwrap(),
+            None
+        );
+        assert!(parse_permission("DF2/EF02", &file(&[(0xD6, b"x")], 122), 0xD5).is_err());
+        assert_eq!(
+            RenewalStatus::parse(&[0xD7, 1, b'1']).unwrap(),
+            RenewalStatus::Pending
+        );
+        assert_eq!(
+            RenewalStatus::parse(&[0xD7, 1, b'0']).unwrap(),
+            RenewalStatus::None
+        );
+        assert!(RenewalStatus::parse(&[0xD7, 1, b'7']).is_err());
+    }
+
+    #[test]
+    fn signature_file_variants() {
+        let full = file(
+            &[
+                (0xDA, &[7u8; 256]),
+                (0xDB, &padded(&[0x30, 0x82, 0, 1, 5], 1200)),
+            ],
+            1464,
+        );
+        let s = SignatureFile::parse(&full).unwrap();
+        assert_eq!(s.check_code.as_ref().unwrap().len(), 256);
+        assert_eq!(s.certificate.as_ref().unwrap().len(), 1200);
+        for under16 in [&[0xDA, 0, 0xDB, 0][..], &[0xDA, 0][..], &[][..]] {
+            let s = SignatureFile::parse(&padded(under16, 1464)).unwrap();
+            assert_eq!(s, SignatureFile::default());
+        }
+    }
+
+    #[test]
+    fn images() {
+        let mut tif = b"II*\0".to_vec();
+        tif.resize(7000, 0);
+        let f = parse_front_image(&file(&[(0xD0, &tif)], 0)).unwrap();
+        assert_eq!(f.format, ImageFormat::Tiff);
+        assert_eq!(f.value.len(), 7000);
+        // Unreadable TIFF structure: fall back to the last non-zero byte.
+        assert_eq!(f.bytes(), b"II*");
+        let face = parse_face_image(&file(&[(0xD1, &[0u8; 3000])], 0)).unwrap();
+        assert!(!face.is_present());
+        assert!(parse_front_image(&file(&[(0xD0, &[1u8; 7001])], 0)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod image_extent_tests {
+    use super::*;
+
+    /// A minimal little-endian TIFF: one IFD with StripOffsets/StripByteCounts and a
+    /// strip that ends in two zero bytes.
+    fn tiny_tiff() -> Vec<u8> {
+        let mut t = b"II*\0".to_vec();
+        t.extend_from_slice(&8u32.to_le_bytes());
+        // IFD at 8: 2 entries.
+        t.extend_from_slice(&2u16.to_le_bytes());
+        let strip_at: u32 = 8 + 2 + 24 + 4;
+        for (tag, typ, count, val) in [(273u16, 4u16, 1u32, strip_at), (279, 4, 1, 4)] {
+            t.extend_from_slice(&tag.to_le_bytes());
+            t.extend_from_slice(&typ.to_le_bytes());
+            t.extend_from_slice(&count.to_le_bytes());
+            t.extend_from_slice(&val.to_le_bytes());
+        }
+        t.extend_from_slice(&0u32.to_le_bytes());
+        t.extend_from_slice(&[0xAB, 0xCD, 0, 0]);
+        t
+    }
+
+    #[test]
+    fn tiff_ending_in_zero_bytes_is_exported_whole() {
+        let tiff = tiny_tiff();
+        assert_eq!(tiff_extent(&tiff), Some(tiff.len()));
+        let mut value = tiff.clone();
+        value.resize(FRONT_IMAGE_LEN, 0);
+        let img = Image {
+            format: ImageFormat::detect(&value),
+            value,
+        };
+        assert_eq!(img.bytes(), &tiff[..]);
+    }
+
+    #[test]
+    fn broken_structures_fall_back_without_panicking() {
+        let mut t = tiny_tiff();
+        t[4] = 0xFF; // IFD offset outside the data
+        assert_eq!(tiff_extent(&t), None);
+        assert_eq!(tiff_extent(b"II*\0"), None);
+        assert_eq!(jp2_extent(&[0, 0, 0, 3, 1, 2, 3, 4]), None);
+        let mut jp2 = vec![0, 0, 0, 12, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A];
+        jp2.extend_from_slice(&[0, 0, 0, 10, b'j', b'p', b'2', b'c', 0xFF, 0x00]);
+        let end = jp2.len();
+        jp2.resize(3000, 0);
+        assert_eq!(jp2_extent(&jp2), Some(end));
+    }
+}
