@@ -1,0 +1,48 @@
+//! A whole read against a simulated card whose file content comes from the fuzzer:
+//! the simulator serves it through real secure messaging, so inputs reach every
+//! parser behind the SM layer. The read must end in a result or a typed error.
+#![no_main]
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use zairyu::auth::FixedRandom;
+use zairyu::reader::{ReadOptions, read_card};
+use zairyu::session::Card;
+use zairyu::verify::TrustStore;
+use zairyu::CardNumber;
+use zairyu_sim::{Df, IssueOptions, IssuedCard, SimCard};
+
+const FILES: [(Df, u8); 9] = [
+    (Df::Mf, 0x0B),
+    (Df::Mf, 0x0A),
+    (Df::Df1, 0x05),
+    (Df::Df1, 0x06),
+    (Df::Df2, 0x01),
+    (Df::Df2, 0x02),
+    (Df::Df2, 0x03),
+    (Df::Df2, 0x04),
+    (Df::Df3, 0x02),
+];
+
+fn base() -> &'static (IssuedCard, TrustStore) {
+    static BASE: OnceLock<(IssuedCard, TrustStore)> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let mut trust = TrustStore::new();
+        trust.add_test_anchor_der(IssuedCard::test_ca_der(), "sim").unwrap();
+        (IssuedCard::issue(&IssueOptions::default()), trust)
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&sel, content)) = data.split_first() else { return };
+    let (issued, trust) = base();
+    let mut issued = issued.clone();
+    let (df, sfi) = FILES[sel as usize % FILES.len()];
+    issued.set_file(df, sfi, content.to_vec());
+    let number = CardNumber::parse(&IssueOptions::default().card_number).unwrap();
+    let mut card = Card::new(SimCard::new(issued));
+    let mut rng = FixedRandom::new(&[7; 24]);
+    if let Ok(r) = read_card(&mut card, &number, trust, &mut rng, &ReadOptions { now_unix: Some(1_800_000_000), ..Default::default() }) {
+        assert!(r.metrics.apdus >= 13);
+    }
+});
