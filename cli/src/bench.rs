@@ -11,48 +11,48 @@ use zairyu::verify::TrustStore;
 use zairyu::{CardNumber, Error};
 use zairyu_sim::{IssueOptions, IssuedCard, SimCard, SimCardType};
 
-/// Runs the benchmark and prints one line per figure.
-pub fn run(iterations: u32, card_type: SimCardType) -> Result<u8, Error> {
+/// Runs the benchmark for each card type and prints a table.
+pub fn run(iterations: u32, types: &[SimCardType]) -> Result<u8, Error> {
     let iterations = iterations.max(1);
-    let opts = IssueOptions {
-        card_type,
-        ..IssueOptions::default()
-    };
-    let issued = IssuedCard::issue(&opts);
-    let number = CardNumber::parse(&opts.card_number)?;
     let mut trust = TrustStore::new();
     trust.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA")?;
+    trust.add_test_anchor_der(IssuedCard::test_ca2_der(), "simulator test CA2")?;
+    println!("full read + verify over the in-process simulator, {iterations} iterations per card type");
+    println!("(host CPU includes the simulated card, which runs in the same process)\n");
+    println!(
+        "{:<5} {:<10} {:>6} {:>11} {:>15} {:>16} {:>13}  signature",
+        "type", "flow", "APDUs", "bytes sent", "bytes received", "host CPU/read", "wall/read"
+    );
+    for &card_type in types {
+        one(iterations, card_type, &trust)?;
+    }
+    Ok(0)
+}
 
+fn one(iterations: u32, card_type: SimCardType, trust: &TrustStore) -> Result<(), Error> {
+    let opts = IssueOptions { card_type, ..IssueOptions::default() };
+    let issued = IssuedCard::issue(&opts);
+    let number = CardNumber::parse(&opts.card_number)?;
     let mut last = None;
     let cpu0 = ProcessTime::now();
     let wall0 = Instant::now();
     for _ in 0..iterations {
         let mut card = Card::new(SimCard::new(issued.clone()));
-        let r = read_card(
-            &mut card,
-            &number,
-            &trust,
-            &mut OsRandom,
-            &ReadOptions::default(),
-        )?;
-        last = Some(r);
+        last = Some(read_card(&mut card, &number, trust, &mut OsRandom, &ReadOptions::default())?);
     }
-    let cpu = cpu0.elapsed();
-    let wall = wall0.elapsed();
+    let (cpu, wall) = (cpu0.elapsed(), wall0.elapsed());
     let r = last.expect("at least one iteration");
-    println!("card type             : {}", r.card_type.code());
-    println!("iterations            : {iterations}");
-    println!("APDUs per read        : {}", r.metrics.apdus);
-    println!("bytes sent per read   : {}", r.metrics.bytes_sent);
-    println!("bytes received per read: {}", r.metrics.bytes_received);
+    let per = |d: std::time::Duration| d.as_secs_f64() * 1e3 / f64::from(iterations);
     println!(
-        "host CPU per read     : {:.3} ms (card and host both in this process)",
-        cpu.as_secs_f64() * 1e3 / f64::from(iterations)
+        "{:<5} {:<10} {:>6} {:>11} {:>15} {:>13.3} ms {:>10.3} ms  {:?}",
+        r.card_type.code(),
+        r.flow.name(),
+        r.metrics.apdus,
+        r.metrics.bytes_sent,
+        r.metrics.bytes_received,
+        per(cpu),
+        per(wall),
+        r.verification.signature
     );
-    println!(
-        "wall time per read    : {:.3} ms",
-        wall.as_secs_f64() * 1e3 / f64::from(iterations)
-    );
-    println!("signature             : {:?}", r.verification.signature);
-    Ok(0)
+    Ok(())
 }

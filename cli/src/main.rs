@@ -6,10 +6,12 @@ mod summary;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use zairyu::auth::OsRandom;
-use zairyu::reader::{CardRead, ReadOptions, read_card};
+use zairyu::files::gen2::CodeTable;
+use zairyu::reader::{CardRead, Flow, ReadOptions, ReadPolicy, read_card};
 use zairyu::report::Report;
 use zairyu::session::Card;
 use zairyu::verify::{ChainStatus, SignatureStatus, TrustStore};
@@ -49,6 +51,12 @@ enum SimType {
     /// 特別永住者証明書 (first generation).
     #[value(name = "2")]
     Two,
+    /// 第２世代在留カード (second generation).
+    #[value(name = "05")]
+    Five,
+    /// 第２世代特別永住者証明書 (second generation).
+    #[value(name = "06")]
+    Six,
 }
 
 impl SimType {
@@ -56,8 +64,71 @@ impl SimType {
         match self {
             SimType::One => SimCardType::ResidenceCard,
             SimType::Two => SimCardType::SpecialPermanentResident,
+            SimType::Five => SimCardType::Gen2ResidenceCard,
+            SimType::Six => SimCardType::Gen2SpecialPermanentResident,
         }
     }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Policy {
+    /// Read everything and verify the signature.
+    Full,
+    /// Privacy option: no face, name or card-face image and no signature file; the
+    /// signature is reported as not checked.
+    TextOnly,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ForceFlow {
+    /// First-generation flow (3DES).
+    Gen1,
+    /// Second-generation flow (AES).
+    Gen2,
+}
+
+#[derive(clap::Args)]
+struct ReadArgs {
+    /// Which files to read.
+    #[arg(long, value_enum, default_value = "full")]
+    policy: Policy,
+    /// A status-of-residence code table (UTF-8, `code<TAB>日本語<TAB>English` per line,
+    /// `#` comments) to name the second generation's status codes.
+    #[arg(long, value_name = "FILE")]
+    status_table: Option<PathBuf>,
+    /// Diagnostics: force an access flow instead of choosing it from the card type.
+    #[arg(long, value_enum, hide = true)]
+    force_flow: Option<ForceFlow>,
+}
+
+impl ReadArgs {
+    fn options(&self) -> Result<ReadOptions, Error> {
+        let status_table = match &self.status_table {
+            None => None,
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| bad_file(p, &e.to_string()))?;
+                let t = CodeTable::parse(&text)
+                    .map_err(|line| bad_file(p, &format!("line {line} is not code<TAB>name<TAB>name")))?;
+                Some(Arc::new(t))
+            }
+        };
+        Ok(ReadOptions {
+            policy: match self.policy {
+                Policy::Full => ReadPolicy::Full,
+                Policy::TextOnly => ReadPolicy::TextOnly,
+            },
+            force_flow: self.force_flow.map(|f| match f {
+                ForceFlow::Gen1 => Flow::Gen1,
+                ForceFlow::Gen2 => Flow::Gen2,
+            }),
+            status_table,
+            ..ReadOptions::default()
+        })
+    }
+}
+
+fn bad_file(p: &std::path::Path, reason: &str) -> Error {
+    Error::Input(zairyu::error::InputError::BadFile { path: p.display().to_string(), reason: reason.to_owned() })
 }
 
 #[derive(clap::Args)]
@@ -95,9 +166,12 @@ enum Command {
         /// Print the JSON report instead of the summary.
         #[arg(long)]
         json: bool,
-        /// Card type of the simulated card.
-        #[arg(long, value_enum, default_value = "1")]
-        card_type: SimType,
+        /// Card generation: 1 (type "1") or 2 (type "05").
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+        generation: u8,
+        /// Card type of the simulated card (overrides --generation).
+        #[arg(long, value_enum)]
+        card_type: Option<SimType>,
     },
     /// Read and verify a card (this version: the in-process simulator).
     Read {
@@ -108,6 +182,8 @@ enum Command {
         sim: SimArgs,
         #[command(flatten)]
         trust: TrustArgs,
+        #[command(flatten)]
+        read: ReadArgs,
         /// Print the JSON report instead of the summary.
         #[arg(long)]
         json: bool,
@@ -124,24 +200,24 @@ enum Command {
         sim: SimArgs,
         #[command(flatten)]
         trust: TrustArgs,
+        #[command(flatten)]
+        read: ReadArgs,
     },
     /// Measure APDUs, bytes and host CPU time per full read + verify (in-process simulator).
     Bench {
         /// Number of reads.
         #[arg(long, default_value_t = 50)]
         iterations: u32,
-        /// Card type.
-        #[arg(long, value_enum, default_value = "1")]
-        card_type: SimType,
+        /// Card types to measure (repeatable); default: 1, 2, 05, 06.
+        #[arg(long, value_enum)]
+        card_type: Vec<SimType>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.verbose {
-        env_logger::Builder::new()
-            .filter_module("zairyu", log::LevelFilter::Debug)
-            .init();
+        env_logger::Builder::new().filter_module("zairyu", log::LevelFilter::Debug).init();
     }
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
@@ -154,7 +230,8 @@ fn main() -> ExitCode {
 
 fn exit_code_for_error(e: &Error) -> u8 {
     match e {
-        Error::WrongCardNumber { .. } => 3,
+        Error::WrongCardNumber { .. } | Error::CardNumberMismatch => 3,
+        Error::WrongGeneration { .. } => 6,
         Error::Card { .. } | Error::Transport(_) => 4,
         Error::Unsupported(_) => 6,
         Error::Verify(_) => 7,
@@ -181,6 +258,7 @@ fn build_trust(args: &TrustArgs, with_sim_ca: bool) -> Result<TrustStore, Error>
     }
     if with_sim_ca && !args.no_sim_test_ca {
         trust.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA")?;
+        trust.add_test_anchor_der(IssuedCard::test_ca2_der(), "simulator test CA2")?;
     }
     Ok(trust)
 }
@@ -195,16 +273,10 @@ fn issue(sim: &SimArgs) -> IssuedCard {
     IssuedCard::issue(&opts)
 }
 
-fn read_sim(issued: IssuedCard, number: &str, trust: &TrustStore) -> Result<CardRead, Error> {
+fn read_sim(issued: IssuedCard, number: &str, trust: &TrustStore, opts: &ReadOptions) -> Result<CardRead, Error> {
     let number = CardNumber::parse(number)?;
     let mut card = Card::new(SimCard::new(issued));
-    read_card(
-        &mut card,
-        &number,
-        trust,
-        &mut OsRandom,
-        &ReadOptions::default(),
-    )
+    read_card(&mut card, &number, trust, &mut OsRandom, opts)
 }
 
 fn print_read(r: &CardRead, json: bool) {
@@ -217,87 +289,58 @@ fn print_read(r: &CardRead, json: bool) {
 
 fn run(cmd: Command) -> Result<u8, Error> {
     match cmd {
-        Command::Demo { json, card_type } => {
-            let sim = SimArgs {
-                sim_card_type: card_type,
-                sim_card_number: "AB12345678CD".into(),
-                sim_under_16: false,
-            };
-            let trust = build_trust(
-                &TrustArgs {
-                    trust_dir: None,
-                    test_anchors: None,
-                    no_sim_test_ca: false,
-                },
-                true,
-            )?;
+        Command::Demo { json, generation, card_type } => {
+            let card_type = card_type.unwrap_or(if generation == 2 { SimType::Five } else { SimType::One });
+            let sim = SimArgs { sim_card_type: card_type, sim_card_number: "AB12345678CD".into(), sim_under_16: false };
+            let trust = build_trust(&TrustArgs { trust_dir: None, test_anchors: None, no_sim_test_ca: false }, true)?;
             if !json {
-                println!(
-                    "zairyu demo: a simulated card (synthetic data, test CA), card number AB12345678CD\n"
-                );
+                println!("zairyu demo: a simulated card (synthetic data, test CA), card number AB12345678CD\n");
             }
-            let r = read_sim(issue(&sim), "AB12345678CD", &trust)?;
+            let r = read_sim(issue(&sim), "AB12345678CD", &trust, &ReadOptions::default())?;
             print_read(&r, json);
             Ok(exit_code_for_read(&r))
         }
-        Command::Read {
-            card_number,
-            sim,
-            trust,
-            json,
-        } => {
+        Command::Read { card_number, sim, trust, read, json } => {
             let store = build_trust(&trust, true)?;
-            let r = read_sim(issue(&sim), &card_number, &store)?;
+            let r = read_sim(issue(&sim), &card_number, &store, &read.options()?)?;
             print_read(&r, json);
             Ok(exit_code_for_read(&r))
         }
-        Command::Dump {
-            card_number,
-            out,
-            sim,
-            trust,
-        } => {
+        Command::Dump { card_number, out, sim, trust, read } => {
             let store = build_trust(&trust, true)?;
-            let r = read_sim(issue(&sim), &card_number, &store)?;
+            let r = read_sim(issue(&sim), &card_number, &store, &read.options()?)?;
             write_dump(&r, &out).map_err(|e| {
-                Error::Transport(zairyu::error::TransportError::Other(format!(
-                    "writing {}: {e}",
-                    out.display()
-                )))
+                Error::Transport(zairyu::error::TransportError::Other(format!("writing {}: {e}", out.display())))
             })?;
-            println!("wrote {} files to {}", r.raw_files.len() + 3, out.display());
+            println!(
+                "wrote {} card files, {} images and report.json to {}",
+                r.raw_files.len(),
+                r.images().len(),
+                out.display()
+            );
             Ok(exit_code_for_read(&r))
         }
-        Command::Bench {
-            iterations,
-            card_type,
-        } => bench::run(iterations, card_type.to_sim()),
+        Command::Bench { iterations, card_type } => {
+            let types = if card_type.is_empty() {
+                vec![SimType::One, SimType::Two, SimType::Five, SimType::Six]
+            } else {
+                card_type
+            };
+            bench::run(iterations, &types.into_iter().map(SimType::to_sim).collect::<Vec<_>>())
+        }
     }
 }
 
 fn write_dump(r: &CardRead, out: &std::path::Path) -> std::io::Result<()> {
     std::fs::create_dir_all(out)?;
     for f in &r.raw_files {
-        std::fs::write(
-            out.join(format!("{}.bin", f.name.replace('/', "-"))),
-            &f.bytes,
-        )?;
+        std::fs::write(out.join(format!("{}.bin", f.name.replace('/', "-"))), &f.bytes)?;
     }
-    let front = &r.data.front_image;
-    std::fs::write(
-        out.join(format!("front.{}", front.format.extension())),
-        front.bytes(),
-    )?;
-    let face = &r.data.face_image;
-    if face.is_present() {
-        std::fs::write(
-            out.join(format!("face.{}", face.format.extension())),
-            face.bytes(),
-        )?;
+    for (name, image) in r.images() {
+        if image.is_present() {
+            std::fs::write(out.join(format!("{name}.{}", image.format.extension())), image.bytes())?;
+        }
     }
-    std::fs::write(
-        out.join("report.json"),
-        Report::from_read(r).to_json_pretty(),
-    )?;
+    std::fs::write(out.join("report.json"), Report::from_read(r).to_json_pretty())?;
     Ok(())
 }

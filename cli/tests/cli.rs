@@ -3,10 +3,7 @@
 use std::process::Command;
 
 fn zairyu(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zairyu"))
-        .args(args)
-        .output()
-        .expect("runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_zairyu")).args(args).output().expect("runs");
     (
         out.status.code().expect("exit code"),
         String::from_utf8(out.stdout).unwrap(),
@@ -44,32 +41,16 @@ fn read_exit_codes() {
     assert!(err.contains("wrong_card_number"));
     assert!(!err.contains("ZZ00000000ZZ"));
     assert_eq!(zairyu(&["read", "--card-number", "short"]).0, 2);
-    assert_eq!(
-        zairyu(&["read", "--card-number", "AB12345678CD", "--sim-under-16"]).0,
-        11
-    );
-    assert_eq!(
-        zairyu(&["read", "--card-number", "AB12345678CD", "--no-sim-test-ca"]).0,
-        11
-    );
+    assert_eq!(zairyu(&["read", "--card-number", "AB12345678CD", "--sim-under-16"]).0, 11);
+    assert_eq!(zairyu(&["read", "--card-number", "AB12345678CD", "--no-sim-test-ca"]).0, 11);
 }
 
 #[test]
 fn trust_dir_refuses_unpinned_roots() {
     let dir = std::env::temp_dir().join(format!("zairyu-cli-trust-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("test-ca.der"),
-        zairyu_sim::IssuedCard::test_ca_der(),
-    )
-    .unwrap();
-    let (code, _, err) = zairyu(&[
-        "read",
-        "--card-number",
-        "AB12345678CD",
-        "--trust-dir",
-        dir.to_str().unwrap(),
-    ]);
+    std::fs::write(dir.join("test-ca.der"), zairyu_sim::IssuedCard::test_ca_der()).unwrap();
+    let (code, _, err) = zairyu(&["read", "--card-number", "AB12345678CD", "--trust-dir", dir.to_str().unwrap()]);
     assert_eq!(code, 7, "{err}");
     // The same file as a test anchor is fine and stays "test".
     let (code, out, _) = zairyu(&[
@@ -90,13 +71,7 @@ fn trust_dir_refuses_unpinned_roots() {
 #[test]
 fn dump_writes_files_images_and_report() {
     let dir = std::env::temp_dir().join(format!("zairyu-cli-dump-{}", std::process::id()));
-    let (code, _, err) = zairyu(&[
-        "dump",
-        "--card-number",
-        "AB12345678CD",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let (code, _, err) = zairyu(&["dump", "--card-number", "AB12345678CD", "--out", dir.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     for f in [
         "MF-EF01.bin",
@@ -114,10 +89,7 @@ fn dump_writes_files_images_and_report() {
     ] {
         assert!(dir.join(f).is_file(), "{f} missing");
     }
-    assert_eq!(
-        std::fs::read(dir.join("front.tif")).unwrap(),
-        zairyu_sim::FRONT_TIF
-    );
+    assert_eq!(std::fs::read(dir.join("front.tif")).unwrap(), zairyu_sim::FRONT_TIF);
     assert_eq!(std::fs::read(dir.join("DF1-EF01.bin")).unwrap().len(), 7004);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -134,6 +106,87 @@ fn help_documents_exit_codes() {
 fn bench_prints_figures() {
     let (code, out, _) = zairyu(&["bench", "--iterations", "2"]);
     assert_eq!(code, 0);
-    assert!(out.contains("APDUs per read        : 16"));
-    assert!(out.contains("host CPU per read"));
+    assert!(out.lines().any(|l| l.starts_with("1 ") && l.split_whitespace().nth(2) == Some("16")), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("05 ") && l.contains("gen2-aes") && l.ends_with("Valid")), "{out}");
+    assert!(out.contains("host CPU/read"));
+}
+
+#[test]
+fn demo_generation_2_reports_a_verified_05_card_under_the_test_profile() {
+    let (code, out, _) = zairyu(&["demo", "--generation", "2", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["card_type"], "05");
+    assert_eq!(v["generation"], 2);
+    assert_eq!(v["flow"], "gen2-aes");
+    assert_eq!(v["verification"]["signature"], "valid");
+    assert_eq!(v["verification"]["chain"], "verified");
+    assert_eq!(v["verification"]["anchor_profile"], "test");
+    assert_eq!(v["fields"]["nationality"]["en"], "Pakistan");
+}
+
+#[test]
+fn read_second_generation_with_policy_and_status_table() {
+    let dir = std::env::temp_dir().join(format!("zairyu-cli-status-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let table = dir.join("status.tsv");
+    std::fs::write(&table, "# code\tja\ten\nABCDEFGHIJ\t留学\tStudent\n").unwrap();
+    let (code, out, err) = zairyu(&[
+        "read",
+        "--card-number",
+        "AB12345678CD",
+        "--sim-card-type",
+        "06",
+        "--status-table",
+        table.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["fields"]["status_of_residence"]["ja"], "留学");
+    assert_eq!(v["card_type"], "06");
+    let (code, out, _) =
+        zairyu(&["read", "--card-number", "AB12345678CD", "--sim-card-type", "05", "--policy", "text-only", "--json"]);
+    assert_eq!(code, 11);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verification"]["signature"], "not_checked");
+    std::fs::write(&table, "broken line without tabs\n").unwrap();
+    let (code, _, err) = zairyu(&[
+        "read",
+        "--card-number",
+        "AB12345678CD",
+        "--sim-card-type",
+        "05",
+        "--status-table",
+        table.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("line 1") && err.contains("input_bad_file"));
+    let (code, _, err) =
+        zairyu(&["read", "--card-number", "AB12345678CD", "--sim-card-type", "05", "--force-flow", "gen1"]);
+    assert_eq!(code, 6);
+    assert!(err.contains("wrong_generation"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn dump_second_generation_writes_three_images() {
+    let dir = std::env::temp_dir().join(format!("zairyu-cli-dump2-{}", std::process::id()));
+    let (code, _, err) =
+        zairyu(&["dump", "--card-number", "AB12345678CD", "--sim-card-type", "05", "--out", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    for f in [
+        "name.tif",
+        "face.jp2",
+        "address.tif",
+        "DF1-EF01.bin",
+        "DF1-EF03.bin",
+        "DF1-EF04.bin",
+        "DF3-EF01.bin",
+        "report.json",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    assert_eq!(std::fs::read(dir.join("face.jp2")).unwrap(), zairyu_sim::FACE_JP2);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

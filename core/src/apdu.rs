@@ -58,15 +58,7 @@ impl core::fmt::Debug for Command {
 impl Command {
     /// A command without data.
     pub fn new(cla: u8, ins: u8, p1: u8, p2: u8) -> Self {
-        Command {
-            cla,
-            ins,
-            p1,
-            p2,
-            data: Zeroizing::new(Vec::new()),
-            le: None,
-            extended: false,
-        }
+        Command { cla, ins, p1, p2, data: Zeroizing::new(Vec::new()), le: None, extended: false }
     }
 
     /// Adds a data field.
@@ -361,11 +353,7 @@ impl Response {
     /// Splits raw response bytes into data and status word.
     pub fn parse(raw: &[u8]) -> Result<Self, ParseError> {
         if raw.len() < 2 {
-            return Err(ParseError {
-                file: "response APDU",
-                offset: raw.len(),
-                what: ParseProblem::ShortResponse,
-            });
+            return Err(ParseError { file: "response APDU", offset: raw.len(), what: ParseProblem::ShortResponse });
         }
         if raw.len() > MAX_RESPONSE {
             return Err(ParseError {
@@ -375,10 +363,7 @@ impl Response {
             });
         }
         let (data, sw) = raw.split_at(raw.len() - 2);
-        Ok(Response {
-            data: Zeroizing::new(data.to_vec()),
-            sw: StatusWord::from_bytes(sw[0], sw[1]),
-        })
+        Ok(Response { data: Zeroizing::new(data.to_vec()), sw: StatusWord::from_bytes(sw[0], sw[1]) })
     }
 
     /// Encodes data ‖ SW (used by the simulator).
@@ -391,10 +376,7 @@ impl Response {
 
     /// A status-only response.
     pub fn status(sw: StatusWord) -> Self {
-        Response {
-            data: Zeroizing::new(Vec::new()),
-            sw,
-        }
+        Response { data: Zeroizing::new(Vec::new()), sw }
     }
 }
 
@@ -445,11 +427,7 @@ impl ParsedCommand {
         };
         match body.len() {
             0 => Some(mk(&[], None, false)),
-            1 => Some(mk(
-                &[],
-                Some(if body[0] == 0 { 256 } else { body[0] as usize }),
-                false,
-            )),
+            1 => Some(mk(&[], Some(if body[0] == 0 { 256 } else { body[0] as usize }), false)),
             _ if body[0] != 0 => {
                 let lc = body[0] as usize;
                 let rest = &body[1..];
@@ -457,11 +435,7 @@ impl ParsedCommand {
                     Some(mk(rest, None, false))
                 } else if rest.len() == lc + 1 {
                     let le = rest[lc];
-                    Some(mk(
-                        &rest[..lc],
-                        Some(if le == 0 { 256 } else { le as usize }),
-                        false,
-                    ))
+                    Some(mk(&rest[..lc], Some(if le == 0 { 256 } else { le as usize }), false))
                 } else {
                     None
                 }
@@ -484,11 +458,7 @@ impl ParsedCommand {
                     Some(mk(rest, None, true))
                 } else if rest.len() == lc + 2 {
                     let le = u16::from_be_bytes([rest[lc], rest[lc + 1]]) as usize;
-                    Some(mk(
-                        &rest[..lc],
-                        Some(if le == 0 { 65536 } else { le }),
-                        true,
-                    ))
+                    Some(mk(&rest[..lc], Some(if le == 0 { 65536 } else { le }), true))
                 } else {
                     None
                 }
@@ -509,22 +479,14 @@ mod tests {
             .extended();
         assert_eq!(
             &sm_read.encode()[..],
-            &[
-                0x08, 0xB0, 0x85, 0x00, 0x00, 0x00, 0x04, 0x96, 0x02, 0x00, 0x00, 0x00, 0x00
-            ]
+            &[0x08, 0xB0, 0x85, 0x00, 0x00, 0x00, 0x04, 0x96, 0x02, 0x00, 0x00, 0x00, 0x00]
         );
         let plain_read = Command::new(0x00, 0xB0, 0x82, 0x00).with_le(Le::Extended(0));
-        assert_eq!(
-            &plain_read.encode()[..],
-            &[0x00, 0xB0, 0x82, 0x00, 0x00, 0x00, 0x00]
-        );
+        assert_eq!(&plain_read.encode()[..], &[0x00, 0xB0, 0x82, 0x00, 0x00, 0x00, 0x00]);
         let challenge = Command::new(0x00, 0x84, 0x00, 0x00).with_le(Le::Short(8));
         assert_eq!(&challenge.encode()[..], &[0x00, 0x84, 0x00, 0x00, 0x08]);
         let select = Command::new(0x00, 0xA4, 0x00, 0x00).with_data(&[0x3F, 0x00]);
-        assert_eq!(
-            &select.encode()[..],
-            &[0x00, 0xA4, 0x00, 0x00, 0x02, 0x3F, 0x00]
-        );
+        assert_eq!(&select.encode()[..], &[0x00, 0xA4, 0x00, 0x00, 0x02, 0x3F, 0x00]);
     }
 
     #[test]
@@ -534,28 +496,13 @@ mod tests {
             Command::new(0, 0x84, 0, 0).with_le(Le::Short(8)),
             Command::new(0, 0x84, 0, 0).with_le(Le::Short(0)),
             Command::new(0, 0xA4, 0, 0).with_data(&[0x3F, 0]),
-            Command::new(0, 0x82, 0, 0)
-                .with_data(&[7; 40])
-                .with_le(Le::Short(0)),
+            Command::new(0, 0x82, 0, 0).with_data(&[7; 40]).with_le(Le::Short(0)),
             Command::new(0, 0xB0, 0x8B, 0).with_le(Le::Extended(0)),
             Command::new(0, 0xB0, 0x8B, 0).with_le(Le::Extended(300)),
-            Command::new(8, 0xB0, 0x85, 0)
-                .with_data(&[0x96, 2, 0, 0])
-                .with_le(Le::Extended(0))
-                .extended(),
+            Command::new(8, 0xB0, 0x85, 0).with_data(&[0x96, 2, 0, 0]).with_le(Le::Extended(0)).extended(),
             Command::new(0, 0xD6, 0, 0).with_data(&[1; 300]),
         ];
-        let expected_ne = [
-            None,
-            Some(8),
-            Some(256),
-            None,
-            Some(256),
-            Some(65536),
-            Some(300),
-            Some(65536),
-            None,
-        ];
+        let expected_ne = [None, Some(8), Some(256), None, Some(256), Some(65536), Some(300), Some(65536), None];
         for (c, ne) in cases.iter().zip(expected_ne) {
             let p = ParsedCommand::parse(&c.encode()).expect("parses");
             assert_eq!(p.header, c.header());
@@ -579,10 +526,7 @@ mod tests {
         let u = StatusWord::from_bytes(0x6C, 0x10);
         assert_eq!(u, StatusWord::Unknown(0x6C, 0x10));
         assert_eq!(u.to_bytes(), [0x6C, 0x10]);
-        assert_eq!(
-            StatusWord::from_bytes(0x63, 0xC3),
-            StatusWord::VerificationFailedRetries(3)
-        );
+        assert_eq!(StatusWord::from_bytes(0x63, 0xC3), StatusWord::VerificationFailedRetries(3));
     }
 
     #[test]

@@ -58,10 +58,7 @@ pub struct TerminalRandom {
 impl TerminalRandom {
     /// Draws RND.IFD then K.IFD from `rng`.
     pub fn generate(rng: &mut dyn RandomSource) -> Self {
-        let mut t = TerminalRandom {
-            rnd_ifd: [0; 8],
-            k_ifd: [0; 16],
-        };
+        let mut t = TerminalRandom { rnd_ifd: [0; 8], k_ifd: [0; 16] };
         rng.fill(&mut t.rnd_ifd);
         rng.fill(&mut t.k_ifd);
         t
@@ -76,11 +73,7 @@ impl core::fmt::Debug for TerminalRandom {
 
 /// Annex 1 step 3: `E_IFD = e[Kenc](RND.IFD ‖ RND.ICC ‖ K.IFD)`,
 /// `M_IFD = m[Kmac](E_IFD)`; returns the 40-byte MUTUAL AUTHENTICATE data.
-pub fn terminal_cryptogram<S: Suite>(
-    base: &Key16,
-    rnd_icc: &[u8; 8],
-    t: &TerminalRandom,
-) -> Zeroizing<[u8; 40]> {
+pub fn terminal_cryptogram<S: Suite>(base: &Key16, rnd_icc: &[u8; 8], t: &TerminalRandom) -> Zeroizing<[u8; 40]> {
     let mut out = Zeroizing::new([0u8; 40]);
     out[..8].copy_from_slice(&t.rnd_ifd);
     out[8..16].copy_from_slice(rnd_icc);
@@ -100,11 +93,7 @@ pub fn finish_mutual_authentication<S: Suite>(
     response: &[u8],
 ) -> Result<Key16, AuthError> {
     if response.len() != 40 {
-        return Err(AuthError::BadLength {
-            step: Step::MutualAuthenticate,
-            got: response.len(),
-            expected: 40,
-        });
+        return Err(AuthError::BadLength { step: Step::MutualAuthenticate, got: response.len(), expected: 40 });
     }
     let mac = S::auth_mac(base, &response[..32]);
     if !bool::from(mac.ct_eq(&response[32..40])) {

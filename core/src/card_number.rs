@@ -46,10 +46,7 @@ impl CardNumber {
     /// characters, e.g. `AA********BB`.
     pub fn redacted(&self) -> String {
         let b = &self.0;
-        format!(
-            "{}{}********{}{}",
-            b[0] as char, b[1] as char, b[10] as char, b[11] as char
-        )
+        format!("{}{}********{}{}", b[0] as char, b[1] as char, b[10] as char, b[11] as char)
     }
 
     /// Constant-time comparison with bytes read from the chip (second generation,
@@ -77,14 +74,7 @@ mod tests {
         assert!(n.has_usual_shape());
         let odd = CardNumber::parse("123456789012").unwrap();
         assert!(!odd.has_usual_shape());
-        for bad in [
-            "",
-            "AA1234567BB",
-            "AA123456789BB",
-            "AA12345678B-",
-            "ＡＡ12345678BB",
-            "AA 2345678BB",
-        ] {
+        for bad in ["", "AA1234567BB", "AA123456789BB", "AA12345678B-", "ＡＡ12345678BB", "AA 2345678BB"] {
             assert!(CardNumber::parse(bad).is_err(), "{bad:?}");
         }
     }

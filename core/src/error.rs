@@ -186,9 +186,7 @@ pub enum ParseProblem {
 #[non_exhaustive]
 pub enum VerifyError {
     /// A file in the production trust directory does not match any pinned fingerprint.
-    #[error(
-        "{path}: certificate fingerprint {fingerprint} is not one of the pinned Ministry roots"
-    )]
+    #[error("{path}: certificate fingerprint {fingerprint} is not one of the pinned Ministry roots")]
     UnpinnedProductionRoot {
         /// The offending file.
         path: String,
@@ -214,6 +212,14 @@ pub enum InputError {
     BadCardNumber {
         /// Length after trimming, in characters.
         len: usize,
+    },
+    /// An input file (e.g. a code table) cannot be read or parsed.
+    #[error("{path}: {reason}")]
+    BadFile {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
     },
 }
 
@@ -258,6 +264,20 @@ pub enum Error {
         /// The access flow used (`"gen1-3des"` …).
         flow: &'static str,
     },
+    /// `63 00` at MUTUAL AUTHENTICATE while running an access flow that the caller
+    /// forced and that does not match the card type read from MF/EF02: the card
+    /// rejected the other generation's cryptography, not (necessarily) the number.
+    #[error("the card (type {card_type:?}) rejected the {flow} flow: wrong card generation")]
+    WrongGeneration {
+        /// Card type read from MF/EF02.
+        card_type: &'static str,
+        /// The access flow that was forced.
+        flow: &'static str,
+    },
+    /// The card number stored on the chip (second generation, DF1/EF01 `C2`) differs
+    /// from the number typed, although the card accepted the typed number.
+    #[error("the card number stored on the chip differs from the number typed")]
+    CardNumberMismatch,
     /// The card's side of mutual authentication failed.
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -289,13 +309,13 @@ impl Error {
                 TransportError::NoSuchReader(_) => "transport_no_such_reader",
                 TransportError::SharingViolation => "transport_sharing_violation",
                 TransportError::CommandTooLong { .. } => "transport_command_too_long",
-                TransportError::ExtendedLengthUnsupported => {
-                    "transport_extended_length_unsupported"
-                }
+                TransportError::ExtendedLengthUnsupported => "transport_extended_length_unsupported",
                 TransportError::Other(_) => "transport_other",
             },
             Error::Card { .. } => "card_status",
             Error::WrongCardNumber { .. } => "wrong_card_number",
+            Error::WrongGeneration { .. } => "wrong_generation",
+            Error::CardNumberMismatch => "card_number_mismatch",
             Error::Auth(e) => match e {
                 AuthError::CardMacMismatch => "auth_card_mac_mismatch",
                 AuthError::RandomMismatch => "auth_random_mismatch",
@@ -313,7 +333,8 @@ impl Error {
                 VerifyError::UnpinnedProductionRoot { .. } => "verify_unpinned_production_root",
                 VerifyError::BadAnchorFile { .. } => "verify_bad_anchor_file",
             },
-            Error::Input(_) => "input_bad_card_number",
+            Error::Input(InputError::BadCardNumber { .. }) => "input_bad_card_number",
+            Error::Input(InputError::BadFile { .. }) => "input_bad_file",
             Error::Unsupported(e) => match e {
                 UnsupportedError::CardType { .. } => "unsupported_card_type",
                 UnsupportedError::UnknownCardType(_) => "unknown_card_type",
@@ -325,7 +346,7 @@ impl Error {
     pub fn status_word(&self) -> Option<StatusWord> {
         match self {
             Error::Card { sw, .. } => Some(*sw),
-            Error::WrongCardNumber { .. } => Some(StatusWord::VerificationFailed),
+            Error::WrongCardNumber { .. } | Error::WrongGeneration { .. } => Some(StatusWord::VerificationFailed),
             _ => None,
         }
     }

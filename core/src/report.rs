@@ -1,15 +1,20 @@
 //! The JSON report: one schema for the CLI, the C library and the Python package.
 //!
 //! It never contains the card number in full (only [`CardNumber::redacted`]), keys,
-//! or image bytes (images are exported separately). Top-level fields are stable:
-//! `card_type`, `generation`, `flow`, `fields`, `images`, `verification`, `metrics`.
+//! or image bytes (images are exported separately). Top-level fields are stable
+//! across generations: `card_type`, `generation`, `flow`, `policy`, `card_number`,
+//! `fields`, `images`, `verification`, `metrics`, `warnings`. The content of
+//! `fields` depends on the generation (see [`Fields`]).
 //!
 //! [`CardNumber::redacted`]: crate::CardNumber::redacted
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
+use crate::files::gen2::{BackEntries, PrintedEntries};
 use crate::files::{ImageFormat, RenewalStatus, Text};
-use crate::reader::CardRead;
+use crate::reader::{CardData, CardRead, Flow, ReadPolicy};
 use crate::session::Metrics;
 use crate::verify::Verification;
 
@@ -30,27 +35,26 @@ pub struct Names {
 pub struct ImageSummary {
     /// Detected container.
     pub format: ImageFormat,
-    /// Bytes of image data without zero fill.
+    /// Bytes of image data without the field's zero fill.
     pub bytes: usize,
     /// Bytes stored on the chip (the fixed field length).
     pub stored: usize,
 }
 
-/// Decoded fields, for registry import (住民票作成支援).
+/// First-generation fields, for registry import (住民票作成支援).
 #[derive(Debug, Clone, Serialize)]
-pub struct Fields {
+pub struct Gen1Fields {
     /// MF/EF01 spec version.
     pub spec_version: String,
-    /// The holder's name: first-generation chips carry it only as part of the front
-    /// image, so it is `null` here.
+    /// The holder's name: first-generation chips carry it only inside the front image.
     pub name: Option<String>,
-    /// DF2/EF01 `D2`.
+    /// DF2/EF01 `D2` 追記書き込み年月日.
     pub address_written_on: Option<String>,
-    /// DF2/EF01 `D3`.
+    /// DF2/EF01 `D3` 市町村コード.
     pub municipality_code: Option<String>,
-    /// DF2/EF01 `D4`.
+    /// DF2/EF01 `D4` 住居地.
     pub address: Option<Text>,
-    /// DF2/EF02 `D5`; absent key on special permanent resident certificates.
+    /// DF2/EF02 `D5`; the key is absent on special permanent resident certificates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comprehensive_permission: Option<Option<Text>>,
     /// DF2/EF03 `D6`.
@@ -61,13 +65,32 @@ pub struct Fields {
     pub renewal_application: Option<RenewalStatus>,
 }
 
-/// Images present on the card.
+/// Second-generation fields: the printed entries (codes and dates) and DF2. The name
+/// and the address are images only on these cards, so `name` and `address` are null.
 #[derive(Debug, Clone, Serialize)]
-pub struct Images {
-    /// DF1/EF01 front image.
-    pub front: ImageSummary,
-    /// DF1/EF02 face.
-    pub face: ImageSummary,
+pub struct Gen2Fields {
+    /// MF/EF01 spec version.
+    pub spec_version: String,
+    /// Always null: the name is an image (`images.name`).
+    pub name: Option<String>,
+    /// Always null: the address is an image (`images.address`).
+    pub address: Option<String>,
+    /// DF1/EF02.
+    #[serde(flatten)]
+    pub printed: PrintedEntries,
+    /// DF2.
+    #[serde(flatten)]
+    pub back: BackEntries,
+}
+
+/// Decoded fields of either generation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Fields {
+    /// Types "1"/"2".
+    Gen1(Gen1Fields),
+    /// Types "05"/"06".
+    Gen2(Box<Gen2Fields>),
 }
 
 /// The report.
@@ -77,20 +100,22 @@ pub struct Report {
     pub schema: u32,
     /// The library version that made it.
     pub zairyu_version: &'static str,
-    /// `"1"`, `"2"` (MF/EF02).
+    /// `"1"`, `"2"`, `"05"`, `"06"` (MF/EF02).
     pub card_type: &'static str,
     /// Card type names.
     pub card_type_name: Names,
     /// 1 or 2.
     pub generation: u8,
-    /// The access flow used.
-    pub flow: &'static str,
+    /// The access flow used (`gen1-3des`, `gen2-aes`).
+    pub flow: Flow,
+    /// The read policy (`full`, `text_only`).
+    pub policy: ReadPolicy,
     /// Redacted card number.
     pub card_number: String,
     /// Decoded fields.
     pub fields: Fields,
-    /// Image summaries.
-    pub images: Images,
+    /// Summaries of the images read, by name (`front`, `face`, `name`, `address`).
+    pub images: BTreeMap<&'static str, ImageSummary>,
     /// Verification results.
     pub verification: Verification,
     /// Counters.
@@ -103,22 +128,10 @@ impl Report {
     /// Builds the report of a read.
     pub fn from_read(r: &CardRead) -> Self {
         let (ja, en) = r.card_type.names();
-        let d = &r.data;
-        let img = |i: &crate::files::Image| ImageSummary {
-            format: i.format,
-            bytes: i.bytes().len(),
-            stored: i.value.len(),
-        };
-        Report {
-            schema: REPORT_SCHEMA,
-            zairyu_version: env!("CARGO_PKG_VERSION"),
-            card_type: r.card_type.code(),
-            card_type_name: Names { ja, en },
-            generation: r.card_type.generation(),
-            flow: r.flow,
-            card_number: r.card_number_redacted.clone(),
-            fields: Fields {
-                spec_version: r.common.spec_version.clone(),
+        let spec_version = r.common.spec_version.clone();
+        let fields = match &r.data {
+            CardData::Gen1(d) => Fields::Gen1(Gen1Fields {
+                spec_version,
                 name: None,
                 address_written_on: d.address.date.clone(),
                 municipality_code: d.address.municipality_code.clone(),
@@ -126,11 +139,31 @@ impl Report {
                 comprehensive_permission: d.comprehensive_permission.clone(),
                 individual_permission: d.individual_permission.clone(),
                 renewal_application: d.renewal,
-            },
-            images: Images {
-                front: img(&d.front_image),
-                face: img(&d.face_image),
-            },
+            }),
+            CardData::Gen2(d) => Fields::Gen2(Box::new(Gen2Fields {
+                spec_version,
+                name: None,
+                address: None,
+                printed: d.printed.clone(),
+                back: d.back.clone(),
+            })),
+        };
+        let images = r
+            .images()
+            .into_iter()
+            .map(|(n, i)| (n, ImageSummary { format: i.format, bytes: i.bytes().len(), stored: i.value.len() }))
+            .collect();
+        Report {
+            schema: REPORT_SCHEMA,
+            zairyu_version: env!("CARGO_PKG_VERSION"),
+            card_type: r.card_type.code(),
+            card_type_name: Names { ja, en },
+            generation: r.card_type.generation(),
+            flow: r.flow,
+            policy: r.policy,
+            card_number: r.card_number_redacted.clone(),
+            fields,
+            images,
             verification: r.verification.clone(),
             metrics: r.metrics,
             warnings: r.warnings.clone(),

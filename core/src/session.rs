@@ -10,9 +10,7 @@
 use zeroize::Zeroizing;
 
 use crate::apdu::{Command, Le, Response, StatusWord};
-use crate::auth::{
-    RandomSource, TerminalRandom, finish_mutual_authentication, terminal_cryptogram,
-};
+use crate::auth::{RandomSource, TerminalRandom, finish_mutual_authentication, terminal_cryptogram};
 use crate::card_number::CardNumber;
 use crate::crypto::{Suite, derive_base_key};
 use crate::error::{AuthError, Error, Result, Step, TransportError};
@@ -38,9 +36,7 @@ impl Df {
             Df::Df2 => 0x03,
             Df::Df3 => 0x04,
         };
-        [
-            0xD3, 0x92, 0xF0, 0x00, 0x4F, last, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        ]
+        [0xD3, 0x92, 0xF0, 0x00, 0x4F, last, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
     }
 
     /// Name for logs and errors.
@@ -77,19 +73,14 @@ pub struct Card<T: Transport> {
 
 impl<T: Transport> core::fmt::Debug for Card<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Card")
-            .field("metrics", &self.metrics)
-            .finish_non_exhaustive()
+        f.debug_struct("Card").field("metrics", &self.metrics).finish_non_exhaustive()
     }
 }
 
 impl<T: Transport> Card<T> {
     /// Wraps a transport.
     pub fn new(transport: T) -> Self {
-        Card {
-            transport,
-            metrics: Metrics::default(),
-        }
+        Card { transport, metrics: Metrics::default() }
     }
 
     /// Counters so far.
@@ -115,11 +106,7 @@ impl<T: Transport> Card<T> {
         }
         let raw = cmd.encode();
         if raw.len() > limits.max_command {
-            return Err(TransportError::CommandTooLong {
-                len: raw.len(),
-                max: limits.max_command,
-            }
-            .into());
+            return Err(TransportError::CommandTooLong { len: raw.len(), max: limits.max_command }.into());
         }
         let h = cmd.header();
         log::debug!(target: "zairyu::apdu", "> {:02X} {:02X} {:02X} {:02X} lc={} ({step})", h[0], h[1], h[2], h[3], cmd.data.len());
@@ -191,14 +178,9 @@ impl<T: Transport> Card<T> {
     pub fn get_challenge(&mut self) -> Result<[u8; 8]> {
         let cmd = Command::new(0x00, 0x84, 0x00, 0x00).with_le(Le::Short(8));
         let data = self.exchange_ok(&cmd, Step::GetChallenge)?;
-        data.as_slice().try_into().map_err(|_| {
-            AuthError::BadLength {
-                step: Step::GetChallenge,
-                got: data.len(),
-                expected: 8,
-            }
-            .into()
-        })
+        data.as_slice()
+            .try_into()
+            .map_err(|_| AuthError::BadLength { step: Step::GetChallenge, got: data.len(), expected: 8 }.into())
     }
 
     /// 在留カード等番号による認証 (SPEC15 §3.4.1, Annex 1): GET CHALLENGE, MUTUAL
@@ -217,23 +199,15 @@ impl<T: Transport> Card<T> {
         let rnd_icc = self.get_challenge()?;
         let terminal = TerminalRandom::generate(rng);
         let cryptogram = terminal_cryptogram::<S>(&base, &rnd_icc, &terminal);
-        let cmd = Command::new(0x00, 0x82, 0x00, 0x00)
-            .with_data(&cryptogram[..])
-            .with_le(Le::Short(0));
+        let cmd = Command::new(0x00, 0x82, 0x00, 0x00).with_data(&cryptogram[..]).with_le(Le::Short(0));
         let resp = self.exchange(&cmd, Step::MutualAuthenticate)?;
         match resp.sw {
             StatusWord::Success => {}
             StatusWord::VerificationFailed => {
-                return Err(Error::WrongCardNumber {
-                    step: Step::MutualAuthenticate,
-                    flow,
-                });
+                return Err(Error::WrongCardNumber { step: Step::MutualAuthenticate, flow });
             }
             sw => {
-                return Err(Error::Card {
-                    step: Step::MutualAuthenticate,
-                    sw,
-                });
+                return Err(Error::Card { step: Step::MutualAuthenticate, sw });
             }
         }
         let ks_enc = finish_mutual_authentication::<S>(&base, &rnd_icc, &terminal, &resp.data)?;
@@ -243,16 +217,10 @@ impl<T: Transport> Card<T> {
         match resp.sw {
             StatusWord::Success => {}
             StatusWord::VerificationFailed => {
-                return Err(Error::WrongCardNumber {
-                    step: Step::Verify,
-                    flow,
-                });
+                return Err(Error::WrongCardNumber { step: Step::Verify, flow });
             }
             sw => {
-                return Err(Error::Card {
-                    step: Step::Verify,
-                    sw,
-                });
+                return Err(Error::Card { step: Step::Verify, sw });
             }
         }
         Ok(AuthenticatedCard { card: self, sm })
@@ -267,9 +235,7 @@ pub struct AuthenticatedCard<'a, T: Transport, S: Suite> {
 
 impl<T: Transport, S: Suite> core::fmt::Debug for AuthenticatedCard<'_, T, S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("AuthenticatedCard")
-            .field("suite", &S::NAME)
-            .finish_non_exhaustive()
+        f.debug_struct("AuthenticatedCard").field("suite", &S::NAME).finish_non_exhaustive()
     }
 }
 

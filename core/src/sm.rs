@@ -40,10 +40,7 @@ impl<S: Suite> core::fmt::Debug for SecureMessaging<S> {
 impl<S: Suite> SecureMessaging<S> {
     /// Creates the context from KSenc.
     pub fn new(ks_enc: Key16) -> Self {
-        SecureMessaging {
-            ks_enc,
-            _suite: PhantomData,
-        }
+        SecureMessaging { ks_enc, _suite: PhantomData }
     }
 
     /// Builds `86 L 01 ‖ e[KSenc](plain ‖ 80 00…)`.
@@ -64,8 +61,7 @@ impl<S: Suite> SecureMessaging<S> {
         if data.first() != Some(&TAG_CRYPTOGRAM) {
             return Err(SmError::MissingDataObject);
         }
-        let (len, used) =
-            tlv::read_length("SM response", data, 1).map_err(|_| SmError::MissingDataObject)?;
+        let (len, used) = tlv::read_length("SM response", data, 1).map_err(|_| SmError::MissingDataObject)?;
         let start = 1 + used;
         let end = start.checked_add(len).ok_or(SmError::MissingDataObject)?;
         if end > data.len() {
@@ -100,10 +96,7 @@ impl<S: Suite> SecureMessaging<S> {
     /// where `XX XX` is the plain Le (`00 00` = the whole file).
     pub fn read_binary_command(p1: u8, p2: u8, le: u16) -> Command {
         let [hi, lo] = le.to_be_bytes();
-        Command::new(CLA_SM, 0xB0, p1, p2)
-            .with_data(&[TAG_LE, 0x02, hi, lo])
-            .with_le(Le::Extended(0))
-            .extended()
+        Command::new(CLA_SM, 0xB0, p1, p2).with_data(&[TAG_LE, 0x02, hi, lo]).with_le(Le::Extended(0)).extended()
     }
 
     /// Unwraps an SM READ BINARY response body (without SW).

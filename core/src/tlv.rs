@@ -24,13 +24,7 @@ pub struct Tlv<'a> {
 impl core::fmt::Debug for Tlv<'_> {
     /// Tag and length only: values are card data.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "Tlv(tag={:04X}, len={}, at={})",
-            self.tag,
-            self.value.len(),
-            self.offset
-        )
+        write!(f, "Tlv(tag={:04X}, len={}, at={})", self.tag, self.value.len(), self.offset)
     }
 }
 
@@ -39,29 +33,17 @@ fn err(file: &'static str, offset: usize, what: ParseProblem) -> ParseError {
 }
 
 /// Reads one length field at `pos`; returns (length, bytes used).
-pub fn read_length(
-    file: &'static str,
-    data: &[u8],
-    pos: usize,
-) -> Result<(usize, usize), ParseError> {
-    let first = *data
-        .get(pos)
-        .ok_or_else(|| err(file, pos, ParseProblem::Truncated))?;
+pub fn read_length(file: &'static str, data: &[u8], pos: usize) -> Result<(usize, usize), ParseError> {
+    let first = *data.get(pos).ok_or_else(|| err(file, pos, ParseProblem::Truncated))?;
     match first {
         0x00..=0x7F => Ok((first as usize, 1)),
         0x81 => {
-            let b = *data
-                .get(pos + 1)
-                .ok_or_else(|| err(file, pos, ParseProblem::Truncated))?;
+            let b = *data.get(pos + 1).ok_or_else(|| err(file, pos, ParseProblem::Truncated))?;
             Ok((b as usize, 2))
         }
         0x82 => {
-            let hi = *data
-                .get(pos + 1)
-                .ok_or_else(|| err(file, pos, ParseProblem::Truncated))?;
-            let lo = *data
-                .get(pos + 2)
-                .ok_or_else(|| err(file, pos, ParseProblem::Truncated))?;
+            let hi = *data.get(pos + 1).ok_or_else(|| err(file, pos, ParseProblem::Truncated))?;
+            let lo = *data.get(pos + 2).ok_or_else(|| err(file, pos, ParseProblem::Truncated))?;
             Ok((u16::from_be_bytes([hi, lo]) as usize, 3))
         }
         other => Err(err(file, pos, ParseProblem::BadLengthForm(other))),
@@ -82,9 +64,7 @@ pub fn parse_all<'a>(file: &'static str, data: &'a [u8]) -> Result<Vec<Tlv<'a>>,
         }
         let start = pos;
         let tag = if t0 & 0x1F == 0x1F {
-            let t1 = *data
-                .get(pos + 1)
-                .ok_or_else(|| err(file, pos, ParseProblem::Truncated))?;
+            let t1 = *data.get(pos + 1).ok_or_else(|| err(file, pos, ParseProblem::Truncated))?;
             // Strict BER would read `D1` (bit 8 set) as "more tag bytes follow"; the
             // card's only 2-byte tag is `DF D1`, so the second byte always ends the tag
             // (second-generation notes §4.1).
@@ -96,17 +76,11 @@ pub fn parse_all<'a>(file: &'static str, data: &'a [u8]) -> Result<Vec<Tlv<'a>>,
         };
         let (len, used) = read_length(file, data, pos)?;
         pos += used;
-        let end = pos
-            .checked_add(len)
-            .ok_or_else(|| err(file, pos, ParseProblem::Truncated))?;
+        let end = pos.checked_add(len).ok_or_else(|| err(file, pos, ParseProblem::Truncated))?;
         if end > data.len() {
             return Err(err(file, pos, ParseProblem::Truncated));
         }
-        out.push(Tlv {
-            tag,
-            value: &data[pos..end],
-            offset: start,
-        });
+        out.push(Tlv { tag, value: &data[pos..end], offset: start });
         pos = end;
     }
     Ok(out)
@@ -188,10 +162,7 @@ mod tests {
             (&[0xD2, 0x83, 0, 0, 1], ParseProblem::BadLengthForm(0x83)),
             (&[0xD2, 0x80], ParseProblem::BadLengthForm(0x80)),
             (&[0xDF], ParseProblem::Truncated),
-            (
-                &[0xD2, 0x01, 0x31, 0x00, 0x00, 0x07],
-                ParseProblem::TrailingGarbage,
-            ),
+            (&[0xD2, 0x01, 0x31, 0x00, 0x00, 0x07], ParseProblem::TrailingGarbage),
             (&[0xDF, 0xD1, 0x82, 0x00], ParseProblem::Truncated),
         ];
         for (input, problem) in cases {

@@ -17,11 +17,7 @@ pub struct Limits {
 
 impl Limits {
     /// A transport that carries everything the spec uses.
-    pub const FULL: Limits = Limits {
-        extended_length: true,
-        max_command: 65544,
-        max_response: 65538,
-    };
+    pub const FULL: Limits = Limits { extended_length: true, max_command: 65544, max_response: 65538 };
 }
 
 /// Sends a command APDU and returns the response APDU (data ‖ SW1 SW2).

@@ -12,8 +12,7 @@ pub mod annex2 {
     /// 在留カード等番号.
     pub const CARD_NUMBER: &str = "AA12345678BB";
     /// h(在留カード等番号).
-    pub const SHA1_CARD_NUMBER: &str =
-        "65 22 B4 E1 71 19 5B B2 18 22 3A 97 6C 04 01 11 BD C4 AA 25";
+    pub const SHA1_CARD_NUMBER: &str = "65 22 B4 E1 71 19 5B B2 18 22 3A 97 6C 04 01 11 BD C4 AA 25";
     /// Kenc = Kmac.
     pub const KENC: &str = "65 22 B4 E1 71 19 5B B2 18 22 3A 97 6C 04 01 11";
     /// RND.ICC from GET CHALLENGE.
@@ -23,11 +22,13 @@ pub mod annex2 {
     /// K.IFD.
     pub const K_IFD: &str = "40 41 42 43 44 45 46 47 48 49 4A 4B 4C 4D 4E 4F";
     /// E_IFD.
-    pub const E_IFD: &str = "93 77 45 C2 08 83 A1 BA D1 E0 41 93 72 2A 15 92 37 8F 81 A8 F1 DC 58 91 57 AE B0 F7 54 4F A1 BA";
+    pub const E_IFD: &str =
+        "93 77 45 C2 08 83 A1 BA D1 E0 41 93 72 2A 15 92 37 8F 81 A8 F1 DC 58 91 57 AE B0 F7 54 4F A1 BA";
     /// M_IFD.
     pub const M_IFD: &str = "1A D7 FB 6A 33 89 E0 17";
     /// E_ICC.
-    pub const E_ICC: &str = "58 60 77 5B 4D 03 2C C5 64 BA 20 4B 8E A8 68 F6 94 A7 4E 74 75 A8 FE F2 40 58 8B DA 1A F4 96 CE";
+    pub const E_ICC: &str =
+        "58 60 77 5B 4D 03 2C C5 64 BA 20 4B 8E A8 68 F6 94 A7 4E 74 75 A8 FE F2 40 58 8B DA 1A F4 96 CE";
     /// M_ICC.
     pub const M_ICC: &str = "59 38 8F D6 CD 45 24 8B";
     /// K.ICC (from DEC(E_ICC)).
@@ -37,8 +38,7 @@ pub mod annex2 {
     /// KSenc.
     pub const KS_ENC: &str = "CE 94 93 8E 19 E3 B9 7D F9 6E AB CE DC 17 15 CC";
     /// The VERIFY command.
-    pub const VERIFY_COMMAND: &str =
-        "08 20 00 86 13 86 11 01 1A A8 29 73 DB 95 9A 81 1F 97 11 D7 28 F0 EE F6";
+    pub const VERIFY_COMMAND: &str = "08 20 00 86 13 86 11 01 1A A8 29 73 DB 95 9A 81 1F 97 11 D7 28 F0 EE F6";
     /// The MUTUAL AUTHENTICATE command.
     pub const MUTUAL_AUTH_COMMAND: &str = "00 82 00 00 28 93 77 45 C2 08 83 A1 BA D1 E0 41 93 72 2A 15 92 37 8F 81 A8 F1 DC 58 91 57 AE B0 F7 54 4F A1 BA 1A D7 FB 6A 33 89 E0 17 00";
 }
@@ -49,11 +49,13 @@ pub mod appendix2 {
     /// RND.ICC.
     pub const RND_ICC: &str = "92 1C E2 77 32 3D A0 57";
     /// E_IFD.
-    pub const E_IFD: &str = "4A D3 C7 B6 BB 48 4A 52 77 19 77 DE D6 18 B4 1D F8 41 FA 04 76 A0 5F BE 04 1D EA D6 10 9E 77 3B";
+    pub const E_IFD: &str =
+        "4A D3 C7 B6 BB 48 4A 52 77 19 77 DE D6 18 B4 1D F8 41 FA 04 76 A0 5F BE 04 1D EA D6 10 9E 77 3B";
     /// M_IFD.
     pub const M_IFD: &str = "AC 85 46 17 63 4F 53 97";
     /// E_ICC.
-    pub const E_ICC: &str = "28 9A 96 B1 DA 6A E3 DA 87 77 04 19 BF D1 4F 0B DA D1 5F 36 43 2B 5A 94 6C 18 8C 72 21 75 9A 62";
+    pub const E_ICC: &str =
+        "28 9A 96 B1 DA 6A E3 DA 87 77 04 19 BF D1 4F 0B DA D1 5F 36 43 2B 5A 94 6C 18 8C 72 21 75 9A 62";
     /// M_ICC.
     pub const M_ICC: &str = "FA 94 2E C5 1E 62 FF 5F";
     /// K.ICC.
@@ -61,8 +63,7 @@ pub mod appendix2 {
     /// KSenc.
     pub const KS_ENC: &str = "C1 9C F1 3D 3D 7F BE E9 EA 29 3D 83 4C 88 95 2F";
     /// The VERIFY command.
-    pub const VERIFY_COMMAND: &str =
-        "08 20 00 86 13 86 11 01 EE 0B 31 EF 87 7F 68 D0 71 C5 6D 58 C7 2E 67 48";
+    pub const VERIFY_COMMAND: &str = "08 20 00 86 13 86 11 01 EE 0B 31 EF 87 7F 68 D0 71 C5 6D 58 C7 2E 67 48";
     /// Synthetic: DF1/EF01 plaintext.
     pub const SM_EF01_PLAIN: &str = "C2 0C 41 41 31 32 33 34 35 36 37 38 42 42";
     /// Synthetic: DF1/EF01 SM response (without SW).

@@ -10,8 +10,9 @@ use zairyu::reader::{ReadOptions, read_card};
 use zairyu::session::Card;
 use zairyu::verify::TrustStore;
 use zairyu::CardNumber;
-use zairyu_sim::{Df, IssueOptions, IssuedCard, SimCard};
+use zairyu_sim::{Df, IssueOptions, IssuedCard, SimCard, SimCardType};
 
+/// First-generation files (type "1").
 const FILES: [(Df, u8); 9] = [
     (Df::Mf, 0x0B),
     (Df::Mf, 0x0A),
@@ -24,20 +25,47 @@ const FILES: [(Df, u8); 9] = [
     (Df::Df3, 0x02),
 ];
 
-fn base() -> &'static (IssuedCard, TrustStore) {
-    static BASE: OnceLock<(IssuedCard, TrustStore)> = OnceLock::new();
+/// Second-generation files (type "05").
+const FILES2: [(Df, u8); 11] = [
+    (Df::Mf, 0x0B),
+    (Df::Mf, 0x0A),
+    (Df::Df1, 0x01),
+    (Df::Df1, 0x03),
+    (Df::Df1, 0x04),
+    (Df::Df1, 0x06),
+    (Df::Df2, 0x01),
+    (Df::Df2, 0x02),
+    (Df::Df2, 0x03),
+    (Df::Df3, 0x02),
+    (Df::Df3, 0x02),
+];
+
+struct Base {
+    gen1: IssuedCard,
+    gen2: IssuedCard,
+    trust: TrustStore,
+}
+
+fn base() -> &'static Base {
+    static BASE: OnceLock<Base> = OnceLock::new();
     BASE.get_or_init(|| {
         let mut trust = TrustStore::new();
         trust.add_test_anchor_der(IssuedCard::test_ca_der(), "sim").unwrap();
-        (IssuedCard::issue(&IssueOptions::default()), trust)
+        trust.add_test_anchor_der(IssuedCard::test_ca2_der(), "sim2").unwrap();
+        let gen2 = IssueOptions { card_type: SimCardType::Gen2ResidenceCard, ..IssueOptions::default() };
+        Base { gen1: IssuedCard::issue(&IssueOptions::default()), gen2: IssuedCard::issue(&gen2), trust }
     })
 }
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, content)) = data.split_first() else { return };
-    let (issued, trust) = base();
-    let mut issued = issued.clone();
-    let (df, sfi) = FILES[sel as usize % FILES.len()];
+    let b = base();
+    let (mut issued, (df, sfi)) = if sel & 0x80 == 0 {
+        (b.gen1.clone(), FILES[sel as usize % FILES.len()])
+    } else {
+        (b.gen2.clone(), FILES2[(sel & 0x7F) as usize % FILES2.len()])
+    };
+    let trust = &b.trust;
     issued.set_file(df, sfi, content.to_vec());
     let number = CardNumber::parse(&IssueOptions::default().card_number).unwrap();
     let mut card = Card::new(SimCard::new(issued));

@@ -1,5 +1,6 @@
-//! The card's command processing, generic over the crypto [`Suite`] so that the
-//! second generation (AES, SPEC GEN2 Appendix 1) can reuse it unchanged.
+//! The card's command processing, generic over the crypto [`Suite`]: the first
+//! generation runs it with `TdesSuite`, the second (AES, GEN2 Appendix 1) with
+//! `Aes128Suite`, unchanged (the APDUs are identical, second-generation notes §9).
 //!
 //! State (SPEC15 §3.5, §4.2): current DF and EF, the pending challenge, the
 //! session key KSenc and the authentication state.
@@ -58,10 +59,7 @@ fn sw(s: StatusWord) -> Response {
 }
 
 fn ok(data: Vec<u8>) -> Response {
-    Response {
-        data: Zeroizing::new(data),
-        sw: StatusWord::Success,
-    }
+    Response { data: Zeroizing::new(data), sw: StatusWord::Success }
 }
 
 /// Parses a command; where SPEC15 §4.2.1(6), §4.2.2(6) and §4.2.4(6) say that data
@@ -70,10 +68,7 @@ fn parse_lenient(raw: &[u8]) -> Option<ParsedCommand> {
     if let Some(c) = ParsedCommand::parse(raw) {
         return Some(c);
     }
-    if raw.len() > 5
-        && matches!(raw[1], ins::SELECT | ins::VERIFY | ins::MUTUAL_AUTHENTICATE)
-        && raw[4] != 0
-    {
+    if raw.len() > 5 && matches!(raw[1], ins::SELECT | ins::VERIFY | ins::MUTUAL_AUTHENTICATE) && raw[4] != 0 {
         let end = 5 + raw[4] as usize;
         if raw.len() > end + 1 {
             if raw[1] == ins::MUTUAL_AUTHENTICATE
@@ -203,12 +198,7 @@ impl<S: Suite> Chip<S> {
     }
 
     /// MUTUAL AUTHENTICATE (SPEC15 §4.2.4, Annex 1 steps 3-5, card side).
-    fn mutual_authenticate(
-        &mut self,
-        cmd: &ParsedCommand,
-        challenge: Option<[u8; 8]>,
-        q: Quirks,
-    ) -> Response {
+    fn mutual_authenticate(&mut self, cmd: &ParsedCommand, challenge: Option<[u8; 8]>, q: Quirks) -> Response {
         let [cla, _, p1, p2] = cmd.header;
         if cla == CLA_SM {
             return sw(StatusWord::SecureMessagingNotSupported);
@@ -259,10 +249,7 @@ impl<S: Suite> Chip<S> {
         // KSenc = SHA-1((K.IFD xor K.ICC) ‖ 00000001)[0..16); not yet verified.
         self.state.session = Some(derive_session_key(&k_ifd, &k_icc));
         self.state.authenticated = false;
-        Response {
-            data: Zeroizing::new(out.to_vec()),
-            sw: StatusWord::Success,
-        }
+        Response { data: Zeroizing::new(out.to_vec()), sw: StatusWord::Success }
     }
 
     /// VERIFY under SM (SPEC15 §4.2.2): `08 20 00 86 13 86 11 01 ‖ e[KSenc](number ‖ 80 00 00 00)`.
@@ -286,11 +273,7 @@ impl<S: Suite> Chip<S> {
         };
         let matched = plain.len() == self.number.len() && bool::from(plain.ct_eq(&self.number[..]));
         self.state.authenticated = matched;
-        sw(if matched {
-            StatusWord::Success
-        } else {
-            StatusWord::VerificationFailed
-        })
+        sw(if matched { StatusWord::Success } else { StatusWord::VerificationFailed })
     }
 
     /// READ BINARY, plain or SM (SPEC15 §4.2.5).
@@ -313,8 +296,9 @@ impl<S: Suite> Chip<S> {
                 None => return sw(StatusWord::NoCurrentEf),
             }
         };
-        // Access rights (SPEC15 Tables 3-4/3-5): MF files free, the rest after
-        // authentication, DF1 only under SM.
+        // Access rights (SPEC15 Tables 3-4/3-5; GEN2 §3.3.3, second-generation
+        // notes §3.3): MF files free, the rest after authentication, DF1 only
+        // under SM. The same in both generations.
         if key.0 != Df::Mf && !self.state.authenticated {
             return sw(StatusWord::SecurityStatusNotSatisfied);
         }
@@ -355,11 +339,7 @@ impl<S: Suite> Chip<S> {
             return sw(StatusWord::WrongOffset);
         }
         let avail = file.len() - offset;
-        let n = if wanted == 0 {
-            avail
-        } else {
-            wanted.min(avail)
-        };
+        let n = if wanted == 0 { avail } else { wanted.min(avail) };
         let content = &file[offset..offset + n];
         self.state.current_ef = Some(key);
         match session {

@@ -1,10 +1,31 @@
 //! Card personalisation: builds every EF of a first-generation card (SPEC15 §3.3)
-//! from [`IssueOptions`], and signs the check code (SPEC15 §3.4.3, Fig. 3-4).
+//! or a second-generation card (GEN2 §3.3, restated in the second-generation notes
+//! §4) from [`IssueOptions`], and signs the check code (SPEC15 §3.4.3, Fig. 3-4;
+//! GEN2 §3.4.3.1, second-generation notes §4.4-§5).
 //!
 //! All data objects are fixed length: values shorter than the maximum are padded
-//! with `00` (SPEC15 §3.2.3.1). File capacities (SPEC15 Tables 3-1/3-2):
-//! MF/EF01 6, MF/EF02 3, DF1/EF01 7004, DF1/EF02 3004, DF2/EF01 342,
-//! DF2/EF02-03 122, DF2/EF04 3, DF3/EF01 1464.
+//! with `00` (SPEC15 §3.2.3.1; GEN2 §3.2.3.1).
+//!
+//! First-generation file capacities (SPEC15 Tables 3-1/3-2): MF/EF01 6, MF/EF02 3,
+//! DF1/EF01 7004, DF1/EF02 3004, DF2/EF01 342, DF2/EF02-03 122, DF2/EF04 3,
+//! DF3/EF01 1464.
+//!
+//! Second-generation layout (types `05`/`06`; second-generation notes §3.3, §4.2,
+//! §4.3), keyed by the SFI that READ BINARY uses (P1 = `80 | SFI`):
+//!
+//! | EF | SFI | capacity | contents |
+//! |---|---|---|---|
+//! | MF/EF01 | `0B` | 6 | `C0 04` spec version |
+//! | MF/EF02 | `0A` | 4 | `C1 02 "05"` / `"06"` |
+//! | DF1/EF01 | `01` | 14 | `C2 0C` card number (SM) |
+//! | DF1/EF02 | `03` | 73 (05) / 46 (06) | printed entries `C5 C6 C7 C8 C9 CE [CA CB CC CD]` (SM) |
+//! | DF1/EF03 | `04` | 5508 | `D0 82 09 C4` name image 2500 ‖ `D1 82 0B B8` face 3000 (SM) |
+//! | DF1/EF04 | `06` | 2505 | `DF D1 82 09 C4` address image 2500 (SM) |
+//! | DF2/EF01 (05) | `01` | 22 | `D5 07` code + 6 × `00`, `D6 08` deadline, `D7 01` |
+//! | DF2/EF02 (05) | `02` | 3 | `D8 01` renewal application |
+//! | DF2/EF03 (05) | `03` | 207 | `D9 01` note flag, `DE 82 00 C8` text 200 |
+//! | DF2 single file (06) | `03` (option) | 207 | as DF2/EF03 of type 05 |
+//! | DF3/EF01 | `02` | 704 | `DC 60` r‖s (or DER), `DD 82 LL LL` certificate, `00` fill |
 
 use std::collections::BTreeMap;
 
@@ -27,19 +48,28 @@ pub const GEN1_CARD_SIGNER_DER: &[u8] = include_bytes!("../fixtures/gen1-card-si
 pub const GEN1_CARD_SIGNER_KEY_DER: &[u8] = include_bytes!("../fixtures/gen1-card-signer.key.der");
 /// An unrelated root with the same subject as the test CA, `fixtures/gen1-other-ca.der`.
 pub const GEN1_OTHER_CA_DER: &[u8] = include_bytes!("../fixtures/gen1-other-ca.der");
+/// The synthetic name strip (TIFF, CCITT G4), `fixtures/name.tif`: the gen2 `D0`
+/// name image (second-generation notes §4.3).
+pub const NAME_TIF: &[u8] = include_bytes!("../fixtures/name.tif");
+/// The gen2 `DF D1` address image. No separate fixture exists, so the card-front
+/// TIFF ([`FRONT_TIF`], 1405 bytes <= 2500) is reused: it is a valid MMR TIFF and
+/// differs from the name image, so a reader that mixes them up is caught.
+pub const ADDRESS_TIF: &[u8] = FRONT_TIF;
+/// The gen2 test root CA, P-384 (not the Ministry's `ZairyuCard CA2`),
+/// `fixtures/gen2-test-ca.der`.
+pub const GEN2_TEST_CA_DER: &[u8] = include_bytes!("../fixtures/gen2-test-ca.der");
+/// The gen2 card-signer certificate issued by the gen2 test CA (P-384, stored in
+/// `DD` at its actual length), `fixtures/gen2-card-signer.der`.
+pub const GEN2_CARD_SIGNER_DER: &[u8] = include_bytes!("../fixtures/gen2-card-signer.der");
+/// The gen2 card signer's private key (PKCS#8 DER, published on purpose, test only).
+pub const GEN2_CARD_SIGNER_KEY_DER: &[u8] = include_bytes!("../fixtures/gen2-card-signer.key.der");
 
 /// DF1 name (SPEC15 Table 3-3).
-pub const AID_DF1: [u8; 16] = [
-    0xD3, 0x92, 0xF0, 0x00, 0x4F, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-];
+pub const AID_DF1: [u8; 16] = [0xD3, 0x92, 0xF0, 0x00, 0x4F, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 /// DF2 name (SPEC15 Table 3-3).
-pub const AID_DF2: [u8; 16] = [
-    0xD3, 0x92, 0xF0, 0x00, 0x4F, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-];
+pub const AID_DF2: [u8; 16] = [0xD3, 0x92, 0xF0, 0x00, 0x4F, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 /// DF3 name (SPEC15 Table 3-3; not `…4F 05…`).
-pub const AID_DF3: [u8; 16] = [
-    0xD3, 0x92, 0xF0, 0x00, 0x4F, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-];
+pub const AID_DF3: [u8; 16] = [0xD3, 0x92, 0xF0, 0x00, 0x4F, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 /// Value lengths of the fixed-length objects (SPEC15 §3.3.4).
 pub mod len {
@@ -65,6 +95,41 @@ pub mod len {
     pub const DF2_EF02: usize = 122;
     /// DF3/EF01 capacity.
     pub const DF3_EF01: usize = 1464;
+
+    // Second generation (second-generation notes §4.2, §4.3).
+
+    /// Gen2 MF/EF02 capacity (`C1 02 30 3x`).
+    pub const GEN2_MF_EF02: usize = 4;
+    /// Gen2 DF1/EF01 capacity (`C2 0C` + 12).
+    pub const GEN2_DF1_EF01: usize = 14;
+    /// Gen2 DF1/EF02 capacity, type 05: 10 TLVs, 20 header + 53 value bytes.
+    pub const GEN2_PRINTED_05: usize = 73;
+    /// Gen2 DF1/EF02 capacity, type 06: 6 TLVs, 12 header + 34 value bytes.
+    pub const GEN2_PRINTED_06: usize = 46;
+    /// The printed-entries part of the gen2 signed data (type 06 padded with `00`).
+    pub const GEN2_PRINTED_TARGET: usize = 53;
+    /// Gen2 `D0` name image value.
+    pub const GEN2_NAME_IMAGE: usize = 2500;
+    /// Gen2 `DF D1` address image value.
+    pub const GEN2_ADDRESS_IMAGE: usize = 2500;
+    /// Gen2 DF1/EF03 capacity (`D0` 2500 + `D1` 3000 with headers).
+    pub const GEN2_DF1_EF03: usize = 5508;
+    /// Gen2 DF1/EF04 capacity (`DF D1 82 09 C4` + 2500).
+    pub const GEN2_DF1_EF04: usize = 2505;
+    /// Gen2 DF2/EF01 capacity, type 05 (`D5`, `D6`, `D7`).
+    pub const GEN2_DF2_EF01: usize = 22;
+    /// Gen2 DF2/EF02 capacity, type 05 (`D8`).
+    pub const GEN2_DF2_EF02: usize = 3;
+    /// Gen2 DF2/EF03 capacity (`D9`, `DE` with the 3-byte length `82 00 C8`).
+    pub const GEN2_DF2_EF03: usize = 207;
+    /// Gen2 `DE` text value.
+    pub const GEN2_NOTE_TEXT: usize = 200;
+    /// Gen2 `DC` raw `r ‖ s` signature.
+    pub const GEN2_CHECK_CODE: usize = 96;
+    /// Gen2 `DD` maximum certificate length.
+    pub const GEN2_CERTIFICATE_MAX: usize = 602;
+    /// Gen2 DF3/EF01 capacity.
+    pub const GEN2_DF3_EF01: usize = 704;
 }
 
 /// The directory files (SPEC15 §3.1, §3.3.1).
@@ -94,9 +159,7 @@ impl Df {
 
     /// The DF with this full 16-byte name, if any.
     pub fn from_aid(aid: &[u8]) -> Option<Df> {
-        [Df::Df1, Df::Df2, Df::Df3]
-            .into_iter()
-            .find(|d| d.aid().is_some_and(|a| a[..] == *aid))
+        [Df::Df1, Df::Df2, Df::Df3].into_iter().find(|d| d.aid().is_some_and(|a| a[..] == *aid))
     }
 }
 
@@ -119,10 +182,33 @@ pub mod sfi {
     /// DF2/EF04 renewal application (P1 `84`, residence card only).
     pub const DF2_EF04: u8 = 0x04;
     /// DF3/EF01 check code and certificate (P1 `82`: SFI 2, although the file is EF01).
+    /// The same in the second generation.
     pub const DF3_EF01: u8 = 0x02;
+
+    // Second generation (second-generation notes §3.3). The P1 values collide
+    // with first-generation ones for different contents: branch on the card type.
+
+    /// Gen2 DF1/EF01 card number `C2` (P1 `81`).
+    pub const GEN2_DF1_EF01: u8 = 0x01;
+    /// Gen2 DF1/EF02 printed entries (P1 `83`).
+    pub const GEN2_DF1_EF02: u8 = 0x03;
+    /// Gen2 DF1/EF03 name image `D0` and face `D1` (P1 `84`).
+    pub const GEN2_DF1_EF03: u8 = 0x04;
+    /// Gen2 DF1/EF04 address image `DF D1` (P1 `86`).
+    pub const GEN2_DF1_EF04: u8 = 0x06;
+    /// Gen2 DF2/EF01 permissions `D5 D6 D7` (P1 `81`, type 05 only).
+    pub const GEN2_DF2_EF01: u8 = 0x01;
+    /// Gen2 DF2/EF02 renewal application `D8` (P1 `82`, type 05 only).
+    pub const GEN2_DF2_EF02: u8 = 0x02;
+    /// Gen2 DF2/EF03 note `D9 DE` (P1 `83`); also the default SFI of the single
+    /// DF2 file of type 06 (see [`crate::IssueOptions::sprc_df2_sfi`]).
+    pub const GEN2_DF2_EF03: u8 = 0x03;
+    /// Gen2 DF3/EF01 `DC DD` (P1 `82`).
+    pub const GEN2_DF3_EF01: u8 = 0x02;
 }
 
-/// Card type, MF/EF02 `C1` (SPEC15 §3.3.4.2).
+/// Card type, MF/EF02 `C1` (SPEC15 §3.3.4.2; GEN2 §3.3.4.2, second-generation
+/// notes §1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SimCardType {
@@ -130,6 +216,11 @@ pub enum SimCardType {
     ResidenceCard,
     /// 特別永住者証明書, `"2"`: no DF2/EF02-EF04 (SPEC15 Table 3-2).
     SpecialPermanentResident,
+    /// 第２世代在留カード, `"05"` (AES suite).
+    Gen2ResidenceCard,
+    /// 第２世代特別永住者証明書, `"06"` (AES suite): printed entries
+    /// `C5 C6 C7 C8 C9 CE` only and a single DF2 file.
+    Gen2SpecialPermanentResident,
 }
 
 impl SimCardType {
@@ -138,12 +229,29 @@ impl SimCardType {
         match self {
             SimCardType::ResidenceCard => "1",
             SimCardType::SpecialPermanentResident => "2",
+            SimCardType::Gen2ResidenceCard => "05",
+            SimCardType::Gen2SpecialPermanentResident => "06",
         }
     }
 
-    /// Whether DF2/EF02-EF04 exist (SPEC15 §4.2.5 (iii): 在留カードのみ).
+    /// 1 for types `1`/`2` (3DES), 2 for `05`/`06` (AES).
+    pub fn generation(self) -> u8 {
+        match self {
+            SimCardType::ResidenceCard | SimCardType::SpecialPermanentResident => 1,
+            SimCardType::Gen2ResidenceCard | SimCardType::Gen2SpecialPermanentResident => 2,
+        }
+    }
+
+    /// Whether the card is a special permanent resident certificate (`2` / `06`).
+    pub fn is_special_permanent(self) -> bool {
+        matches!(self, SimCardType::SpecialPermanentResident | SimCardType::Gen2SpecialPermanentResident)
+    }
+
+    /// Whether the residence-card-only DF2 files exist: gen1 DF2/EF02-EF04
+    /// (SPEC15 §4.2.5 (iii): 在留カードのみ), gen2 DF2/EF01-EF02 (second-generation
+    /// notes §3.3).
     pub fn has_permission_files(self) -> bool {
-        matches!(self, SimCardType::ResidenceCard)
+        matches!(self, SimCardType::ResidenceCard | SimCardType::Gen2ResidenceCard)
     }
 }
 
@@ -182,7 +290,61 @@ pub struct Address {
     pub text: String,
 }
 
+/// The gen2 printed entries (券面記載事項), DF1/EF02 (second-generation notes §4.3,
+/// §6.2). All values are ASCII; shorter values are zero-padded to the field length,
+/// longer ones are refused. The defaults are the notes' synthetic example (§3.5),
+/// so that a card issued with them reproduces the notes' SM vectors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintedEntries {
+    /// `C5` 有効期間の満了日 (card expiry), `YYYYMMDD`.
+    pub expiry: String,
+    /// `C6` 生年月日, `YYYYMMDD`.
+    pub birth_date: String,
+    /// `C7` 性別: `1` male, `2` female, `3` unspecified.
+    pub sex: char,
+    /// `C8` 国籍・地域, alpha-3 code (up to 3 bytes).
+    pub nationality: String,
+    /// `C9` 在留資格 code (up to 10 bytes; the real code format is not public).
+    pub status_code: String,
+    /// `CE` 在留期間: `YYMM` (`0300` = 3 years), `0000` indefinite, or 3-digit days
+    /// (`090`, stored with one `00` fill byte).
+    pub period_of_stay: String,
+    /// `CA` 許可の種類 code (up to 2 bytes; type 05 only).
+    pub permission_type: String,
+    /// `CB` 許可年月日, `YYYYMMDD` (type 05 only).
+    pub permission_date: String,
+    /// `CC` 就労制限の有無: `1`, `2`, `4` or `9` (type 05 only).
+    pub work_restriction: char,
+    /// `CD` 在留期間の満了日, `YYYYMMDD` (type 05 only).
+    pub stay_expiry: String,
+}
+
+impl Default for PrintedEntries {
+    /// Synthetic values (second-generation notes §3.5): `C9 = "ABCDEFGHIJ"` is an
+    /// obvious placeholder, not a real status-of-residence code.
+    fn default() -> Self {
+        PrintedEntries {
+            expiry: "20310401".to_owned(),
+            birth_date: "20000102".to_owned(),
+            sex: '1',
+            nationality: "PAK".to_owned(),
+            status_code: "ABCDEFGHIJ".to_owned(),
+            period_of_stay: "0300".to_owned(),
+            permission_type: "01".to_owned(),
+            permission_date: "20260401".to_owned(),
+            work_restriction: '2',
+            stay_expiry: "20290401".to_owned(),
+        }
+    }
+}
+
 /// Everything a test may want to vary about a card.
+///
+/// Options that do not apply to the card's generation are ignored: gen1 cards
+/// ignore the `gen2_*`, `printed`, `sprc_df2_sfi` and `tamper_printed_entries`
+/// options; gen2 cards ignore `under_16_df3_variant`, `check_code_format`,
+/// `address`, `address_encoding_sjis`, `comprehensive_permission` and
+/// `individual_permission`. `renewal_pending` sets gen1 `D7` and gen2 `D8`.
 #[derive(Debug, Clone)]
 pub struct IssueOptions {
     /// MF/EF02 card type.
@@ -190,6 +352,10 @@ pub struct IssueOptions {
     /// 在留カード等番号: the secret that opens the chip (SPEC15 §3.4.1).
     pub card_number: String,
     /// Under-16 card: no face photo, no check code or certificate (SPEC15 §3.3.5).
+    ///
+    /// Gen2 (the notes leave this open, second-generation notes, open question 9):
+    /// the `D1` value is all `00` (headers kept, DF1/EF03 stays 5508 bytes) and
+    /// DF3/EF01 is 704 `00` bytes, mirroring the gen1 "all zero" variant.
     pub under_16: bool,
     /// DF3/EF01 layout of an under-16 card.
     pub under_16_df3_variant: Under16Df3,
@@ -205,12 +371,41 @@ pub struct IssueOptions {
     pub comprehensive_permission: Option<String>,
     /// DF2/EF03 `D6`; `None` = all-zero file (SPEC15 §3.3.4.7).
     pub individual_permission: Option<String>,
-    /// DF2/EF04 `D7`: `"1"` (application pending) or `"0"`.
+    /// DF2/EF04 `D7` (gen1) / DF2/EF02 `D8` (gen2, type 05): `"1"` (application
+    /// pending) or `"0"`.
     pub renewal_pending: bool,
-    /// Flip one byte of the `D0` value after signing, so the check code no longer verifies.
+    /// Flip one byte of the `D0` value (gen1) / the `D1` face value (gen2) after
+    /// signing, so the check code no longer verifies. The byte is the value's last
+    /// one, which lies in the zero fill: the image still decodes.
     pub tamper_front_image: bool,
     /// Where RND.ICC and K.ICC come from.
     pub randomness: SimRandomness,
+    /// Gen2 DF1/EF02 printed entries (type 06 uses `C5 C6 C7 C8 C9 CE` only).
+    pub printed: PrintedEntries,
+    /// Gen2 DF2/EF01 `D5` 資格外活動 包括許可: `'0'` none, `'1'`, `'2'`. Stored as
+    /// `D5 07` + this byte + 6 × `00` (second-generation notes §4.1, §4.2).
+    pub gen2_comprehensive: char,
+    /// Gen2 DF2/EF01 `D6` 包括許可の期限 `YYYYMMDD`; `None` = 8 × `00`.
+    pub gen2_comprehensive_deadline: Option<String>,
+    /// Gen2 DF2/EF01 `D7` 個別許可: `'1'` if true, else `'0'`.
+    pub gen2_individual: bool,
+    /// Gen2 DF2/EF03 `D9` 長官記録事項の有無: `'1'` if true, else `'0'`.
+    pub gen2_note_flag: bool,
+    /// Gen2 DF2/EF03 `DE` text, UTF-8, at most 200 bytes; `None` = 200 × `00`.
+    pub gen2_note_text: Option<String>,
+    /// Store `DC` as a DER `ECDSA-Sig-Value` (`DC 66`-ish) instead of the raw
+    /// 96-byte `r ‖ s` (second-generation notes §5.1: the spec's "ASN.1" wording
+    /// conflicts with its 96-byte maximum; readers should accept both).
+    pub gen2_signature_der: bool,
+    /// SFI of the single DF2 file of a type-06 card: `0x03` (default, what the
+    /// notes' source reads) or `0x01` (what its name "EF01" suggests;
+    /// second-generation notes §3.3, "SPRC DF2 trap"). Any other SFI then
+    /// answers `6A 82`. Must be 1..=30.
+    pub sprc_df2_sfi: u8,
+    /// Gen2: flip one value byte of DF1/EF02 after signing (bit 0 of the last
+    /// `C6` birth-date digit, so the file still parses), so the check code no
+    /// longer verifies.
+    pub tamper_printed_entries: bool,
 }
 
 impl Default for IssueOptions {
@@ -228,15 +423,20 @@ impl Default for IssueOptions {
                 text: "東京都千代田区霞が関１丁目１番１号".to_owned(),
             }),
             address_encoding_sjis: false,
-            comprehensive_permission: Some(
-                "許可：原則週２８時間以内・風俗営業等の従事を除く".to_owned(),
-            ),
-            individual_permission: Some(
-                "許可：翻訳業務に従事する活動（週１０時間以内）".to_owned(),
-            ),
+            comprehensive_permission: Some("許可：原則週２８時間以内・風俗営業等の従事を除く".to_owned()),
+            individual_permission: Some("許可：翻訳業務に従事する活動（週１０時間以内）".to_owned()),
             renewal_pending: false,
             tamper_front_image: false,
             randomness: SimRandomness::Seeded(1),
+            printed: PrintedEntries::default(),
+            gen2_comprehensive: '1',
+            gen2_comprehensive_deadline: None,
+            gen2_individual: false,
+            gen2_note_flag: false,
+            gen2_note_text: None,
+            gen2_signature_der: false,
+            sprc_df2_sfi: sfi::GEN2_DF2_EF03,
+            tamper_printed_entries: false,
         }
     }
 }
@@ -266,9 +466,17 @@ pub enum IssueError {
     /// The address has characters Shift_JIS cannot represent.
     #[error("the address cannot be encoded in Shift_JIS")]
     NotShiftJis,
-    /// The RSA signing step failed.
+    /// The RSA or ECDSA signing step failed.
     #[error("signing the check code failed: {0}")]
     Signing(String),
+    /// An option is out of range.
+    #[error("{field}: {reason}")]
+    InvalidOption {
+        /// Which option.
+        field: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
 }
 
 /// A personalised card: the contents of every EF, keyed by (DF, SFI).
@@ -283,17 +491,8 @@ pub struct IssuedCard {
 impl core::fmt::Debug for IssuedCard {
     /// Card type and file sizes; never the card number or file contents.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let sizes: Vec<_> = self
-            .files
-            .iter()
-            .map(|((df, s), v)| format!("{df:?}/{s:02X}:{}", v.len()))
-            .collect();
-        write!(
-            f,
-            "IssuedCard({:?}, files=[{}])",
-            self.card_type,
-            sizes.join(", ")
-        )
+        let sizes: Vec<_> = self.files.iter().map(|((df, s), v)| format!("{df:?}/{s:02X}:{}", v.len())).collect();
+        write!(f, "IssuedCard({:?}, files=[{}])", self.card_type, sizes.join(", "))
     }
 }
 
@@ -306,11 +505,7 @@ fn fixed_ascii(field: &'static str, s: &str, n: usize) -> Result<Vec<u8>, IssueE
 
 fn zero_padded(field: &'static str, v: &[u8], n: usize) -> Result<Vec<u8>, IssueError> {
     if v.len() > n {
-        return Err(IssueError::TooLong {
-            field,
-            got: v.len(),
-            max: n,
-        });
+        return Err(IssueError::TooLong { field, got: v.len(), max: n });
     }
     let mut out = v.to_vec();
     out.resize(n, 0);
@@ -327,13 +522,8 @@ fn tlv_file(objects: &[(u8, &[u8])]) -> Vec<u8> {
 
 /// Signs SHA-256(`D0` value ‖ `D1` value) with the test card-signer key
 /// (SPEC15 §3.4.3, Fig. 3-4).
-fn sign_check_code(
-    front: &[u8],
-    face: &[u8],
-    format: CheckCodeFormat,
-) -> Result<Vec<u8>, IssueError> {
-    let key = PrivateKey::from_pkcs8_der(GEN1_CARD_SIGNER_KEY_DER)
-        .map_err(|e| IssueError::Signing(e.to_string()))?;
+fn sign_check_code(front: &[u8], face: &[u8], format: CheckCodeFormat) -> Result<Vec<u8>, IssueError> {
+    let key = PrivateKey::from_pkcs8_der(GEN1_CARD_SIGNER_KEY_DER).map_err(|e| IssueError::Signing(e.to_string()))?;
     let mut h = Sha256::new();
     h.update(front);
     h.update(face);
@@ -342,16 +532,165 @@ fn sign_check_code(
         CheckCodeFormat::BareHash => Pkcs1v15Sign::new_unprefixed(),
         CheckCodeFormat::DigestInfo => Pkcs1v15Sign::new::<Sha256>(),
     };
-    let sig = key
-        .sign(scheme, &digest)
-        .map_err(|e| IssueError::Signing(e.to_string()))?;
+    let sig = key.sign(scheme, &digest).map_err(|e| IssueError::Signing(e.to_string()))?;
     if sig.len() != len::CHECK_CODE {
-        return Err(IssueError::Signing(format!(
-            "signature is {} bytes",
-            sig.len()
-        )));
+        return Err(IssueError::Signing(format!("signature is {} bytes", sig.len())));
     }
     Ok(sig)
+}
+
+fn ascii_char(field: &'static str, c: char) -> Result<u8, IssueError> {
+    u8::try_from(c).ok().filter(u8::is_ascii).ok_or(IssueError::BadFixedField { field, len: 1 })
+}
+
+/// ASCII, at most `n` bytes, zero-padded to `n`.
+fn ascii_padded(field: &'static str, s: &str, n: usize) -> Result<Vec<u8>, IssueError> {
+    if !s.is_ascii() {
+        return Err(IssueError::BadFixedField { field, len: n });
+    }
+    zero_padded(field, s.as_bytes(), n)
+}
+
+fn encode_objects(objects: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (tag, value) in objects {
+        tlv::encode(*tag, value, &mut out);
+    }
+    out
+}
+
+/// The gen2 DF1/EF02 data objects in file order (second-generation notes §4.3,
+/// §3.5): `C5 C6 C7 C8 C9 CE`, then `CA CB CC CD` on a residence card (05) only.
+fn gen2_printed_objects(p: &PrintedEntries, card_type: SimCardType) -> Result<Vec<(u16, Vec<u8>)>, IssueError> {
+    let mut v = vec![
+        (0xC5, fixed_ascii("printed.expiry", &p.expiry, 8)?),
+        (0xC6, fixed_ascii("printed.birth_date", &p.birth_date, 8)?),
+        (0xC7, vec![ascii_char("printed.sex", p.sex)?]),
+        (0xC8, ascii_padded("printed.nationality", &p.nationality, 3)?),
+        (0xC9, ascii_padded("printed.status_code", &p.status_code, 10)?),
+        (0xCE, ascii_padded("printed.period_of_stay", &p.period_of_stay, 4)?),
+    ];
+    if !card_type.is_special_permanent() {
+        v.extend([
+            (0xCA, ascii_padded("printed.permission_type", &p.permission_type, 2)?),
+            (0xCB, fixed_ascii("printed.permission_date", &p.permission_date, 8)?),
+            (0xCC, vec![ascii_char("printed.work_restriction", p.work_restriction)?]),
+            (0xCD, fixed_ascii("printed.stay_expiry", &p.stay_expiry, 8)?),
+        ]);
+    }
+    Ok(v)
+}
+
+/// Signs the gen2 check code with the test card-signer key (GEN2 §3.4.3.1,
+/// second-generation notes §5.3): ECDSA P-384 over SHA-256(`signed_data`),
+/// deterministic (RFC 6979). The 32-byte digest is shorter than the P-384 group
+/// order and is used as is (standard "SHA256withECDSA"). Returns the raw
+/// 96-byte `r ‖ s`, or the DER `ECDSA-Sig-Value` when `der` is set.
+fn sign_gen2(signed_data: &[u8], der: bool) -> Result<Vec<u8>, IssueError> {
+    use p384::ecdsa::signature::hazmat::PrehashSigner;
+    use p384::ecdsa::{Signature, SigningKey};
+    use p384::pkcs8::DecodePrivateKey;
+
+    let key = SigningKey::from_pkcs8_der(GEN2_CARD_SIGNER_KEY_DER).map_err(|e| IssueError::Signing(e.to_string()))?;
+    let digest = Sha256::digest(signed_data);
+    let sig: Signature = key.sign_prehash(&digest).map_err(|e| IssueError::Signing(e.to_string()))?;
+    Ok(if der { sig.to_der().as_bytes().to_vec() } else { sig.to_bytes().to_vec() })
+}
+
+/// `DE` with the non-minimal length `82 00 C8` (second-generation notes §4.1: the
+/// 207-byte capacity is `D9 01 x` + `DE 82 00 C8` + 200).
+fn gen2_note_file(flag: bool, text: Option<&str>) -> Result<Vec<u8>, IssueError> {
+    let text = zero_padded("gen2_note_text", text.map_or(&[][..], str::as_bytes), len::GEN2_NOTE_TEXT)?;
+    let mut out = vec![0xD9, 0x01, if flag { b'1' } else { b'0' }];
+    out.extend_from_slice(&[0xDE, 0x82, 0x00, 0xC8]);
+    out.extend_from_slice(&text);
+    Ok(out)
+}
+
+/// Builds every second-generation EF below the MF (see the module docs).
+fn issue_gen2(opts: &IssueOptions, files: &mut BTreeMap<(Df, u8), Vec<u8>>) -> Result<(), IssueError> {
+    let card_type = opts.card_type;
+
+    // DF1/EF01 C2 card number (second-generation notes §4.3).
+    let number = fixed_ascii("card_number", &opts.card_number, 12)?;
+    files.insert((Df::Df1, sfi::GEN2_DF1_EF01), encode_objects(&[(0xC2, number)]));
+
+    // DF1/EF02 printed entries; the signed target is the values only, in file
+    // order, zero-padded to 53 bytes (type 06: 34 + 19 × 00; notes §4.4).
+    let mut printed = gen2_printed_objects(&opts.printed, card_type)?;
+    let mut target: Vec<u8> = printed.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+    target.resize(len::GEN2_PRINTED_TARGET, 0);
+
+    // DF1/EF03 D0 name image 2500, D1 face 3000 (none under 16: all zero).
+    let name = zero_padded("name image", NAME_TIF, len::GEN2_NAME_IMAGE)?;
+    let mut face = if opts.under_16 { vec![0u8; len::FACE] } else { zero_padded("face image", FACE_JP2, len::FACE)? };
+
+    // DF3/EF01: DC signature, DD certificate at its actual length, 00 fill to 704
+    // (notes §3.4, §4.2). Signed data = printed 53 ‖ face 3000 ‖ name 2500 — the
+    // face comes first (notes §4.5). Under 16: all zero (our choice, see
+    // `IssueOptions::under_16`).
+    let df3 = if opts.under_16 {
+        vec![0u8; len::GEN2_DF3_EF01]
+    } else {
+        let mut signed = Vec::with_capacity(len::GEN2_PRINTED_TARGET + len::FACE + len::GEN2_NAME_IMAGE);
+        signed.extend_from_slice(&target);
+        signed.extend_from_slice(&face);
+        signed.extend_from_slice(&name);
+        let sig = sign_gen2(&signed, opts.gen2_signature_der)?;
+        if GEN2_CARD_SIGNER_DER.len() > len::GEN2_CERTIFICATE_MAX {
+            return Err(IssueError::TooLong {
+                field: "certificate",
+                got: GEN2_CARD_SIGNER_DER.len(),
+                max: len::GEN2_CERTIFICATE_MAX,
+            });
+        }
+        let mut f = encode_objects(&[(0xDC, sig), (0xDD, GEN2_CARD_SIGNER_DER.to_vec())]);
+        f.resize(len::GEN2_DF3_EF01, 0);
+        f
+    };
+    files.insert((Df::Df3, sfi::GEN2_DF3_EF01), df3);
+
+    // Tampering happens after signing.
+    if opts.tamper_printed_entries
+        && let Some(b) = printed.get_mut(1).and_then(|(_, v)| v.last_mut())
+    {
+        // Last digit of C6: '0'↔'1' … '8'↔'9', still a parseable date.
+        *b ^= 0x01;
+    }
+    if opts.tamper_front_image
+        && let Some(b) = face.last_mut()
+    {
+        *b ^= 0xFF;
+    }
+    files.insert((Df::Df1, sfi::GEN2_DF1_EF02), encode_objects(&printed));
+    files.insert((Df::Df1, sfi::GEN2_DF1_EF03), encode_objects(&[(0xD0, name), (0xD1, face)]));
+    // DF1/EF04 DF D1 address image 2500 (not signed).
+    files.insert(
+        (Df::Df1, sfi::GEN2_DF1_EF04),
+        encode_objects(&[(0xDFD1, zero_padded("address image", ADDRESS_TIF, len::GEN2_ADDRESS_IMAGE)?)]),
+    );
+
+    // DF2 (notes §3.3, §4.2, §6.2).
+    let note = gen2_note_file(opts.gen2_note_flag, opts.gen2_note_text.as_deref())?;
+    if card_type.has_permission_files() {
+        let mut d5 = vec![ascii_char("gen2_comprehensive", opts.gen2_comprehensive)?];
+        d5.resize(7, 0);
+        let d6 = match &opts.gen2_comprehensive_deadline {
+            Some(d) => fixed_ascii("gen2_comprehensive_deadline", d, 8)?,
+            None => vec![0u8; 8],
+        };
+        let d7 = vec![if opts.gen2_individual { b'1' } else { b'0' }];
+        files.insert((Df::Df2, sfi::GEN2_DF2_EF01), encode_objects(&[(0xD5, d5), (0xD6, d6), (0xD7, d7)]));
+        let d8 = vec![if opts.renewal_pending { b'1' } else { b'0' }];
+        files.insert((Df::Df2, sfi::GEN2_DF2_EF02), encode_objects(&[(0xD8, d8)]));
+        files.insert((Df::Df2, sfi::GEN2_DF2_EF03), note);
+    } else {
+        if !(0x01..=0x1E).contains(&opts.sprc_df2_sfi) {
+            return Err(IssueError::InvalidOption { field: "sprc_df2_sfi", reason: "an SFI must be 1..=30" });
+        }
+        files.insert((Df::Df2, opts.sprc_df2_sfi), note);
+    }
+    Ok(())
 }
 
 impl IssuedCard {
@@ -363,26 +702,31 @@ impl IssuedCard {
         }
     }
 
-    /// Personalises a card: every EF per SPEC15 §3.3.4 with fixed-length,
-    /// zero-padded values, and the check code signed with the test card signer.
+    /// Personalises a card: every EF per SPEC15 §3.3.4 (gen1) or GEN2 §3.3
+    /// (gen2, second-generation notes §4) with fixed-length, zero-padded values,
+    /// and the check code signed with the test card signer of that generation.
     pub fn try_issue(opts: &IssueOptions) -> Result<IssuedCard, IssueError> {
         let mut files = BTreeMap::new();
 
-        // MF/EF01 C0 (SPEC15 §3.3.4.1), MF/EF02 C1 (§3.3.4.2).
+        // MF/EF01 C0 (SPEC15 §3.3.4.1), MF/EF02 C1 (§3.3.4.2): `C1 01 3x` in gen1,
+        // `C1 02 30 3x` in gen2 (second-generation notes §1.1).
         let version = fixed_ascii("spec_version", &opts.spec_version, 4)?;
         files.insert((Df::Mf, sfi::MF_EF01), tlv_file(&[(0xC0, &version)]));
-        files.insert(
-            (Df::Mf, sfi::MF_EF02),
-            tlv_file(&[(0xC1, opts.card_type.code().as_bytes())]),
-        );
+        files.insert((Df::Mf, sfi::MF_EF02), tlv_file(&[(0xC1, opts.card_type.code().as_bytes())]));
+
+        if opts.card_type.generation() == 2 {
+            issue_gen2(opts, &mut files)?;
+            return Ok(IssuedCard {
+                card_type: opts.card_type,
+                card_number: opts.card_number.clone(),
+                randomness: opts.randomness,
+                files,
+            });
+        }
 
         // DF1/EF01 D0 (§3.3.4.3), DF1/EF02 D1 (§3.3.4.4; no photo under 16, §3.3.5).
         let mut front = zero_padded("front image", FRONT_TIF, len::FRONT)?;
-        let face = if opts.under_16 {
-            vec![0u8; len::FACE]
-        } else {
-            zero_padded("face image", FACE_JP2, len::FACE)?
-        };
+        let face = if opts.under_16 { vec![0u8; len::FACE] } else { zero_padded("face image", FACE_JP2, len::FACE)? };
 
         // DF3/EF01 DA + DB (§3.3.4.9, §3.4.3); under 16: none (§3.3.5 *1/*2).
         let df3 = if opts.under_16 {
@@ -414,8 +758,7 @@ impl IssuedCard {
             None => vec![0u8; len::DF2_EF01],
             Some(a) => {
                 let date = fixed_ascii("address date", &a.date, len::DATE)?;
-                let code =
-                    fixed_ascii("municipality code", &a.municipality_code, len::MUNICIPALITY)?;
+                let code = fixed_ascii("municipality code", &a.municipality_code, len::MUNICIPALITY)?;
                 let text: Vec<u8> = if opts.address_encoding_sjis {
                     let (bytes, _, had_errors) = encoding_rs::SHIFT_JIS.encode(&a.text);
                     if had_errors {
@@ -439,10 +782,7 @@ impl IssuedCard {
             ] {
                 let file = match text {
                     None => vec![0u8; len::DF2_EF02],
-                    Some(t) => tlv_file(&[(
-                        tag,
-                        &zero_padded("permission text", t.as_bytes(), len::PERMISSION)?,
-                    )]),
+                    Some(t) => tlv_file(&[(tag, &zero_padded("permission text", t.as_bytes(), len::PERMISSION)?)]),
                 };
                 files.insert((Df::Df2, s), file);
             }
@@ -489,6 +829,17 @@ impl IssuedCard {
         GEN1_CARD_SIGNER_DER
     }
 
+    /// The gen2 test root CA certificate (DER, P-384), the trust anchor for
+    /// second-generation simulated cards.
+    pub fn test_ca2_der() -> &'static [u8] {
+        GEN2_TEST_CA_DER
+    }
+
+    /// The gen2 card-signer certificate (DER) stored in `DD`.
+    pub fn gen2_signer_cert_der() -> &'static [u8] {
+        GEN2_CARD_SIGNER_DER
+    }
+
     /// The card number this card was issued with.
     pub fn card_number(&self) -> &str {
         &self.card_number
@@ -530,25 +881,37 @@ mod tests {
     }
 
     #[test]
+    fn gen2_sizes_match_the_capacities() {
+        // Second-generation notes §3.3 / §4.2.
+        for (t, printed) in [(SimCardType::Gen2ResidenceCard, 73), (SimCardType::Gen2SpecialPermanentResident, 46)] {
+            let c = IssuedCard::issue(&IssueOptions { card_type: t, ..Default::default() });
+            let mut expect = vec![
+                ((Df::Mf, 0x0B), 6),
+                ((Df::Mf, 0x0A), 4),
+                ((Df::Df1, 1), 14),
+                ((Df::Df1, 3), printed),
+                ((Df::Df1, 4), 5508),
+                ((Df::Df1, 6), 2505),
+                ((Df::Df2, 3), 207),
+                ((Df::Df3, 2), 704),
+            ];
+            if t == SimCardType::Gen2ResidenceCard {
+                expect.extend([((Df::Df2, 1), 22), ((Df::Df2, 2), 3)]);
+            }
+            for ((df, s), n) in &expect {
+                assert_eq!(c.file(*df, *s).map(<[u8]>::len), Some(*n), "{t:?} {df:?}/{s}");
+            }
+            assert_eq!(c.files().count(), expect.len());
+            assert_eq!(c.file(Df::Mf, 0x0A).unwrap(), [b"\xC1\x02", t.code().as_bytes()].concat());
+        }
+    }
+
+    #[test]
     fn bad_options_are_errors() {
-        let o = IssueOptions {
-            spec_version: "01".into(),
-            ..Default::default()
-        };
-        assert!(matches!(
-            IssuedCard::try_issue(&o),
-            Err(IssueError::BadFixedField { .. })
-        ));
-        let o = IssueOptions {
-            comprehensive_permission: Some("あ".repeat(41)),
-            ..Default::default()
-        };
-        assert!(matches!(
-            IssuedCard::try_issue(&o),
-            Err(IssueError::TooLong { got: 123, .. })
-        ));
-        assert!(
-            !format!("{:?}", IssuedCard::issue(&IssueOptions::default())).contains("AB12345678CD")
-        );
+        let o = IssueOptions { spec_version: "01".into(), ..Default::default() };
+        assert!(matches!(IssuedCard::try_issue(&o), Err(IssueError::BadFixedField { .. })));
+        let o = IssueOptions { comprehensive_permission: Some("あ".repeat(41)), ..Default::default() };
+        assert!(matches!(IssuedCard::try_issue(&o), Err(IssueError::TooLong { got: 123, .. })));
+        assert!(!format!("{:?}", IssuedCard::issue(&IssueOptions::default())).contains("AB12345678CD"));
     }
 }

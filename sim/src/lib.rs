@@ -1,17 +1,35 @@
 //! # zairyu-sim
 //!
-//! A first-generation residence-card chip in software (在留カード等仕様書 Ver 1.5,
-//! cited as SPEC15), usable as an in-process [`Transport`]:
+//! A residence-card chip in software, usable as an in-process [`Transport`]:
+//! first generation (types `1`/`2`, 3DES; 在留カード等仕様書 Ver 1.5, cited as
+//! SPEC15) and second generation (types `05`/`06`, AES; 第２世代在留カード等仕様書
+//! Ver 1.1, cited as GEN2, as restated in the project's second-generation notes).
 //!
-//! * [`IssuedCard`] personalises every EF of SPEC15 §3.3 from [`IssueOptions`],
-//!   with synthetic images and a throw-away test PKI (`fixtures/README.md`);
+//! * [`IssuedCard`] personalises every EF of SPEC15 §3.3 / GEN2 §3.3 from
+//!   [`IssueOptions`], with synthetic images and a throw-away test PKI
+//!   (`fixtures/README.md`);
 //! * [`SimCard`] answers SELECT FILE, GET CHALLENGE, MUTUAL AUTHENTICATE, VERIFY
 //!   and READ BINARY (SPEC15 §4.2) with the spec's status words, never panicking
 //!   on any input;
 //! * [`Fault`]s inject transport and card errors for the error-path tests.
 //!
 //! With [`SimRandomness::Annex2`] and card number `AA12345678BB` the chip
-//! reproduces the SPEC15 Annex 2 trace byte for byte.
+//! reproduces the SPEC15 Annex 2 trace byte for byte; a gen2 card with
+//! [`SimRandomness::Appendix2`] reproduces the GEN2 Appendix 2 trace.
+//!
+//! ## Second generation
+//!
+//! The APDUs are identical in both generations (second-generation notes §2.3,
+//! §3.1, §9); only the crypto suite differs: AES-128-CBC with a zero IV and
+//! AES-CMAC truncated to 8 bytes, with no padding before the MAC, and `80 00…`
+//! padding to 16 bytes inside SM (notes §2.1). The same state machine
+//! (`Chip<S: Suite>`) runs with [`zairyu::crypto::Aes128Suite`], so every rule
+//! below holds for gen2 too. Consequently a gen1 (3DES/Retail-MAC) MUTUAL
+//! AUTHENTICATE sent to a gen2 card fails its MAC check and gets `63 00`, as seen
+//! on real hardware (notes §1.3, §8), and vice versa. Gen2 access rights
+//! (notes §3.3): MF free; DF1 after authentication and only under SM; DF2 and
+//! DF3 after authentication, plain or SM (the notes leave SM reads of these
+//! open; the chip allows them as gen1 does).
 //!
 //! Facts copied from the spec (so the build needs no spec file):
 //!
@@ -49,18 +67,19 @@ mod issue;
 mod rng;
 
 use zairyu::apdu::{ParsedCommand, StatusWord};
-use zairyu::crypto::TdesSuite;
+use zairyu::crypto::{Aes128Suite, TdesSuite};
 use zairyu::error::TransportError;
 use zairyu::transport::{Limits, Transport};
 
 use crate::chip::{Chip, Quirks};
 
 pub use crate::issue::{
-    AID_DF1, AID_DF2, AID_DF3, Address, CheckCodeFormat, Df, FACE_JP2, FRONT_TIF,
-    GEN1_CARD_SIGNER_DER, GEN1_CARD_SIGNER_KEY_DER, GEN1_OTHER_CA_DER, GEN1_TEST_CA_DER,
-    IssueError, IssueOptions, IssuedCard, SimCardType, Under16Df3, len, sfi,
+    ADDRESS_TIF, AID_DF1, AID_DF2, AID_DF3, Address, CheckCodeFormat, Df, FACE_JP2, FRONT_TIF, GEN1_CARD_SIGNER_DER,
+    GEN1_CARD_SIGNER_KEY_DER, GEN1_OTHER_CA_DER, GEN1_TEST_CA_DER, GEN2_CARD_SIGNER_DER, GEN2_CARD_SIGNER_KEY_DER,
+    GEN2_TEST_CA_DER, IssueError, IssueOptions, IssuedCard, NAME_TIF, PrintedEntries, SimCardType, Under16Df3, len,
+    sfi,
 };
-pub use crate::rng::{ANNEX2_K_ICC, ANNEX2_RND_ICC, Drbg, SimRandomness};
+pub use crate::rng::{ANNEX2_K_ICC, ANNEX2_RND_ICC, APPENDIX2_K_ICC, APPENDIX2_RND_ICC, Drbg, SimRandomness};
 
 /// An injected failure. Faults that name `ins` (and optionally `p1`) apply to
 /// every command with that INS (and P1); [`SimCard::with_fault`] may be called
@@ -149,21 +168,24 @@ pub struct TraceEntry {
     pub sw: Option<[u8; 2]>,
 }
 
-/// The suite-specific chip. Only the first generation (3DES) exists today; the
-/// AES suite of the second generation slots in as another variant.
+/// The suite-specific chip: one protocol implementation, two crypto suites.
 enum Engine {
+    /// First generation (types `1`/`2`): 3DES, Retail MAC.
     Tdes(Chip<TdesSuite>),
+    /// Second generation (types `05`/`06`): AES-128, AES-CMAC (GEN2 Appendix 1).
+    Aes(Chip<Aes128Suite>),
 }
 
 macro_rules! with_chip {
     ($engine:expr, $c:ident => $body:expr) => {
         match $engine {
             Engine::Tdes($c) => $body,
+            Engine::Aes($c) => $body,
         }
     };
 }
 
-/// The simulated chip: a state machine per SPEC15 §3.5 / §4.2.
+/// The simulated chip: a state machine per SPEC15 §3.5 / §4.2 (GEN2 §3.5, §4.2).
 pub struct SimCard {
     card: IssuedCard,
     engine: Engine,
@@ -175,13 +197,7 @@ pub struct SimCard {
 
 impl core::fmt::Debug for SimCard {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "SimCard({:?}, faults={:?}, apdus={})",
-            self.card,
-            self.faults.len(),
-            self.transmitted
-        )
+        write!(f, "SimCard({:?}, faults={:?}, apdus={})", self.card, self.faults.len(), self.transmitted)
     }
 }
 
@@ -189,18 +205,10 @@ impl SimCard {
     /// Activates a card: MF current, no session.
     pub fn new(card: IssuedCard) -> Self {
         let engine = match card.card_type() {
-            SimCardType::ResidenceCard | SimCardType::SpecialPermanentResident => {
-                Engine::Tdes(Chip::new(&card))
-            }
+            SimCardType::ResidenceCard | SimCardType::SpecialPermanentResident => Engine::Tdes(Chip::new(&card)),
+            SimCardType::Gen2ResidenceCard | SimCardType::Gen2SpecialPermanentResident => Engine::Aes(Chip::new(&card)),
         };
-        SimCard {
-            card,
-            engine,
-            faults: Vec::new(),
-            trace: Vec::new(),
-            transmitted: 0,
-            removed: false,
-        }
+        SimCard { card, engine, faults: Vec::new(), trace: Vec::new(), transmitted: 0, removed: false }
     }
 
     /// Adds a fault.
@@ -263,30 +271,18 @@ impl SimCard {
             Some(r) => (r.len(), None),
             None => (0, None),
         };
-        self.trace.push(TraceEntry {
-            header,
-            lc,
-            response_len,
-            sw,
-        });
+        self.trace.push(TraceEntry { header, lc, response_len, sw });
     }
 
     fn exchange(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
         let n = self.transmitted;
         self.transmitted = n.saturating_add(1);
-        if self.removed
-            || self
-                .faults
-                .iter()
-                .any(|(f, _)| matches!(f, Fault::RemoveCardAfter(k) if n >= *k))
-        {
+        if self.removed || self.faults.iter().any(|(f, _)| matches!(f, Fault::RemoveCardAfter(k) if n >= *k)) {
             self.removed = true;
             return Err(TransportError::CardRemoved);
         }
-        if let Some(slot) = self
-            .faults
-            .iter_mut()
-            .find(|(f, fired)| !*fired && matches!(f, Fault::ResetAfter(k) if n >= *k))
+        if let Some(slot) =
+            self.faults.iter_mut().find(|(f, fired)| !*fired && matches!(f, Fault::ResetAfter(k) if n >= *k))
         {
             slot.1 = true;
             self.power_cycle();
@@ -313,9 +309,7 @@ impl SimCard {
                     raw.truncate(*keep);
                 }
                 Fault::TruncateData { ins, p1, keep }
-                    if Fault::matches(*ins, *p1, header)
-                        && raw.len() >= 2
-                        && *keep < raw.len() - 2 =>
+                    if Fault::matches(*ins, *p1, header) && raw.len() >= 2 && *keep < raw.len() - 2 =>
                 {
                     let sw_at = raw.len() - 2;
                     raw.drain(*keep..sw_at);
@@ -324,9 +318,7 @@ impl SimCard {
                     let at = raw.len().saturating_sub(2);
                     raw.splice(at..at, core::iter::repeat_n(0xA5, *bytes));
                 }
-                Fault::CorruptResponseByte { ins, p1, index }
-                    if Fault::matches(*ins, *p1, header) =>
-                {
+                Fault::CorruptResponseByte { ins, p1, index } if Fault::matches(*ins, *p1, header) => {
                     if let Some(b) = raw.get_mut(*index) {
                         *b ^= 0xFF;
                     }
@@ -352,11 +344,7 @@ impl Transport for SimCard {
 
     fn limits(&self) -> Limits {
         if self.has(&Fault::ShortApdusOnly) {
-            Limits {
-                extended_length: false,
-                max_command: 261,
-                max_response: 258,
-            }
+            Limits { extended_length: false, max_command: 261, max_response: 258 }
         } else {
             Limits::FULL
         }

@@ -1,5 +1,6 @@
 //! Where the simulated chip gets its random numbers (RND.ICC for GET CHALLENGE,
-//! SPEC15 §4.2.3, and K.ICC for MUTUAL AUTHENTICATE, SPEC15 Annex 1 step 4).
+//! SPEC15 §4.2.3 / GEN2 §4.2.3, and K.ICC for MUTUAL AUTHENTICATE, SPEC15 Annex 1
+//! step 4 / GEN2 Appendix 1).
 //!
 //! No cipher is written here: the deterministic generator is SHA-256 in counter
 //! mode over the seed, which is enough for reproducible tests and is not meant to
@@ -21,14 +22,24 @@ pub enum SimRandomness {
     /// RND.ICC = `5A 6E 7E 38 51 62 B7 A3` and every MUTUAL AUTHENTICATE uses
     /// K.ICC = `19 D0 49 49 0F FF 52 EE DB FC B9 30 BC 81 0E D0`.
     Annex2,
+    /// Reproduces GEN2 Appendix 2 (second generation, AES; second-generation notes
+    /// §2.4): every GET CHALLENGE answers RND.ICC = `92 1C E2 77 32 3D A0 57` and
+    /// every MUTUAL AUTHENTICATE uses
+    /// K.ICC = `2C C6 AF 9B 8B 60 7C 66 2F DC AD 27 B4 01 D0 8B`.
+    Appendix2,
 }
+
+/// GEN2 Appendix 2 RND.ICC (second-generation notes §2.4).
+pub const APPENDIX2_RND_ICC: [u8; 8] = [0x92, 0x1C, 0xE2, 0x77, 0x32, 0x3D, 0xA0, 0x57];
+/// GEN2 Appendix 2 K.ICC (from DEC(E_ICC), second-generation notes §2.4).
+pub const APPENDIX2_K_ICC: [u8; 16] =
+    [0x2C, 0xC6, 0xAF, 0x9B, 0x8B, 0x60, 0x7C, 0x66, 0x2F, 0xDC, 0xAD, 0x27, 0xB4, 0x01, 0xD0, 0x8B];
 
 /// SPEC15 Annex 2 RND.ICC.
 pub const ANNEX2_RND_ICC: [u8; 8] = [0x5A, 0x6E, 0x7E, 0x38, 0x51, 0x62, 0xB7, 0xA3];
 /// SPEC15 Annex 2 K.ICC (from DEC(E_ICC)).
-pub const ANNEX2_K_ICC: [u8; 16] = [
-    0x19, 0xD0, 0x49, 0x49, 0x0F, 0xFF, 0x52, 0xEE, 0xDB, 0xFC, 0xB9, 0x30, 0xBC, 0x81, 0x0E, 0xD0,
-];
+pub const ANNEX2_K_ICC: [u8; 16] =
+    [0x19, 0xD0, 0x49, 0x49, 0x0F, 0xFF, 0x52, 0xEE, 0xDB, 0xFC, 0xB9, 0x30, 0xBC, 0x81, 0x0E, 0xD0];
 
 /// A deterministic byte generator: block *i* is
 /// `SHA-256("zairyu-sim/drbg/v1" ‖ seed (8 bytes, big endian) ‖ i (8 bytes, big endian))`,
@@ -54,12 +65,7 @@ impl Drbg {
 
     /// A generator over `seed`.
     pub fn new(seed: u64) -> Self {
-        Drbg {
-            seed,
-            counter: 0,
-            block: [0; 32],
-            used: 32,
-        }
+        Drbg { seed, counter: 0, block: [0; 32], used: 32 }
     }
 
     /// Fills `dest` with the next bytes of the stream.
@@ -88,11 +94,7 @@ impl Drbg {
 
     /// A number in `0..bound` (`0` if `bound` is 0). Slightly biased; for tests only.
     pub fn below(&mut self, bound: usize) -> usize {
-        if bound == 0 {
-            0
-        } else {
-            (self.next_u64() % bound as u64) as usize
-        }
+        if bound == 0 { 0 } else { (self.next_u64() % bound as u64) as usize }
     }
 }
 
@@ -107,7 +109,8 @@ impl RandomSource for Drbg {
 pub(crate) enum CardRng {
     Os,
     Drbg(Drbg),
-    Annex2,
+    /// Fixed values: (RND.ICC, K.ICC) of SPEC15 Annex 2 or GEN2 Appendix 2.
+    Fixed([u8; 8], [u8; 16]),
 }
 
 /// The operating system generator failed; the chip answers `6F 00`.
@@ -119,7 +122,8 @@ impl CardRng {
         match r {
             SimRandomness::Os => CardRng::Os,
             SimRandomness::Seeded(seed) => CardRng::Drbg(Drbg::new(seed)),
-            SimRandomness::Annex2 => CardRng::Annex2,
+            SimRandomness::Annex2 => CardRng::Fixed(ANNEX2_RND_ICC, ANNEX2_K_ICC),
+            SimRandomness::Appendix2 => CardRng::Fixed(APPENDIX2_RND_ICC, APPENDIX2_K_ICC),
         }
     }
 
@@ -130,18 +134,18 @@ impl CardRng {
                 d.fill(dest);
                 Ok(())
             }
-            // Only reached for bytes that Annex 2 does not define (none today).
-            CardRng::Annex2 => {
+            // Only reached for bytes that the worked examples do not define (none today).
+            CardRng::Fixed(..) => {
                 dest.fill(0);
                 Ok(())
             }
         }
     }
 
-    /// RND.ICC (SPEC15 §4.2.3).
+    /// RND.ICC (SPEC15 §4.2.3; GEN2 §4.2.3).
     pub(crate) fn challenge(&mut self) -> Result<[u8; 8], RngFailure> {
-        if let CardRng::Annex2 = self {
-            return Ok(ANNEX2_RND_ICC);
+        if let CardRng::Fixed(rnd, _) = self {
+            return Ok(*rnd);
         }
         let mut c = [0u8; 8];
         self.fill(&mut c)?;
@@ -150,8 +154,8 @@ impl CardRng {
 
     /// K.ICC (SPEC15 Annex 1 step 4).
     pub(crate) fn k_icc(&mut self) -> Result<[u8; 16], RngFailure> {
-        if let CardRng::Annex2 = self {
-            return Ok(ANNEX2_K_ICC);
+        if let CardRng::Fixed(_, k) = self {
+            return Ok(*k);
         }
         let mut k = [0u8; 16];
         self.fill(&mut k)?;

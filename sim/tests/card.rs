@@ -4,9 +4,7 @@ use rsa::pkcs8::DecodePublicKey;
 use rsa::{Pkcs1v15Sign, PublicKey};
 use sha2::{Digest, Sha256};
 use zairyu::CardNumber;
-use zairyu::auth::{
-    FixedRandom, TerminalRandom, finish_mutual_authentication, terminal_cryptogram,
-};
+use zairyu::auth::{FixedRandom, TerminalRandom, finish_mutual_authentication, terminal_cryptogram};
 use zairyu::crypto::{Key16, TdesSuite, derive_base_key};
 use zairyu::sm::SecureMessaging;
 use zairyu::transport::Transport;
@@ -47,16 +45,12 @@ fn mutual_auth(card: &mut SimCard, number: &str, seed: u64) -> ([u8; 2], Option<
     apdu.extend_from_slice(&terminal_cryptogram::<TdesSuite>(&base, &rnd_icc, &t)[..]);
     apdu.push(0x00);
     let (data, sw) = send(card, &apdu);
-    let sm = (sw == OK)
-        .then(|| finish_mutual_authentication::<TdesSuite>(&base, &rnd_icc, &t, &data).ok())
-        .flatten();
+    let sm = (sw == OK).then(|| finish_mutual_authentication::<TdesSuite>(&base, &rnd_icc, &t, &data).ok()).flatten();
     (sw, sm.map(Sm::new))
 }
 
 fn verify(card: &mut SimCard, sm: &Sm, number: &str) -> [u8; 2] {
-    let cmd = sm
-        .verify_command(&CardNumber::parse(number).unwrap())
-        .unwrap();
+    let cmd = sm.verify_command(&CardNumber::parse(number).unwrap()).unwrap();
     send(card, &cmd.encode()).1
 }
 
@@ -108,14 +102,9 @@ fn annex2_trace_byte_for_byte() {
     let expected = [hex(annex2::E_ICC), hex(annex2::M_ICC), vec![0x90, 0x00]].concat();
     assert_eq!(raw, expected);
     let ks = finish_mutual_authentication::<TdesSuite>(&base, &rnd_icc, &t, &raw[..40]).unwrap();
-    assert_eq!(
-        ks,
-        Key16::from_bytes(hex(annex2::KS_ENC).try_into().unwrap())
-    );
+    assert_eq!(ks, Key16::from_bytes(hex(annex2::KS_ENC).try_into().unwrap()));
     let sm = Sm::new(ks);
-    let v = sm
-        .verify_command(&CardNumber::parse(annex2::CARD_NUMBER).unwrap())
-        .unwrap();
+    let v = sm.verify_command(&CardNumber::parse(annex2::CARD_NUMBER).unwrap()).unwrap();
     assert_eq!(&v.encode()[..], &hex(annex2::VERIFY_COMMAND)[..]);
     assert_eq!(send(&mut c, &v.encode()).1, OK);
     assert!(c.is_authenticated());
@@ -173,21 +162,14 @@ fn full_manual_read_sequence() {
     assert_eq!(df3.len(), 1464);
     assert_eq!(&df3[..4], &[0xDA, 0x82, 0x01, 0x00]);
     assert_eq!(&df3[260..264], &[0xDB, 0x82, 0x04, 0xB0]);
-    assert_eq!(
-        &df3[264..264 + GEN1_CARD_SIGNER_DER.len()],
-        GEN1_CARD_SIGNER_DER
-    );
+    assert_eq!(&df3[264..264 + GEN1_CARD_SIGNER_DER.len()], GEN1_CARD_SIGNER_DER);
     // Chunked plain read: SFI then current-EF offset (P1 b8 = 0).
     let (a, s) = sendh(&mut c, "00 B0 82 00 00 01 00");
     assert_eq!((a.len(), s), (256, OK));
     let (b, s) = sendh(&mut c, "00 B0 01 00 00 00 00");
     assert_eq!(s, OK);
     assert_eq!([a, b].concat(), df3);
-    assert_eq!(
-        sendh(&mut c, "00 B0 05 B8 00 00 00").1,
-        [0x6B, 0x00],
-        "offset 1464 = end"
-    );
+    assert_eq!(sendh(&mut c, "00 B0 05 B8 00 00 00").1, [0x6B, 0x00], "offset 1464 = end");
 }
 
 #[test]
@@ -199,11 +181,7 @@ fn wrong_card_number_fails_at_mutual_authenticate() {
     assert!(!c.has_session());
     // VERIFY without a session
     assert_eq!(
-        sendh(
-            &mut c,
-            "08 20 00 86 13 86 11 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
-        )
-        .1,
+        sendh(&mut c, "08 20 00 86 13 86 11 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00").1,
         [0x69, 0x85]
     );
 }
@@ -225,19 +203,13 @@ fn wrong_number_at_verify_drops_authentication() {
     assert_eq!(verify(&mut c, &sm, "AB12345678CD"), OK);
     assert_eq!(plain_read(&mut c, 0x81).1, OK);
     // A malformed SM object is 69 88.
-    assert_eq!(
-        sendh(&mut c, "08 20 00 86 05 86 03 02 00 00").1,
-        [0x69, 0x88]
-    );
+    assert_eq!(sendh(&mut c, "08 20 00 86 05 86 03 02 00 00").1, [0x69, 0x88]);
     assert_eq!(plain_read(&mut c, 0x81).1, [0x69, 0x82]);
 }
 
 #[test]
 fn sprc_has_no_permission_files() {
-    let mut c = card(IssueOptions {
-        card_type: SimCardType::SpecialPermanentResident,
-        ..Default::default()
-    });
+    let mut c = card(IssueOptions { card_type: SimCardType::SpecialPermanentResident, ..Default::default() });
     assert_eq!(plain_read(&mut c, 0x8A), (b"\xC1\x012".to_vec(), OK));
     open(&mut c);
     assert_eq!(select_df(&mut c, Df::Df2), OK);
@@ -264,26 +236,13 @@ fn reads_before_authentication_are_refused() {
     assert_eq!(plain_read(&mut c, 0x85).1, [0x69, 0x82]);
     assert_eq!(sm_read(&mut c, &sm, 0x85).1, OK);
     // Bad Le object under SM.
-    assert_eq!(
-        sendh(&mut c, "08 B0 85 00 00 00 04 97 02 00 00 00 00").1,
-        [0x69, 0x88]
-    );
+    assert_eq!(sendh(&mut c, "08 B0 85 00 00 00 04 97 02 00 00 00 00").1, [0x69, 0x88]);
     // Unknown SFI, bad P1, no current EF after SELECT.
     assert_eq!(plain_read(&mut c, 0x87).1, [0x6A, 0x82]);
     assert_eq!(plain_read(&mut c, 0xC5).1, [0x6A, 0x86]);
     assert_eq!(select_df(&mut c, Df::Df1), OK);
-    assert_eq!(
-        sendh(&mut c, "08 B0 00 10 00 00 04 96 02 00 00 00 00").1,
-        [0x69, 0x86]
-    );
-    assert_eq!(
-        sendh(
-            &mut c,
-            "00 A4 04 0C 10 D3 92 F0 00 4F 05 00 00 00 00 00 00 00 00 00 00"
-        )
-        .1,
-        [0x6A, 0x82]
-    );
+    assert_eq!(sendh(&mut c, "08 B0 00 10 00 00 04 96 02 00 00 00 00").1, [0x69, 0x86]);
+    assert_eq!(sendh(&mut c, "00 A4 04 0C 10 D3 92 F0 00 4F 05 00 00 00 00 00 00 00 00 00 00").1, [0x6A, 0x82]);
     assert_eq!(sendh(&mut c, "00 A4 01 00 02 3F 00").1, [0x6A, 0x86]);
     assert_eq!(sendh(&mut c, "00 CA 00 00 00").1, [0x6D, 0x00]);
     assert_eq!(sendh(&mut c, "80 A4 00 00 02 3F 00").1, [0x6E, 0x00]);
@@ -339,54 +298,26 @@ fn power_cycle_and_faults() {
     assert!(sm.unwrap_read(&data).is_err());
 
     let mut c = card(IssueOptions::default())
-        .with_fault(Fault::StatusWord {
-            ins: 0xA4,
-            p1: Some(0x04),
-            sw: [0x62, 0x83],
-        })
-        .with_fault(Fault::TruncateResponse {
-            ins: 0xB0,
-            p1: Some(0x8B),
-            keep: 3,
-        })
-        .with_fault(Fault::AppendGarbage {
-            ins: 0xB0,
-            p1: Some(0x8A),
-            bytes: 2,
-        })
-        .with_fault(Fault::CorruptResponseByte {
-            ins: 0x84,
-            p1: None,
-            index: 8,
-        })
+        .with_fault(Fault::StatusWord { ins: 0xA4, p1: Some(0x04), sw: [0x62, 0x83] })
+        .with_fault(Fault::TruncateResponse { ins: 0xB0, p1: Some(0x8B), keep: 3 })
+        .with_fault(Fault::AppendGarbage { ins: 0xB0, p1: Some(0x8A), bytes: 2 })
+        .with_fault(Fault::CorruptResponseByte { ins: 0x84, p1: None, index: 8 })
         .with_fault(Fault::ResetAfter(5))
         .with_fault(Fault::RemoveCardAfter(7));
     assert_eq!(select_df(&mut c, Df::Df1), [0x62, 0x83]);
-    assert_eq!(
-        c.transmit(&hex("00 B0 8B 00 00 00 00")).unwrap(),
-        hex("C0 04 30")
-    );
+    assert_eq!(c.transmit(&hex("00 B0 8B 00 00 00 00")).unwrap(), hex("C0 04 30"));
     assert_eq!(plain_read(&mut c, 0x8A), (hex("C1 01 31 A5 A5"), OK));
     assert_eq!(sendh(&mut c, "00 84 00 00 08").1, [0x6F, 0x00]);
     assert_eq!(sendh(&mut c, "00 A4 00 00 02 3F 00").1, OK);
-    assert_eq!(
-        c.transmit(&hex("00 A4 00 00 02 3F 00")),
-        Err(zairyu::error::TransportError::CardReset)
-    );
+    assert_eq!(c.transmit(&hex("00 A4 00 00 02 3F 00")), Err(zairyu::error::TransportError::CardReset));
     assert_eq!(sendh(&mut c, "00 A4 00 00 02 3F 00").1, OK);
     for _ in 0..3 {
-        assert_eq!(
-            c.transmit(&hex("00 A4 00 00 02 3F 00")),
-            Err(zairyu::error::TransportError::CardRemoved)
-        );
+        assert_eq!(c.transmit(&hex("00 A4 00 00 02 3F 00")), Err(zairyu::error::TransportError::CardRemoved));
     }
     assert_eq!(c.trace().len(), 10);
     assert_eq!(c.trace()[1].header, [0x00, 0xB0, 0x8B, 0x00]);
     // The trace reports the wire: the last two bytes of a truncated response.
-    assert_eq!(
-        (c.trace()[1].response_len, c.trace()[1].sw),
-        (1, Some([0x04, 0x30]))
-    );
+    assert_eq!((c.trace()[1].response_len, c.trace()[1].sw), (1, Some([0x04, 0x30])));
     assert_eq!(
         (c.trace()[5].sw, c.trace()[6].sw, c.trace()[7].sw),
         (None, Some([0x90, 0x00]), None),
@@ -428,26 +359,17 @@ fn random_apdus_never_panic() {
         if i % 97 == 0 {
             let _ = verify(&mut c, &sm, "AB12345678CD");
         }
-        let raw = c
-            .transmit(&apdu)
-            .expect("no transport errors without faults");
+        let raw = c.transmit(&apdu).expect("no transport errors without faults");
         assert!(raw.len() >= 2);
         let sw = [raw[raw.len() - 2], raw[raw.len() - 1]];
-        assert!(
-            zairyu::apdu::StatusWord::SPEC_TABLE.contains(&sw),
-            "{sw:02X?}"
-        );
+        assert!(zairyu::apdu::StatusWord::SPEC_TABLE.contains(&sw), "{sw:02X?}");
     }
 }
 
 fn signer_public_key() -> PublicKey {
     use der::{Decode, Encode};
     let cert = x509_cert::Certificate::from_der(IssuedCard::signer_cert_der()).unwrap();
-    let spki = cert
-        .tbs_certificate()
-        .subject_public_key_info()
-        .to_der()
-        .unwrap();
+    let spki = cert.tbs_certificate().subject_public_key_info().to_der().unwrap();
     PublicKey::from_public_key_der(&spki).unwrap()
 }
 
@@ -465,12 +387,8 @@ fn check_code_verifies_in_both_formats() {
     let key = signer_public_key();
     let bare = IssuedCard::issue(&IssueOptions::default());
     let (sig, hash) = check_code_parts(&bare);
-    key.verify(Pkcs1v15Sign::new_unprefixed(), &hash, &sig)
-        .expect("Fig 3-4 block");
-    assert!(
-        key.verify(Pkcs1v15Sign::new::<Sha256>(), &hash, &sig)
-            .is_err()
-    );
+    key.verify(Pkcs1v15Sign::new_unprefixed(), &hash, &sig).expect("Fig 3-4 block");
+    assert!(key.verify(Pkcs1v15Sign::new::<Sha256>(), &hash, &sig).is_err());
     // The raw block is 00 01 FF*221 00 || hash.
     let block = rsa::hazmat::rsa_encrypt(&key, &rsa::BoxedUint::from_be_slice_vartime(&sig))
         .unwrap()
@@ -481,28 +399,14 @@ fn check_code_verifies_in_both_formats() {
     expected.extend_from_slice(&hash);
     assert_eq!(&block[..], &expected[..]);
 
-    let di = IssuedCard::issue(&IssueOptions {
-        check_code_format: CheckCodeFormat::DigestInfo,
-        ..Default::default()
-    });
+    let di = IssuedCard::issue(&IssueOptions { check_code_format: CheckCodeFormat::DigestInfo, ..Default::default() });
     let (sig, hash) = check_code_parts(&di);
-    key.verify(Pkcs1v15Sign::new::<Sha256>(), &hash, &sig)
-        .expect("DigestInfo");
+    key.verify(Pkcs1v15Sign::new::<Sha256>(), &hash, &sig).expect("DigestInfo");
 
-    let tampered = IssuedCard::issue(&IssueOptions {
-        tamper_front_image: true,
-        ..Default::default()
-    });
+    let tampered = IssuedCard::issue(&IssueOptions { tamper_front_image: true, ..Default::default() });
     let (sig, hash) = check_code_parts(&tampered);
-    assert!(
-        key.verify(Pkcs1v15Sign::new_unprefixed(), &hash, &sig)
-            .is_err()
-    );
-    assert_eq!(
-        tampered.file(Df::Df3, 2),
-        bare.file(Df::Df3, 2),
-        "signed before tampering"
-    );
+    assert!(key.verify(Pkcs1v15Sign::new_unprefixed(), &hash, &sig).is_err());
+    assert_eq!(tampered.file(Df::Df3, 2), bare.file(Df::Df3, 2), "signed before tampering");
 }
 
 #[test]
@@ -512,11 +416,8 @@ fn under_16_layout() {
         (Under16Df3::DaOnly, &[0xDA, 0x00, 0x00, 0x00][..]),
         (Under16Df3::AllZero, &[0, 0, 0, 0][..]),
     ] {
-        let card = IssuedCard::issue(&IssueOptions {
-            under_16: true,
-            under_16_df3_variant: variant,
-            ..Default::default()
-        });
+        let card =
+            IssuedCard::issue(&IssueOptions { under_16: true, under_16_df3_variant: variant, ..Default::default() });
         let df3 = card.file(Df::Df3, 2).unwrap();
         assert_eq!(df3.len(), 1464);
         assert_eq!(&df3[..4], head);
@@ -525,10 +426,7 @@ fn under_16_layout() {
         assert_eq!(&face[..4], &[0xD1, 0x82, 0x0B, 0xB8]);
         assert_eq!(face.len(), 3004);
         assert!(face[4..].iter().all(|&b| b == 0));
-        assert_eq!(
-            &card.file(Df::Df1, 5).unwrap()[4..4 + FRONT_TIF.len()],
-            FRONT_TIF
-        );
+        assert_eq!(&card.file(Df::Df1, 5).unwrap()[4..4 + FRONT_TIF.len()], FRONT_TIF);
     }
 }
 
@@ -544,10 +442,7 @@ fn optional_fields_and_encodings() {
     assert_eq!(card.file(Df::Df2, 1).unwrap(), &[0u8; 342][..]);
     assert_eq!(card.file(Df::Df2, 2).unwrap(), &[0u8; 122][..]);
     assert_eq!(card.file(Df::Df2, 4).unwrap(), b"\xD7\x011");
-    let sjis = IssuedCard::issue(&IssueOptions {
-        address_encoding_sjis: true,
-        ..Default::default()
-    });
+    let sjis = IssuedCard::issue(&IssueOptions { address_encoding_sjis: true, ..Default::default() });
     let d4 = &sjis.file(Df::Df2, 1).unwrap()[22..];
     let text = zairyu::tlv::trim_zero_fill(d4);
     assert!(std::str::from_utf8(text).is_err());
@@ -559,24 +454,13 @@ fn optional_fields_and_encodings() {
 #[test]
 fn seeded_randomness_is_reproducible() {
     let challenges = |seed| {
-        let mut c = card(IssueOptions {
-            randomness: SimRandomness::Seeded(seed),
-            ..Default::default()
-        });
-        (0..3)
-            .map(|_| sendh(&mut c, "00 84 00 00 08").0)
-            .collect::<Vec<_>>()
+        let mut c = card(IssueOptions { randomness: SimRandomness::Seeded(seed), ..Default::default() });
+        (0..3).map(|_| sendh(&mut c, "00 84 00 00 08").0).collect::<Vec<_>>()
     };
     assert_eq!(challenges(7), challenges(7));
     assert_ne!(challenges(7), challenges(8));
     let c = challenges(7);
     assert_ne!(c[0], c[1]);
-    let mut os = card(IssueOptions {
-        randomness: SimRandomness::Os,
-        ..Default::default()
-    });
-    assert_ne!(
-        sendh(&mut os, "00 84 00 00 08").0,
-        sendh(&mut os, "00 84 00 00 08").0
-    );
+    let mut os = card(IssueOptions { randomness: SimRandomness::Os, ..Default::default() });
+    assert_ne!(sendh(&mut os, "00 84 00 00 08").0, sendh(&mut os, "00 84 00 00 08").0);
 }

@@ -10,29 +10,19 @@ use zairyu::verify::TrustStore;
 use zairyu::{CardNumber, Error};
 use zairyu_sim::{IssueOptions, IssuedCard, SimCard};
 
-/// A trust store holding the simulator's test CA as a test anchor.
+/// A trust store holding the simulator's test CAs (both generations) as test anchors.
 pub fn sim_trust() -> TrustStore {
     let mut t = TrustStore::new();
-    t.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA")
-        .unwrap();
+    t.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA").unwrap();
+    t.add_test_anchor_der(IssuedCard::test_ca2_der(), "simulator test CA2").unwrap();
     t
 }
 
 /// Issues a card and reads it with `typed` as the card number.
-pub fn read_with(
-    card: SimCard,
-    typed: &str,
-    trust: &TrustStore,
-) -> (Result<CardRead, Error>, Card<SimCard>) {
+pub fn read_with(card: SimCard, typed: &str, trust: &TrustStore) -> (Result<CardRead, Error>, Card<SimCard>) {
     let number = CardNumber::parse(typed).unwrap();
     let mut c = Card::new(card);
-    let r = read_card(
-        &mut c,
-        &number,
-        trust,
-        &mut OsRandom,
-        &ReadOptions::default(),
-    );
+    let r = read_card(&mut c, &number, trust, &mut OsRandom, &ReadOptions::default());
     (r, c)
 }
 

@@ -35,35 +35,17 @@ fn annex2_trace_byte_for_byte() {
     let mut card = Card::new(transport);
     let mut terminal = FixedRandom::new(&[hex(annex2::RND_IFD), hex(annex2::K_IFD)].concat());
     let number = CardNumber::parse(annex2::CARD_NUMBER).unwrap();
-    let r = read_card(
-        &mut card,
-        &number,
-        &sim_trust(),
-        &mut terminal,
-        &ReadOptions::default(),
-    )
-    .unwrap();
-    assert_eq!(
-        r.verification.signature,
-        zairyu::verify::SignatureStatus::Valid
-    );
+    let r = read_card(&mut card, &number, &sim_trust(), &mut terminal, &ReadOptions::default()).unwrap();
+    assert_eq!(r.verification.signature, zairyu::verify::SignatureStatus::Valid);
 
     let log = log.borrow();
-    let find = |prefix: &[u8]| {
-        log.iter()
-            .rfind(|(c, _)| c.starts_with(prefix))
-            .cloned()
-            .unwrap()
-    };
+    let find = |prefix: &[u8]| log.iter().rfind(|(c, _)| c.starts_with(prefix)).cloned().unwrap();
     let (cmd, resp) = find(&[0x00, 0x84, 0x00, 0x00]);
     assert_eq!(cmd, hex("00 84 00 00 08"));
     assert_eq!(resp, [hex(annex2::RND_ICC), vec![0x90, 0x00]].concat());
     let (cmd, resp) = find(&[0x00, 0x82]);
     assert_eq!(cmd, hex(annex2::MUTUAL_AUTH_COMMAND));
-    assert_eq!(
-        resp,
-        [hex(annex2::E_ICC), hex(annex2::M_ICC), vec![0x90, 0x00]].concat()
-    );
+    assert_eq!(resp, [hex(annex2::E_ICC), hex(annex2::M_ICC), vec![0x90, 0x00]].concat());
     let (cmd, resp) = find(&[0x08, 0x20]);
     assert_eq!(cmd, hex(annex2::VERIFY_COMMAND));
     assert_eq!(resp, vec![0x90, 0x00]);

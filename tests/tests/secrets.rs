@@ -12,10 +12,7 @@ impl log::Log for Capture {
         true
     }
     fn log(&self, record: &log::Record<'_>) {
-        self.0
-            .lock()
-            .unwrap()
-            .push(format!("{} {}", record.target(), record.args()));
+        self.0.lock().unwrap().push(format!("{} {}", record.target(), record.args()));
     }
     fn flush(&self) {}
 }
@@ -27,20 +24,13 @@ fn logs_and_debug_output_hold_no_secrets() {
     log::set_logger(&LOGGER).unwrap();
     log::set_max_level(log::LevelFilter::Trace);
     let number = "AA12345678BB";
-    let opts = IssueOptions {
-        card_number: number.into(),
-        randomness: SimRandomness::Annex2,
-        ..IssueOptions::default()
-    };
+    let opts =
+        IssueOptions { card_number: number.into(), randomness: SimRandomness::Annex2, ..IssueOptions::default() };
     let card = SimCard::new(IssuedCard::issue(&opts));
     let (r, c) = read_with(card, number, &sim_trust());
     let r = r.unwrap();
     let lines = LOGGER.0.lock().unwrap().clone();
-    assert!(
-        lines.len() >= 32,
-        "expected a line per command and response, got {}",
-        lines.len()
-    );
+    assert!(lines.len() >= 32, "expected a line per command and response, got {}", lines.len());
     let debug = format!("{r:?} {c:?}");
     let forbidden = [
         number.to_owned(),
@@ -53,10 +43,7 @@ fn logs_and_debug_output_hold_no_secrets() {
     for f in &forbidden {
         for l in &lines {
             assert!(!l.contains(f.as_str()), "log line leaks a secret: {l}");
-            assert!(
-                !l.replace(' ', "").contains(f.as_str()),
-                "log line leaks a secret: {l}"
-            );
+            assert!(!l.replace(' ', "").contains(f.as_str()), "log line leaks a secret: {l}");
         }
         assert!(!debug.contains(f.as_str()), "Debug output leaks a secret");
     }

@@ -19,21 +19,18 @@ impl Suite for Aes128Suite {
     fn cbc_encrypt(key: &Key16, data: &mut [u8]) -> Result<(), SmError> {
         let len = data.len();
         let enc = cbc::Encryptor::<Aes128>::new(key.expose().into(), &[0u8; 16].into());
-        enc.encrypt_padded::<NoPadding>(data, len)
-            .map_err(|_| SmError::BlockAlignment)?;
+        enc.encrypt_padded::<NoPadding>(data, len).map_err(|_| SmError::BlockAlignment)?;
         Ok(())
     }
 
     fn cbc_decrypt(key: &Key16, data: &mut [u8]) -> Result<(), SmError> {
         let dec = cbc::Decryptor::<Aes128>::new(key.expose().into(), &[0u8; 16].into());
-        dec.decrypt_padded::<NoPadding>(data)
-            .map_err(|_| SmError::BlockAlignment)?;
+        dec.decrypt_padded::<NoPadding>(data).map_err(|_| SmError::BlockAlignment)?;
         Ok(())
     }
 
     fn auth_mac(key: &Key16, data: &[u8]) -> [u8; 8] {
-        let mut mac =
-            Cmac::<Aes128>::new_from_slice(key.expose()).expect("AES-CMAC takes a 16-byte key");
+        let mut mac = Cmac::<Aes128>::new_from_slice(key.expose()).expect("AES-CMAC takes a 16-byte key");
         mac.update(data);
         let full = mac.finalize().into_bytes();
         let mut out = [0u8; 8];

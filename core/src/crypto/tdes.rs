@@ -19,15 +19,13 @@ impl Suite for TdesSuite {
     fn cbc_encrypt(key: &Key16, data: &mut [u8]) -> Result<(), SmError> {
         let len = data.len();
         let enc = cbc::Encryptor::<TdesEde2>::new(key.expose().into(), &[0u8; 8].into());
-        enc.encrypt_padded::<NoPadding>(data, len)
-            .map_err(|_| SmError::BlockAlignment)?;
+        enc.encrypt_padded::<NoPadding>(data, len).map_err(|_| SmError::BlockAlignment)?;
         Ok(())
     }
 
     fn cbc_decrypt(key: &Key16, data: &mut [u8]) -> Result<(), SmError> {
         let dec = cbc::Decryptor::<TdesEde2>::new(key.expose().into(), &[0u8; 8].into());
-        dec.decrypt_padded::<NoPadding>(data)
-            .map_err(|_| SmError::BlockAlignment)?;
+        dec.decrypt_padded::<NoPadding>(data).map_err(|_| SmError::BlockAlignment)?;
         Ok(())
     }
 
@@ -36,8 +34,7 @@ impl Suite for TdesSuite {
     /// reproduces with the padding).
     fn auth_mac(key: &Key16, data: &[u8]) -> [u8; 8] {
         let padded = pad_iso(data, Self::BLOCK);
-        let mut mac =
-            RetailMac::<Des>::new_from_slice(key.expose()).expect("Retail MAC takes a 16-byte key");
+        let mut mac = RetailMac::<Des>::new_from_slice(key.expose()).expect("Retail MAC takes a 16-byte key");
         mac.update(&padded);
         mac.finalize().into_bytes().into()
     }

@@ -24,16 +24,7 @@ struct Trace {
 }
 
 fn check_suite<S: Suite>(t: Trace) {
-    let Trace {
-        rnd_icc,
-        e_ifd,
-        m_ifd,
-        e_icc,
-        m_icc,
-        k_icc,
-        ks_enc,
-        verify_cmd,
-    } = t;
+    let Trace { rnd_icc, e_ifd, m_ifd, e_icc, m_icc, k_icc, ks_enc, verify_cmd } = t;
     let number = CardNumber::parse(v1::CARD_NUMBER).unwrap();
     let base = derive_base_key(number.expose());
     assert_eq!(base.expose().to_vec(), h(v1::KENC));
@@ -75,10 +66,7 @@ fn check_suite<S: Suite>(t: Trace) {
 
 #[test]
 fn annex2_first_generation() {
-    assert_eq!(
-        sha1::Sha1::digest(v1::CARD_NUMBER.as_bytes()).to_vec(),
-        h(v1::SHA1_CARD_NUMBER)
-    );
+    assert_eq!(sha1::Sha1::digest(v1::CARD_NUMBER.as_bytes()).to_vec(), h(v1::SHA1_CARD_NUMBER));
     check_suite::<TdesSuite>(Trace {
         rnd_icc: v1::RND_ICC,
         e_ifd: v1::E_IFD,
@@ -89,11 +77,7 @@ fn annex2_first_generation() {
         ks_enc: v1::KS_ENC,
         verify_cmd: v1::VERIFY_COMMAND,
     });
-    let xor: Vec<u8> = h(v1::K_IFD)
-        .iter()
-        .zip(h(v1::K_ICC))
-        .map(|(a, b)| a ^ b)
-        .collect();
+    let xor: Vec<u8> = h(v1::K_IFD).iter().zip(h(v1::K_ICC)).map(|(a, b)| a ^ b).collect();
     assert_eq!(xor, h(v1::K_XOR));
 }
 
@@ -103,10 +87,7 @@ fn annex2_mac_needs_padding() {
     use retail_mac::{KeyInit, Mac, RetailMac};
     let mut mac = RetailMac::<des::Des>::new_from_slice(&h(v1::KENC)).unwrap();
     mac.update(&h(v1::E_IFD));
-    assert_eq!(
-        mac.finalize().into_bytes().to_vec(),
-        h("4C AC 73 20 67 31 BB 73")
-    );
+    assert_eq!(mac.finalize().into_bytes().to_vec(), h("4C AC 73 20 67 31 BB 73"));
 }
 
 #[test]
@@ -127,10 +108,7 @@ fn appendix2_second_generation() {
 fn appendix2_cmac_has_no_explicit_padding() {
     let base = Key16::from_bytes(h(v1::KENC).try_into().unwrap());
     let padded = pad_iso(&h(v2::E_IFD), 16);
-    assert_eq!(
-        Aes128Suite::auth_mac(&base, &padded).to_vec(),
-        h("FE A4 80 86 CC AE 03 5D")
-    );
+    assert_eq!(Aes128Suite::auth_mac(&base, &padded).to_vec(), h("FE A4 80 86 CC AE 03 5D"));
 }
 
 #[test]
@@ -140,10 +118,7 @@ fn second_generation_sm_vectors() {
     let sm = SecureMessaging::<Aes128Suite>::new(ks);
     let plain = sm.unwrap_read(&h(v2::SM_EF01_RESPONSE)).unwrap();
     assert_eq!(plain.to_vec(), h(v2::SM_EF01_PLAIN));
-    assert_eq!(
-        sm.encrypt_object(&h(v2::SM_EF01_PLAIN)).unwrap(),
-        h(v2::SM_EF01_RESPONSE)
-    );
+    assert_eq!(sm.encrypt_object(&h(v2::SM_EF01_PLAIN)).unwrap(), h(v2::SM_EF01_RESPONSE));
     let plain = sm.unwrap_read(&h(v2::SM_EF02_RESPONSE)).unwrap();
     assert_eq!(plain.to_vec(), h(v2::SM_EF02_PLAIN));
 }
@@ -152,18 +127,9 @@ fn second_generation_sm_vectors() {
 fn strict_unpadding() {
     assert_eq!(unpad_iso(&[1, 2, 0x80, 0, 0, 0, 0, 0], 8), Ok(2));
     assert_eq!(unpad_iso(&[1, 0, 0, 0, 0, 0, 0, 0x80], 8), Ok(7));
-    assert_eq!(
-        unpad_iso(&[0, 0, 0, 0, 0, 0, 0, 0], 8),
-        Err(crate::error::SmError::BadPadding)
-    );
-    assert_eq!(
-        unpad_iso(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0], 8),
-        Err(crate::error::SmError::BadPadding)
-    );
-    assert_eq!(
-        unpad_iso(&[1, 2, 3, 4, 5, 6, 7, 0x81], 8),
-        Err(crate::error::SmError::BadPadding)
-    );
+    assert_eq!(unpad_iso(&[0, 0, 0, 0, 0, 0, 0, 0], 8), Err(crate::error::SmError::BadPadding));
+    assert_eq!(unpad_iso(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0], 8), Err(crate::error::SmError::BadPadding));
+    assert_eq!(unpad_iso(&[1, 2, 3, 4, 5, 6, 7, 0x81], 8), Err(crate::error::SmError::BadPadding));
     // Data ending in 00 runs keeps them.
     assert_eq!(unpad_iso(&[0, 0, 0, 0x80, 0, 0, 0, 0], 8), Ok(3));
 }

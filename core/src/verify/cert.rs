@@ -50,20 +50,12 @@ impl PublicKey {
     /// are supported; the error is a short reason without key material.
     pub(crate) fn from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<Self, String> {
         let oid = spki.algorithm.oid;
-        let bits = spki
-            .subject_public_key
-            .as_bytes()
-            .ok_or_else(|| "public key BIT STRING has unused bits".to_string())?;
+        let bits =
+            spki.subject_public_key.as_bytes().ok_or_else(|| "public key BIT STRING has unused bits".to_string())?;
         if oid == OID_RSA_ENCRYPTION {
-            rsa::PublicKey::from_pkcs1_der(bits)
-                .map(PublicKey::Rsa)
-                .map_err(|e| format!("bad RSA public key: {e}"))
+            rsa::PublicKey::from_pkcs1_der(bits).map(PublicKey::Rsa).map_err(|e| format!("bad RSA public key: {e}"))
         } else if oid == OID_EC_PUBLIC_KEY {
-            let curve = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+            let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
             if curve != Some(OID_SECP384R1) {
                 return Err("EC public key is not on curve P-384 (secp384r1)".to_string());
             }
@@ -99,19 +91,13 @@ pub(crate) struct X509 {
 /// (`80`) is not.
 fn read_header(data: &[u8], pos: usize) -> Result<(u8, usize, usize), (usize, ParseProblem)> {
     let tag = *data.get(pos).ok_or((pos, ParseProblem::Truncated))?;
-    let first = *data
-        .get(pos + 1)
-        .ok_or((pos + 1, ParseProblem::Truncated))?;
+    let first = *data.get(pos + 1).ok_or((pos + 1, ParseProblem::Truncated))?;
     match first {
         0x00..=0x7F => Ok((tag, 2, usize::from(first))),
         0x81..=0x84 => {
             let n = usize::from(first & 0x7F);
-            let bytes = data
-                .get(pos + 2..pos + 2 + n)
-                .ok_or((pos + 1, ParseProblem::Truncated))?;
-            let len = bytes
-                .iter()
-                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            let bytes = data.get(pos + 2..pos + 2 + n).ok_or((pos + 1, ParseProblem::Truncated))?;
+            let len = bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
             Ok((tag, 2 + n, len))
         }
         other => Err((pos + 1, ParseProblem::BadLengthForm(other))),
@@ -123,13 +109,7 @@ impl X509 {
     pub(crate) fn from_exact_der(der: &[u8]) -> Result<Self, (usize, ParseProblem)> {
         let (tag, hdr, len) = read_header(der, 0)?;
         if tag != 0x30 {
-            return Err((
-                0,
-                ParseProblem::UnexpectedTag {
-                    expected: 0x30,
-                    found: u16::from(tag),
-                },
-            ));
+            return Err((0, ParseProblem::UnexpectedTag { expected: 0x30, found: u16::from(tag) }));
         }
         let total = hdr.checked_add(len).ok_or((1, ParseProblem::Truncated))?;
         if total > der.len() {
@@ -140,13 +120,7 @@ impl X509 {
         }
         let (tbs_tag, tbs_hdr, tbs_len) = read_header(der, hdr)?;
         if tbs_tag != 0x30 {
-            return Err((
-                hdr,
-                ParseProblem::UnexpectedTag {
-                    expected: 0x30,
-                    found: u16::from(tbs_tag),
-                },
-            ));
+            return Err((hdr, ParseProblem::UnexpectedTag { expected: 0x30, found: u16::from(tbs_tag) }));
         }
         let tbs_end = hdr
             .checked_add(tbs_hdr)
@@ -157,11 +131,7 @@ impl X509 {
             let offset = e.position().map_or(0, |p| u32::from(p) as usize);
             (offset, ParseProblem::Certificate(e.to_string()))
         })?;
-        Ok(X509 {
-            der: der.to_vec(),
-            cert,
-            tbs: hdr..tbs_end,
-        })
+        Ok(X509 { der: der.to_vec(), cert, tbs: hdr..tbs_end })
     }
 
     /// The certificate bytes exactly as decoded.
@@ -215,9 +185,7 @@ impl X509 {
                 let Ok(sig) = rsa::pkcs1v15::Signature::try_from(sig) else {
                     return false;
                 };
-                rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k.clone())
-                    .verify(tbs, &sig)
-                    .is_ok()
+                rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k.clone()).verify(tbs, &sig).is_ok()
             }
             PublicKey::P384(k) if alg == OID_ECDSA_WITH_SHA256 => {
                 let Ok(sig) = p384::ecdsa::Signature::from_der(sig) else {
@@ -273,17 +241,9 @@ impl CardCertificate {
         let err = |(offset, what): (usize, ParseProblem)| ParseError { file, offset, what };
         let (tag, hdr, len) = read_header(value, 0).map_err(err)?;
         if tag != 0x30 {
-            return Err(err((
-                0,
-                ParseProblem::UnexpectedTag {
-                    expected: 0x30,
-                    found: u16::from(tag),
-                },
-            )));
+            return Err(err((0, ParseProblem::UnexpectedTag { expected: 0x30, found: u16::from(tag) })));
         }
-        let total = hdr
-            .checked_add(len)
-            .ok_or_else(|| err((1, ParseProblem::Truncated)))?;
+        let total = hdr.checked_add(len).ok_or_else(|| err((1, ParseProblem::Truncated)))?;
         if total > value.len() {
             return Err(err((value.len(), ParseProblem::Truncated)));
         }

@@ -24,8 +24,8 @@ mod tests;
 
 pub use cert::CardCertificate;
 pub use trust::{
-    AnchorProfile, KNOWN_MOJ_TEST_CA2, PINNED_GEN1_ROOTS, PINNED_GEN2_ROOTS, TrustAnchor,
-    TrustStore, is_pinned_production_root,
+    AnchorProfile, KNOWN_MOJ_TEST_CA2, PINNED_GEN1_ROOTS, PINNED_GEN2_ROOTS, TrustAnchor, TrustStore,
+    is_pinned_production_root,
 };
 
 use p384::ecdsa::signature::hazmat::PrehashVerifier;
@@ -50,10 +50,8 @@ pub const GEN1_CHECK_CODE_LEN: usize = 256;
 pub const GEN2_RAW_SIGNATURE_LEN: usize = 96;
 
 /// The DER prefix of a SHA-256 `DigestInfo` (RFC 8017 §9.2 note 1).
-const SHA256_DIGEST_INFO: [u8; 19] = [
-    0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
-    0x00, 0x04, 0x20,
-];
+const SHA256_DIGEST_INFO: [u8; 19] =
+    [0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20];
 
 /// The signature (check code) result (SPEC15 §3.4.3; GEN2 §3.4.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -147,34 +145,19 @@ impl Verification {
 
     /// Nothing checked (SPEC15 §3.4.3 not run): signature and chain `not_checked`.
     pub fn not_checked(reason: &str, now_unix: i64) -> Self {
-        Self::empty(
-            SignatureStatus::NotChecked,
-            ChainStatus::NotChecked,
-            reason,
-            now_unix,
-        )
+        Self::empty(SignatureStatus::NotChecked, ChainStatus::NotChecked, reason, now_unix)
     }
 
     /// No check code and no certificate on the card (under-16 cards, SPEC15 §3.3.5):
     /// signature `absent`, chain `no_certificate`.
     pub fn absent(reason: &str, now_unix: i64) -> Self {
-        Self::empty(
-            SignatureStatus::Absent,
-            ChainStatus::NoCertificate,
-            reason,
-            now_unix,
-        )
+        Self::empty(SignatureStatus::Absent, ChainStatus::NoCertificate, reason, now_unix)
     }
 
     /// Signature `invalid` before any check could run, e.g. a certificate that does
     /// not parse (SPEC15 §3.4.3: treat as possible tampering); chain `not_checked`.
     pub fn invalid(reason: &str, now_unix: i64) -> Self {
-        Self::empty(
-            SignatureStatus::Invalid,
-            ChainStatus::NotChecked,
-            reason,
-            now_unix,
-        )
+        Self::empty(SignatureStatus::Invalid, ChainStatus::NotChecked, reason, now_unix)
     }
 
     /// True only if the signature is valid **and** the card certificate chains to a
@@ -186,12 +169,7 @@ impl Verification {
             && self.anchor_profile == Some(AnchorProfile::Production)
     }
 
-    fn set_signature(
-        &mut self,
-        status: SignatureStatus,
-        format: Option<CheckCodeFormat>,
-        reason: Option<String>,
-    ) {
+    fn set_signature(&mut self, status: SignatureStatus, format: Option<CheckCodeFormat>, reason: Option<String>) {
         self.signature = status;
         self.signature_format = format;
         self.reason = reason;
@@ -216,18 +194,11 @@ fn evaluate_chain(v: &mut Verification, cert: Option<&CardCertificate>, trust: &
     let now = v.verified_at_unix;
     v.certificate_subject = Some(cert.subject());
     v.certificate_valid_now = Some(cert.x509().valid_at(now));
-    let mut verifying = trust
-        .anchors()
-        .iter()
-        .filter(|a| cert.x509().is_signed_by(a.key()));
+    let mut verifying = trust.anchors().iter().filter(|a| cert.x509().is_signed_by(a.key()));
     let first = verifying.next();
     let chosen = match first {
         Some(a) if a.profile() == AnchorProfile::Production => Some(a),
-        Some(a) => Some(
-            verifying
-                .find(|b| b.profile() == AnchorProfile::Production)
-                .unwrap_or(a),
-        ),
+        Some(a) => Some(verifying.find(|b| b.profile() == AnchorProfile::Production).unwrap_or(a)),
         None => None,
     };
     match chosen {
@@ -274,9 +245,7 @@ pub fn verify_gen1(
         v.set_signature(
             SignatureStatus::Absent,
             None,
-            Some(
-                "no check code (DA) on the card; under-16 cards carry none (SPEC15 §3.3.5)".into(),
-            ),
+            Some("no check code (DA) on the card; under-16 cards carry none (SPEC15 §3.3.5)".into()),
         );
         return v;
     };
@@ -284,10 +253,7 @@ pub fn verify_gen1(
         v.set_signature(
             SignatureStatus::Absent,
             None,
-            Some(
-                "no card certificate (DB) on the card; under-16 cards carry none (SPEC15 §3.3.5)"
-                    .into(),
-            ),
+            Some("no card certificate (DB) on the card; under-16 cards carry none (SPEC15 §3.3.5)".into()),
         );
         return v;
     };
@@ -302,16 +268,10 @@ pub fn verify_gen1(
 /// The SHA-256 of Fig. 3-4: front (7000) ‖ face (3000), each zero-padded.
 fn gen1_digest(front: &[u8], face: &[u8]) -> Result<[u8; 32], String> {
     if front.len() > GEN1_FRONT_LEN {
-        return Err(format!(
-            "front image value is {} bytes, more than {GEN1_FRONT_LEN}",
-            front.len()
-        ));
+        return Err(format!("front image value is {} bytes, more than {GEN1_FRONT_LEN}", front.len()));
     }
     if face.len() > GEN1_FACE_LEN {
-        return Err(format!(
-            "face image value is {} bytes, more than {GEN1_FACE_LEN}",
-            face.len()
-        ));
+        return Err(format!("face image value is {} bytes, more than {GEN1_FACE_LEN}", face.len()));
     }
     let mut h = Sha256::new();
     h.update(front);
@@ -334,43 +294,29 @@ fn gen1_check(
     let key = match cert.key() {
         Ok(PublicKey::Rsa(k)) => k,
         Ok(other) => {
-            return Err(fail(format!(
-                "card certificate key is {}, not RSA",
-                other.algorithm_name()
-            )));
+            return Err(fail(format!("card certificate key is {}, not RSA", other.algorithm_name())));
         }
         Err(reason) => return Err(fail(format!("card certificate key unusable: {reason}"))),
     };
     let k = key.size();
     if k != GEN1_CHECK_CODE_LEN {
-        return Err(fail(format!(
-            "card certificate key is {} bits; SPEC15 §3.4.3 uses RSA-2048",
-            key.n().bit_width()
-        )));
+        return Err(fail(format!("card certificate key is {} bits; SPEC15 §3.4.3 uses RSA-2048", key.n().bit_width())));
     }
     if check_code.len() != k {
-        return Err(fail(format!(
-            "check code is {} bytes, expected {k}",
-            check_code.len()
-        )));
+        return Err(fail(format!("check code is {} bytes, expected {k}", check_code.len())));
     }
     let s = BoxedUint::from_be_slice(check_code, key.n_bits_precision())
         .map_err(|_| fail("check code does not fit the modulus".into()))?;
     if s >= *key.n().as_ref() {
         return Err(fail("check code is not smaller than the modulus".into()));
     }
-    let m = rsa::hazmat::rsa_encrypt(key, &s)
-        .map_err(|e| fail(format!("RSA public operation failed: {e}")))?;
-    let em = left_pad(&m.to_be_bytes(), k)
-        .ok_or_else(|| fail("RSA result longer than the modulus".into()))?;
+    let m = rsa::hazmat::rsa_encrypt(key, &s).map_err(|e| fail(format!("RSA public operation failed: {e}")))?;
+    let em = left_pad(&m.to_be_bytes(), k).ok_or_else(|| fail("RSA result longer than the modulus".into()))?;
     let (format, hash) = parse_pkcs1_type1(&em).map_err(fail)?;
     if bool::from(hash.ct_eq(&expected)) {
         Ok(format)
     } else {
-        Err((
-            Some(format),
-            "hash in the check code does not match the front and face images".into(),
-        ))
+        Err((Some(format), "hash in the check code does not match the front and face images".into()))
     }
 }
 
@@ -391,17 +337,12 @@ fn left_pad(bytes: &[u8], k: usize) -> Option<Vec<u8>> {
 /// SHA-256 `DigestInfo` and the hash.
 fn parse_pkcs1_type1(em: &[u8]) -> Result<(CheckCodeFormat, &[u8]), String> {
     if em.len() < 11 || em[0] != 0x00 || em[1] != 0x01 {
-        return Err(
-            "decoded check code does not start with 00 01 (wrong key or not a signature)".into(),
-        );
+        return Err("decoded check code does not start with 00 01 (wrong key or not a signature)".into());
     }
     let ff = em[2..].iter().take_while(|&&b| b == 0xFF).count();
     let sep = 2 + ff;
     if ff < 8 || em.get(sep) != Some(&0x00) {
-        return Err(
-            "decoded check code has no 00 01 FF…FF 00 padding (wrong key or not a signature)"
-                .into(),
-        );
+        return Err("decoded check code has no 00 01 FF…FF 00 padding (wrong key or not a signature)".into());
     }
     let t = &em[sep + 1..];
     if t.len() == 32 {
@@ -437,19 +378,11 @@ pub fn verify_gen2(
     let mut v = Verification::not_checked("", now_unix);
     evaluate_chain(&mut v, cert, trust);
     let Some(signature) = signature.filter(|s| !s.is_empty()) else {
-        v.set_signature(
-            SignatureStatus::Absent,
-            None,
-            Some("no check code (DC) on the card".into()),
-        );
+        v.set_signature(SignatureStatus::Absent, None, Some("no check code (DC) on the card".into()));
         return v;
     };
     let Some(cert) = cert else {
-        v.set_signature(
-            SignatureStatus::Absent,
-            None,
-            Some("no card certificate (DD) on the card".into()),
-        );
+        v.set_signature(SignatureStatus::Absent, None, Some("no card certificate (DD) on the card".into()));
         return v;
     };
     let (status, format, reason) = match gen2_check(signed_data, signature, cert) {
@@ -460,31 +393,20 @@ pub fn verify_gen2(
     v
 }
 
-fn gen2_check(
-    signed_data: &[u8],
-    signature: &[u8],
-    cert: &CardCertificate,
-) -> Result<CheckCodeFormat, CheckFailure> {
+fn gen2_check(signed_data: &[u8], signature: &[u8], cert: &CardCertificate) -> Result<CheckCodeFormat, CheckFailure> {
     let fail = |reason: String| (None, reason);
     let key = match cert.key() {
         Ok(PublicKey::P384(k)) => k,
         Ok(other) => {
-            return Err(fail(format!(
-                "card certificate key is {}, not EC P-384",
-                other.algorithm_name()
-            )));
+            return Err(fail(format!("card certificate key is {}, not EC P-384", other.algorithm_name())));
         }
         Err(reason) => return Err(fail(format!("card certificate key unusable: {reason}"))),
     };
     let (format, sig) = if let Ok(sig) = p384::ecdsa::Signature::from_der(signature) {
         (CheckCodeFormat::EcdsaDer, sig)
     } else if signature.len() == GEN2_RAW_SIGNATURE_LEN {
-        let sig = p384::ecdsa::Signature::from_slice(signature).map_err(|_| {
-            (
-                Some(CheckCodeFormat::EcdsaRaw),
-                "check code r or s is zero or out of range".to_string(),
-            )
-        })?;
+        let sig = p384::ecdsa::Signature::from_slice(signature)
+            .map_err(|_| (Some(CheckCodeFormat::EcdsaRaw), "check code r or s is zero or out of range".to_string()))?;
         (CheckCodeFormat::EcdsaRaw, sig)
     } else {
         return Err(fail(format!(
@@ -494,10 +416,5 @@ fn gen2_check(
     };
     key.verify_prehash(&Sha256::digest(signed_data), &sig)
         .map(|()| format)
-        .map_err(|_| {
-            (
-                Some(format),
-                "ECDSA signature does not match the signed data".to_string(),
-            )
-        })
+        .map_err(|_| (Some(format), "ECDSA signature does not match the signed data".to_string()))
 }

@@ -58,16 +58,12 @@ fn rsa_key(pkcs8: &[u8]) -> rsa::PrivateKey {
 
 /// A check code as Fig. 3-4 draws it: `00 01 FF…FF 00 ‖ hash`.
 fn sign_bare(key: &[u8], hash: &[u8]) -> Vec<u8> {
-    rsa_key(key)
-        .sign(Pkcs1v15Sign::new_unprefixed(), hash)
-        .unwrap()
+    rsa_key(key).sign(Pkcs1v15Sign::new_unprefixed(), hash).unwrap()
 }
 
 /// A standard PKCS #1 v1.5 signature with the SHA-256 DigestInfo.
 fn sign_digest_info(key: &[u8], hash: &[u8]) -> Vec<u8> {
-    rsa_key(key)
-        .sign(Pkcs1v15Sign::new::<Sha256>(), hash)
-        .unwrap()
+    rsa_key(key).sign(Pkcs1v15Sign::new::<Sha256>(), hash).unwrap()
 }
 
 fn gen1_cert() -> CardCertificate {
@@ -91,10 +87,7 @@ fn gen2_trust() -> TrustStore {
 }
 
 fn colon_hex(fp: &[u8; 32]) -> String {
-    fp.iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    fp.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
 }
 
 /// A fresh, empty directory under the system temp dir; removed by [`TempDir::drop`].
@@ -147,10 +140,7 @@ fn pinned_fingerprints_match_the_notes() {
     for fp in PINNED_GEN1_ROOTS.iter().chain(PINNED_GEN2_ROOTS.iter()) {
         assert!(is_pinned_production_root(fp));
     }
-    assert!(
-        !is_pinned_production_root(&KNOWN_MOJ_TEST_CA2),
-        "the MOJ test CA2 must never be production"
-    );
+    assert!(!is_pinned_production_root(&KNOWN_MOJ_TEST_CA2), "the MOJ test CA2 must never be production");
 }
 
 // ---------------------------------------------------------------- gen 1 check code
@@ -183,11 +173,7 @@ fn gen1_tampered_front_is_invalid() {
     let v = verify_gen1(&f, &p, Some(&dc), Some(&gen1_cert()), &gen1_trust(), NOW);
     assert_eq!(v.signature, SignatureStatus::Invalid);
     assert_eq!(v.signature_format, Some(CheckCodeFormat::BareHash));
-    assert!(
-        v.reason.as_deref().unwrap().contains("does not match"),
-        "{:?}",
-        v.reason
-    );
+    assert!(v.reason.as_deref().unwrap().contains("does not match"), "{:?}", v.reason);
     // The chain is a separate result and is unaffected.
     assert_eq!(v.chain, ChainStatus::Verified);
 }
@@ -223,11 +209,7 @@ fn gen1_garbage_block_is_invalid_with_reason() {
     }
     let v = verify_gen1(&f, &p, Some(&dc), Some(&gen1_cert()), &gen1_trust(), NOW);
     assert_eq!(v.signature, SignatureStatus::Invalid);
-    assert!(
-        v.reason.as_deref().unwrap().contains("00 01"),
-        "{:?}",
-        v.reason
-    );
+    assert!(v.reason.as_deref().unwrap().contains("00 01"), "{:?}", v.reason);
 
     // Correct padding, but 33 bytes after it: neither format.
     let mut t = digest(&f, &p);
@@ -235,18 +217,10 @@ fn gen1_garbage_block_is_invalid_with_reason() {
     let dc = sign_bare(GEN1_SIGNER_KEY, &t);
     let v = verify_gen1(&f, &p, Some(&dc), Some(&gen1_cert()), &gen1_trust(), NOW);
     assert_eq!(v.signature, SignatureStatus::Invalid);
-    assert!(
-        v.reason.as_deref().unwrap().contains("neither"),
-        "{:?}",
-        v.reason
-    );
+    assert!(v.reason.as_deref().unwrap().contains("neither"), "{:?}", v.reason);
 
     // A check code not below the modulus, and one of the wrong length: no panic, invalid.
-    for dc in [
-        vec![0xFF; GEN1_CHECK_CODE_LEN],
-        vec![0x01; GEN1_CHECK_CODE_LEN - 1],
-        vec![0x01; 512],
-    ] {
+    for dc in [vec![0xFF; GEN1_CHECK_CODE_LEN], vec![0x01; GEN1_CHECK_CODE_LEN - 1], vec![0x01; 512]] {
         let v = verify_gen1(&f, &p, Some(&dc), Some(&gen1_cert()), &gen1_trust(), NOW);
         assert_eq!(v.signature, SignatureStatus::Invalid, "len {}", dc.len());
         assert!(v.reason.is_some());
@@ -260,49 +234,20 @@ fn gen1_short_values_are_zero_padded_long_ones_rejected() {
     let f_short = crate::tlv::trim_zero_fill(&f);
     let p_short = crate::tlv::trim_zero_fill(&p);
     assert!(f_short.len() < GEN1_FRONT_LEN && p_short.len() < GEN1_FACE_LEN);
-    let v = verify_gen1(
-        f_short,
-        p_short,
-        Some(&dc),
-        Some(&gen1_cert()),
-        &gen1_trust(),
-        NOW,
-    );
+    let v = verify_gen1(f_short, p_short, Some(&dc), Some(&gen1_cert()), &gen1_trust(), NOW);
     assert_eq!(v.signature, SignatureStatus::Valid, "{:?}", v.reason);
 
     let mut f_long = f.clone();
     f_long.push(0);
-    let v = verify_gen1(
-        &f_long,
-        &p,
-        Some(&dc),
-        Some(&gen1_cert()),
-        &gen1_trust(),
-        NOW,
-    );
+    let v = verify_gen1(&f_long, &p, Some(&dc), Some(&gen1_cert()), &gen1_trust(), NOW);
     assert_eq!(v.signature, SignatureStatus::Invalid);
-    assert!(
-        v.reason.as_deref().unwrap().contains("7000"),
-        "{:?}",
-        v.reason
-    );
+    assert!(v.reason.as_deref().unwrap().contains("7000"), "{:?}", v.reason);
 
     let mut p_long = p.clone();
     p_long.push(0);
-    let v = verify_gen1(
-        &f,
-        &p_long,
-        Some(&dc),
-        Some(&gen1_cert()),
-        &gen1_trust(),
-        NOW,
-    );
+    let v = verify_gen1(&f, &p_long, Some(&dc), Some(&gen1_cert()), &gen1_trust(), NOW);
     assert_eq!(v.signature, SignatureStatus::Invalid);
-    assert!(
-        v.reason.as_deref().unwrap().contains("3000"),
-        "{:?}",
-        v.reason
-    );
+    assert!(v.reason.as_deref().unwrap().contains("3000"), "{:?}", v.reason);
 }
 
 #[test]
@@ -335,11 +280,7 @@ fn gen1_check_code_with_p384_card_key_is_invalid() {
     let dc = sign_bare(GEN1_SIGNER_KEY, &digest(&f, &p));
     let v = verify_gen1(&f, &p, Some(&dc), Some(&gen2_cert()), &gen1_trust(), NOW);
     assert_eq!(v.signature, SignatureStatus::Invalid);
-    assert!(
-        v.reason.as_deref().unwrap().contains("not RSA"),
-        "{:?}",
-        v.reason
-    );
+    assert!(v.reason.as_deref().unwrap().contains("not RSA"), "{:?}", v.reason);
 }
 
 // ---------------------------------------------------------------- card certificate parsing
@@ -350,16 +291,8 @@ fn certificate_with_1200_byte_zero_fill_parses() {
     value.resize(1200, 0);
     let c = CardCertificate::parse("DF3/EF01 DB", &value).unwrap();
     assert_eq!(c.der(), GEN1_SIGNER);
-    assert!(
-        c.subject().contains("CN=ZairyuCard Signer TEST 1"),
-        "{}",
-        c.subject()
-    );
-    assert!(
-        c.issuer().contains("CN=ZairyuCard CA TEST"),
-        "{}",
-        c.issuer()
-    );
+    assert!(c.subject().contains("CN=ZairyuCard Signer TEST 1"), "{}", c.subject());
+    assert!(c.issuer().contains("CN=ZairyuCard CA TEST"), "{}", c.issuer());
     assert_eq!(c.not_before_unix(), FIXTURE_NOT_BEFORE);
     assert_eq!(c.not_after_unix(), SIGNER_NOT_AFTER);
     assert_eq!(&GEN1_SIGNER[..2], &[0x30, 0x82]);
@@ -387,13 +320,8 @@ fn truncated_certificate_is_an_error_not_a_panic() {
     // A value of 00 fill only (no certificate) and a wrong outer tag.
     assert!(CardCertificate::parse("DB", &[0u8; 1200]).is_err());
     assert!(matches!(
-        CardCertificate::parse("DB", &[0x31, 0x03, 0, 0, 0])
-            .unwrap_err()
-            .what,
-        ParseProblem::UnexpectedTag {
-            expected: 0x30,
-            found: 0x31
-        }
+        CardCertificate::parse("DB", &[0x31, 0x03, 0, 0, 0]).unwrap_err().what,
+        ParseProblem::UnexpectedTag { expected: 0x30, found: 0x31 }
     ));
 }
 
@@ -403,13 +331,7 @@ fn certificate_with_broken_inner_encoding_is_certificate_error() {
     let mut value = GEN1_SIGNER.to_vec();
     value[4] = 0x04; // TBSCertificate tag SEQUENCE -> OCTET STRING
     let e = CardCertificate::parse("DB", &value).unwrap_err();
-    assert!(
-        matches!(
-            e.what,
-            ParseProblem::UnexpectedTag { .. } | ParseProblem::Certificate(_)
-        ),
-        "{e:?}"
-    );
+    assert!(matches!(e.what, ParseProblem::UnexpectedTag { .. } | ParseProblem::Certificate(_)), "{e:?}");
     let mut value = GEN1_SIGNER.to_vec();
     assert_eq!(value[8], 0xA0);
     value[8] = 0xA5; // version [0] -> [5]: framing intact, the x509 decoder must refuse it
@@ -430,24 +352,11 @@ fn gen1_chain_to_test_anchor() {
     assert_eq!(v.chain, ChainStatus::Verified);
     assert_eq!(v.anchor.as_deref(), Some(GEN1_CA_FP));
     assert_eq!(v.anchor_profile, Some(AnchorProfile::Test));
-    assert!(
-        v.anchor_subject
-            .as_deref()
-            .unwrap()
-            .contains("CN=ZairyuCard CA TEST")
-    );
-    assert!(
-        v.certificate_subject
-            .as_deref()
-            .unwrap()
-            .contains("ZairyuCard Signer TEST 1")
-    );
+    assert!(v.anchor_subject.as_deref().unwrap().contains("CN=ZairyuCard CA TEST"));
+    assert!(v.certificate_subject.as_deref().unwrap().contains("ZairyuCard Signer TEST 1"));
     assert_eq!(v.certificate_valid_now, Some(true));
     assert_eq!(v.anchor_valid_now, Some(true));
-    assert!(
-        !v.is_production_valid(),
-        "a test anchor must never give production validity"
-    );
+    assert!(!v.is_production_valid(), "a test anchor must never give production validity");
 }
 
 #[test]
@@ -455,13 +364,8 @@ fn gen1_same_name_other_key_does_not_chain() {
     let (f, p) = (front(), face());
     let dc = sign_bare(GEN1_SIGNER_KEY, &digest(&f, &p));
     let mut trust = TrustStore::new();
-    trust
-        .add_test_anchor_der(GEN1_OTHER_CA, "gen1-other-ca.der")
-        .unwrap();
-    assert_eq!(
-        trust.anchors()[0].subject(),
-        gen1_trust().anchors()[0].subject()
-    );
+    trust.add_test_anchor_der(GEN1_OTHER_CA, "gen1-other-ca.der").unwrap();
+    assert_eq!(trust.anchors()[0].subject(), gen1_trust().anchors()[0].subject());
     let v = verify_gen1(&f, &p, Some(&dc), Some(&gen1_cert()), &trust, NOW);
     assert_eq!(v.chain, ChainStatus::NoMatchingAnchor);
     assert_eq!(v.anchor, None);
@@ -475,15 +379,9 @@ fn gen1_same_name_other_key_does_not_chain() {
 #[test]
 fn gen1_chain_anchor_is_chosen_by_key_not_by_name() {
     let mut trust = TrustStore::new();
-    trust
-        .add_test_anchor_der(GEN1_OTHER_CA, "gen1-other-ca.der")
-        .unwrap();
-    trust
-        .add_test_anchor_der(GEN1_CA, "gen1-test-ca.der")
-        .unwrap();
-    trust
-        .add_test_anchor_der(GEN2_CA, "gen2-test-ca.der")
-        .unwrap();
+    trust.add_test_anchor_der(GEN1_OTHER_CA, "gen1-other-ca.der").unwrap();
+    trust.add_test_anchor_der(GEN1_CA, "gen1-test-ca.der").unwrap();
+    trust.add_test_anchor_der(GEN2_CA, "gen2-test-ca.der").unwrap();
     let v = verify_gen1(&front(), &face(), None, Some(&gen1_cert()), &trust, NOW);
     assert_eq!(v.chain, ChainStatus::Verified);
     assert_eq!(v.anchor.as_deref(), Some(GEN1_CA_FP));
@@ -494,10 +392,7 @@ fn gen1_chain_anchor_is_chosen_by_key_not_by_name() {
 fn tampered_card_certificate_does_not_chain() {
     // Flip a byte inside the signer's subject (still decodes, signature no longer matches).
     let needle = b"Signer TEST 1";
-    let pos = GEN1_SIGNER
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .unwrap();
+    let pos = GEN1_SIGNER.windows(needle.len()).position(|w| w == needle).unwrap();
     let mut value = GEN1_SIGNER.to_vec();
     value[pos] = b'Z';
     let c = CardCertificate::parse("DB", &value).unwrap();
@@ -512,14 +407,7 @@ fn validity_is_reported_separately() {
     let cert = gen1_cert();
     let trust = gen1_trust();
 
-    let before = verify_gen1(
-        &f,
-        &p,
-        Some(&dc),
-        Some(&cert),
-        &trust,
-        FIXTURE_NOT_BEFORE - 1,
-    );
+    let before = verify_gen1(&f, &p, Some(&dc), Some(&cert), &trust, FIXTURE_NOT_BEFORE - 1);
     assert_eq!(before.certificate_valid_now, Some(false));
     assert_eq!(before.anchor_valid_now, Some(false));
     assert_eq!(before.signature, SignatureStatus::Valid);
@@ -559,10 +447,7 @@ fn production_dir_rejects_unpinned_root_and_stays_unchanged() {
     // The same rule for PEM, with the certificate second in the file.
     let dir = TempDir::new("unpinned-pem");
     dir.write("roots.PEM", pem(GEN1_CA).as_bytes());
-    assert!(matches!(
-        trust.load_production_dir(&dir.0),
-        Err(VerifyError::UnpinnedProductionRoot { .. })
-    ));
+    assert!(matches!(trust.load_production_dir(&dir.0), Err(VerifyError::UnpinnedProductionRoot { .. })));
 }
 
 #[test]
@@ -575,53 +460,30 @@ fn production_dir_bad_files() {
     // An unparseable certificate file.
     let dir = TempDir::new("garbage");
     dir.write("root.crt", b"\x30\x03\x02\x01\x01");
-    assert!(matches!(
-        trust.load_production_dir(&dir.0),
-        Err(VerifyError::BadAnchorFile { .. })
-    ));
+    assert!(matches!(trust.load_production_dir(&dir.0), Err(VerifyError::BadAnchorFile { .. })));
     // A PEM file without a certificate block.
     let dir = TempDir::new("pem-key");
-    dir.write(
-        "root.pem",
-        b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-    );
-    assert!(matches!(
-        trust.load_production_dir(&dir.0),
-        Err(VerifyError::BadAnchorFile { .. })
-    ));
+    dir.write("root.pem", b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+    assert!(matches!(trust.load_production_dir(&dir.0), Err(VerifyError::BadAnchorFile { .. })));
     // A missing directory.
     let missing = std::env::temp_dir().join("zairyu-verify-no-such-dir-9f3b");
-    assert!(matches!(
-        trust.load_production_dir(&missing),
-        Err(VerifyError::BadAnchorFile { .. })
-    ));
+    assert!(matches!(trust.load_production_dir(&missing), Err(VerifyError::BadAnchorFile { .. })));
     assert!(trust.anchors().is_empty());
 }
 
 #[test]
 fn add_production_der_requires_a_pinned_fingerprint() {
     let mut trust = TrustStore::new();
-    let e = trust
-        .add_production_der(GEN2_CA, "gen2-test-ca.der")
-        .unwrap_err();
+    let e = trust.add_production_der(GEN2_CA, "gen2-test-ca.der").unwrap_err();
     assert_eq!(
         e,
-        VerifyError::UnpinnedProductionRoot {
-            path: "gen2-test-ca.der".into(),
-            fingerprint: GEN2_CA_FP.into()
-        }
+        VerifyError::UnpinnedProductionRoot { path: "gen2-test-ca.der".into(), fingerprint: GEN2_CA_FP.into() }
     );
-    assert!(matches!(
-        trust.add_production_der(b"junk", "junk"),
-        Err(VerifyError::BadAnchorFile { .. })
-    ));
+    assert!(matches!(trust.add_production_der(b"junk", "junk"), Err(VerifyError::BadAnchorFile { .. })));
     // A certificate with trailing bytes is not accepted as an anchor either.
     let mut padded = GEN1_CA.to_vec();
     padded.push(0);
-    assert!(matches!(
-        trust.add_production_der(&padded, "padded"),
-        Err(VerifyError::BadAnchorFile { .. })
-    ));
+    assert!(matches!(trust.add_production_der(&padded, "padded"), Err(VerifyError::BadAnchorFile { .. })));
     assert!(trust.anchors().is_empty());
 }
 
@@ -629,25 +491,13 @@ fn add_production_der_requires_a_pinned_fingerprint() {
 fn test_dir_reads_der_and_multi_cert_pem() {
     let dir = TempDir::new("test-dir");
     dir.write("a.der", GEN1_CA);
-    dir.write(
-        "b.pem",
-        format!("{}\n{}", pem(GEN1_OTHER_CA), pem(GEN2_CA)).as_bytes(),
-    );
+    dir.write("b.pem", format!("{}\n{}", pem(GEN1_OTHER_CA), pem(GEN2_CA)).as_bytes());
     dir.write("notes.md", b"ignored");
     let mut trust = TrustStore::new();
     assert_eq!(trust.add_test_dir(&dir.0), Ok(3));
-    let fps: Vec<String> = trust
-        .anchors()
-        .iter()
-        .map(TrustAnchor::fingerprint_hex)
-        .collect();
+    let fps: Vec<String> = trust.anchors().iter().map(TrustAnchor::fingerprint_hex).collect();
     assert_eq!(fps, [GEN1_CA_FP, GEN1_OTHER_CA_FP, GEN2_CA_FP]);
-    assert!(
-        trust
-            .anchors()
-            .iter()
-            .all(|a| a.profile() == AnchorProfile::Test)
-    );
+    assert!(trust.anchors().iter().all(|a| a.profile() == AnchorProfile::Test));
     assert_eq!(trust.anchors()[0].key_algorithm(), "rsa-2048");
     assert_eq!(trust.anchors()[2].key_algorithm(), "ecdsa-p384");
     assert_eq!(trust.anchors()[0].der(), GEN1_CA);
@@ -681,13 +531,7 @@ fn gen2_raw_signature_is_valid() {
 fn gen2_der_signature_is_valid() {
     let data = signed_data();
     let der = gen2_sign(&data).to_der();
-    let v = verify_gen2(
-        &data,
-        Some(der.as_bytes()),
-        Some(&gen2_cert()),
-        &gen2_trust(),
-        NOW,
-    );
+    let v = verify_gen2(&data, Some(der.as_bytes()), Some(&gen2_cert()), &gen2_trust(), NOW);
     assert_eq!(v.signature, SignatureStatus::Valid, "{:?}", v.reason);
     assert_eq!(v.signature_format, Some(CheckCodeFormat::EcdsaDer));
 }
@@ -718,12 +562,7 @@ fn gen2_malformed_signatures_are_invalid() {
     // DER with trailing bytes: not DER, not 96 bytes.
     let mut der_trailing = gen2_sign(&data).to_der().as_bytes().to_vec();
     der_trailing.push(0);
-    for (name, sig) in [
-        ("r=0", zero_r),
-        ("s=0", zero_s),
-        ("95 bytes", raw[..95].to_vec()),
-        ("der+1", der_trailing),
-    ] {
+    for (name, sig) in [("r=0", zero_r), ("s=0", zero_s), ("95 bytes", raw[..95].to_vec()), ("der+1", der_trailing)] {
         let v = verify_gen2(&data, Some(&sig), Some(&cert), &trust, NOW);
         assert_eq!(v.signature, SignatureStatus::Invalid, "{name}");
         assert!(v.reason.is_some(), "{name}");
@@ -731,11 +570,7 @@ fn gen2_malformed_signatures_are_invalid() {
     // An RSA card certificate cannot verify a gen 2 check code.
     let v = verify_gen2(&data, Some(&raw), Some(&gen1_cert()), &trust, NOW);
     assert_eq!(v.signature, SignatureStatus::Invalid);
-    assert!(
-        v.reason.as_deref().unwrap().contains("not EC P-384"),
-        "{:?}",
-        v.reason
-    );
+    assert!(v.reason.as_deref().unwrap().contains("not EC P-384"), "{:?}", v.reason);
     // Absent.
     let v = verify_gen2(&data, None, Some(&cert), &trust, NOW);
     assert_eq!(v.signature, SignatureStatus::Absent);
@@ -752,20 +587,13 @@ fn gen2_chain_to_test_anchor() {
     value.resize(602, 0);
     let cert = CardCertificate::parse("DF3/EF01 DD", &value).unwrap();
     let mut trust = gen2_trust();
-    trust
-        .add_test_anchor_der(GEN1_CA, "gen1-test-ca.der")
-        .unwrap();
+    trust.add_test_anchor_der(GEN1_CA, "gen1-test-ca.der").unwrap();
     let v = verify_gen2(&data, Some(&raw), Some(&cert), &trust, NOW);
     assert_eq!(v.signature, SignatureStatus::Valid);
     assert_eq!(v.chain, ChainStatus::Verified);
     assert_eq!(v.anchor.as_deref(), Some(GEN2_CA_FP));
     assert_eq!(v.anchor_profile, Some(AnchorProfile::Test));
-    assert!(
-        v.anchor_subject
-            .as_deref()
-            .unwrap()
-            .contains("CN=ZairyuCard CA2 TEST")
-    );
+    assert!(v.anchor_subject.as_deref().unwrap().contains("CN=ZairyuCard CA2 TEST"));
     assert!(!v.is_production_valid());
 
     // Only gen 1 anchors: no match.
@@ -786,34 +614,14 @@ fn seq(content: &[u8]) -> Vec<u8> {
 /// that way under the test CA key and check that it still parses and chains.
 #[test]
 fn gen2_certificate_with_explicit_null_parameters_chains() {
-    const ALG: [u8; 12] = [
-        0x30, 0x0A, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02,
-    ];
-    const ALG_NULL: [u8; 14] = [
-        0x30, 0x0C, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02, 0x05, 0x00,
-    ];
+    const ALG: [u8; 12] = [0x30, 0x0A, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02];
+    const ALG_NULL: [u8; 14] = [0x30, 0x0C, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02, 0x05, 0x00];
     // Outer header and TBS header are both `30 82 xx xx`.
-    assert_eq!(
-        (
-            GEN2_SIGNER[0],
-            GEN2_SIGNER[1],
-            GEN2_SIGNER[4],
-            GEN2_SIGNER[5]
-        ),
-        (0x30, 0x82, 0x30, 0x82)
-    );
+    assert_eq!((GEN2_SIGNER[0], GEN2_SIGNER[1], GEN2_SIGNER[4], GEN2_SIGNER[5]), (0x30, 0x82, 0x30, 0x82));
     let tbs_len = usize::from(u16::from_be_bytes([GEN2_SIGNER[6], GEN2_SIGNER[7]]));
     let tbs_content = &GEN2_SIGNER[8..8 + tbs_len];
-    let at = tbs_content
-        .windows(ALG.len())
-        .position(|w| w == ALG)
-        .unwrap();
-    let new_tbs = seq(&[
-        &tbs_content[..at],
-        &ALG_NULL[..],
-        &tbs_content[at + ALG.len()..],
-    ]
-    .concat());
+    let at = tbs_content.windows(ALG.len()).position(|w| w == ALG).unwrap();
+    let new_tbs = seq(&[&tbs_content[..at], &ALG_NULL[..], &tbs_content[at + ALG.len()..]].concat());
 
     let ca = p384::ecdsa::SigningKey::from_pkcs8_der(GEN2_CA_KEY).unwrap();
     let sig: p384::ecdsa::Signature = ca.sign_prehash(&Sha256::digest(&new_tbs)).unwrap();
@@ -855,10 +663,7 @@ fn verification_serialises_in_snake_case() {
     assert_eq!(j["signature"], "absent");
     assert_eq!(j["chain"], "no_certificate");
     let n = Verification::not_checked("skipped", NOW);
-    assert_eq!(
-        (n.signature, n.chain),
-        (SignatureStatus::NotChecked, ChainStatus::NotChecked)
-    );
+    assert_eq!((n.signature, n.chain), (SignatureStatus::NotChecked, ChainStatus::NotChecked));
     assert_eq!(n.reason.as_deref(), Some("skipped"));
     assert!(!n.is_production_valid());
     let i = Verification::invalid("bad certificate", NOW);

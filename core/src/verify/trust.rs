@@ -32,24 +32,20 @@ use crate::error::VerifyError;
 /// 4. serial `93`, 2024-05-08 → 2034-08-08, `001421582.crt`
 pub const PINNED_GEN1_ROOTS: [[u8; 32]; 4] = [
     [
-        0x97, 0xF3, 0x7C, 0x59, 0x67, 0xAF, 0x5F, 0x3C, 0xD8, 0x4E, 0x6E, 0xD6, 0x94, 0xB0, 0x95,
-        0x39, 0xAB, 0xB7, 0xF8, 0xE7, 0xE7, 0x6B, 0x6F, 0x74, 0x96, 0xA0, 0x60, 0x00, 0x89, 0x82,
-        0x98, 0x3D,
+        0x97, 0xF3, 0x7C, 0x59, 0x67, 0xAF, 0x5F, 0x3C, 0xD8, 0x4E, 0x6E, 0xD6, 0x94, 0xB0, 0x95, 0x39, 0xAB, 0xB7,
+        0xF8, 0xE7, 0xE7, 0x6B, 0x6F, 0x74, 0x96, 0xA0, 0x60, 0x00, 0x89, 0x82, 0x98, 0x3D,
     ],
     [
-        0xFF, 0x02, 0x32, 0x3C, 0xEA, 0x7B, 0x8C, 0x3D, 0xFC, 0x0D, 0xC2, 0xDE, 0x79, 0xD4, 0x6E,
-        0x78, 0x51, 0x4A, 0xF5, 0x87, 0x36, 0x85, 0x23, 0x08, 0x6B, 0x18, 0x8E, 0x96, 0x90, 0xAE,
-        0xC8, 0x61,
+        0xFF, 0x02, 0x32, 0x3C, 0xEA, 0x7B, 0x8C, 0x3D, 0xFC, 0x0D, 0xC2, 0xDE, 0x79, 0xD4, 0x6E, 0x78, 0x51, 0x4A,
+        0xF5, 0x87, 0x36, 0x85, 0x23, 0x08, 0x6B, 0x18, 0x8E, 0x96, 0x90, 0xAE, 0xC8, 0x61,
     ],
     [
-        0x6F, 0x50, 0x16, 0x1A, 0xA8, 0x0F, 0x7F, 0xF7, 0xC6, 0x30, 0x50, 0x5F, 0xAF, 0x47, 0x29,
-        0x06, 0xF7, 0xB1, 0x01, 0xD5, 0x08, 0x3E, 0x32, 0x7A, 0x61, 0x82, 0xC8, 0x2C, 0xD7, 0x98,
-        0x5E, 0x67,
+        0x6F, 0x50, 0x16, 0x1A, 0xA8, 0x0F, 0x7F, 0xF7, 0xC6, 0x30, 0x50, 0x5F, 0xAF, 0x47, 0x29, 0x06, 0xF7, 0xB1,
+        0x01, 0xD5, 0x08, 0x3E, 0x32, 0x7A, 0x61, 0x82, 0xC8, 0x2C, 0xD7, 0x98, 0x5E, 0x67,
     ],
     [
-        0xBF, 0x85, 0x44, 0x66, 0xED, 0x9A, 0xBF, 0x61, 0xF5, 0x59, 0xC3, 0x9B, 0xF8, 0x79, 0x05,
-        0x46, 0xF8, 0xAC, 0xDA, 0xB9, 0x9B, 0x51, 0xFD, 0x23, 0x30, 0x56, 0x36, 0x69, 0xCE, 0x4A,
-        0x71, 0xB2,
+        0xBF, 0x85, 0x44, 0x66, 0xED, 0x9A, 0xBF, 0x61, 0xF5, 0x59, 0xC3, 0x9B, 0xF8, 0x79, 0x05, 0x46, 0xF8, 0xAC,
+        0xDA, 0xB9, 0x9B, 0x51, 0xFD, 0x23, 0x30, 0x56, 0x36, 0x69, 0xCE, 0x4A, 0x71, 0xB2,
     ],
 ];
 
@@ -58,8 +54,8 @@ pub const PINNED_GEN1_ROOTS: [[u8; 32]; 4] = [
 /// `ec_cacert_20260420.crt` (second-generation notes §5.4). It also anchors the
 /// specified cards (types `07`/`08`).
 pub const PINNED_GEN2_ROOTS: [[u8; 32]; 1] = [[
-    0x11, 0xE6, 0xAD, 0x8B, 0x8E, 0x64, 0xF0, 0xCD, 0xB1, 0xD8, 0xBA, 0x9E, 0x36, 0x89, 0x92, 0x6C,
-    0x80, 0xE8, 0x47, 0x9A, 0x2F, 0x09, 0x86, 0x16, 0xF6, 0x74, 0xA2, 0x35, 0x82, 0xBE, 0xC1, 0x3B,
+    0x11, 0xE6, 0xAD, 0x8B, 0x8E, 0x64, 0xF0, 0xCD, 0xB1, 0xD8, 0xBA, 0x9E, 0x36, 0x89, 0x92, 0x6C, 0x80, 0xE8, 0x47,
+    0x9A, 0x2F, 0x09, 0x86, 0x16, 0xF6, 0x74, 0xA2, 0x35, 0x82, 0xBE, 0xC1, 0x3B,
 ]];
 
 /// SHA-256 fingerprint of the Ministry's official **test** CA2 for sample cards,
@@ -68,17 +64,14 @@ pub const PINNED_GEN2_ROOTS: [[u8; 32]; 1] = [[
 /// never a production root: [`TrustStore::add_production_der`] rejects it, and it
 /// can only be added with [`TrustStore::add_test_anchor_der`].
 pub const KNOWN_MOJ_TEST_CA2: [u8; 32] = [
-    0x18, 0x46, 0xB8, 0x15, 0xD3, 0x1F, 0x04, 0xFE, 0x93, 0xD5, 0x74, 0x50, 0xA6, 0xD8, 0xA8, 0xC3,
-    0x51, 0xEA, 0xC3, 0xD8, 0xC4, 0x44, 0xA2, 0x37, 0x5D, 0x95, 0x73, 0x4D, 0xF7, 0xDD, 0x10, 0x57,
+    0x18, 0x46, 0xB8, 0x15, 0xD3, 0x1F, 0x04, 0xFE, 0x93, 0xD5, 0x74, 0x50, 0xA6, 0xD8, 0xA8, 0xC3, 0x51, 0xEA, 0xC3,
+    0xD8, 0xC4, 0x44, 0xA2, 0x37, 0x5D, 0x95, 0x73, 0x4D, 0xF7, 0xDD, 0x10, 0x57,
 ];
 
 /// True if `fingerprint` is one of [`PINNED_GEN1_ROOTS`] or [`PINNED_GEN2_ROOTS`]
 /// (first-generation notes §6; second-generation notes §5.4).
 pub fn is_pinned_production_root(fingerprint: &[u8; 32]) -> bool {
-    PINNED_GEN1_ROOTS
-        .iter()
-        .chain(PINNED_GEN2_ROOTS.iter())
-        .any(|p| p == fingerprint)
+    PINNED_GEN1_ROOTS.iter().chain(PINNED_GEN2_ROOTS.iter()).any(|p| p == fingerprint)
 }
 
 /// Which trust profile an anchor belongs to (second-generation notes §5.4: keep test
@@ -120,13 +113,9 @@ impl core::fmt::Debug for TrustAnchor {
 
 impl TrustAnchor {
     fn from_der(der: &[u8], origin: &str, profile: AnchorProfile) -> Result<Self, VerifyError> {
-        let bad = |reason: String| VerifyError::BadAnchorFile {
-            path: origin.to_string(),
-            reason,
-        };
-        let x509 = X509::from_exact_der(der).map_err(|(offset, what)| {
-            bad(format!("not a DER certificate: {what} at offset {offset}"))
-        })?;
+        let bad = |reason: String| VerifyError::BadAnchorFile { path: origin.to_string(), reason };
+        let x509 = X509::from_exact_der(der)
+            .map_err(|(offset, what)| bad(format!("not a DER certificate: {what} at offset {offset}")))?;
         let key = x509.public_key().map_err(bad)?;
         let fingerprint: [u8; 32] = Sha256::digest(der).into();
         Ok(TrustAnchor {
@@ -298,10 +287,7 @@ impl TrustStore {
     /// Adds an anchor unless the same certificate is already there with the same
     /// profile.
     fn push(&mut self, anchor: TrustAnchor) {
-        let dup = self
-            .anchors
-            .iter()
-            .any(|a| a.fingerprint == anchor.fingerprint && a.profile == anchor.profile);
+        let dup = self.anchors.iter().any(|a| a.fingerprint == anchor.fingerprint && a.profile == anchor.profile);
         if !dup {
             self.anchors.push(anchor);
         }
@@ -311,10 +297,7 @@ impl TrustStore {
 fn production_anchor(der: &[u8], origin: &str) -> Result<TrustAnchor, VerifyError> {
     let a = TrustAnchor::from_der(der, origin, AnchorProfile::Production)?;
     if !is_pinned_production_root(&a.fingerprint) {
-        return Err(VerifyError::UnpinnedProductionRoot {
-            path: origin.to_string(),
-            fingerprint: a.fingerprint_hex(),
-        });
+        return Err(VerifyError::UnpinnedProductionRoot { path: origin.to_string(), fingerprint: a.fingerprint_hex() });
     }
     Ok(a)
 }
@@ -324,12 +307,8 @@ type AnchorFile = (String, Vec<Vec<u8>>);
 
 /// Reads the anchor files of `dir`, sorted by name.
 fn read_anchor_dir(dir: &Path) -> Result<Vec<AnchorFile>, VerifyError> {
-    let bad = |path: &Path, reason: String| VerifyError::BadAnchorFile {
-        path: path.display().to_string(),
-        reason,
-    };
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| bad(dir, format!("cannot read directory: {e}")))?;
+    let bad = |path: &Path, reason: String| VerifyError::BadAnchorFile { path: path.display().to_string(), reason };
+    let entries = std::fs::read_dir(dir).map_err(|e| bad(dir, format!("cannot read directory: {e}")))?;
     let mut paths = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| bad(dir, format!("cannot read directory: {e}")))?;
@@ -346,8 +325,7 @@ fn read_anchor_dir(dir: &Path) -> Result<Vec<AnchorFile>, VerifyError> {
     paths.sort();
     let mut out = Vec::with_capacity(paths.len());
     for path in paths {
-        let bytes =
-            std::fs::read(&path).map_err(|e| bad(&path, format!("cannot read file: {e}")))?;
+        let bytes = std::fs::read(&path).map_err(|e| bad(&path, format!("cannot read file: {e}")))?;
         let ders = split_certificates(&bytes).map_err(|reason| bad(&path, reason))?;
         out.push((path.display().to_string(), ders));
     }
@@ -358,10 +336,7 @@ fn read_anchor_dir(dir: &Path) -> Result<Vec<AnchorFile>, VerifyError> {
 fn split_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     const BEGIN: &[u8] = b"-----BEGIN ";
     const END: &[u8] = b"-----END ";
-    let is_pem = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .is_some_and(|i| bytes[i..].starts_with(BEGIN));
+    let is_pem = bytes.iter().position(|b| !b.is_ascii_whitespace()).is_some_and(|i| bytes[i..].starts_with(BEGIN));
     if !is_pem {
         return Ok(vec![bytes.to_vec()]);
     }
@@ -374,12 +349,9 @@ fn split_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         let after_end = end + END.len();
         let close = find(&block[after_end..], b"-----").ok_or("PEM END line not terminated")?;
         let block_len = after_end + close + 5;
-        let (label, der) =
-            der::pem::decode_vec(&block[..block_len]).map_err(|e| format!("bad PEM block: {e}"))?;
+        let (label, der) = der::pem::decode_vec(&block[..block_len]).map_err(|e| format!("bad PEM block: {e}"))?;
         if label != "CERTIFICATE" {
-            return Err(format!(
-                "PEM block labelled {label:?}, expected \"CERTIFICATE\""
-            ));
+            return Err(format!("PEM block labelled {label:?}, expected \"CERTIFICATE\""));
         }
         out.push(der);
         rest = &block[block_len..];

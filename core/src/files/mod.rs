@@ -10,45 +10,39 @@
 use crate::error::{ParseError, ParseProblem};
 use crate::tlv::{self, Tlv};
 
-fn perr(file: &'static str, offset: usize, what: ParseProblem) -> ParseError {
+pub mod gen1;
+pub mod gen2;
+
+pub use gen1::{
+    AddressRecord, FACE_IMAGE_LEN, FRONT_IMAGE_LEN, RenewalStatus, SignatureFile, municipality_check_digit_ok,
+    parse_face_image, parse_front_image, parse_permission,
+};
+
+pub(crate) fn perr(file: &'static str, offset: usize, what: ParseProblem) -> ParseError {
     ParseError { file, offset, what }
 }
 
-fn single<'a>(file: &'static str, data: &'a [u8], tag: u16) -> Result<Option<Tlv<'a>>, ParseError> {
+pub(crate) fn single<'a>(file: &'static str, data: &'a [u8], tag: u16) -> Result<Option<Tlv<'a>>, ParseError> {
     let objs = tlv::parse_all(file, data)?;
     match objs.first() {
         None => Ok(None),
         Some(t) if t.tag == tag => Ok(Some(*t)),
-        Some(t) => Err(perr(
-            file,
-            t.offset,
-            ParseProblem::UnexpectedTag {
-                expected: tag,
-                found: t.tag,
-            },
-        )),
+        Some(t) => Err(perr(file, t.offset, ParseProblem::UnexpectedTag { expected: tag, found: t.tag })),
     }
 }
 
-fn required<'a>(file: &'static str, data: &'a [u8], tag: u16) -> Result<Tlv<'a>, ParseError> {
+pub(crate) fn required<'a>(file: &'static str, data: &'a [u8], tag: u16) -> Result<Tlv<'a>, ParseError> {
     single(file, data, tag)?.ok_or_else(|| perr(file, 0, ParseProblem::MissingTag(tag)))
 }
 
-fn max_len(file: &'static str, t: &Tlv<'_>, max: usize) -> Result<(), ParseError> {
+pub(crate) fn max_len(file: &'static str, t: &Tlv<'_>, max: usize) -> Result<(), ParseError> {
     if t.value.len() > max {
-        return Err(perr(
-            file,
-            t.offset,
-            ParseProblem::BadValueLength {
-                got: t.value.len(),
-                max,
-            },
-        ));
+        return Err(perr(file, t.offset, ParseProblem::BadValueLength { got: t.value.len(), max }));
     }
     Ok(())
 }
 
-fn ascii_digits(file: &'static str, t: &Tlv<'_>, what: &'static str) -> Result<String, ParseError> {
+pub(crate) fn ascii_digits(file: &'static str, t: &Tlv<'_>, what: &'static str) -> Result<String, ParseError> {
     let v = tlv::trim_zero_fill(t.value);
     if !v.iter().all(u8::is_ascii_digit) {
         return Err(perr(file, t.offset, ParseProblem::BadFormat(what)));
@@ -73,15 +67,9 @@ impl CommonData {
         max_len(Self::FILE, &t, 4)?;
         let v = tlv::trim_zero_fill(t.value);
         if !v.iter().all(|b| b.is_ascii_graphic()) {
-            return Err(perr(
-                Self::FILE,
-                t.offset,
-                ParseProblem::BadFormat("spec version is not ASCII"),
-            ));
+            return Err(perr(Self::FILE, t.offset, ParseProblem::BadFormat("spec version is not ASCII")));
         }
-        Ok(CommonData {
-            spec_version: String::from_utf8(v.to_vec()).expect("ASCII"),
-        })
+        Ok(CommonData { spec_version: String::from_utf8(v.to_vec()).expect("ASCII") })
     }
 }
 
@@ -121,12 +109,10 @@ impl CardType {
             b"07" => CardType::SpecifiedResidenceCard,
             b"08" => CardType::SpecifiedSpecialPermanentResident,
             _ => {
-                return Err(
-                    crate::error::UnsupportedError::UnknownCardType(hex::encode_upper(
-                        tlv::trim_zero_fill(data),
-                    ))
-                    .into(),
-                );
+                return Err(crate::error::UnsupportedError::UnknownCardType(hex::encode_upper(tlv::trim_zero_fill(
+                    data,
+                )))
+                .into());
             }
         })
     }
@@ -155,21 +141,15 @@ impl CardType {
     pub fn names(self) -> (&'static str, &'static str) {
         match self {
             CardType::ResidenceCard => ("在留カード", "Residence card"),
-            CardType::SpecialPermanentResident => {
-                ("特別永住者証明書", "Special permanent resident certificate")
+            CardType::SpecialPermanentResident => ("特別永住者証明書", "Special permanent resident certificate"),
+            CardType::Gen2ResidenceCard => ("第２世代在留カード", "Residence card (second generation)"),
+            CardType::Gen2SpecialPermanentResident => {
+                ("第２世代特別永住者証明書", "Special permanent resident certificate (second generation)")
             }
-            CardType::Gen2ResidenceCard => {
-                ("第２世代在留カード", "Residence card (second generation)")
-            }
-            CardType::Gen2SpecialPermanentResident => (
-                "第２世代特別永住者証明書",
-                "Special permanent resident certificate (second generation)",
-            ),
             CardType::SpecifiedResidenceCard => ("特定在留カード", "Specified residence card"),
-            CardType::SpecifiedSpecialPermanentResident => (
-                "特定特別永住者証明書",
-                "Specified special permanent resident certificate",
-            ),
+            CardType::SpecifiedSpecialPermanentResident => {
+                ("特定特別永住者証明書", "Specified special permanent resident certificate")
+            }
         }
     }
 
@@ -245,20 +225,24 @@ impl core::fmt::Debug for Image {
 }
 
 impl Image {
-    fn parse(file: &'static str, data: &[u8], tag: u16, max: usize) -> Result<Self, ParseError> {
+    /// An image from its stored value.
+    pub fn from_value(value: &[u8]) -> Self {
+        Image { value: value.to_vec(), format: ImageFormat::detect(value) }
+    }
+
+    /// No image.
+    pub fn empty() -> Self {
+        Image { value: Vec::new(), format: ImageFormat::Empty }
+    }
+
+    pub(crate) fn parse(file: &'static str, data: &[u8], tag: u16, max: usize) -> Result<Self, ParseError> {
         match single(file, data, tag)? {
             Some(t) => {
                 max_len(file, &t, max)?;
-                Ok(Image {
-                    value: t.value.to_vec(),
-                    format: ImageFormat::detect(t.value),
-                })
+                Ok(Image { value: t.value.to_vec(), format: ImageFormat::detect(t.value) })
             }
             // An all-zero file: no image (under-16 face, SPEC15 §3.3.5).
-            None => Ok(Image {
-                value: Vec::new(),
-                format: ImageFormat::Empty,
-            }),
+            None => Ok(Image { value: Vec::new(), format: ImageFormat::Empty }),
         }
     }
 
@@ -275,10 +259,7 @@ impl Image {
             ImageFormat::Jp2 => jp2_extent(&self.value),
             _ => None,
         };
-        let end = structural
-            .unwrap_or(trimmed)
-            .max(trimmed)
-            .min(self.value.len());
+        let end = structural.unwrap_or(trimmed).max(trimmed).min(self.value.len());
         &self.value[..end]
     }
 
@@ -298,19 +279,11 @@ pub fn tiff_extent(v: &[u8]) -> Option<usize> {
     };
     let u16_at = |o: usize| -> Option<u32> {
         let b = v.get(o..o.checked_add(2)?)?;
-        Some(u32::from(if le {
-            u16::from_le_bytes([b[0], b[1]])
-        } else {
-            u16::from_be_bytes([b[0], b[1]])
-        }))
+        Some(u32::from(if le { u16::from_le_bytes([b[0], b[1]]) } else { u16::from_be_bytes([b[0], b[1]]) }))
     };
     let u32_at = |o: usize| -> Option<u32> {
         let b: [u8; 4] = v.get(o..o.checked_add(4)?)?.try_into().ok()?;
-        Some(if le {
-            u32::from_le_bytes(b)
-        } else {
-            u32::from_be_bytes(b)
-        })
+        Some(if le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) })
     };
     let mut end = 8usize;
     let mut ifd = u32_at(4)? as usize;
@@ -339,28 +312,16 @@ pub fn tiff_extent(v: &[u8]) -> Option<usize> {
                 _ => return None,
             };
             let total = count.checked_mul(size)?;
-            let at = if total > 4 {
-                u32_at(e + 8)? as usize
-            } else {
-                e + 8
-            };
+            let at = if total > 4 { u32_at(e + 8)? as usize } else { e + 8 };
             if total > 4 {
                 end = end.max(at.checked_add(total)?);
             }
             if tag == 273 || tag == 279 {
                 let mut vals = Vec::with_capacity(count.min(64));
                 for k in 0..count.min(4096) {
-                    vals.push(if size == 2 {
-                        u16_at(at + 2 * k)?
-                    } else {
-                        u32_at(at + 4 * k)?
-                    } as usize);
+                    vals.push(if size == 2 { u16_at(at + 2 * k)? } else { u32_at(at + 4 * k)? } as usize);
                 }
-                if tag == 273 {
-                    strip_offsets = vals
-                } else {
-                    strip_counts = vals
-                }
+                if tag == 273 { strip_offsets = vals } else { strip_counts = vals }
             }
         }
         ifd = u32_at(ifd_end - 4)? as usize;
@@ -383,12 +344,9 @@ pub fn jp2_extent(v: &[u8]) -> Option<usize> {
         let next = match len {
             // "To the end of the file": the codestream ends with EOC (FF D9).
             0 => return Some(pos + tlv::trim_zero_fill(&v[pos..]).len()),
-            1 => pos.checked_add(
-                usize::try_from(u64::from_be_bytes(
-                    v.get(pos + 8..pos + 16)?.try_into().ok()?,
-                ))
-                .ok()?,
-            )?,
+            1 => {
+                pos.checked_add(usize::try_from(u64::from_be_bytes(v.get(pos + 8..pos + 16)?.try_into().ok()?)).ok()?)?
+            }
             2..=7 => return None,
             n => pos.checked_add(n)?,
         };
@@ -400,29 +358,17 @@ pub fn jp2_extent(v: &[u8]) -> Option<usize> {
     None
 }
 
-/// DF1/EF01 券面（表）イメージ: tag `D0`, 7000 bytes, TIFF/MMR (SPEC15 §3.3.4.3).
-pub fn parse_front_image(data: &[u8]) -> Result<Image, ParseError> {
-    Image::parse("DF1/EF01", data, 0xD0, FRONT_IMAGE_LEN)
-}
-
-/// DF1/EF02 顔画像: tag `D1`, 3000 bytes, JPEG 2000 colour (SPEC15 §3.3.4.4).
-pub fn parse_face_image(data: &[u8]) -> Result<Image, ParseError> {
-    Image::parse("DF1/EF02", data, 0xD1, FACE_IMAGE_LEN)
-}
-
-/// Fixed length of `D0` (SPEC15 Table 3-1).
-pub const FRONT_IMAGE_LEN: usize = 7000;
-/// Fixed length of `D1` (SPEC15 Table 3-1).
-pub const FACE_IMAGE_LEN: usize = 3000;
-
 /// How a text value was decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TextEncoding {
     /// UTF-8, as SPEC15 §3.3.4 prescribes.
     Utf8,
-    /// Not valid UTF-8; decoded as Shift_JIS (CP932) — flagged for review.
+    /// Not valid UTF-8; decoded as Shift_JIS (CP932) — flagged for review
+    /// (first generation only).
     ShiftJisFallback,
+    /// Not valid UTF-8; decoded with replacement characters — flagged (second generation).
+    Utf8Lossy,
 }
 
 /// A decoded text field.
@@ -443,231 +389,12 @@ impl Text {
     pub fn decode(value: &[u8]) -> Self {
         let v = tlv::trim_zero_fill(value);
         match core::str::from_utf8(v) {
-            Ok(s) => Text {
-                text: s.to_owned(),
-                encoding: TextEncoding::Utf8,
-                lossy: false,
-            },
+            Ok(s) => Text { text: s.to_owned(), encoding: TextEncoding::Utf8, lossy: false },
             Err(_) => {
                 let (cow, _, had_errors) = encoding_rs::SHIFT_JIS.decode(v);
-                Text {
-                    text: cow.into_owned(),
-                    encoding: TextEncoding::ShiftJisFallback,
-                    lossy: had_errors,
-                }
+                Text { text: cow.into_owned(), encoding: TextEncoding::ShiftJisFallback, lossy: had_errors }
             }
         }
-    }
-}
-
-/// DF2/EF01 住居地（裏面追記）(SPEC15 §3.3.4.5): `D2` date written (YYYYMMDD), `D3`
-/// municipality code (6 digits with check digit), `D4` address (320 bytes).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct AddressRecord {
-    /// 追記書き込み年月日, `YYYYMMDD`; `None` if empty.
-    pub date: Option<String>,
-    /// 市町村コード (全国地方公共団体コード); `None` if empty.
-    pub municipality_code: Option<String>,
-    /// 住居地.
-    pub address: Option<Text>,
-}
-
-impl AddressRecord {
-    /// The file's name in errors.
-    pub const FILE: &'static str = "DF2/EF01";
-
-    /// Parses DF2/EF01. An all-zero file gives an empty record.
-    pub fn parse(data: &[u8]) -> Result<Self, ParseError> {
-        let objs = tlv::parse_all(Self::FILE, data)?;
-        let mut rec = AddressRecord {
-            date: None,
-            municipality_code: None,
-            address: None,
-        };
-        for t in &objs {
-            match t.tag {
-                0xD2 => {
-                    max_len(Self::FILE, t, 8)?;
-                    let d = ascii_digits(Self::FILE, t, "date is not YYYYMMDD digits")?;
-                    if !d.is_empty() {
-                        if d.len() != 8 {
-                            return Err(perr(
-                                Self::FILE,
-                                t.offset,
-                                ParseProblem::BadFormat("date is not YYYYMMDD"),
-                            ));
-                        }
-                        rec.date = Some(d);
-                    }
-                }
-                0xD3 => {
-                    max_len(Self::FILE, t, 6)?;
-                    let c = ascii_digits(Self::FILE, t, "municipality code is not digits")?;
-                    if !c.is_empty() {
-                        if c.len() != 6 {
-                            return Err(perr(
-                                Self::FILE,
-                                t.offset,
-                                ParseProblem::BadFormat("municipality code is not 6 digits"),
-                            ));
-                        }
-                        if !municipality_check_digit_ok(&c) {
-                            return Err(perr(Self::FILE, t.offset, ParseProblem::CheckDigit));
-                        }
-                        rec.municipality_code = Some(c);
-                    }
-                }
-                0xD4 => {
-                    max_len(Self::FILE, t, 320)?;
-                    if tlv::trim_zero_fill(t.value).is_empty() {
-                        continue;
-                    }
-                    rec.address = Some(Text::decode(t.value));
-                }
-                other => {
-                    return Err(perr(
-                        Self::FILE,
-                        t.offset,
-                        ParseProblem::UnexpectedTag {
-                            expected: 0xD2,
-                            found: other,
-                        },
-                    ));
-                }
-            }
-        }
-        Ok(rec)
-    }
-}
-
-/// Check digit of a 全国地方公共団体コード: weights 6,5,4,3,2 on the first five
-/// digits; the check digit is the last digit of `11 - (sum mod 11)`
-/// (e.g. 千代田区 13101 → 6, 新宿区 13104 → 1, 渋谷区 13113 → 0).
-pub fn municipality_check_digit_ok(code: &str) -> bool {
-    let b = code.as_bytes();
-    if b.len() != 6 || !b.iter().all(u8::is_ascii_digit) {
-        return false;
-    }
-    let sum: u32 = b[..5]
-        .iter()
-        .zip([6u32, 5, 4, 3, 2])
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    let check = (11 - sum % 11) % 10;
-    u32::from(b[5] - b'0') == check
-}
-
-/// DF2/EF02 資格外活動包括許可欄 (`D5`) or DF2/EF03 個別許可欄 (`D6`), 120 bytes
-/// (SPEC15 §3.3.4.6–7). `None` when the file is all zero: the permission was
-/// withdrawn, or never granted.
-pub fn parse_permission(
-    file: &'static str,
-    data: &[u8],
-    tag: u16,
-) -> Result<Option<Text>, ParseError> {
-    match single(file, data, tag)? {
-        None => Ok(None),
-        Some(t) => {
-            max_len(file, &t, 120)?;
-            if tlv::trim_zero_fill(t.value).is_empty() {
-                Ok(None)
-            } else {
-                Ok(Some(Text::decode(t.value)))
-            }
-        }
-    }
-}
-
-/// DF2/EF04 裏面在留期間等更新申請欄, tag `D7` (SPEC15 §3.3.4.8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RenewalStatus {
-    /// `"0"`: no application.
-    None,
-    /// `"1"`: 申請中, an application for extension or change is pending.
-    Pending,
-    /// The file is empty.
-    Empty,
-}
-
-impl RenewalStatus {
-    /// Parses DF2/EF04.
-    pub fn parse(data: &[u8]) -> Result<Self, ParseError> {
-        const FILE: &str = "DF2/EF04";
-        match single(FILE, data, 0xD7)? {
-            None => Ok(RenewalStatus::Empty),
-            Some(t) => match t.value {
-                b"0" => Ok(RenewalStatus::None),
-                b"1" => Ok(RenewalStatus::Pending),
-                [0] => Ok(RenewalStatus::Empty),
-                _ => Err(perr(
-                    FILE,
-                    t.offset,
-                    ParseProblem::BadFormat("renewal status is not 0 or 1"),
-                )),
-            },
-        }
-    }
-}
-
-/// DF3/EF01 (SPEC15 §3.3.4.9): `DA` check code (256 bytes) and `DB` certificate
-/// (1200 bytes, DER then zero fill). Under-16 cards (SPEC15 §3.3.5) store `DA 00 DB 00`
-/// (footnote *1), `DA 00` (footnote *2) or nothing: all give `None` here.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct SignatureFile {
-    /// The check code, if present.
-    pub check_code: Option<Vec<u8>>,
-    /// The certificate value (with its zero fill), if present.
-    pub certificate: Option<Vec<u8>>,
-}
-
-impl core::fmt::Debug for SignatureFile {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "SignatureFile(check_code={:?} bytes, certificate={:?} bytes)",
-            self.check_code.as_ref().map(Vec::len),
-            self.certificate.as_ref().map(Vec::len)
-        )
-    }
-}
-
-impl SignatureFile {
-    /// The file's name in errors.
-    pub const FILE: &'static str = "DF3/EF01";
-
-    /// Parses DF3/EF01 of the first generation.
-    pub fn parse(data: &[u8]) -> Result<Self, ParseError> {
-        let objs = tlv::parse_all(Self::FILE, data)?;
-        let mut out = SignatureFile::default();
-        for t in &objs {
-            let present = !tlv::trim_zero_fill(t.value).is_empty();
-            match t.tag {
-                0xDA => {
-                    max_len(Self::FILE, t, 256)?;
-                    if present {
-                        out.check_code = Some(t.value.to_vec());
-                    }
-                }
-                0xDB => {
-                    max_len(Self::FILE, t, 1200)?;
-                    if present {
-                        out.certificate = Some(t.value.to_vec());
-                    }
-                }
-                other => {
-                    return Err(perr(
-                        Self::FILE,
-                        t.offset,
-                        ParseProblem::UnexpectedTag {
-                            expected: 0xDA,
-                            found: other,
-                        },
-                    ));
-                }
-            }
-        }
-        Ok(out)
     }
 }
 
@@ -692,55 +419,26 @@ mod tests {
 
     #[test]
     fn card_types() {
-        assert_eq!(
-            CardType::parse(&[0xC1, 1, b'1']).unwrap(),
-            CardType::ResidenceCard
-        );
-        assert_eq!(
-            CardType::parse(&[0xC1, 1, b'2']).unwrap(),
-            CardType::SpecialPermanentResident
-        );
-        assert_eq!(
-            CardType::parse(&[0xC1, 2, b'0', b'5']).unwrap(),
-            CardType::Gen2ResidenceCard
-        );
-        assert_eq!(
-            CardType::parse(&[0xC1, 2, b'0', b'8'])
-                .unwrap()
-                .generation(),
-            2
-        );
+        assert_eq!(CardType::parse(&[0xC1, 1, b'1']).unwrap(), CardType::ResidenceCard);
+        assert_eq!(CardType::parse(&[0xC1, 1, b'2']).unwrap(), CardType::SpecialPermanentResident);
+        assert_eq!(CardType::parse(&[0xC1, 2, b'0', b'5']).unwrap(), CardType::Gen2ResidenceCard);
+        assert_eq!(CardType::parse(&[0xC1, 2, b'0', b'8']).unwrap().generation(), 2);
         let e = CardType::parse(&[0xC1, 1, b'9']).unwrap_err();
         assert_eq!(e.code(), "unknown_card_type");
         // A second-generation value cut to 3 bytes is a parse error, not a type.
-        assert_eq!(
-            CardType::parse(&[0xC1, 2, b'0']).unwrap_err().code(),
-            "parse"
-        );
+        assert_eq!(CardType::parse(&[0xC1, 2, b'0']).unwrap_err().code(), "parse");
     }
 
     #[test]
     fn common_data() {
-        assert_eq!(
-            CommonData::parse(&[0xC0, 4, b'0', b'0', b'0', b'1'])
-                .unwrap()
-                .spec_version,
-            "0001"
-        );
+        assert_eq!(CommonData::parse(&[0xC0, 4, b'0', b'0', b'0', b'1']).unwrap().spec_version, "0001");
         assert!(CommonData::parse(&[0xC1, 1, b'1']).is_err());
     }
 
     #[test]
     fn address_record() {
         let text = "東京都千代田区霞が関１丁目１番１号".as_bytes();
-        let data = file(
-            &[
-                (0xD2, b"20240401"),
-                (0xD3, b"131016"),
-                (0xD4, &padded(text, 320)),
-            ],
-            342,
-        );
+        let data = file(&[(0xD2, b"20240401"), (0xD3, b"131016"), (0xD4, &padded(text, 320))], 342);
         assert_eq!(data.len(), 342);
         let r = AddressRecord::parse(&data).unwrap();
         assert_eq!(r.date.as_deref(), Some("20240401"));
@@ -749,28 +447,11 @@ mod tests {
         assert_eq!(a.text, "東京都千代田区霞が関１丁目１番１号");
         assert_eq!(a.encoding, TextEncoding::Utf8);
 
-        let bad = file(
-            &[
-                (0xD2, b"20240401"),
-                (0xD3, b"131017"),
-                (0xD4, &padded(text, 320)),
-            ],
-            342,
-        );
-        assert_eq!(
-            AddressRecord::parse(&bad).unwrap_err().what,
-            ParseProblem::CheckDigit
-        );
+        let bad = file(&[(0xD2, b"20240401"), (0xD3, b"131017"), (0xD4, &padded(text, 320))], 342);
+        assert_eq!(AddressRecord::parse(&bad).unwrap_err().what, ParseProblem::CheckDigit);
 
         let empty = AddressRecord::parse(&[0u8; 342]).unwrap();
-        assert_eq!(
-            empty,
-            AddressRecord {
-                date: None,
-                municipality_code: None,
-                address: None
-            }
-        );
+        assert_eq!(empty, AddressRecord { date: None, municipality_code: None, address: None });
     }
 
     #[test]
@@ -793,42 +474,18 @@ mod tests {
 
     #[test]
     fn permissions_and_renewal() {
-        let p = file(
-            &[(0xD5, &padded("許可（原則週２８時間以内）".as_bytes(), 120))],
-            122,
-        );
-        assert_eq!(
-            parse_permission("DF2/EF02", &p, 0xD5)
-                .unwrap()
-                .unwrap()
-                .text,
-            "許可（原則週２８時間以内）"
-        );
-        assert_eq!(
-            parse_permission("DF2/EF02", &[0u8; 122], 0xD5).unwrap(),
-            None
-        );
+        let p = file(&[(0xD5, &padded("許可（原則週２８時間以内）".as_bytes(), 120))], 122);
+        assert_eq!(parse_permission("DF2/EF02", &p, 0xD5).unwrap().unwrap().text, "許可（原則週２８時間以内）");
+        assert_eq!(parse_permission("DF2/EF02", &[0u8; 122], 0xD5).unwrap(), None);
         assert!(parse_permission("DF2/EF02", &file(&[(0xD6, b"x")], 122), 0xD5).is_err());
-        assert_eq!(
-            RenewalStatus::parse(&[0xD7, 1, b'1']).unwrap(),
-            RenewalStatus::Pending
-        );
-        assert_eq!(
-            RenewalStatus::parse(&[0xD7, 1, b'0']).unwrap(),
-            RenewalStatus::None
-        );
+        assert_eq!(RenewalStatus::parse(&[0xD7, 1, b'1']).unwrap(), RenewalStatus::Pending);
+        assert_eq!(RenewalStatus::parse(&[0xD7, 1, b'0']).unwrap(), RenewalStatus::None);
         assert!(RenewalStatus::parse(&[0xD7, 1, b'7']).is_err());
     }
 
     #[test]
     fn signature_file_variants() {
-        let full = file(
-            &[
-                (0xDA, &[7u8; 256]),
-                (0xDB, &padded(&[0x30, 0x82, 0, 1, 5], 1200)),
-            ],
-            1464,
-        );
+        let full = file(&[(0xDA, &[7u8; 256]), (0xDB, &padded(&[0x30, 0x82, 0, 1, 5], 1200))], 1464);
         let s = SignatureFile::parse(&full).unwrap();
         assert_eq!(s.check_code.as_ref().unwrap().len(), 256);
         assert_eq!(s.certificate.as_ref().unwrap().len(), 1200);
@@ -882,10 +539,7 @@ mod image_extent_tests {
         assert_eq!(tiff_extent(&tiff), Some(tiff.len()));
         let mut value = tiff.clone();
         value.resize(FRONT_IMAGE_LEN, 0);
-        let img = Image {
-            format: ImageFormat::detect(&value),
-            value,
-        };
+        let img = Image { format: ImageFormat::detect(&value), value };
         assert_eq!(img.bytes(), &tiff[..]);
     }
 

@@ -1,0 +1,620 @@
+//! Second-generation files (GEN2 §3.3.4, types "05" and "06"), as restated in the
+//! second-generation notes §4. Tags `D0`, `D1`, `D5`–`D7` exist in both generations
+//! with different meanings: these parsers are chosen by card type, never by tag.
+//!
+//! Text is UTF-8 without BOM (GEN2 §3.3.4); unlike the first generation there is no
+//! Shift_JIS fallback: a value that is not UTF-8 is decoded lossily and flagged.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use super::{Image, ascii_digits, max_len, perr};
+use crate::error::{ParseError, ParseProblem};
+use crate::tlv::{self, Tlv};
+
+/// Fixed length of the name image `D0` (GEN2 DF1/EF03).
+pub const NAME_IMAGE_LEN: usize = 2500;
+/// Fixed length of the face `D1` (GEN2 DF1/EF03).
+pub const FACE_IMAGE_LEN: usize = 3000;
+/// Fixed length of the address image `DF D1` (GEN2 DF1/EF04).
+pub const ADDRESS_IMAGE_LEN: usize = 2500;
+/// Length of the printed-entries part of the signed data (notes §4.4).
+pub const PRINTED_SIGNED_LEN: usize = 53;
+
+fn date(file: &'static str, t: &Tlv<'_>) -> Result<Option<String>, ParseError> {
+    max_len(file, t, 8)?;
+    let d = ascii_digits(file, t, "date is not YYYYMMDD digits")?;
+    match d.len() {
+        0 => Ok(None),
+        8 => Ok(Some(d)),
+        _ => Err(perr(file, t.offset, ParseProblem::BadFormat("date is not YYYYMMDD"))),
+    }
+}
+
+fn ascii(file: &'static str, t: &Tlv<'_>, max: usize, what: &'static str) -> Result<Option<String>, ParseError> {
+    max_len(file, t, max)?;
+    let v = tlv::trim_zero_fill(t.value);
+    if !v.iter().all(|b| b.is_ascii_graphic()) {
+        return Err(perr(file, t.offset, ParseProblem::BadFormat(what)));
+    }
+    Ok((!v.is_empty()).then(|| String::from_utf8(v.to_vec()).expect("ASCII")))
+}
+
+fn one_char(file: &'static str, t: &Tlv<'_>, max: usize) -> Result<Option<char>, ParseError> {
+    max_len(file, t, max)?;
+    // `D5` is declared 7 bytes with 1 used: accept `D5 01 x` and `D5 07 x 00…` (notes §4.1).
+    let v = tlv::trim_zero_fill(t.value);
+    match v {
+        [] => Ok(None),
+        [c] if c.is_ascii_graphic() => Ok(Some(*c as char)),
+        _ => Err(perr(file, t.offset, ParseProblem::BadFormat("one-character code expected"))),
+    }
+}
+
+/// DF1/EF01 在留カード等番号, tag `C2` (GEN2 §3.3.4.3): the card number stored on the chip.
+/// The reader compares it with the number typed (in constant time).
+pub fn parse_card_number(data: &[u8]) -> Result<Vec<u8>, ParseError> {
+    const FILE: &str = "DF1/EF01";
+    let t = super::required(FILE, data, 0xC2)?;
+    if t.value.len() != 12 {
+        return Err(perr(FILE, t.offset, ParseProblem::BadValueLength { got: t.value.len(), max: 12 }));
+    }
+    Ok(t.value.to_vec())
+}
+
+/// A code with its names in Japanese and English, where known.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Coded {
+    /// The code exactly as stored (zero fill removed).
+    pub code: String,
+    /// Japanese name, if the code is in the table.
+    pub ja: Option<String>,
+    /// English name, if the code is in the table.
+    pub en: Option<String>,
+}
+
+impl Coded {
+    fn raw(code: String) -> Self {
+        Coded { code, ja: None, en: None }
+    }
+    fn named(code: String, ja: &str, en: &str) -> Self {
+        Coded { code, ja: Some(ja.to_owned()), en: Some(en.to_owned()) }
+    }
+}
+
+/// `C7` 性別 (notes §6.2).
+pub fn sex_name(code: char) -> Option<(&'static str, &'static str)> {
+    match code {
+        '1' => Some(("男", "male")),
+        '2' => Some(("女", "female")),
+        '3' => Some(("未指定", "unspecified")),
+        _ => None,
+    }
+}
+
+/// `CC` 就労制限の有無 (notes §6.2). Unknown codes stay raw.
+pub fn work_restriction_name(code: char) -> Option<(&'static str, &'static str)> {
+    match code {
+        '1' => Some(("就労制限なし", "no work restriction")),
+        '2' => Some(("在留資格に基づく就労活動のみ可", "only work permitted under the status of residence")),
+        '4' => Some(("指定書により指定された就労活動のみ可", "only work designated in the designation document")),
+        '9' => Some(("就労不可", "work not permitted")),
+        _ => None,
+    }
+}
+
+/// `D5` 資格外活動 包括許可 (notes §6.2).
+pub fn comprehensive_permission_name(code: char) -> Option<(&'static str, &'static str)> {
+    match code {
+        '0' => Some(("なし", "none")),
+        '1' => Some((
+            "許可あり（原則週28時間以内・風俗営業等の従事を除く）",
+            "permitted: up to 28 hours a week, excluding adult-entertainment businesses",
+        )),
+        '2' => Some(("許可あり（教育等に係る資格外活動）", "permitted: activities related to education etc.")),
+        _ => None,
+    }
+}
+
+/// The nationality/region table (`C8`, notes §6.3): ISO 3166-1 alpha-3 plus `XXX`
+/// (stateless), shipped as data in `core/data/nationality.tsv`.
+pub fn nationality(code: &str) -> Option<(&'static str, &'static str)> {
+    static TABLE: OnceLock<BTreeMap<&'static str, (&'static str, &'static str)>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        include_str!("../../data/nationality.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| {
+                let mut it = l.split('\t');
+                let code = it.next()?;
+                let _numeric = it.next()?;
+                Some((code, (it.next()?, it.next()?)))
+            })
+            .collect()
+    });
+    table.get(code).copied()
+}
+
+/// A user-supplied code table for 在留資格 (status of residence, `C9`) or other codes
+/// the Ministry hands out separately (second-generation notes §6.4).
+///
+/// File format: UTF-8 text, one code per line, `code<TAB>Japanese name<TAB>English
+/// name` (the English column may be empty); lines starting with `#` and blank lines are
+/// ignored. Codes are matched exactly as stored on the card, zero fill removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodeTable {
+    entries: BTreeMap<String, (String, String)>,
+}
+
+impl CodeTable {
+    /// Parses the text of a table file. Returns the 1-based line number of a bad line.
+    pub fn parse(text: &str) -> Result<Self, usize> {
+        let mut entries = BTreeMap::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim_end_matches('\r');
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut it = line.split('\t');
+            let code = it.next().unwrap_or_default().trim();
+            let ja = it.next().map(str::trim).unwrap_or_default();
+            let en = it.next().map(str::trim).unwrap_or_default();
+            if code.is_empty() || ja.is_empty() || it.next().is_some() {
+                return Err(i + 1);
+            }
+            entries.insert(code.to_owned(), (ja.to_owned(), en.to_owned()));
+        }
+        Ok(CodeTable { entries })
+    }
+
+    /// Looks a code up.
+    pub fn get(&self, code: &str) -> Option<(&str, &str)> {
+        self.entries.get(code).map(|(j, e)| (j.as_str(), e.as_str()))
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// `CE` 在留期間 (period of stay): `YYMM`, `DDD` days, or `0000` indefinite (notes §6.2).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PeriodOfStay {
+    /// `0000`: 無期限.
+    Indefinite,
+    /// `YYMM`: years and months.
+    YearsMonths {
+        /// Years.
+        years: u8,
+        /// Months.
+        months: u8,
+    },
+    /// `DDD`: days.
+    Days {
+        /// Days.
+        days: u16,
+    },
+    /// Anything else, kept as stored.
+    Raw {
+        /// The stored value.
+        value: String,
+    },
+}
+
+impl PeriodOfStay {
+    fn parse(v: &str) -> Self {
+        let digits = v.bytes().all(|b| b.is_ascii_digit());
+        match (v.len(), digits) {
+            (4, true) if v == "0000" => PeriodOfStay::Indefinite,
+            (4, true) => {
+                let years = v[..2].parse().expect("digits");
+                let months: u8 = v[2..].parse().expect("digits");
+                if months < 12 {
+                    PeriodOfStay::YearsMonths { years, months }
+                } else {
+                    PeriodOfStay::Raw { value: v.to_owned() }
+                }
+            }
+            (3, true) => PeriodOfStay::Days { days: v.parse().expect("digits") },
+            _ => PeriodOfStay::Raw { value: v.to_owned() },
+        }
+    }
+
+    /// A Japanese rendering: `3年`, `1年3月`, `90日`, `無期限`.
+    pub fn japanese(&self) -> String {
+        match self {
+            PeriodOfStay::Indefinite => "無期限".to_owned(),
+            PeriodOfStay::YearsMonths { years, months } => match (years, months) {
+                (0, m) => format!("{m}月"),
+                (y, 0) => format!("{y}年"),
+                (y, m) => format!("{y}年{m}月"),
+            },
+            PeriodOfStay::Days { days } => format!("{days}日"),
+            PeriodOfStay::Raw { value } => value.clone(),
+        }
+    }
+}
+
+/// DF1/EF02 券面記載事項 (printed entries), GEN2 §3.3.4.4; type "06" carries only
+/// `C5`–`C9` and `CE`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PrintedEntries {
+    /// `C5` 有効期間の満了日 (card expiry), `YYYYMMDD`.
+    pub card_expiry: Option<String>,
+    /// `C6` 生年月日, `YYYYMMDD`.
+    pub birth_date: Option<String>,
+    /// `C7` 性別.
+    pub sex: Option<Coded>,
+    /// `C8` 国籍・地域.
+    pub nationality: Option<Coded>,
+    /// `C9` 在留資格 (names only from a user-supplied [`CodeTable`]).
+    pub status_of_residence: Option<Coded>,
+    /// `CE` 在留期間.
+    pub period_of_stay: Option<PeriodOfStay>,
+    /// `CA` 許可の種類 (code; the list is not public).
+    pub permission_type: Option<String>,
+    /// `CB` 許可年月日.
+    pub permission_date: Option<String>,
+    /// `CC` 就労制限の有無.
+    pub work_restriction: Option<Coded>,
+    /// `CD` 在留期間の満了日.
+    pub stay_expiry: Option<String>,
+    /// The values concatenated in file order, zero-padded to 53 bytes: the first part
+    /// of the signed data (notes §4.4). `None` if they exceed 53 bytes.
+    #[serde(skip)]
+    pub signed_part: Option<Vec<u8>>,
+}
+
+impl PrintedEntries {
+    /// The file's name in errors.
+    pub const FILE: &'static str = "DF1/EF02";
+
+    /// Parses DF1/EF02; `status_table` names the status-of-residence codes.
+    pub fn parse(data: &[u8], status_table: Option<&CodeTable>) -> Result<Self, ParseError> {
+        const F: &str = PrintedEntries::FILE;
+        let objs = tlv::parse_all(F, data)?;
+        let mut p = PrintedEntries {
+            card_expiry: None,
+            birth_date: None,
+            sex: None,
+            nationality: None,
+            status_of_residence: None,
+            period_of_stay: None,
+            permission_type: None,
+            permission_date: None,
+            work_restriction: None,
+            stay_expiry: None,
+            signed_part: None,
+        };
+        let mut signed = Vec::with_capacity(PRINTED_SIGNED_LEN);
+        for t in &objs {
+            signed.extend_from_slice(t.value);
+            match t.tag {
+                0xC5 => p.card_expiry = date(F, t)?,
+                0xC6 => p.birth_date = date(F, t)?,
+                0xC7 => {
+                    p.sex = one_char(F, t, 1)?.map(|c| match sex_name(c) {
+                        Some((ja, en)) => Coded::named(c.to_string(), ja, en),
+                        None => Coded::raw(c.to_string()),
+                    })
+                }
+                0xC8 => {
+                    p.nationality = ascii(F, t, 3, "nationality code is not ASCII")?.map(|c| match nationality(&c) {
+                        Some((ja, en)) => Coded::named(c.clone(), ja, en),
+                        None => Coded::raw(c),
+                    })
+                }
+                0xC9 => {
+                    p.status_of_residence = ascii(F, t, 10, "status code is not ASCII")?.map(|c| {
+                        match status_table.and_then(|tb| tb.get(&c)) {
+                            Some((ja, en)) => Coded::named(c.clone(), ja, en),
+                            None => Coded::raw(c),
+                        }
+                    })
+                }
+                0xCE => {
+                    p.period_of_stay = ascii(F, t, 4, "period of stay is not ASCII")?.map(|v| PeriodOfStay::parse(&v))
+                }
+                0xCA => p.permission_type = ascii(F, t, 2, "permission type is not ASCII")?,
+                0xCB => p.permission_date = date(F, t)?,
+                0xCC => {
+                    p.work_restriction = one_char(F, t, 1)?.map(|c| match work_restriction_name(c) {
+                        Some((ja, en)) => Coded::named(c.to_string(), ja, en),
+                        None => Coded::raw(c.to_string()),
+                    })
+                }
+                0xCD => p.stay_expiry = date(F, t)?,
+                other => return Err(perr(F, t.offset, ParseProblem::UnexpectedTag { expected: 0xC5, found: other })),
+            }
+        }
+        if signed.len() <= PRINTED_SIGNED_LEN {
+            // Type "06" has 34 bytes, padded with 19 × 00 to the 53-byte target.
+            signed.resize(PRINTED_SIGNED_LEN, 0);
+            p.signed_part = Some(signed);
+        }
+        Ok(p)
+    }
+}
+
+/// DF1/EF03: name image `D0` (2500) and face `D1` (3000), GEN2 §3.3.4.5–6.
+pub fn parse_name_and_face(data: &[u8]) -> Result<(Image, Image), ParseError> {
+    const F: &str = "DF1/EF03";
+    let objs = tlv::parse_all(F, data)?;
+    let mut name = None;
+    let mut face = None;
+    for t in &objs {
+        match t.tag {
+            0xD0 => {
+                max_len(F, t, NAME_IMAGE_LEN)?;
+                name = Some(Image::from_value(t.value));
+            }
+            0xD1 => {
+                max_len(F, t, FACE_IMAGE_LEN)?;
+                face = Some(Image::from_value(t.value));
+            }
+            other => return Err(perr(F, t.offset, ParseProblem::UnexpectedTag { expected: 0xD0, found: other })),
+        }
+    }
+    Ok((name.unwrap_or_else(Image::empty), face.unwrap_or_else(Image::empty)))
+}
+
+/// DF1/EF04 住居地イメージ, 2-byte tag `DF D1` (2500), GEN2 §3.3.4.7. The address is
+/// no longer text on second-generation chips.
+pub fn parse_address_image(data: &[u8]) -> Result<Image, ParseError> {
+    Image::parse("DF1/EF04", data, 0xDFD1, ADDRESS_IMAGE_LEN)
+}
+
+/// A text value (`DE`), strictly UTF-8 in this generation.
+fn utf8_text(value: &[u8]) -> Option<super::Text> {
+    let v = tlv::trim_zero_fill(value);
+    if v.is_empty() {
+        return None;
+    }
+    Some(match core::str::from_utf8(v) {
+        Ok(s) => super::Text { text: s.to_owned(), encoding: super::TextEncoding::Utf8, lossy: false },
+        Err(_) => super::Text {
+            text: String::from_utf8_lossy(v).into_owned(),
+            encoding: super::TextEncoding::Utf8Lossy,
+            lossy: true,
+        },
+    })
+}
+
+/// DF2 of a second-generation card (GEN2 §3.3.4.8–10): permissions, renewal, note.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct BackEntries {
+    /// `D5` 資格外活動 包括許可 (type "05" only).
+    pub comprehensive_permission: Option<Coded>,
+    /// `D6` 包括許可の期限.
+    pub comprehensive_permission_deadline: Option<String>,
+    /// `D7` 資格外活動 個別許可: `true` = exists.
+    pub individual_permission: Option<bool>,
+    /// `D8` 在留期間更新等許可申請: `true` = 申請中.
+    pub renewal_application_pending: Option<bool>,
+    /// `D9` 長官記録事項の有無 (note recorded by the Commissioner).
+    pub note_recorded: Option<bool>,
+    /// `DE` text.
+    pub note_text: Option<super::Text>,
+}
+
+fn flag(file: &'static str, t: &Tlv<'_>) -> Result<Option<bool>, ParseError> {
+    match one_char(file, t, 1)? {
+        None => Ok(None),
+        Some('0') => Ok(Some(false)),
+        Some('1') => Ok(Some(true)),
+        Some(_) => Err(perr(file, t.offset, ParseProblem::BadFormat("flag is not 0 or 1"))),
+    }
+}
+
+impl BackEntries {
+    /// Adds the objects of one DF2 file (`file` names it in errors). All-zero files
+    /// add nothing.
+    pub fn add_file(&mut self, file: &'static str, data: &[u8]) -> Result<(), ParseError> {
+        for t in &tlv::parse_all(file, data)? {
+            match t.tag {
+                0xD5 => {
+                    self.comprehensive_permission =
+                        one_char(file, t, 7)?.map(|c| match comprehensive_permission_name(c) {
+                            Some((ja, en)) => Coded::named(c.to_string(), ja, en),
+                            None => Coded::raw(c.to_string()),
+                        })
+                }
+                0xD6 => self.comprehensive_permission_deadline = date(file, t)?,
+                0xD7 => self.individual_permission = flag(file, t)?,
+                0xD8 => self.renewal_application_pending = flag(file, t)?,
+                0xD9 => self.note_recorded = flag(file, t)?,
+                0xDE => {
+                    max_len(file, t, 200)?;
+                    self.note_text = utf8_text(t.value);
+                }
+                other => {
+                    return Err(perr(file, t.offset, ParseProblem::UnexpectedTag { expected: 0xD5, found: other }));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// DF3/EF01 of the second generation (GEN2 §3.3.4.11): `DC` signature (96 bytes raw
+/// r‖s per the Appendix-2 example; DER accepted too) and `DD` certificate at its actual
+/// length, then `00` fill after the last object. An all-zero file has neither.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct SignatureFile2 {
+    /// `DC`, if present.
+    pub signature: Option<Vec<u8>>,
+    /// `DD`, if present.
+    pub certificate: Option<Vec<u8>>,
+}
+
+impl core::fmt::Debug for SignatureFile2 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "SignatureFile2(signature={:?} bytes, certificate={:?} bytes)",
+            self.signature.as_ref().map(Vec::len),
+            self.certificate.as_ref().map(Vec::len)
+        )
+    }
+}
+
+impl SignatureFile2 {
+    /// Parses DF3/EF01.
+    pub fn parse(data: &[u8]) -> Result<Self, ParseError> {
+        const F: &str = "DF3/EF01";
+        let mut out = SignatureFile2::default();
+        for t in &tlv::parse_all(F, data)? {
+            let present = !tlv::trim_zero_fill(t.value).is_empty();
+            match t.tag {
+                // 96 raw bytes, or a DER ECDSA-Sig-Value of up to 104 bytes.
+                0xDC => {
+                    max_len(F, t, 104)?;
+                    out.signature = present.then(|| t.value.to_vec());
+                }
+                0xDD => {
+                    max_len(F, t, 602)?;
+                    out.certificate = present.then(|| t.value.to_vec());
+                }
+                other => return Err(perr(F, t.offset, ParseProblem::UnexpectedTag { expected: 0xDC, found: other })),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The data covered by the second-generation signature (notes §4.5): the printed
+/// entries' values (53 bytes) ‖ the face value (3000) ‖ the name-image value (2500) —
+/// face before name, although the file stores the name first. Values shorter than
+/// their field are zero-padded.
+pub fn signed_data(printed_53: &[u8], face: &Image, name: &Image) -> Vec<u8> {
+    let mut out = Vec::with_capacity(PRINTED_SIGNED_LEN + FACE_IMAGE_LEN + NAME_IMAGE_LEN);
+    out.extend_from_slice(printed_53);
+    let mut f = face.value.clone();
+    f.resize(f.len().max(FACE_IMAGE_LEN), 0);
+    out.extend_from_slice(&f);
+    let mut n = name.value.clone();
+    n.resize(n.len().max(NAME_IMAGE_LEN), 0);
+    out.extend_from_slice(&n);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vectors::{appendix2, hex};
+
+    #[test]
+    fn printed_entries_of_the_notes_example() {
+        let p = PrintedEntries::parse(&hex(appendix2::SM_EF02_PLAIN), None).unwrap();
+        assert_eq!(p.card_expiry.as_deref(), Some("20310401"));
+        assert_eq!(p.birth_date.as_deref(), Some("20000102"));
+        assert_eq!(p.sex.as_ref().unwrap().en.as_deref(), Some("male"));
+        let n = p.nationality.as_ref().unwrap();
+        assert_eq!((n.code.as_str(), n.ja.as_deref(), n.en.as_deref()), ("PAK", Some("パキスタン"), Some("Pakistan")));
+        assert_eq!(p.status_of_residence.as_ref().unwrap().code, "ABCDEFGHIJ");
+        assert_eq!(p.status_of_residence.as_ref().unwrap().ja, None);
+        assert_eq!(p.period_of_stay, Some(PeriodOfStay::YearsMonths { years: 3, months: 0 }));
+        assert_eq!(p.permission_type.as_deref(), Some("01"));
+        assert_eq!(p.work_restriction.as_ref().unwrap().code, "2");
+        assert_eq!(p.stay_expiry.as_deref(), Some("20290401"));
+        let signed = p.signed_part.unwrap();
+        assert_eq!(signed.len(), 53);
+        assert_eq!(&signed[..8], b"20310401");
+    }
+
+    #[test]
+    fn status_table_names_codes() {
+        let table = CodeTable::parse("# test\nABCDEFGHIJ\t留学\tStudent\n\n").unwrap();
+        let p = PrintedEntries::parse(&hex(appendix2::SM_EF02_PLAIN), Some(&table)).unwrap();
+        assert_eq!(p.status_of_residence.unwrap().en.as_deref(), Some("Student"));
+        assert_eq!(CodeTable::parse("X\n"), Err(1));
+        assert_eq!(CodeTable::parse("A\tB\tC\tD\n"), Err(1));
+    }
+
+    #[test]
+    fn periods() {
+        assert_eq!(PeriodOfStay::parse("0000"), PeriodOfStay::Indefinite);
+        assert_eq!(PeriodOfStay::parse("0103").japanese(), "1年3月");
+        assert_eq!(PeriodOfStay::parse("0010").japanese(), "10月");
+        assert_eq!(PeriodOfStay::parse("090"), PeriodOfStay::Days { days: 90 });
+        assert_eq!(PeriodOfStay::parse("0915"), PeriodOfStay::Raw { value: "0915".into() });
+        assert_eq!(PeriodOfStay::parse("AB"), PeriodOfStay::Raw { value: "AB".into() });
+    }
+
+    #[test]
+    fn sprc_printed_entries_pad_to_53() {
+        let mut f = Vec::new();
+        for (tag, v) in [
+            (0xC5, &b"20310401"[..]),
+            (0xC6, b"19700101"),
+            (0xC7, b"2"),
+            (0xC8, b"KOR"),
+            (0xC9, b"SPR\0\0\0\0\0\0\0"),
+            (0xCE, b"0000"),
+        ] {
+            tlv::encode(tag, v, &mut f);
+        }
+        assert_eq!(f.len(), 46);
+        let p = PrintedEntries::parse(&f, None).unwrap();
+        let s = p.signed_part.unwrap();
+        assert_eq!(&s[34..], &[0u8; 19]);
+        assert_eq!(p.period_of_stay, Some(PeriodOfStay::Indefinite));
+        assert_eq!(p.nationality.unwrap().en.as_deref(), Some("South Korea"));
+    }
+
+    #[test]
+    fn back_entries_accept_both_d5_forms_and_non_minimal_lengths() {
+        let mut b = BackEntries::default();
+        b.add_file(
+            "DF2/EF01",
+            &[
+                0xD5, 0x07, b'1', 0, 0, 0, 0, 0, 0, 0xD6, 0x08, b'2', b'0', b'3', b'0', b'0', b'1', b'0', b'1', 0xD7,
+                0x01, b'1',
+            ],
+        )
+        .unwrap();
+        assert_eq!(b.comprehensive_permission.as_ref().unwrap().code, "1");
+        assert_eq!(b.individual_permission, Some(true));
+        b.add_file("DF2/EF01", &[0xD5, 0x01, b'2']).unwrap();
+        assert_eq!(b.comprehensive_permission.as_ref().unwrap().code, "2");
+        let mut ef03 = vec![0xD9, 0x01, b'1', 0xDE, 0x82, 0x00, 0xC8];
+        let mut text = "記録あり".as_bytes().to_vec();
+        text.resize(200, 0);
+        ef03.extend_from_slice(&text);
+        assert_eq!(ef03.len(), 207);
+        b.add_file("DF2/EF03", &ef03).unwrap();
+        assert_eq!(b.note_recorded, Some(true));
+        assert_eq!(b.note_text.as_ref().unwrap().text, "記録あり");
+        assert!(b.add_file("DF2/EF02", &[0xD8, 0x01, b'7']).is_err());
+        b.add_file("DF2/EF02", &[0u8; 3]).unwrap();
+    }
+
+    #[test]
+    fn signature_file_layouts() {
+        let mut f = vec![0xDC, 0x60];
+        f.extend_from_slice(&[5u8; 96]);
+        f.extend_from_slice(&[0xDD, 0x82, 0x02, 0x56]);
+        f.extend_from_slice(&[0x30; 598]);
+        f.resize(704, 0);
+        let s = SignatureFile2::parse(&f).unwrap();
+        assert_eq!(s.signature.unwrap().len(), 96);
+        assert_eq!(s.certificate.unwrap().len(), 598);
+        assert_eq!(SignatureFile2::parse(&[0u8; 704]).unwrap(), SignatureFile2::default());
+        f[703] = 1;
+        assert!(SignatureFile2::parse(&f).is_err());
+    }
+
+    #[test]
+    fn nationality_table_is_complete() {
+        assert_eq!(nationality("XXX").unwrap().0, "無国籍");
+        assert_eq!(nationality("JPN").unwrap().1, "Japan");
+        assert!(nationality("ZZZ").is_none());
+    }
+}
