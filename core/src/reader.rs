@@ -18,7 +18,7 @@ use crate::files::{
     AddressRecord, CardType, CommonData, Image, RenewalStatus, SignatureFile, Text, TextEncoding, parse_face_image,
     parse_front_image, parse_permission,
 };
-use crate::session::{AuthenticatedCard, Card, Df, Metrics};
+use crate::session::{AuthenticatedCard, Card, Df, LinkReport, Metrics};
 use crate::transport::Transport;
 use crate::verify::{CardCertificate, TrustStore, Verification, unix_now, verify_gen1, verify_gen2};
 
@@ -165,6 +165,8 @@ pub struct CardRead {
     pub verification: Verification,
     /// APDUs and bytes.
     pub metrics: Metrics,
+    /// How the reads were carried (extended APDUs or a fallback).
+    pub link: LinkReport,
     /// Every file as read.
     pub raw_files: Vec<RawFile>,
     /// Things a clerk should know that are not errors.
@@ -244,6 +246,13 @@ pub fn read_card<T: Transport>(
         }
     };
     warnings.extend(partial.warnings);
+    let link = card.link_report().clone();
+    if !link.fallbacks.is_empty() {
+        warnings.push(format!(
+            "the reader cannot carry extended APDUs; read with fallback {} (short APDUs; chunked secure-messaging reads are not described by the spec)",
+            link.fallbacks.join(", ")
+        ));
+    }
     Ok(CardRead {
         common,
         card_type,
@@ -253,6 +262,7 @@ pub fn read_card<T: Transport>(
         data: partial.data,
         verification: partial.verification,
         metrics: card.metrics(),
+        link,
         raw_files,
         warnings,
     })

@@ -3,7 +3,7 @@
 //! It never contains the card number in full (only [`CardNumber::redacted`]), keys,
 //! or image bytes (images are exported separately). Top-level fields are stable
 //! across generations: `card_type`, `generation`, `flow`, `policy`, `card_number`,
-//! `fields`, `images`, `verification`, `metrics`, `warnings`. The content of
+//! `fields`, `images`, `verification`, `metrics`, `link`, `warnings`. The content of
 //! `fields` depends on the generation (see [`Fields`]).
 //!
 //! [`CardNumber::redacted`]: crate::CardNumber::redacted
@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::files::gen2::{BackEntries, PrintedEntries};
 use crate::files::{ImageFormat, RenewalStatus, Text};
 use crate::reader::{CardData, CardRead, Flow, ReadPolicy};
-use crate::session::Metrics;
+use crate::session::{LinkReport, Metrics};
 use crate::verify::Verification;
 
 /// Schema version of the report.
@@ -120,6 +120,8 @@ pub struct Report {
     pub verification: Verification,
     /// Counters.
     pub metrics: Metrics,
+    /// How the reads were carried: `extended_length` and the `fallbacks` used.
+    pub link: LinkReport,
     /// Warnings.
     pub warnings: Vec<String>,
 }
@@ -166,6 +168,7 @@ impl Report {
             images,
             verification: r.verification.clone(),
             metrics: r.metrics,
+            link: r.link.clone(),
             warnings: r.warnings.clone(),
         }
     }

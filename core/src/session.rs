@@ -65,10 +65,32 @@ pub struct Metrics {
     pub bytes_received: u64,
 }
 
+/// How reads were carried, for the report: the spec's extended APDUs, or one of
+/// the documented fallbacks for readers that cannot carry them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LinkReport {
+    /// Whether extended-length APDUs pass (`None` until the first read tells).
+    pub extended_length: Option<bool>,
+    /// The fallbacks used, in the order first used: `short_plain_chunked`,
+    /// `sm_short_whole`, `sm_short_chunked`.
+    pub fallbacks: Vec<&'static str>,
+}
+
+/// The short-APDU fallbacks for SM READ BINARY, tried in this fixed order when the
+/// reader cannot carry extended APDUs. The spec defines only the extended form
+/// (SPEC15 §4.2.5); whether a real card accepts either variant is not documented
+/// (first-generation notes, open question 3), so the report names the one used.
+pub const SM_FALLBACK_ORDER: [&str; 2] = ["sm_short_whole", "sm_short_chunked"];
+
+/// Plaintext bytes asked for per chunk in the chunked SM fallback: the encrypted
+/// answer (`86 81 F1 01` + at most 240 bytes) then fits a short response.
+pub const SM_CHUNK: u16 = 0xE0;
+
 /// A card on a transport, before authentication.
 pub struct Card<T: Transport> {
     transport: T,
     metrics: Metrics,
+    link: LinkReport,
 }
 
 impl<T: Transport> core::fmt::Debug for Card<T> {
@@ -80,7 +102,50 @@ impl<T: Transport> core::fmt::Debug for Card<T> {
 impl<T: Transport> Card<T> {
     /// Wraps a transport.
     pub fn new(transport: T) -> Self {
-        Card { transport, metrics: Metrics::default() }
+        let mut link = LinkReport::default();
+        if !transport.limits().extended_length {
+            link.extended_length = Some(false);
+        }
+        Card { transport, metrics: Metrics::default(), link }
+    }
+
+    /// How reads were carried so far.
+    pub fn link_report(&self) -> &LinkReport {
+        &self.link
+    }
+
+    fn note_fallback(&mut self, name: &'static str) {
+        if !self.link.fallbacks.contains(&name) {
+            log::info!(target: "zairyu::apdu", "reader without extended APDUs: using fallback {name}");
+            self.link.fallbacks.push(name);
+        }
+    }
+
+    fn extended_ok(&self) -> bool {
+        self.link.extended_length != Some(false)
+    }
+
+    /// Learns from an extended command's outcome whether extended APDUs pass: a
+    /// transport refusal or `67 00` means they do not (the card itself supports them,
+    /// SPEC15 §4.1 Table 4-1). Returns `None` if the caller should fall back.
+    fn try_extended(&mut self, cmd: &Command, step: Step) -> Result<Option<Response>> {
+        match self.exchange(cmd, step) {
+            Ok(r) if r.sw == StatusWord::WrongLength => {
+                self.link.extended_length = Some(false);
+                Ok(None)
+            }
+            Ok(r) => {
+                self.link.extended_length = Some(true);
+                Ok(Some(r))
+            }
+            Err(Error::Transport(
+                TransportError::ExtendedLengthUnsupported | TransportError::CommandTooLong { .. },
+            )) => {
+                self.link.extended_length = Some(false);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Counters so far.
@@ -141,10 +206,65 @@ impl<T: Transport> Card<T> {
     }
 
     /// Plain READ BINARY of a whole EF by SFI: `00 B0 P1 00 00 00 00` (SPEC15 §4.2.5,
-    /// extended Le `00 00` = the whole file).
+    /// extended Le `00 00` = the whole file). On a reader without extended APDUs:
+    /// short reads of 256 bytes, the first by SFI and the rest by offset (P1 bit 8 = 0),
+    /// until a shorter answer or `6B 00` at the end of the file.
     pub fn read_binary(&mut self, sfi: u8) -> Result<Zeroizing<Vec<u8>>> {
-        let cmd = Command::new(0x00, 0xB0, p1_sfi(sfi), 0x00).with_le(Le::Extended(0));
-        self.exchange_ok(&cmd, Step::ReadBinary)
+        if self.extended_ok() {
+            let cmd = Command::new(0x00, 0xB0, p1_sfi(sfi), 0x00).with_le(Le::Extended(0));
+            if let Some(r) = self.try_extended(&cmd, Step::ReadBinary)? {
+                return ok_data(r, Step::ReadBinary);
+            }
+        }
+        self.note_fallback("short_plain_chunked");
+        self.read_chunked(sfi, 256, |card, p1, p2, want| {
+            let le = Le::Short(if want == 256 { 0 } else { want as u8 });
+            let r = card.exchange(&Command::new(0x00, 0xB0, p1, p2).with_le(le), Step::ReadBinary)?;
+            Ok((r.sw, r.data))
+        })
+    }
+
+    /// Reads a whole EF in chunks of `chunk` bytes with `read(card, p1, p2, chunk)`,
+    /// which returns the status and the (plain) data of one chunk. The first chunk is
+    /// addressed by SFI, the rest by a 15-bit offset into the now current EF.
+    fn read_chunked(
+        &mut self,
+        sfi: u8,
+        chunk: usize,
+        mut read: impl FnMut(&mut Self, u8, u8, usize) -> Result<(StatusWord, Zeroizing<Vec<u8>>)>,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let mut out = Zeroizing::new(Vec::new());
+        loop {
+            let offset = out.len();
+            if offset > 0x7FFF {
+                return Err(crate::error::ParseError {
+                    file: "READ BINARY",
+                    offset,
+                    what: crate::error::ParseProblem::Oversized(offset),
+                }
+                .into());
+            }
+            let (p1, p2) = if offset == 0 { (p1_sfi(sfi), 0) } else { ((offset >> 8) as u8, offset as u8) };
+            let (sw, data) = read(self, p1, p2, chunk)?;
+            match sw {
+                StatusWord::Success => {}
+                // The previous chunk ended exactly at the end of the file.
+                StatusWord::WrongOffset if offset > 0 => return Ok(out),
+                sw => return Err(Error::Card { step: Step::ReadBinary, sw }),
+            }
+            if data.len() > chunk {
+                return Err(crate::error::ParseError {
+                    file: "READ BINARY",
+                    offset,
+                    what: crate::error::ParseProblem::Oversized(data.len()),
+                }
+                .into());
+            }
+            out.extend_from_slice(&data);
+            if data.len() < chunk {
+                return Ok(out);
+            }
+        }
     }
 
     /// Plain READ BINARY with a short Le (at most `le` bytes, 0 = 256).
@@ -153,25 +273,24 @@ impl<T: Transport> Card<T> {
         self.exchange_ok(&cmd, Step::ReadBinary)
     }
 
-    /// Reads one TLV-structured MF file whole, length-aware: in one extended read
-    /// where the transport allows, else first the 2-byte header and then exactly
-    /// `2 + L` bytes with short Le. A fixed short Le would silently cut a
-    /// second-generation card type (`C1 02 30 35`) to 3 bytes (second-generation
-    /// notes §1.2).
+    /// Reads one small TLV-structured MF file whole, length-aware: in one extended read
+    /// where the reader allows, else first the 2-byte header and then exactly `2 + L`
+    /// bytes with short Le. A fixed short Le would silently cut a second-generation card
+    /// type (`C1 02 30 35`) to 3 bytes (second-generation notes §1.2). The first such
+    /// read also tells whether the reader carries extended APDUs.
     pub fn read_small_tlv_file(&mut self, sfi: u8) -> Result<Zeroizing<Vec<u8>>> {
-        if self.transport.limits().extended_length {
-            return self.read_binary(sfi);
+        if self.extended_ok() {
+            let cmd = Command::new(0x00, 0xB0, p1_sfi(sfi), 0x00).with_le(Le::Extended(0));
+            if let Some(r) = self.try_extended(&cmd, Step::ReadBinary)? {
+                return ok_data(r, Step::ReadBinary);
+            }
         }
         let head = self.read_binary_short(sfi, 2)?;
-        if head.len() < 2 {
+        if head.len() < 2 || head[1] > 0x7F {
+            // Not a small object: the parser reports it.
             return Ok(head);
         }
-        let len = head[1];
-        if len > 0x7F {
-            // Not a small object: read what the short form gives and let the parser judge.
-            return self.read_binary_short(sfi, 0);
-        }
-        self.read_binary_short(sfi, 2 + len)
+        self.read_binary_short(sfi, 2 + head[1])
     }
 
     /// GET CHALLENGE: `00 84 00 00 08` → RND.ICC (SPEC15 §4.2.3).
@@ -227,6 +346,35 @@ impl<T: Transport> Card<T> {
     }
 }
 
+/// `08 B0 P1 P2 04 96 02 HH LL 00`: SM READ BINARY in short form (a fallback the
+/// spec does not show; see [`AuthenticatedCard::sm_read_binary`]).
+fn short_sm_read(p1: u8, p2: u8, le: u16) -> Command {
+    let [hi, lo] = le.to_be_bytes();
+    Command::new(crate::sm::CLA_SM, 0xB0, p1, p2).with_data(&[crate::sm::TAG_LE, 0x02, hi, lo]).with_le(Le::Short(0))
+}
+
+/// Status words by which a card or reader refuses the *form* of a fallback request
+/// (length, P1-P2 or SM object), as opposed to refusing access to the file.
+fn variant_refused(sw: StatusWord) -> bool {
+    matches!(
+        sw,
+        StatusWord::WrongLength
+            | StatusWord::BytesRemaining(_)
+            | StatusWord::Unknown(0x6C, _)
+            | StatusWord::IncorrectP1P2
+            | StatusWord::LcInconsistentWithP1P2
+            | StatusWord::SmDataObjectsIncorrect
+            | StatusWord::SmDataObjectsMissing
+    )
+}
+
+fn ok_data(r: Response, step: Step) -> Result<Zeroizing<Vec<u8>>> {
+    if r.sw != StatusWord::Success {
+        return Err(Error::Card { step, sw: r.sw });
+    }
+    Ok(r.data)
+}
+
 /// A card after successful authentication: holds the session key until dropped.
 pub struct AuthenticatedCard<'a, T: Transport, S: Suite> {
     card: &'a mut Card<T>,
@@ -254,10 +402,52 @@ impl<T: Transport, S: Suite> AuthenticatedCard<'_, T, S> {
     /// SM READ BINARY of a whole EF: `08 B0 P1 00 00 00 04 96 02 00 00 00 00`,
     /// response `86 L 01 ‖ ciphertext`, decrypted and strictly unpadded
     /// (SPEC15 §4.2.5).
+    ///
+    /// On a reader without extended APDUs the variants of [`SM_FALLBACK_ORDER`] are
+    /// tried in order: the same request in short form (`08 B0 P1 00 04 96 02 00 00
+    /// 00`, which works when the whole answer fits 256 bytes), then chunks of
+    /// [`SM_CHUNK`] bytes (`96 02 00 E0`), the first by SFI and the rest by offset, each
+    /// answered as its own `86` object. If none works: "reader cannot carry extended
+    /// APDUs".
     pub fn sm_read_binary(&mut self, sfi: u8) -> Result<Zeroizing<Vec<u8>>> {
-        let cmd = SecureMessaging::<S>::read_binary_command(p1_sfi(sfi), 0x00, 0x0000);
-        let data = self.card.exchange_ok(&cmd, Step::SmReadBinary)?;
-        Ok(self.sm.unwrap_read(&data)?)
+        if self.card.extended_ok() {
+            let cmd = SecureMessaging::<S>::read_binary_command(p1_sfi(sfi), 0x00, 0x0000);
+            if let Some(r) = self.card.try_extended(&cmd, Step::SmReadBinary)? {
+                let data = ok_data(r, Step::SmReadBinary)?;
+                return Ok(self.sm.unwrap_read(&data)?);
+            }
+        }
+        // Variant 1: the whole file, short form.
+        let r = self.card.exchange(&short_sm_read(p1_sfi(sfi), 0, 0), Step::SmReadBinary)?;
+        if r.sw == StatusWord::Success {
+            self.card.note_fallback(SM_FALLBACK_ORDER[0]);
+            return Ok(self.sm.unwrap_read(&r.data)?);
+        }
+        if !variant_refused(r.sw) {
+            return Err(Error::Card { step: Step::SmReadBinary, sw: r.sw });
+        }
+        log::info!(target: "zairyu::apdu", "{} refused ({:04X}); trying {}", SM_FALLBACK_ORDER[0], r.sw.as_u16(), SM_FALLBACK_ORDER[1]);
+        // Variant 2: chunks, each its own 86 object.
+        let sm = &self.sm;
+        let result = self.card.read_chunked(sfi, usize::from(SM_CHUNK), |card, p1, p2, want| {
+            let r = card.exchange(&short_sm_read(p1, p2, want as u16), Step::SmReadBinary)?;
+            if r.sw != StatusWord::Success {
+                return Ok((r.sw, r.data));
+            }
+            Ok((r.sw, sm.unwrap_read(&r.data)?))
+        });
+        match result {
+            Ok(data) => {
+                self.card.note_fallback(SM_FALLBACK_ORDER[1]);
+                Ok(data)
+            }
+            Err(Error::Card { sw, .. }) if variant_refused(sw) => {
+                log::warn!(target: "zairyu::apdu", "{} refused ({:04X}); no variant left", SM_FALLBACK_ORDER[1], sw.as_u16());
+                Err(TransportError::ExtendedLengthUnsupported.into())
+            }
+            Err(Error::Card { sw, .. }) => Err(Error::Card { step: Step::SmReadBinary, sw }),
+            Err(e) => Err(e),
+        }
     }
 
     /// Counters so far.

@@ -141,8 +141,9 @@ pub enum Fault {
     /// After this many APDUs one transmit fails with [`TransportError::CardReset`]
     /// and the chip is power-cycled.
     ResetAfter(usize),
-    /// The link carries short APDUs only: [`Transport::limits`] says so and
-    /// extended-length commands are answered `67 00`.
+    /// The link carries short APDUs only: [`Transport::limits`] says so,
+    /// extended-length commands are answered `67 00`, and so is any command whose
+    /// answer would carry more than 256 data bytes.
     ShortApdusOnly,
     /// SM READ BINARY responses carry a wrong padding marker (`7F` instead of `80`).
     BadSmPadding,
@@ -300,7 +301,13 @@ impl SimCard {
             }
             None => {
                 let q = self.quirks();
-                with_chip!(&mut self.engine, c => c.process(&self.card, command, q)).encode()
+                let r = with_chip!(&mut self.engine, c => c.process(&self.card, command, q));
+                if q.short_only && r.data.len() > 256 {
+                    // A short-APDU reader cannot carry more than 256 data bytes back.
+                    zairyu::apdu::Response::status(StatusWord::WrongLength).encode()
+                } else {
+                    r.encode()
+                }
             }
         };
         for (f, _) in &self.faults {

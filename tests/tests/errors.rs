@@ -60,7 +60,12 @@ fn every_spec_status_word_at_every_command_is_a_named_card_error() {
             let named = StatusWord::from_bytes(sw[0], sw[1]);
             assert!(!matches!(named, StatusWord::Unknown(..)));
             let wrong_number_step = matches!(step, Step::MutualAuthenticate | Step::Verify) && *sw == [0x63, 0x00];
-            if wrong_number_step {
+            // A 67 00 to an extended command reads as "the reader cannot carry extended
+            // APDUs": the session falls back, and when every variant is refused too the
+            // error says so.
+            if step == Step::SmReadBinary && *sw == [0x67, 0x00] {
+                assert_eq!(e, Error::Transport(TransportError::ExtendedLengthUnsupported));
+            } else if wrong_number_step {
                 assert_eq!(e, Error::WrongCardNumber { step, flow: "gen1-3des" }, "{sw:02X?} at {step}");
             } else {
                 assert_eq!(e, Error::Card { step, sw: named }, "{sw:02X?} at {step}");
@@ -196,8 +201,68 @@ fn unknown_and_unsupported_card_types() {
 }
 
 #[test]
-fn short_apdu_only_transport_gives_a_clear_error() {
-    let e = read_err(card().with_fault(Fault::ShortApdusOnly));
+fn short_apdu_only_reader_falls_back_and_says_so() {
+    for opts in [
+        IssueOptions::default(),
+        IssueOptions { card_type: zairyu_sim::SimCardType::Gen2ResidenceCard, ..IssueOptions::default() },
+    ] {
+        let card = SimCard::new(IssuedCard::issue(&opts)).with_fault(Fault::ShortApdusOnly);
+        let (r, c) = read_with(card, &opts.card_number, &sim_trust());
+        let r = r.unwrap();
+        assert_eq!(r.verification.signature, zairyu::verify::SignatureStatus::Valid);
+        assert_eq!(r.link.extended_length, Some(false));
+        assert!(r.link.fallbacks.contains(&"short_plain_chunked"));
+        assert!(r.link.fallbacks.contains(&"sm_short_chunked"), "{:?}", r.link);
+        assert!(r.warnings.iter().any(|w| w.contains("extended APDUs")));
+        // No extended command ever left the host.
+        assert!(c.transport().trace().iter().all(|t| t.lc <= 255));
+        let json = zairyu::report::Report::from_read(&r).to_json_pretty();
+        assert!(json.contains("\"sm_short_chunked\""));
+    }
+    // Second-generation small files fit a short answer whole.
+    let opts = IssueOptions { card_type: zairyu_sim::SimCardType::Gen2ResidenceCard, ..IssueOptions::default() };
+    let r = read_with(
+        SimCard::new(IssuedCard::issue(&opts)).with_fault(Fault::ShortApdusOnly),
+        &opts.card_number,
+        &sim_trust(),
+    )
+    .0
+    .unwrap();
+    assert_eq!(r.link.fallbacks[0], "sm_short_whole");
+}
+
+#[test]
+fn extended_length_is_learnt_from_a_67_00_answer() {
+    // A transport that claims extended support but whose reader answers 67 00 to
+    // extended commands: the first MF read teaches the session to fall back.
+    let card = card().with_fault(Fault::ShortApdusOnly);
+    let claims_full = Rewrite { inner: card, f: |_: &[u8], r: Vec<u8>| r };
+    struct Claim<T>(T);
+    impl<T: zairyu::transport::Transport> zairyu::transport::Transport for Claim<T> {
+        fn transmit(&mut self, c: &[u8]) -> Result<Vec<u8>, TransportError> {
+            self.0.transmit(c)
+        }
+        fn limits(&self) -> zairyu::transport::Limits {
+            zairyu::transport::Limits::FULL
+        }
+    }
+    let number = zairyu::CardNumber::parse(&number()).unwrap();
+    let mut c = zairyu::session::Card::new(Claim(claims_full));
+    let r = zairyu::reader::read_card(&mut c, &number, &sim_trust(), &mut zairyu::auth::OsRandom, &Default::default())
+        .unwrap();
+    assert_eq!(r.link.extended_length, Some(false));
+    assert_eq!(r.verification.signature, zairyu::verify::SignatureStatus::Valid);
+}
+
+#[test]
+fn short_apdu_only_reader_whose_card_refuses_chunks_gives_a_clear_error() {
+    // Offset reads in the first 256 bytes have P1 = 00: the card refuses them.
+    let card = card().with_fault(Fault::ShortApdusOnly).with_fault(Fault::StatusWord {
+        ins: 0xB0,
+        p1: Some(0x00),
+        sw: [0x6A, 0x86],
+    });
+    let e = read_err(card);
     assert_eq!(e, Error::Transport(TransportError::ExtendedLengthUnsupported));
     assert_eq!(e.to_string(), "reader cannot carry extended APDUs");
 }
