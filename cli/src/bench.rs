@@ -56,3 +56,92 @@ fn one(iterations: u32, card_type: SimCardType, trust: &TrustStore) -> Result<()
     );
     Ok(())
 }
+
+/// Records the size of every exchange, to sum the modelled air time.
+#[cfg(feature = "pcsc")]
+struct Recording<T> {
+    inner: T,
+    exchanges: Vec<(usize, usize)>,
+}
+
+#[cfg(feature = "pcsc")]
+impl<T: zairyu::transport::Transport> zairyu::transport::Transport for Recording<T> {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, zairyu::error::TransportError> {
+        let r = self.inner.transmit(command)?;
+        self.exchanges.push((command.len(), r.len()));
+        Ok(r)
+    }
+    fn limits(&self) -> zairyu::transport::Limits {
+        self.inner.limits()
+    }
+}
+
+/// The benchmark through the real pcscd: the simulated card is served on vpcd
+/// (reader "Virtual PCD 00 00") with the link model, and read through PC/SC.
+#[cfg(feature = "pcsc")]
+pub fn run_pcsc(
+    iterations: u32,
+    types: &[SimCardType],
+    link: zairyu_sim::vpcd::LinkSpeed,
+    model: zairyu_sim::vpcd::LinkModel,
+) -> Result<u8, Error> {
+    use zairyu_sim::vpcd::ServeOptions;
+    const READER: &str = "Virtual PCD 00 00";
+    let iterations = iterations.max(1);
+    let mut trust = TrustStore::new();
+    trust.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA")?;
+    trust.add_test_anchor_der(IssuedCard::test_ca2_der(), "simulator test CA2")?;
+    let rate = f64::from(link.kbps()) * 1000.0;
+    println!("full read + verify through pcscd + vpcd, link {link} ({model} model), {iterations} reads per card type");
+    println!(
+        "air-time limit = (bytes sent + bytes received) x 8 / {} bit/s; model = the served card's modelled air time\n",
+        link.kbps() * 1000
+    );
+    println!(
+        "{:<5} {:>6} {:>9} {:>10} {:>11} {:>11} {:>11} {:>12} {:>12}",
+        "type", "APDUs", "in-proc", "bytes", "wall/read", "limit", "model", "wall/limit", "wall/model"
+    );
+    for &card_type in types {
+        let issue = IssueOptions { card_type, ..IssueOptions::default() };
+        let number = CardNumber::parse(&issue.card_number)?;
+        let in_process = {
+            let mut card = Card::new(SimCard::new(IssuedCard::issue(&issue)));
+            read_card(&mut card, &number, &trust, &mut OsRandom, &ReadOptions::default())?.metrics.apdus
+        };
+        let opts = ServeOptions { link: Some(link), link_model: model, ..ServeOptions::default() };
+        let result = crate::pcsc_cmds::with_served_card(READER, &issue, opts, || -> Result<_, Error> {
+            crate::pcsc_cmds::wait_for_card(READER, true, std::time::Duration::from_secs(10))?;
+            let mut walls = Vec::new();
+            let mut last = None;
+            for _ in 0..iterations {
+                let t0 = Instant::now();
+                let transport = Recording { inner: zairyu_pcsc::PcscCard::connect(READER)?, exchanges: Vec::new() };
+                let mut card = Card::new(transport);
+                let r = read_card(&mut card, &number, &trust, &mut OsRandom, &ReadOptions::default())?;
+                walls.push(t0.elapsed());
+                let model: std::time::Duration =
+                    card.transport().exchanges.iter().map(|&(c, r)| model.air_time(link, c, r)).sum();
+                last = Some((r, model));
+            }
+            walls.sort();
+            Ok((walls[walls.len() / 2], last.expect("one read")))
+        })?;
+        let (wall, (r, model)) = result;
+        let bytes = r.metrics.bytes_sent + r.metrics.bytes_received;
+        let limit = bytes as f64 * 8.0 / rate;
+        println!(
+            "{:<5} {:>6} {:>9} {:>10} {:>8.1} ms {:>8.1} ms {:>8.1} ms {:>12.3} {:>12.3}",
+            r.card_type.code(),
+            r.metrics.apdus,
+            in_process,
+            bytes,
+            wall.as_secs_f64() * 1e3,
+            limit * 1e3,
+            model.as_secs_f64() * 1e3,
+            wall.as_secs_f64() / limit,
+            wall.as_secs_f64() / model.as_secs_f64(),
+        );
+    }
+    println!("\n(wall = median over the reads, including connect and verification)");
+    Ok(0)
+}

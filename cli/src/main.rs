@@ -2,6 +2,9 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+#[cfg(feature = "pcsc")]
+mod pcsc_cmds;
+mod serve;
 mod summary;
 
 use std::path::PathBuf;
@@ -144,6 +147,22 @@ struct TrustArgs {
     /// when reading the in-process simulator).
     #[arg(long)]
     no_sim_test_ca: bool,
+    /// Trust the simulator's test CAs (as test anchors) when reading a real reader, e.g.
+    /// a simulated card served on vpcd by `zairyu sim serve`.
+    #[cfg(feature = "pcsc")]
+    #[arg(long)]
+    trust_sim_ca: bool,
+}
+
+#[derive(clap::Args)]
+struct SourceArgs {
+    /// Read the card in this PC/SC reader (see `zairyu readers`) instead of the
+    /// in-process simulator.
+    #[cfg(feature = "pcsc")]
+    #[arg(long, value_name = "NAME")]
+    reader: Option<String>,
+    #[command(flatten)]
+    sim: SimArgs,
 }
 
 #[derive(clap::Args)]
@@ -179,7 +198,7 @@ enum Command {
         #[arg(long, value_name = "N")]
         card_number: String,
         #[command(flatten)]
-        sim: SimArgs,
+        source: SourceArgs,
         #[command(flatten)]
         trust: TrustArgs,
         #[command(flatten)]
@@ -197,7 +216,7 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         #[command(flatten)]
-        sim: SimArgs,
+        source: SourceArgs,
         #[command(flatten)]
         trust: TrustArgs,
         #[command(flatten)]
@@ -211,6 +230,89 @@ enum Command {
         /// Card types to measure (repeatable); default: 1, 2, 05, 06.
         #[arg(long, value_enum)]
         card_type: Vec<SimType>,
+        /// Measure through the real pcscd: serve the simulated card on vpcd (port
+        /// 35963, reader "Virtual PCD 00 00") with the link model, and read it there.
+        #[cfg(feature = "pcsc")]
+        #[arg(long)]
+        pcsc: bool,
+        /// Link speed for --pcsc.
+        #[arg(long, default_value = "424k", value_name = "RATE")]
+        link: zairyu_sim::vpcd::LinkSpeed,
+        /// Air-time model for --pcsc: `nominal` (bits / rate + per-frame overhead) or
+        /// `type-b` (every bit on the air, with start/stop bits and turnarounds).
+        #[arg(long, default_value = "nominal", value_name = "MODEL")]
+        link_model: zairyu_sim::vpcd::LinkModel,
+    },
+    /// List PC/SC readers.
+    #[cfg(feature = "pcsc")]
+    Readers {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The counter loop: emit a JSON line when a card arrives, take the card number as
+    /// one line on stdin, read and verify, emit one JSON result line, emit a line on
+    /// removal; runs until stdin closes.
+    #[cfg(feature = "pcsc")]
+    Watch {
+        /// The reader.
+        #[arg(long, value_name = "NAME")]
+        reader: String,
+        #[command(flatten)]
+        trust: TrustArgs,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
+    /// A redacted capability report per reader: protocol, ATR, extended-length support,
+    /// timings (no card data).
+    #[cfg(feature = "pcsc")]
+    Doctor {
+        /// Only this reader.
+        #[arg(long, value_name = "NAME")]
+        reader: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The card simulator.
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SimCommand {
+    /// Run a simulated card as the card in a vpcd slot of pcscd (vsmartcard's virtual
+    /// reader: port 35963 is "Virtual PCD 00 00", 35964 is "Virtual PCD 00 01").
+    Serve {
+        /// vpcd port.
+        #[arg(long, default_value_t = 35963)]
+        vpcd_port: u16,
+        /// vpcd host.
+        #[arg(long, default_value = "127.0.0.1")]
+        vpcd_host: String,
+        /// Card type.
+        #[arg(long, value_enum, default_value = "1")]
+        card_type: SimType,
+        /// Card number printed on the simulated card.
+        #[arg(long, default_value = "AB12345678CD")]
+        card_number: String,
+        /// A holder under 16 (no photo, no signature).
+        #[arg(long)]
+        under_16: bool,
+        /// Delay each exchange by its modelled ISO/IEC 14443 Type B air time.
+        #[arg(long, value_name = "RATE")]
+        link: Option<zairyu_sim::vpcd::LinkSpeed>,
+        /// Air-time model: `nominal` (bits / rate + per-frame overhead) or `type-b`.
+        #[arg(long, default_value = "nominal", value_name = "MODEL")]
+        link_model: zairyu_sim::vpcd::LinkModel,
+        /// Behave like a reader that cannot carry extended APDUs.
+        #[arg(long)]
+        short_apdus_only: bool,
+        /// Link faults for tests (repeatable): drop-after:N, drop-mid-response:N, corrupt:APDU:INDEX.
+        #[arg(long, value_parser = serve::parse_fault)]
+        fault: Vec<zairyu_sim::vpcd::ServeFault>,
     },
 }
 
@@ -279,6 +381,18 @@ fn read_sim(issued: IssuedCard, number: &str, trust: &TrustStore, opts: &ReadOpt
     read_card(&mut card, &number, trust, &mut OsRandom, opts)
 }
 
+fn read_source(source: &SourceArgs, number: &str, trust: &TrustArgs, read: &ReadArgs) -> Result<CardRead, Error> {
+    let opts = read.options()?;
+    #[cfg(feature = "pcsc")]
+    if let Some(reader) = &source.reader {
+        // Real cards: the simulator's test CAs are not trusted unless asked for.
+        let store = build_trust(trust, trust.trust_sim_ca)?;
+        return pcsc_cmds::read(reader, number, &store, &opts);
+    }
+    let store = build_trust(trust, true)?;
+    read_sim(issue(&source.sim), number, &store, &opts)
+}
+
 fn print_read(r: &CardRead, json: bool) {
     if json {
         println!("{}", Report::from_read(r).to_json_pretty());
@@ -292,7 +406,16 @@ fn run(cmd: Command) -> Result<u8, Error> {
         Command::Demo { json, generation, card_type } => {
             let card_type = card_type.unwrap_or(if generation == 2 { SimType::Five } else { SimType::One });
             let sim = SimArgs { sim_card_type: card_type, sim_card_number: "AB12345678CD".into(), sim_under_16: false };
-            let trust = build_trust(&TrustArgs { trust_dir: None, test_anchors: None, no_sim_test_ca: false }, true)?;
+            let trust = build_trust(
+                &TrustArgs {
+                    trust_dir: None,
+                    test_anchors: None,
+                    no_sim_test_ca: false,
+                    #[cfg(feature = "pcsc")]
+                    trust_sim_ca: false,
+                },
+                true,
+            )?;
             if !json {
                 println!("zairyu demo: a simulated card (synthetic data, test CA), card number AB12345678CD\n");
             }
@@ -300,15 +423,13 @@ fn run(cmd: Command) -> Result<u8, Error> {
             print_read(&r, json);
             Ok(exit_code_for_read(&r))
         }
-        Command::Read { card_number, sim, trust, read, json } => {
-            let store = build_trust(&trust, true)?;
-            let r = read_sim(issue(&sim), &card_number, &store, &read.options()?)?;
+        Command::Read { card_number, source, trust, read, json } => {
+            let r = read_source(&source, &card_number, &trust, &read)?;
             print_read(&r, json);
             Ok(exit_code_for_read(&r))
         }
-        Command::Dump { card_number, out, sim, trust, read } => {
-            let store = build_trust(&trust, true)?;
-            let r = read_sim(issue(&sim), &card_number, &store, &read.options()?)?;
+        Command::Dump { card_number, out, source, trust, read } => {
+            let r = read_source(&source, &card_number, &trust, &read)?;
             write_dump(&r, &out).map_err(|e| {
                 Error::Transport(zairyu::error::TransportError::Other(format!("writing {}: {e}", out.display())))
             })?;
@@ -320,13 +441,62 @@ fn run(cmd: Command) -> Result<u8, Error> {
             );
             Ok(exit_code_for_read(&r))
         }
-        Command::Bench { iterations, card_type } => {
+        Command::Bench {
+            iterations,
+            card_type,
+            #[cfg(feature = "pcsc")]
+            pcsc,
+            link,
+            link_model,
+        } => {
             let types = if card_type.is_empty() {
                 vec![SimType::One, SimType::Two, SimType::Five, SimType::Six]
             } else {
                 card_type
             };
-            bench::run(iterations, &types.into_iter().map(SimType::to_sim).collect::<Vec<_>>())
+            let types: Vec<_> = types.into_iter().map(SimType::to_sim).collect();
+            #[cfg(feature = "pcsc")]
+            if pcsc {
+                return bench::run_pcsc(iterations, &types, link, link_model);
+            }
+            let _ = (link, link_model);
+            bench::run(iterations, &types)
+        }
+        #[cfg(feature = "pcsc")]
+        Command::Readers { json } => pcsc_cmds::readers(json),
+        #[cfg(feature = "pcsc")]
+        Command::Watch { reader, trust, read } => {
+            pcsc_cmds::watch(&reader, &build_trust(&trust, trust.trust_sim_ca)?, &read.options()?)
+        }
+        #[cfg(feature = "pcsc")]
+        Command::Doctor { reader, json } => pcsc_cmds::doctor(reader.as_deref(), json),
+        Command::Sim {
+            command:
+                SimCommand::Serve {
+                    vpcd_port,
+                    vpcd_host,
+                    card_type,
+                    card_number,
+                    under_16,
+                    link,
+                    link_model,
+                    short_apdus_only,
+                    fault,
+                },
+        } => {
+            let issue =
+                IssueOptions { card_type: card_type.to_sim(), card_number, under_16, ..IssueOptions::default() };
+            let opts = zairyu_sim::vpcd::ServeOptions {
+                host: vpcd_host,
+                port: vpcd_port,
+                link,
+                link_model,
+                short_apdus_only,
+                faults: fault,
+                ..Default::default()
+            };
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            serve::run(issue, opts, stop)
         }
     }
 }

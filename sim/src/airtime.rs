@@ -1,5 +1,9 @@
-//! Air-time model of one APDU exchange over ISO/IEC 14443-4 Type B, used by
+//! Air-time models of one APDU exchange over ISO/IEC 14443-4 Type B, used by
 //! [`crate::vpcd::serve`] to make a simulated card as slow as a real one.
+//!
+//! Two models ([`LinkModel`]): the **nominal** model (the default) counts the data bits
+//! at the nominal rate plus a per-frame overhead (PCB, CRC_B, SOF, EOF); the **Type B**
+//! model, described below, counts every bit on the air.
 //!
 //! The model counts every bit a Type B reader and card put on the air for one
 //! command/response pair, including block chaining, and adds the minimum
@@ -140,6 +144,81 @@ pub fn air_time_fc(link: LinkSpeed, command_len: usize, response_len: usize) -> 
 
 /// The modelled air time of one exchange (rounded down to the nanosecond).
 pub fn air_time(link: LinkSpeed, command_len: usize, response_len: usize) -> Duration {
-    let ns = u128::from(air_time_fc(link, command_len, response_len)) * 1_000_000_000 / u128::from(FC_HZ);
+    fc_to_duration(air_time_fc(link, command_len, response_len))
+}
+
+fn fc_to_duration(fc: u64) -> Duration {
+    let ns = u128::from(fc) * 1_000_000_000 / u128::from(FC_HZ);
     Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
+}
+
+/// The nominal model, in carrier cycles: the data bits at the nominal rate, `(c + r)·8`
+/// etu, plus a per-frame overhead of PCB + CRC_B (3 bytes, 24 etu) and SOF + EOF
+/// (22 etu) for every frame, with the same frame count `F` as the Type B model
+/// (I-blocks both ways and R(ACK)s). No start/stop bits, no turnarounds: it is the
+/// "bits / rate plus a per-frame overhead" model against which the PC/SC path's own
+/// overhead is measured (`zairyu bench --pcsc`).
+pub fn nominal_air_time_fc(link: LinkSpeed, command_len: usize, response_len: usize) -> u64 {
+    let (kc, kr) = (i_blocks(command_len), i_blocks(response_len));
+    let frames = 2 * kc + 2 * kr - 2;
+    let etu = 8 * (command_len as u64 + response_len as u64) + (8 * BLOCK_OVERHEAD as u64 + SOF_ETU + EOF_ETU) * frames;
+    etu * link.etu_fc()
+}
+
+/// Which air-time model a served card follows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum LinkModel {
+    /// [`nominal_air_time_fc`]: data bits / rate plus a per-frame overhead (default).
+    #[default]
+    Nominal,
+    /// [`air_time_fc`]: every bit on the air, with start/stop bits and turnarounds
+    /// (about 1.3 times the nominal time for large transfers).
+    TypeB,
+}
+
+impl LinkModel {
+    /// The modelled air time of one exchange.
+    pub fn air_time(self, link: LinkSpeed, command_len: usize, response_len: usize) -> Duration {
+        fc_to_duration(match self {
+            LinkModel::Nominal => nominal_air_time_fc(link, command_len, response_len),
+            LinkModel::TypeB => air_time_fc(link, command_len, response_len),
+        })
+    }
+}
+
+impl fmt::Display for LinkModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LinkModel::Nominal => "nominal",
+            LinkModel::TypeB => "type-b",
+        })
+    }
+}
+
+impl FromStr for LinkModel {
+    type Err = ParseLinkSpeedError;
+    /// `nominal` or `type-b`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "nominal" => Ok(LinkModel::Nominal),
+            "type-b" | "typeb" => Ok(LinkModel::TypeB),
+            _ => Err(ParseLinkSpeedError(s.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod nominal_tests {
+    use super::*;
+
+    #[test]
+    fn nominal_model_is_bits_over_rate_plus_frame_overhead() {
+        // 7-byte command, 1466-byte response: 1 + 6 I-blocks, 5 R(ACK)s, F = 12 frames.
+        let etu = 8 * (7 + 1466) + 46 * 12;
+        assert_eq!(nominal_air_time_fc(LinkSpeed::K424, 7, 1466), etu * 32);
+        // Always below the Type B model (no start/stop bits, no turnarounds).
+        assert!(nominal_air_time_fc(LinkSpeed::K424, 7, 1466) < air_time_fc(LinkSpeed::K424, 7, 1466));
+        assert_eq!("type-b".parse::<LinkModel>(), Ok(LinkModel::TypeB));
+        assert_eq!(LinkModel::default(), LinkModel::Nominal);
+    }
 }

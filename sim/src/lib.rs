@@ -11,7 +11,10 @@
 //! * [`SimCard`] answers SELECT FILE, GET CHALLENGE, MUTUAL AUTHENTICATE, VERIFY
 //!   and READ BINARY (SPEC15 §4.2) with the spec's status words, never panicking
 //!   on any input;
-//! * [`Fault`]s inject transport and card errors for the error-path tests.
+//! * [`Fault`]s inject transport and card errors for the error-path tests;
+//! * [`vpcd::serve`] puts the chip into a real PC/SC stack as a virtual card
+//!   of vsmartcard's `vpcd` reader driver, optionally as slow as a real
+//!   ISO/IEC 14443 link ([`airtime`]).
 //!
 //! With [`SimRandomness::Annex2`] and card number `AA12345678BB` the chip
 //! reproduces the SPEC15 Annex 2 trace byte for byte; a gen2 card with
@@ -62,9 +65,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod airtime;
 mod chip;
 mod issue;
 mod rng;
+pub mod vpcd;
 
 use zairyu::apdu::{ParsedCommand, StatusWord};
 use zairyu::crypto::{Aes128Suite, TdesSuite};

@@ -1,0 +1,41 @@
+//! Reads and verifies a simulated card in-process, as an application would read a
+//! real one: `cargo run -p zairyu-examples --bin read_simulator [05]`.
+
+use zairyu::CardNumber;
+use zairyu::auth::OsRandom;
+use zairyu::reader::{ReadOptions, read_card};
+use zairyu::report::Report;
+use zairyu::session::Card;
+use zairyu::verify::TrustStore;
+use zairyu_sim::{IssueOptions, IssuedCard, SimCard, SimCardType};
+
+fn main() -> Result<(), zairyu::Error> {
+    let card_type = match std::env::args().nth(1).as_deref() {
+        Some("2") => SimCardType::SpecialPermanentResident,
+        Some("05") => SimCardType::Gen2ResidenceCard,
+        Some("06") => SimCardType::Gen2SpecialPermanentResident,
+        _ => SimCardType::ResidenceCard,
+    };
+    // A synthetic card and the simulator's test CAs (test anchors, never production).
+    let issued = IssuedCard::issue(&IssueOptions { card_type, ..IssueOptions::default() });
+    let mut trust = TrustStore::new();
+    trust.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA")?;
+    trust.add_test_anchor_der(IssuedCard::test_ca2_der(), "simulator test CA2")?;
+
+    // The number the clerk types.
+    let number = CardNumber::parse("AB12345678CD")?;
+    let mut card = Card::new(SimCard::new(issued));
+    let read = read_card(&mut card, &number, &trust, &mut OsRandom, &ReadOptions::default())?;
+
+    let v = &read.verification;
+    println!(
+        "card type {} ({}), signature {:?}, chain {:?}, anchor profile {:?}",
+        read.card_type.code(),
+        read.flow.name(),
+        v.signature,
+        v.chain,
+        v.anchor_profile
+    );
+    println!("{}", Report::from_read(&read).to_json_pretty());
+    Ok(())
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Builds the C library (static and shared), checks the generated header, compiles the
+# C tests (ffi/tests/test_api.c) and the examples (examples/c/) against include/ and
+# the library, and runs them: the tests once built with AddressSanitizer (leak
+# detection on) and once under Valgrind (memcheck, leaks of kind definite/indirect are
+# errors), the examples on the in-process simulator and through pcscd + vpcd with a
+# card served by `zairyu sim serve` on reader "Virtual PCD 00 01".
+#
+# Needs gcc, pkg-config, libpcsclite-dev, pcscd and vsmartcard-vpcd (scripts/setup),
+# and valgrind (installed here if missing). Uses a running pcscd; starts one with
+# scripts/pcscd (and stops it at the end) if none runs. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+READER="Virtual PCD 00 01"
+VPCD_PORT=35964
+out=target/c-tests
+mkdir -p "$out"
+
+step() { echo "== $*"; }
+
+if ! command -v valgrind >/dev/null; then
+  step "installing valgrind"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends valgrind >/dev/null
+fi
+
+step "header up to date (cbindgen)"
+ffi/check-header.sh
+
+step "build libzairyu (static and shared) and the CLI (sim serve)"
+cargo build --locked --release -p zairyu-ffi
+cargo build --locked --release -p zairyu-cli
+lib=$root/target/release
+version=$(cargo pkgid -p zairyu-ffi)
+version=${version##*[@#]}
+
+mkdir -p "$lib/pkgconfig"
+sed -e "s|@LIBDIR@|$lib|" -e "s|@INCLUDEDIR@|$root/include|" -e "s|@VERSION@|$version|" \
+  ffi/zairyu.pc.in > "$lib/pkgconfig/zairyu.pc"
+export PKG_CONFIG_PATH="$lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+
+step "compile (gcc $(gcc -dumpversion), zairyu $version)"
+CFLAGS=(-std=c11 -Wall -Wextra -Werror -g -O1 $(pkg-config --cflags zairyu))
+STATIC=("$lib/libzairyu.a" -lpcsclite -lpthread -ldl -lm)
+ASAN=(-fsanitize=address -fno-omit-frame-pointer)
+gcc "${CFLAGS[@]}" "${ASAN[@]}" -DEXPECTED_VERSION="\"$version\"" ffi/tests/test_api.c "${STATIC[@]}" -o "$out/test_api_asan"
+gcc "${CFLAGS[@]}" -DEXPECTED_VERSION="\"$version\"" ffi/tests/test_api.c "${STATIC[@]}" -o "$out/test_api"
+for ex in read_card counter_loop; do
+  gcc "${CFLAGS[@]}" "examples/c/$ex.c" "${STATIC[@]}" -o "$out/$ex"
+done
+# The documented shared-library build: pkg-config flags only.
+gcc -std=c11 -Wall -Wextra -Werror examples/c/read_card.c $(pkg-config --cflags --libs zairyu) -o "$out/read_card_shared"
+
+step "PC/SC: pcscd and a simulated card on vpcd ($READER)"
+started_pcscd=0
+serve_pid=""
+cleanup() {
+  if [ -n "$serve_pid" ]; then kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
+  if [ "$started_pcscd" = 1 ]; then scripts/pcscd stop; fi
+}
+trap cleanup EXIT
+if ! pgrep -x pcscd >/dev/null; then
+  scripts/pcscd start
+  started_pcscd=1
+fi
+target/release/zairyu sim serve --vpcd-port "$VPCD_PORT" 2>"$out/sim-serve.log" &
+serve_pid=$!
+
+ca_dir=$out/test-ca
+mkdir -p "$ca_dir"
+cp sim/fixtures/gen1-test-ca.der "$ca_dir/"
+export ZAIRYU_TEST_READER="$READER" ZAIRYU_TEST_CA_DIR="$ca_dir"
+
+failures=0
+check() { # name, command...
+  local name=$1
+  shift
+  if "$@"; then echo "ok: $name"; else echo "FAILED: $name" >&2; failures=$((failures + 1)); fi
+}
+expect_output() { # pattern, command... : exit 0 and output matching pattern
+  local pattern=$1 log
+  shift
+  log=$("$@" </dev/null 2>&1) || { echo "$log" >&2; return 1; }
+  grep -qE "$pattern" <<<"$log" || { echo "$log" >&2; echo "(no match for: $pattern)" >&2; return 1; }
+}
+
+step "C tests under AddressSanitizer"
+check "test_api (ASan, detect_leaks=1)" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_api_asan"
+
+step "C tests under Valgrind"
+VALGRIND=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect)
+memcheck() { # log file, command...: Valgrind's summary is printed, its verdict is the exit status
+  local log=$1 rc=0
+  shift
+  valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --log-file="$log" "$@" || rc=$?
+  grep -E "ERROR SUMMARY|definitely lost:|indirectly lost:|possibly lost:|still reachable:|All heap blocks" "$log" | sed 's/^==[0-9]*== */  valgrind: /'
+  [ "$rc" = 0 ] || cat "$log" >&2
+  return "$rc"
+}
+check "test_api (Valgrind memcheck)" memcheck "$out/valgrind-test_api.log" "$out/test_api"
+
+step "examples"
+shared_read() { LD_LIBRARY_PATH="$lib" expect_output "anchor profile +test" "$out/read_card_shared" AB12345678CD; }
+wrong_number() { # exit status 1 and the result name on stderr
+  local log rc=0
+  log=$("$out/read_card" "$@" AB12345678CE 2>&1) || rc=$?
+  [ "$rc" = 1 ] && grep -q "wrong_card_number" <<<"$log"
+}
+counter() { # card number, pattern
+  local log
+  log=$(echo "$1" | timeout 60 "$out/counter_loop" --reader "$READER" --sim-test-ca --max-cards 1) || return 1
+  grep -q "$2" <<<"$log" || { echo "$log" >&2; return 1; }
+}
+check "read_card, in-process simulator" expect_output "signature +valid" "$out/read_card" AB12345678CD
+check "read_card, shared library via pkg-config" shared_read
+check "read_card, pcscd + vpcd" \
+  expect_output "signature +valid" "$out/read_card" --reader "$READER" --sim-test-ca AB12345678CD
+check "read_card, wrong number (simulator)" wrong_number
+check "read_card, wrong number (pcscd + vpcd)" wrong_number --reader "$READER"
+check "read_card under Valgrind, simulator" "${VALGRIND[@]}" "$out/read_card" AB12345678CD
+check "read_card under Valgrind, pcscd + vpcd" \
+  "${VALGRIND[@]}" "$out/read_card" --reader "$READER" --sim-test-ca AB12345678CD
+check "counter_loop, pcscd + vpcd" counter AB12345678CD '"ok":true,"report":{'
+check "counter_loop, wrong number" counter AB12345678CE '"code":"wrong_card_number"'
+
+if [ "$failures" -ne 0 ]; then
+  echo "C tests: $failures check(s) failed" >&2
+  exit 1
+fi
+echo "== C tests passed"

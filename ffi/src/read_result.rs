@@ -1,0 +1,585 @@
+//! `zairyu_read_result`: a completed read, its report and typed getters.
+
+use std::ffi::c_char;
+
+use zairyu_core::files::{CardType, Image, ImageFormat, Text};
+use zairyu_core::reader::{CardData, CardRead};
+use zairyu_core::report::Report;
+use zairyu_core::verify::{AnchorProfile, ChainStatus, SignatureStatus};
+
+use crate::result::zairyu_result;
+use crate::util::{Failure, copy_out, guard, non_null, non_null_mut, write_out};
+
+/// A completed read (opaque): the data read from the card, its verification result
+/// and its report. Made by `zairyu_card_read`, freed by `zairyu_read_result_free`.
+/// Immutable: every getter may be called from any thread, also concurrently.
+pub struct zairyu_read_result {
+    read: CardRead,
+    report: Report,
+}
+
+impl zairyu_read_result {
+    pub(crate) fn new(read: CardRead) -> Self {
+        let report = Report::from_read(&read);
+        zairyu_read_result { read, report }
+    }
+}
+
+/// The card type (MF/EF02); the numbers are the spec's codes.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum zairyu_card_type {
+    /// "1" 在留カード (first generation).
+    ResidenceCard = 1,
+    /// "2" 特別永住者証明書 (first generation).
+    SpecialPermanentResident = 2,
+    /// "05" 第２世代在留カード.
+    Gen2ResidenceCard = 5,
+    /// "06" 第２世代特別永住者証明書.
+    Gen2SpecialPermanentResident = 6,
+}
+
+/// The signature (check code) result.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum zairyu_signature_status {
+    /// The signature verifies under the card certificate's key.
+    Valid = 1,
+    /// It does not: treat the card as possibly forged or altered.
+    Invalid = 2,
+    /// No signature or certificate on the card (under-16 cards).
+    Absent = 3,
+    /// Not checked (read policy `ZAIRYU_READ_POLICY_TEXT_ONLY`).
+    NotChecked = 4,
+}
+
+/// The certificate-chain result.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum zairyu_chain_status {
+    /// A trust anchor's key verifies the card certificate.
+    Verified = 1,
+    /// No anchor's key verifies it.
+    NoMatchingAnchor = 2,
+    /// There is no card certificate.
+    NoCertificate = 3,
+    /// The chain was not checked.
+    NotChecked = 4,
+}
+
+/// Which kind of anchor the chain ended in.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum zairyu_anchor_profile {
+    /// No anchor (the chain is not `ZAIRYU_CHAIN_STATUS_VERIFIED`).
+    None = 0,
+    /// A pinned Ministry root.
+    Production = 1,
+    /// A test anchor (the simulator's CA, the Ministry's sample-card CA, ...).
+    Test = 2,
+}
+
+/// An image on the card (the `kind` argument of the image getters).
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum zairyu_image_kind {
+    /// First generation: the card-front image (券面画像, TIFF).
+    Front = 1,
+    /// The face photo (顔画像, JPEG 2000).
+    Face = 2,
+    /// Second generation: the name image (氏名画像, TIFF).
+    Name = 3,
+    /// Second generation: the address image (住居地画像, TIFF).
+    Address = 4,
+}
+
+/// An image's container format.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum zairyu_image_format {
+    /// TIFF.
+    Tiff = 1,
+    /// JPEG 2000, JP2 container.
+    Jp2 = 2,
+    /// JPEG 2000 codestream.
+    J2k = 3,
+    /// Something else.
+    Unknown = 4,
+}
+
+/// A text field (the `field` argument of `zairyu_read_result_field`). Fields a
+/// card's generation does not have, or that are empty on the card, are
+/// `ZAIRYU_RESULT_NOT_PRESENT`. Coded values give their code (names are in the JSON).
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum zairyu_field {
+    /// MF/EF01 spec version, e.g. "0001".
+    SpecVersion = 1,
+    /// The card number, redacted: "AB********CD".
+    CardNumberRedacted = 2,
+    /// First generation: 住居地 (address) text.
+    Address = 10,
+    /// First generation: 追記書き込み年月日 (date the address was written), YYYYMMDD.
+    AddressWrittenOn = 11,
+    /// First generation: 市町村コード (municipality code, check digit validated).
+    MunicipalityCode = 12,
+    /// First generation: 資格外活動許可 包括許可 text; second generation: its code.
+    ComprehensivePermission = 13,
+    /// First generation: 個別許可 text; second generation: "1" or "0".
+    IndividualPermission = 14,
+    /// Second generation: card expiry, YYYYMMDD.
+    CardExpiry = 20,
+    /// Second generation: birth date, YYYYMMDD.
+    BirthDate = 21,
+    /// Second generation: sex code.
+    Sex = 22,
+    /// Second generation: nationality/region code (ISO 3166-1 alpha-3 or XXX).
+    Nationality = 23,
+    /// Second generation: status-of-residence code.
+    StatusOfResidence = 24,
+    /// Second generation: period of stay in Japanese ("3年", "90日", "無期限").
+    PeriodOfStay = 25,
+    /// Second generation: permission type.
+    PermissionType = 26,
+    /// Second generation: permission date, YYYYMMDD.
+    PermissionDate = 27,
+    /// Second generation: stay expiry, YYYYMMDD.
+    StayExpiry = 28,
+    /// Second generation: work-restriction code.
+    WorkRestriction = 29,
+    /// Second generation: deadline of the comprehensive permission, YYYYMMDD.
+    ComprehensivePermissionDeadline = 30,
+    /// Second generation: 長官記録事項 note text.
+    NoteText = 31,
+}
+
+/// JSON flag: indented output (as `zairyu read --json` prints it).
+pub const ZAIRYU_JSON_PRETTY: u32 = 1;
+
+/// Borrows a read-result argument.
+///
+/// # Safety
+/// `p` is NULL or a live pointer from `zairyu_card_read`.
+unsafe fn result_arg<'a>(p: *const zairyu_read_result) -> Result<&'a zairyu_read_result, Failure> {
+    let p = non_null(p, "result")?;
+    // SAFETY: non-NULL and live by the caller's contract; the result is immutable.
+    Ok(unsafe { &*p })
+}
+
+/// Runs a getter that writes one value.
+///
+/// # Safety
+/// `r` is NULL or a live result; `out` is NULL or writable.
+unsafe fn get_value<T>(
+    r: *const zairyu_read_result,
+    out: *mut T,
+    f: impl FnOnce(&zairyu_read_result) -> Result<T, Failure>,
+) -> zairyu_result {
+    guard(|| {
+        // SAFETY: this function's contract.
+        let r = unsafe { result_arg(r) }?;
+        let out = non_null_mut(out, "out")?;
+        let v = f(r)?;
+        // SAFETY: non-NULL and writable by this function's contract.
+        unsafe { write_out(out, v) };
+        Ok(())
+    })
+}
+
+/// Runs a getter that copies bytes or text into the caller's buffer.
+///
+/// # Safety
+/// `r` is NULL or a live result; `buf`/`buf_len`/`out_len` follow the buffer rule.
+unsafe fn get_copy(
+    r: *const zairyu_read_result,
+    text: bool,
+    buf: *mut u8,
+    buf_len: usize,
+    out_len: *mut usize,
+    f: impl FnOnce(&zairyu_read_result) -> Result<Vec<u8>, Failure>,
+) -> zairyu_result {
+    guard(|| {
+        // SAFETY: this function's contract.
+        let r = unsafe { result_arg(r) }?;
+        let _ = non_null_mut(out_len, "out_len")?;
+        let v = zeroize::Zeroizing::new(f(r)?);
+        // SAFETY: this function's contract.
+        unsafe { copy_out(&v, text, buf, buf_len, out_len) }
+    })
+}
+
+fn absent(what: &str) -> Failure {
+    Failure::new(zairyu_result::NotPresent, format!("{what} is not on this card or was not read"))
+}
+
+/// The card type.
+///
+/// Thread safety: any thread, concurrently.
+/// @param result must not be NULL. @param out must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_card_type(
+    result: *const zairyu_read_result,
+    out: *mut zairyu_card_type,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe {
+        get_value(result, out, |r| match r.read.card_type {
+            CardType::ResidenceCard => Ok(zairyu_card_type::ResidenceCard),
+            CardType::SpecialPermanentResident => Ok(zairyu_card_type::SpecialPermanentResident),
+            CardType::Gen2ResidenceCard => Ok(zairyu_card_type::Gen2ResidenceCard),
+            CardType::Gen2SpecialPermanentResident => Ok(zairyu_card_type::Gen2SpecialPermanentResident),
+            other => Err(Failure::new(zairyu_result::UnsupportedCardType, format!("card type {}", other.code()))),
+        })
+    }
+}
+
+/// The card generation: 1 (types 1, 2) or 2 (types 05, 06).
+///
+/// Thread safety: any thread, concurrently.
+/// @param result must not be NULL. @param out must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_generation(
+    result: *const zairyu_read_result,
+    out: *mut u8,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe { get_value(result, out, |r| Ok(r.read.card_type.generation())) }
+}
+
+/// The signature (check code) result.
+///
+/// Thread safety: any thread, concurrently.
+/// @param result must not be NULL. @param out must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_signature(
+    result: *const zairyu_read_result,
+    out: *mut zairyu_signature_status,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe {
+        get_value(result, out, |r| {
+            Ok(match r.read.verification.signature {
+                SignatureStatus::Valid => zairyu_signature_status::Valid,
+                SignatureStatus::Invalid => zairyu_signature_status::Invalid,
+                SignatureStatus::Absent => zairyu_signature_status::Absent,
+                SignatureStatus::NotChecked => zairyu_signature_status::NotChecked,
+            })
+        })
+    }
+}
+
+/// The certificate-chain result.
+///
+/// Thread safety: any thread, concurrently.
+/// @param result must not be NULL. @param out must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_chain(
+    result: *const zairyu_read_result,
+    out: *mut zairyu_chain_status,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe {
+        get_value(result, out, |r| {
+            Ok(match r.read.verification.chain {
+                ChainStatus::Verified => zairyu_chain_status::Verified,
+                ChainStatus::NoMatchingAnchor => zairyu_chain_status::NoMatchingAnchor,
+                ChainStatus::NoCertificate => zairyu_chain_status::NoCertificate,
+                ChainStatus::NotChecked => zairyu_chain_status::NotChecked,
+            })
+        })
+    }
+}
+
+/// The profile of the anchor the chain ended in (`ZAIRYU_ANCHOR_PROFILE_NONE` if none).
+///
+/// Thread safety: any thread, concurrently.
+/// @param result must not be NULL. @param out must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_anchor_profile(
+    result: *const zairyu_read_result,
+    out: *mut zairyu_anchor_profile,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe {
+        get_value(result, out, |r| {
+            Ok(match r.read.verification.anchor_profile {
+                None => zairyu_anchor_profile::None,
+                Some(AnchorProfile::Production) => zairyu_anchor_profile::Production,
+                Some(AnchorProfile::Test) => zairyu_anchor_profile::Test,
+            })
+        })
+    }
+}
+
+/// Whether the card is genuine in the Ministry's production PKI: signature valid
+/// **and** chain verified to a pinned production root. (Not a revocation check.)
+///
+/// Thread safety: any thread, concurrently.
+/// @param result must not be NULL. @param out must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_is_production_valid(
+    result: *const zairyu_read_result,
+    out: *mut bool,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe { get_value(result, out, |r| Ok(r.read.verification.is_production_valid())) }
+}
+
+/// The SHA-256 fingerprint (64 lowercase hex digits) of the anchor whose key
+/// verified the card certificate; `ZAIRYU_RESULT_NOT_PRESENT` if the chain is not
+/// verified. Text output (see the buffer rule at the top).
+///
+/// Thread safety: any thread, concurrently.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_anchor_fingerprint(
+    result: *const zairyu_read_result,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe {
+        get_copy(result, true, buf.cast(), buf_len, out_len, |r| {
+            r.read.verification.anchor.as_ref().map(|a| a.as_bytes().to_vec()).ok_or_else(|| absent("a trust anchor"))
+        })
+    }
+}
+
+/// Why the signature is invalid, absent or not checked (English text, never card
+/// data); `ZAIRYU_RESULT_NOT_PRESENT` when the signature is valid. Text output.
+///
+/// Thread safety: any thread, concurrently.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_verification_reason(
+    result: *const zairyu_read_result,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe {
+        get_copy(result, true, buf.cast(), buf_len, out_len, |r| {
+            r.read
+                .verification
+                .reason
+                .as_ref()
+                .filter(|s| !s.is_empty())
+                .map(|s| s.as_bytes().to_vec())
+                .ok_or_else(|| absent("a verification reason"))
+        })
+    }
+}
+
+fn text(t: &Option<Text>) -> Option<String> {
+    t.as_ref().map(|t| t.text.clone())
+}
+
+fn field_value(r: &zairyu_read_result, field: u32) -> Result<Option<String>, Failure> {
+    use zairyu_field as F;
+    let all = [
+        F::SpecVersion,
+        F::CardNumberRedacted,
+        F::Address,
+        F::AddressWrittenOn,
+        F::MunicipalityCode,
+        F::ComprehensivePermission,
+        F::IndividualPermission,
+        F::CardExpiry,
+        F::BirthDate,
+        F::Sex,
+        F::Nationality,
+        F::StatusOfResidence,
+        F::PeriodOfStay,
+        F::PermissionType,
+        F::PermissionDate,
+        F::StayExpiry,
+        F::WorkRestriction,
+        F::ComprehensivePermissionDeadline,
+        F::NoteText,
+    ];
+    let f = all
+        .into_iter()
+        .find(|f| *f as u32 == field)
+        .ok_or_else(|| Failure::invalid(format!("unknown field {field}")))?;
+    match f {
+        F::SpecVersion => return Ok(Some(r.read.common.spec_version.clone())),
+        F::CardNumberRedacted => return Ok(Some(r.read.card_number_redacted.clone())),
+        _ => {}
+    }
+    Ok(match &r.read.data {
+        CardData::Gen1(d) => match f {
+            F::Address => text(&d.address.address),
+            F::AddressWrittenOn => d.address.date.clone(),
+            F::MunicipalityCode => d.address.municipality_code.clone(),
+            F::ComprehensivePermission => d.comprehensive_permission.as_ref().and_then(text),
+            F::IndividualPermission => d.individual_permission.as_ref().and_then(text),
+            _ => None,
+        },
+        CardData::Gen2(d) => {
+            let (p, b) = (&d.printed, &d.back);
+            let code = |c: &Option<zairyu_core::files::gen2::Coded>| c.as_ref().map(|c| c.code.clone());
+            match f {
+                F::ComprehensivePermission => code(&b.comprehensive_permission),
+                F::IndividualPermission => b.individual_permission.map(|x| if x { "1" } else { "0" }.to_owned()),
+                F::CardExpiry => p.card_expiry.clone(),
+                F::BirthDate => p.birth_date.clone(),
+                F::Sex => code(&p.sex),
+                F::Nationality => code(&p.nationality),
+                F::StatusOfResidence => code(&p.status_of_residence),
+                F::PeriodOfStay => p.period_of_stay.as_ref().map(|x| x.japanese()),
+                F::PermissionType => p.permission_type.clone(),
+                F::PermissionDate => p.permission_date.clone(),
+                F::StayExpiry => p.stay_expiry.clone(),
+                F::WorkRestriction => code(&p.work_restriction),
+                F::ComprehensivePermissionDeadline => b.comprehensive_permission_deadline.clone(),
+                F::NoteText => text(&b.note_text),
+                _ => None,
+            }
+        }
+    }
+    .filter(|s| !s.is_empty()))
+}
+
+/// Copies one text field (UTF-8) into `buf`; see `zairyu_field` for the fields.
+/// Text output (see the buffer rule at the top). An unknown `field` is
+/// `ZAIRYU_RESULT_INVALID_ARGUMENT`; a field this card does not have, or has
+/// empty, is `ZAIRYU_RESULT_NOT_PRESENT`.
+///
+/// Thread safety: any thread, concurrently.
+///
+/// @param result must not be NULL.
+/// @param field a `zairyu_field` value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_field(
+    result: *const zairyu_read_result,
+    field: u32,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe {
+        get_copy(result, true, buf.cast(), buf_len, out_len, |r| {
+            field_value(r, field)?.map(String::into_bytes).ok_or_else(|| absent(&format!("field {field}")))
+        })
+    }
+}
+
+fn image(r: &zairyu_read_result, kind: u32) -> Result<&Image, Failure> {
+    use zairyu_image_kind as K;
+    let name = match kind {
+        k if k == K::Front as u32 => "front",
+        k if k == K::Face as u32 => "face",
+        k if k == K::Name as u32 => "name",
+        k if k == K::Address as u32 => "address",
+        other => return Err(Failure::invalid(format!("unknown image kind {other}"))),
+    };
+    r.read
+        .images()
+        .into_iter()
+        .find(|(n, i)| *n == name && i.is_present())
+        .map(|(_, i)| i)
+        .ok_or_else(|| absent(&format!("the {name} image")))
+}
+
+/// Copies an image's bytes (the file without the chip's zero fill: a TIFF or
+/// JPEG 2000 file as stored) into `buf`. Byte output (see the buffer rule at the
+/// top). An image this card does not have (front on a second-generation card), or
+/// that was not read (policy `TEXT_ONLY`) or is empty (no face on under-16 cards), is
+/// `ZAIRYU_RESULT_NOT_PRESENT`.
+///
+/// Thread safety: any thread, concurrently.
+///
+/// @param result must not be NULL.
+/// @param kind a `zairyu_image_kind` value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_image(
+    result: *const zairyu_read_result,
+    kind: u32,
+    buf: *mut u8,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe { get_copy(result, false, buf, buf_len, out_len, |r| Ok(image(r, kind)?.bytes().to_vec())) }
+}
+
+/// The container format of an image (same presence rules as `zairyu_read_result_image`).
+///
+/// Thread safety: any thread, concurrently.
+/// @param result must not be NULL. @param kind a `zairyu_image_kind` value.
+/// @param out must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_image_format(
+    result: *const zairyu_read_result,
+    kind: u32,
+    out: *mut zairyu_image_format,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe {
+        get_value(result, out, |r| {
+            Ok(match image(r, kind)?.format {
+                ImageFormat::Tiff => zairyu_image_format::Tiff,
+                ImageFormat::Jp2 => zairyu_image_format::Jp2,
+                ImageFormat::J2k => zairyu_image_format::J2k,
+                _ => zairyu_image_format::Unknown,
+            })
+        })
+    }
+}
+
+/// Copies the report as JSON, the same schema as `zairyu read --json` (see the
+/// README): `card_type`, `generation`, `flow`, `policy`, `card_number` (redacted),
+/// `fields`, `images`, `verification`, `metrics`, `link`, `warnings`. One line
+/// unless `flags` has `ZAIRYU_JSON_PRETTY`. Text output (see the buffer rule).
+///
+/// Thread safety: any thread, concurrently.
+///
+/// @param result must not be NULL.
+/// @param flags 0 or `ZAIRYU_JSON_PRETTY`; other bits are `ZAIRYU_RESULT_INVALID_ARGUMENT`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_json(
+    result: *const zairyu_read_result,
+    flags: u32,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe {
+        get_copy(result, true, buf.cast(), buf_len, out_len, |r| {
+            if flags & !ZAIRYU_JSON_PRETTY != 0 {
+                return Err(Failure::invalid(format!("unknown JSON flags {flags:#x}")));
+            }
+            let json = if flags & ZAIRYU_JSON_PRETTY != 0 {
+                serde_json::to_string_pretty(&r.report)
+            } else {
+                serde_json::to_string(&r.report)
+            };
+            json.map(String::into_bytes).map_err(|e| Failure::new(zairyu_result::UnknownError, format!("JSON: {e}")))
+        })
+    }
+}
+
+/// Frees a read result. NULL is accepted and ignored.
+///
+/// Ownership: takes back the handle; it must not be used afterwards, and no getter
+/// on it may be running.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_free(result: *mut zairyu_read_result) {
+    let _ = guard(|| {
+        if !result.is_null() {
+            // SAFETY: a non-NULL pointer here came from Box::into_raw in
+            // zairyu_card_read and is freed once (caller's contract).
+            drop(unsafe { Box::from_raw(result) });
+        }
+        Ok(())
+    });
+}

@@ -1,0 +1,626 @@
+//! # zairyu-pcsc
+//!
+//! The PC/SC backend of zairyu: [`PcscCard`] implements [`zairyu::transport::Transport`]
+//! over a PC/SC reader (pcsc-lite's `pcscd` on Linux, WinSCard on Windows), and
+//! [`watch::run`] is the counter loop that a registry system drives as a subprocess
+//! (`zairyu watch --reader NAME`).
+//!
+//! What this crate does, and what it leaves to the core:
+//!
+//! * one PC/SC **transaction** per card session: taken at [`PcscCard::connect`], held
+//!   until the `PcscCard` is dropped or [`PcscCard::finish`]ed, so no other application
+//!   can interleave commands with (or reset the card under) a secure-messaging session;
+//! * `61 XX` responses (produced by some readers and T=0 drivers; the chip never does)
+//!   are completed with GET RESPONSE here, because that is a link-layer matter;
+//! * extended-length APDUs are passed through ([`Transport::limits`] says
+//!   `extended_length = true`): probing for short-APDU-only readers and falling back is
+//!   the core's job, never this crate's;
+//! * PC/SC errors become [`TransportError`]s by one function, [`map_pcsc_error`];
+//! * a [`PcscContext`] whose service went away (pcscd restarted) is re-established on
+//!   the next call.
+//!
+//! Logs (the `log` crate, target `zairyu_pcsc`) show reader names, protocols, APDU
+//! headers, lengths and status words only — never card data, card numbers or keys.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::ffi::CString;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use pcsc::{Disposition, Protocol, Protocols, ReaderState, Scope, ShareMode, State};
+use self_cell::{MutBorrow, self_cell};
+use zairyu::error::TransportError;
+use zairyu::transport::{Limits, Transport};
+use zeroize::Zeroizing;
+
+pub mod watch;
+
+pub use pcsc;
+
+/// Log target of this crate.
+const LOG: &str = "zairyu_pcsc";
+
+/// The largest response the spec defines plus SW is 7015 bytes (first-generation
+/// DF1/EF01 with SW); the receive buffer is PC/SC's extended maximum, so any
+/// extended response fits.
+pub const RECEIVE_BUFFER: usize = pcsc::MAX_BUFFER_SIZE_EXTENDED;
+
+/// How long a failed transmit waits for pcscd to tell a removed card from a driver
+/// failure (pcsc-lite polls card presence every 400 ms for readers without
+/// interrupt-driven events, vpcd among them).
+const LINK_SETTLE: Duration = Duration::from_millis(1200);
+
+/// Upper bound of GET RESPONSE rounds for one command (256 bytes each: 65,536 bytes
+/// is the most an extended Le can ask for).
+const MAX_GET_RESPONSE_ROUNDS: usize = 257;
+
+/// Maps a PC/SC error to the core's transport error. The one place this mapping lives.
+///
+/// | PC/SC | [`TransportError`] |
+/// |---|---|
+/// | `SCARD_W_REMOVED_CARD`, `SCARD_E_NO_SMARTCARD` | `CardRemoved` |
+/// | `SCARD_W_RESET_CARD` | `CardReset` (the SM session is dropped) |
+/// | `SCARD_E_NO_SERVICE`, `SCARD_E_SERVICE_STOPPED`, `SCARD_E_NO_READERS_AVAILABLE`, `SCARD_E_READER_UNAVAILABLE`, `SCARD_E_UNKNOWN_READER` | `ReaderUnavailable(…)` |
+/// | `SCARD_E_SHARING_VIOLATION` | `SharingViolation` |
+/// | anything else | `Other(text)` |
+///
+/// [`PcscCard::connect`] turns `SCARD_E_UNKNOWN_READER` into
+/// [`TransportError::NoSuchReader`] itself, as only it knows the name asked for.
+pub fn map_pcsc_error(e: pcsc::Error) -> TransportError {
+    use pcsc::Error as E;
+    match e {
+        E::RemovedCard | E::NoSmartcard => TransportError::CardRemoved,
+        E::ResetCard => TransportError::CardReset,
+        E::NoService | E::ServiceStopped | E::NoReadersAvailable | E::ReaderUnavailable | E::UnknownReader => {
+            TransportError::ReaderUnavailable(format!("{e} ({e:?})"))
+        }
+        E::SharingViolation => TransportError::SharingViolation,
+        other => TransportError::Other(format!("PC/SC: {other} ({other:?})")),
+    }
+}
+
+/// Whether `e`, from a call on a context, says the context's connection to the PC/SC
+/// service is dead, so the context must be established again (pcscd stopped or
+/// restarted). pcsc-lite answers `SCARD_F_COMM_ERROR` to a call that was blocked
+/// in the daemon (SCardGetStatusChange) when the daemon goes away, and
+/// `SCARD_E_NO_SERVICE` to later calls on that context.
+fn service_gone(e: pcsc::Error) -> bool {
+    matches!(
+        e,
+        pcsc::Error::NoService | pcsc::Error::ServiceStopped | pcsc::Error::InvalidHandle | pcsc::Error::CommError
+    )
+}
+
+/// Completes a response that ends in `61 XX` by GET RESPONSE `00 C0 00 00 XX`,
+/// repeated while the card answers `61 XX`, and concatenates the data parts
+/// (ISO/IEC 7816-4 §5.1.3). `send` transmits one raw APDU and returns the raw
+/// response. The final status word is the last response's.
+pub fn transmit_with_get_response(
+    mut send: impl FnMut(&[u8]) -> Result<Vec<u8>, TransportError>,
+    command: &[u8],
+) -> Result<Vec<u8>, TransportError> {
+    let mut resp = send(command)?;
+    let mut collected: Option<Zeroizing<Vec<u8>>> = None;
+    let mut rounds = 0usize;
+    while let [.., 0x61, xx] = resp[..] {
+        rounds += 1;
+        if rounds > MAX_GET_RESPONSE_ROUNDS {
+            return Err(TransportError::Other(format!(
+                "card kept answering 61 XX after {MAX_GET_RESPONSE_ROUNDS} GET RESPONSE commands"
+            )));
+        }
+        let acc = collected.get_or_insert_with(|| Zeroizing::new(Vec::new()));
+        acc.extend_from_slice(&resp[..resp.len() - 2]);
+        zeroize::Zeroize::zeroize(&mut resp);
+        log::debug!(target: LOG, "61 {xx:02X}: GET RESPONSE 00 C0 00 00 {xx:02X}");
+        resp = send(&[0x00, 0xC0, 0x00, 0x00, xx])?;
+    }
+    match collected {
+        None => Ok(resp),
+        Some(mut acc) => {
+            acc.extend_from_slice(&resp);
+            zeroize::Zeroize::zeroize(&mut resp);
+            Ok(core::mem::take(&mut *acc))
+        }
+    }
+}
+
+/// A reader as PC/SC lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderInfo {
+    /// The reader name, as [`PcscCard::connect`] takes it.
+    pub name: String,
+    /// Whether a card is in the reader (or the field).
+    pub card_present: bool,
+    /// The card's ATR, when a card is present.
+    pub atr: Option<Vec<u8>>,
+}
+
+/// A PC/SC context that re-establishes itself when the service went away.
+///
+/// pcsc-lite contexts die with the daemon: after pcscd is restarted every call on
+/// an old context fails (`SCARD_E_NO_SERVICE`, `SCARD_E_SERVICE_STOPPED`,
+/// `SCARD_E_INVALID_HANDLE`, or `SCARD_F_COMM_ERROR` for a call that was blocked in
+/// the daemon). Every call through this wrapper that fails so drops the context,
+/// establishes a new one and retries once; if the service is still down, the call
+/// fails with [`TransportError::ReaderUnavailable`] and the next call tries again.
+///
+/// Contexts are established in the user scope. Card handles keep their own
+/// reference to the context they were made with, so re-establishing never
+/// invalidates a live [`PcscCard`] (pcscd itself does, if it restarts).
+#[derive(Default)]
+pub struct PcscContext {
+    ctx: Option<pcsc::Context>,
+}
+
+impl core::fmt::Debug for PcscContext {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PcscContext").field("established", &self.ctx.is_some()).finish()
+    }
+}
+
+/// The context behind [`list_readers`] and [`PcscCard::connect`].
+static SHARED: Mutex<PcscContext> = Mutex::new(PcscContext::new());
+
+fn shared() -> std::sync::MutexGuard<'static, PcscContext> {
+    SHARED.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl PcscContext {
+    /// A context that is established on first use.
+    pub const fn new() -> Self {
+        PcscContext { ctx: None }
+    }
+
+    /// Whether a context is currently established (not re-checked with the service).
+    pub fn is_established(&self) -> bool {
+        self.ctx.is_some()
+    }
+
+    /// Drops the context; the next call establishes a new one.
+    pub fn reset(&mut self) {
+        self.ctx = None;
+    }
+
+    /// Runs `f` on the context, re-establishing it once if the service went away.
+    /// Errors are PC/SC's, for callers that need to tell them apart.
+    pub fn run<T>(&mut self, mut f: impl FnMut(&pcsc::Context) -> Result<T, pcsc::Error>) -> Result<T, pcsc::Error> {
+        let mut retried = false;
+        loop {
+            if self.ctx.is_none() {
+                let c = pcsc::Context::establish(Scope::User)?;
+                log::debug!(target: LOG, "PC/SC context established");
+                self.ctx = Some(c);
+            }
+            let Some(ctx) = self.ctx.as_ref() else { unreachable!("context was just established") };
+            match f(ctx) {
+                Err(e) if service_gone(e) => {
+                    self.ctx = None;
+                    if retried {
+                        return Err(e);
+                    }
+                    log::info!(target: LOG, "PC/SC service connection lost ({e:?}); re-establishing the context");
+                    retried = true;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// Lists the readers, with card presence and ATR. No reader is an empty list.
+    pub fn list_readers(&mut self) -> Result<Vec<ReaderInfo>, TransportError> {
+        self.run(|ctx| {
+            let names = match ctx.list_readers_owned() {
+                Ok(n) => n,
+                Err(pcsc::Error::NoReadersAvailable) => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
+            if names.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut states: Vec<ReaderState> = names.into_iter().map(|n| ReaderState::new(n, State::UNAWARE)).collect();
+            ctx.get_status_change(Duration::ZERO, &mut states)?;
+            Ok(states
+                .iter()
+                .filter(|s| !s.event_state().intersects(State::UNKNOWN | State::IGNORE))
+                .map(|s| {
+                    let present = s.event_state().contains(State::PRESENT);
+                    ReaderInfo {
+                        name: s.name().to_string_lossy().into_owned(),
+                        card_present: present,
+                        atr: (present && !s.atr().is_empty()).then(|| s.atr().to_vec()),
+                    }
+                })
+                .collect())
+        })
+        .map_err(map_pcsc_error)
+    }
+
+    /// Connects to the card in `reader`; see [`PcscCard::connect`].
+    pub fn connect(&mut self, reader: &str) -> Result<PcscCard, TransportError> {
+        let card = self.connect_raw(reader)?;
+        PcscCard::from_card(card, reader)
+    }
+
+    /// Connects in shared mode, preferring T=1, then T=0|T=1, then any protocol.
+    fn connect_raw(&mut self, reader: &str) -> Result<pcsc::Card, TransportError> {
+        let no_such = || TransportError::NoSuchReader(reader.to_owned());
+        let name = CString::new(reader).map_err(|_| no_such())?;
+        let attempts: [(Protocols, &str); 3] = [
+            (Protocols::T1, "T=1"),
+            (Protocols::T0 | Protocols::T1, "T=0|T=1"),
+            (Protocols::T0 | Protocols::T1 | Protocols::RAW, "any (T=0|T=1|RAW)"),
+        ];
+        let mut last = pcsc::Error::ProtoMismatch;
+        for (i, (protocols, label)) in attempts.iter().enumerate() {
+            match self.run(|ctx| ctx.connect(&name, ShareMode::Shared, *protocols)) {
+                Ok(card) => {
+                    if i > 0 {
+                        log::info!(target: LOG, "reader {reader:?}: connected with fallback protocols {label}");
+                    }
+                    return Ok(card);
+                }
+                Err(
+                    e @ (pcsc::Error::ProtoMismatch
+                    | pcsc::Error::InvalidValue
+                    | pcsc::Error::InvalidParameter
+                    | pcsc::Error::UnsupportedFeature),
+                ) => {
+                    log::info!(target: LOG, "reader {reader:?}: connect preferring {label} failed ({e:?}); falling back");
+                    last = e;
+                }
+                Err(pcsc::Error::UnknownReader) => return Err(no_such()),
+                Err(e) => return Err(map_pcsc_error(e)),
+            }
+        }
+        Err(map_pcsc_error(last))
+    }
+}
+
+/// Lists the PC/SC readers. No reader is an empty list; no PC/SC service is
+/// [`TransportError::ReaderUnavailable`].
+pub fn list_readers() -> Result<Vec<ReaderInfo>, TransportError> {
+    shared().list_readers()
+}
+
+type Transaction<'a> = pcsc::Transaction<'a>;
+
+self_cell!(
+    /// A card handle with a transaction begun on it.
+    struct Locked {
+        owner: MutBorrow<pcsc::Card>,
+        #[covariant]
+        dependent: Transaction,
+    }
+);
+
+enum Handle {
+    /// No transaction held.
+    Plain(pcsc::Card),
+    /// The session's transaction is held.
+    Locked(Locked),
+    /// Only while switching between the two.
+    Switching,
+}
+
+impl Handle {
+    fn card(&self) -> Option<&pcsc::Card> {
+        match self {
+            Handle::Plain(c) => Some(c),
+            Handle::Locked(l) => Some(l.borrow_dependent()),
+            Handle::Switching => None,
+        }
+    }
+}
+
+/// A card in a PC/SC reader: the [`Transport`] for real cards.
+///
+/// Made by [`PcscCard::connect`]: shared mode, T=1 preferred, one transaction held
+/// for the whole card session. Dropping it (or [`PcscCard::finish`]) ends the
+/// transaction (`SCARD_LEAVE_CARD`) and disconnects **resetting the card**, so the
+/// chip's authenticated state (which opens DF2/DF3 to plain READ BINARY) does not
+/// outlive the session for the next application.
+pub struct PcscCard {
+    handle: Handle,
+    reader: String,
+    atr: Vec<u8>,
+    protocol: Option<Protocol>,
+    buf: Zeroizing<Vec<u8>>,
+}
+
+impl core::fmt::Debug for PcscCard {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PcscCard")
+            .field("reader", &self.reader)
+            .field("protocol", &self.protocol())
+            .field("in_transaction", &self.in_transaction())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PcscCard {
+    /// Connects to the card in `reader` (user-scope context, shared mode; T=1
+    /// preferred, then T=0|T=1, then any protocol the reader needs; the choice is
+    /// logged) and begins the session's transaction.
+    ///
+    /// An unknown reader name is [`TransportError::NoSuchReader`]; an empty reader is
+    /// [`TransportError::CardRemoved`]; no PC/SC service is
+    /// [`TransportError::ReaderUnavailable`].
+    pub fn connect(reader: &str) -> Result<PcscCard, TransportError> {
+        // Only the connect itself runs under the shared context's lock: beginning the
+        // transaction may wait for another application's transaction to end.
+        let card = shared().connect_raw(reader)?;
+        PcscCard::from_card(card, reader)
+    }
+
+    fn from_card(card: pcsc::Card, reader: &str) -> Result<PcscCard, TransportError> {
+        let status = card.status2_owned().map_err(map_pcsc_error)?;
+        let protocol = status.protocol2();
+        let atr = status.atr().to_vec();
+        let mut this = PcscCard {
+            handle: Handle::Plain(card),
+            reader: reader.to_owned(),
+            atr,
+            protocol,
+            buf: Zeroizing::new(vec![0u8; RECEIVE_BUFFER]),
+        };
+        log::info!(target: LOG, "reader {reader:?}: connected, protocol {}, ATR {} bytes", this.protocol(), this.atr.len());
+        this.begin_transaction()?;
+        Ok(this)
+    }
+
+    /// The card's ATR (ISO/IEC 7816-3 answer to reset; for contactless cards the
+    /// reader's synthesised ATR, PC/SC part 3).
+    pub fn atr(&self) -> &[u8] {
+        &self.atr
+    }
+
+    /// The active protocol: `"T=1"`, `"T=0"`, `"RAW"` or `"undefined"`.
+    pub fn protocol(&self) -> &'static str {
+        match self.protocol {
+            Some(Protocol::T0) => "T=0",
+            Some(Protocol::T1) => "T=1",
+            Some(Protocol::RAW) => "RAW",
+            None => "undefined",
+        }
+    }
+
+    /// The reader's name.
+    pub fn reader(&self) -> &str {
+        &self.reader
+    }
+
+    /// Whether the session's transaction is held.
+    pub fn in_transaction(&self) -> bool {
+        matches!(self.handle, Handle::Locked(_))
+    }
+
+    /// Begins the transaction again after [`PcscCard::end_transaction`] (no-op if
+    /// held). If the card was reset or removed meanwhile, this fails with
+    /// [`TransportError::CardReset`] / [`TransportError::CardRemoved`], and so does
+    /// every later command on this handle.
+    pub fn begin_transaction(&mut self) -> Result<(), TransportError> {
+        match core::mem::replace(&mut self.handle, Handle::Switching) {
+            Handle::Plain(card) => {
+                match Locked::try_new_or_recover(MutBorrow::new(card), |c| c.borrow_mut().transaction()) {
+                    Ok(locked) => {
+                        self.handle = Handle::Locked(locked);
+                        log::debug!(target: LOG, "reader {:?}: transaction begun", self.reader);
+                        Ok(())
+                    }
+                    Err((card, e)) => {
+                        self.handle = Handle::Plain(card.into_inner());
+                        log::info!(target: LOG, "reader {:?}: begin transaction failed ({e:?})", self.reader);
+                        Err(map_pcsc_error(e))
+                    }
+                }
+            }
+            other => {
+                self.handle = other;
+                Ok(())
+            }
+        }
+    }
+
+    /// Ends the session's transaction (`SCARD_LEAVE_CARD`) while keeping the
+    /// connection, letting other applications at the card until
+    /// [`PcscCard::begin_transaction`]. A secure-messaging session does not survive
+    /// another application resetting the card meanwhile: the next command then fails
+    /// with [`TransportError::CardReset`]. Commands sent without the transaction are
+    /// still carried (shared mode), unprotected.
+    pub fn end_transaction(&mut self) {
+        self.handle = match core::mem::replace(&mut self.handle, Handle::Switching) {
+            Handle::Locked(locked) => {
+                // Dropping the transaction ends it with SCARD_LEAVE_CARD.
+                let card = locked.into_owner().into_inner();
+                log::debug!(target: LOG, "reader {:?}: transaction ended", self.reader);
+                Handle::Plain(card)
+            }
+            other => other,
+        };
+    }
+
+    /// Ends the transaction (`SCARD_LEAVE_CARD`) and disconnects, resetting the card;
+    /// reports a failing disconnect (dropping does the same silently).
+    pub fn finish(mut self) -> Result<(), TransportError> {
+        self.end_transaction();
+        match core::mem::replace(&mut self.handle, Handle::Switching) {
+            Handle::Plain(card) => card.disconnect(Disposition::ResetCard).map_err(|(_, e)| map_pcsc_error(e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let card = self.handle.card().ok_or_else(|| TransportError::Other("card handle unavailable".to_owned()))?;
+        match card.transmit(command, &mut self.buf[..]) {
+            Ok(resp) => Ok(resp.to_vec()),
+            Err(e) => {
+                log::debug!(target: LOG, "reader {:?}: transmit failed: {e:?}", self.reader);
+                Err(self.classify_link_failure(e))
+            }
+        }
+    }
+
+    /// A transmit that fails because the link to the card broke (pcsc-lite:
+    /// `SCARD_E_NOT_TRANSACTED` when the driver's transmit fails, e.g. the card left
+    /// the field mid-command) is reported before pcscd's presence poll has noticed
+    /// the removal. Ask the handle's status for a short while ([`LINK_SETTLE`]), so a
+    /// card that left is reported as [`TransportError::CardRemoved`] (and a reset as
+    /// [`TransportError::CardReset`]) rather than an opaque driver failure.
+    fn classify_link_failure(&self, e: pcsc::Error) -> TransportError {
+        use pcsc::Error as E;
+        if !matches!(e, E::NotTransacted | E::CommError | E::UnresponsiveCard | E::UnpoweredCard | E::UnknownError) {
+            return map_pcsc_error(e);
+        }
+        let Some(card) = self.handle.card() else { return map_pcsc_error(e) };
+        let until = std::time::Instant::now() + LINK_SETTLE;
+        loop {
+            match card.status2_owned() {
+                Err(status_err) => {
+                    log::debug!(target: LOG, "reader {:?}: status after failed transmit: {status_err:?}", self.reader);
+                    return match status_err {
+                        E::RemovedCard | E::NoSmartcard | E::ResetCard => map_pcsc_error(status_err),
+                        E::NoService | E::ServiceStopped | E::ReaderUnavailable | E::UnknownReader => {
+                            map_pcsc_error(status_err)
+                        }
+                        _ => map_pcsc_error(e),
+                    };
+                }
+                Ok(st) if st.status().contains(pcsc::Status::ABSENT) => {
+                    log::debug!(target: LOG, "reader {:?}: status after failed transmit: {:?}", self.reader, st.status());
+                    return TransportError::CardRemoved;
+                }
+                Ok(_) if std::time::Instant::now() >= until => return map_pcsc_error(e),
+                Ok(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+}
+
+impl Transport for PcscCard {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        if let Some(h) = command.get(..4) {
+            log::trace!(target: LOG, "> {:02X} {:02X} {:02X} {:02X} len={}", h[0], h[1], h[2], h[3], command.len());
+        }
+        let resp = transmit_with_get_response(|c| self.transmit_raw(c), command)?;
+        if let [.., a, b] = resp[..] {
+            log::trace!(target: LOG, "< len={} sw={a:02X}{b:02X}", resp.len() - 2);
+        }
+        Ok(resp)
+    }
+
+    fn limits(&self) -> Limits {
+        Limits { extended_length: true, max_command: Limits::FULL.max_command, max_response: 65538 }
+    }
+}
+
+impl Drop for PcscCard {
+    fn drop(&mut self) {
+        // The transaction ends (LEAVE_CARD) before the card handle is dropped, which
+        // disconnects with SCARD_RESET_CARD (pcsc's default).
+        self.end_transaction();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_mapping() {
+        use pcsc::Error as E;
+        assert_eq!(map_pcsc_error(E::RemovedCard), TransportError::CardRemoved);
+        assert_eq!(map_pcsc_error(E::NoSmartcard), TransportError::CardRemoved);
+        assert_eq!(map_pcsc_error(E::ResetCard), TransportError::CardReset);
+        assert!(map_pcsc_error(E::ResetCard).to_string().contains("secure-messaging session is dropped"));
+        for e in [E::NoService, E::ServiceStopped, E::NoReadersAvailable, E::ReaderUnavailable, E::UnknownReader] {
+            match map_pcsc_error(e) {
+                TransportError::ReaderUnavailable(text) => assert!(text.contains(&format!("{e:?}")), "{text}"),
+                other => panic!("{e:?} mapped to {other:?}"),
+            }
+        }
+        assert_eq!(map_pcsc_error(E::SharingViolation), TransportError::SharingViolation);
+        for e in [E::CommError, E::Timeout, E::InvalidHandle, E::UnresponsiveCard, E::ProtoMismatch] {
+            match map_pcsc_error(e) {
+                TransportError::Other(text) => assert!(text.contains(&format!("{e:?}")), "{text}"),
+                other => panic!("{e:?} mapped to {other:?}"),
+            }
+        }
+        let code = |e| zairyu::Error::Transport(map_pcsc_error(e)).code();
+        assert_eq!(code(E::RemovedCard), "transport_card_removed");
+        assert_eq!(code(E::ResetCard), "transport_card_reset");
+        assert_eq!(code(E::NoService), "transport_reader_unavailable");
+    }
+
+    #[test]
+    fn service_gone_errors() {
+        assert!(service_gone(pcsc::Error::NoService));
+        assert!(service_gone(pcsc::Error::ServiceStopped));
+        assert!(service_gone(pcsc::Error::InvalidHandle));
+        assert!(service_gone(pcsc::Error::CommError));
+        assert!(!service_gone(pcsc::Error::RemovedCard));
+        assert!(!service_gone(pcsc::Error::Timeout));
+    }
+
+    /// A fake link: answers each command from a script and records the commands.
+    fn fake(script: Vec<Result<Vec<u8>, TransportError>>) -> impl FnMut(&[u8]) -> Result<Vec<u8>, TransportError> {
+        let mut script = script.into_iter();
+        move |_cmd| script.next().expect("more commands than scripted")
+    }
+
+    #[test]
+    fn plain_response_passes_through() {
+        let r = transmit_with_get_response(fake(vec![Ok(vec![1, 2, 0x90, 0x00])]), &[0, 0xB0, 0x8B, 0]);
+        assert_eq!(r.unwrap(), vec![1, 2, 0x90, 0x00]);
+        let r = transmit_with_get_response(fake(vec![Ok(vec![0x6A, 0x82])]), &[0, 0xB0, 0x8B, 0]);
+        assert_eq!(r.unwrap(), vec![0x6A, 0x82]);
+    }
+
+    #[test]
+    fn get_response_concatenates() {
+        let mut sent: Vec<Vec<u8>> = Vec::new();
+        let mut script =
+            vec![Ok(vec![0xAA, 0xBB, 0x61, 0x03]), Ok(vec![0xCC, 0xDD, 0xEE, 0x61, 0x00]), Ok(vec![0x11, 0x90, 0x00])]
+                .into_iter();
+        let r = transmit_with_get_response(
+            |c| {
+                sent.push(c.to_vec());
+                script.next().unwrap()
+            },
+            &[0x08, 0xB0, 0x85, 0x00],
+        );
+        assert_eq!(r.unwrap(), vec![0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0x11, 0x90, 0x00]);
+        assert_eq!(
+            sent,
+            vec![vec![0x08, 0xB0, 0x85, 0x00], vec![0x00, 0xC0, 0x00, 0x00, 0x03], vec![0x00, 0xC0, 0x00, 0x00, 0x00],]
+        );
+    }
+
+    #[test]
+    fn get_response_keeps_final_error_status() {
+        let r = transmit_with_get_response(fake(vec![Ok(vec![0x01, 0x61, 0x05]), Ok(vec![0x6F, 0x00])]), &[0, 1, 2, 3]);
+        assert_eq!(r.unwrap(), vec![0x01, 0x6F, 0x00]);
+    }
+
+    #[test]
+    fn get_response_transport_error_propagates() {
+        let r = transmit_with_get_response(
+            fake(vec![Ok(vec![0x61, 0x10]), Err(TransportError::CardRemoved)]),
+            &[0, 0xB0, 0x8B, 0],
+        );
+        assert_eq!(r, Err(TransportError::CardRemoved));
+    }
+
+    #[test]
+    fn endless_61_is_bounded() {
+        let r = transmit_with_get_response(|_| Ok(vec![0x00, 0x61, 0x01]), &[0, 0xB0, 0x8B, 0]);
+        assert!(matches!(r, Err(TransportError::Other(_))), "{r:?}");
+    }
+
+    #[test]
+    fn receive_buffer_holds_largest_response() {
+        const { assert!(RECEIVE_BUFFER >= 7015) };
+        const { assert!(RECEIVE_BUFFER >= 65538) };
+    }
+}

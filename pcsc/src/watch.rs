@@ -1,0 +1,187 @@
+//! The counter loop (窓口): wait for a card, ask for its number, read and verify it,
+//! wait for its removal, and again — driven by a registry system as a subprocess
+//! (`zairyu watch --reader NAME` calls [`run`]).
+//!
+//! Protocol: one JSON object per line on `output`, flushed after every line; one card
+//! number per line on `input`, read once per insertion.
+//!
+//! | event | when |
+//! |---|---|
+//! | `{"event":"card_inserted","reader":NAME,"atr":"hex"}` | a card is in the reader (also one already there at start); then one line is read from `input` |
+//! | `{"event":"skipped"}` | the line was empty: the card is not read |
+//! | `{"event":"result","ok":true,"report":REPORT}` | the read completed ([`zairyu::report::Report`]; check `report.verification`) |
+//! | `{"event":"result","ok":false,"error":{"code":CODE,"message":TEXT}}` | the read failed ([`zairyu::Error::code`]) |
+//! | `{"event":"card_removed"}` | the card left (or the reader vanished with it) |
+//! | `{"event":"reader_unavailable"}` | the reader or the PC/SC service is gone; polling goes on |
+//!
+//! Each insertion is read at most once: after a result the loop waits for removal
+//! (pcscd's insertion/removal counter also catches a card swapped between two polls;
+//! the reset with which each read disconnects does not count as a removal).
+//! A pcscd restart, or the reader going away, ends a present card (`card_removed`),
+//! is reported once (`reader_unavailable`), and the loop re-establishes its context
+//! and goes on; a card still in the reader afterwards is a new insertion.
+//! The loop ends with `Ok` on end of `input` (when it asks for a number) or when
+//! `stop` is set (checked at least every [`POLL`] while waiting for a card; not while
+//! blocked reading a number from `input`, which the caller ends by closing it).
+//! Messages never contain the card number; the report carries it redacted only.
+
+use std::ffi::CString;
+use std::io::{self, BufRead, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use pcsc::{ReaderState, State};
+use serde_json::{Value, json};
+use zairyu::CardNumber;
+use zairyu::auth::OsRandom;
+use zairyu::error::{Error, TransportError};
+use zairyu::reader::{ReadOptions, read_card};
+use zairyu::report::Report;
+use zairyu::session::Card;
+use zairyu::verify::TrustStore;
+
+use crate::{LOG, PcscContext, map_pcsc_error};
+
+/// Longest wait inside SCardGetStatusChange: how quickly `stop` is noticed.
+pub const POLL: Duration = Duration::from_millis(250);
+
+/// Pause between attempts while the reader or the service is gone.
+const RETRY: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No card handled: the next present card is an insertion.
+    WaitInsert,
+    /// A card was handled: wait until it is gone.
+    WaitRemove,
+}
+
+/// What one status poll found.
+enum Seen {
+    /// No change within [`POLL`].
+    Nothing,
+    /// The reader's current state; `count` is pcscd's insertion/removal counter.
+    State { present: bool, atr: Vec<u8>, count: u32 },
+    /// The reader or the service is gone.
+    Unavailable(String),
+}
+
+/// Watches `reader`; see the module documentation.
+pub fn run(
+    reader: &str,
+    trust: &TrustStore,
+    opts: &ReadOptions,
+    input: &mut impl BufRead,
+    output: &mut impl Write,
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    let Ok(name) = CString::new(reader) else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "reader name contains a NUL byte"));
+    };
+    let mut ctx = PcscContext::new();
+    let mut state: Option<ReaderState> = None;
+    let mut phase = Phase::WaitInsert;
+    let mut unavailable = false;
+    let mut inserted_count = 0u32;
+    while !stop.load(Ordering::Relaxed) {
+        match poll(&mut ctx, &name, &mut state) {
+            Seen::Nothing => {}
+            Seen::Unavailable(why) => {
+                if !unavailable {
+                    log::info!(target: LOG, "reader {reader:?} unavailable: {why}");
+                    if phase == Phase::WaitRemove {
+                        emit(output, &json!({"event": "card_removed"}))?;
+                        phase = Phase::WaitInsert;
+                    }
+                    emit(output, &json!({"event": "reader_unavailable"}))?;
+                    unavailable = true;
+                }
+                state = None;
+                std::thread::sleep(RETRY);
+            }
+            Seen::State { present, atr, count } => {
+                if unavailable {
+                    log::info!(target: LOG, "reader {reader:?} available again");
+                    unavailable = false;
+                }
+                // pcscd counts insertions and removals: a different count with a card
+                // present means the card was swapped between two polls.
+                if phase == Phase::WaitRemove && (!present || count != inserted_count) {
+                    emit(output, &json!({"event": "card_removed"}))?;
+                    phase = Phase::WaitInsert;
+                }
+                if phase == Phase::WaitInsert && present {
+                    inserted_count = count;
+                    phase = Phase::WaitRemove;
+                    emit(output, &json!({"event": "card_inserted", "reader": reader, "atr": hex::encode(&atr)}))?;
+                    let mut line = zeroize::Zeroizing::new(String::new());
+                    if input.read_line(&mut line)? == 0 {
+                        log::info!(target: LOG, "end of input: watch ends");
+                        return Ok(());
+                    }
+                    let typed = line.trim();
+                    if typed.is_empty() {
+                        emit(output, &json!({"event": "skipped"}))?;
+                    } else {
+                        let event = match read_one(&mut ctx, reader, typed, trust, opts) {
+                            Ok(report) => json!({"event": "result", "ok": true, "report": report}),
+                            Err(e) => {
+                                log::info!(target: LOG, "read failed: {}", e.code());
+                                json!({"event": "result", "ok": false,
+                                       "error": {"code": e.code(), "message": e.to_string()}})
+                            }
+                        };
+                        emit(output, &event)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads and verifies the card with a fresh connection; the report as JSON.
+fn read_one(
+    ctx: &mut PcscContext,
+    reader: &str,
+    typed: &str,
+    trust: &TrustStore,
+    opts: &ReadOptions,
+) -> Result<Value, Error> {
+    let number = CardNumber::parse(typed)?;
+    let transport = ctx.connect(reader)?;
+    let mut card = Card::new(transport);
+    let read = read_card(&mut card, &number, trust, &mut OsRandom, opts)?;
+    // End the transaction and disconnect (resetting the card) before reporting.
+    drop(card);
+    serde_json::to_value(Report::from_read(&read))
+        .map_err(|e| Error::Transport(TransportError::Other(format!("report serialisation: {e}"))))
+}
+
+/// One SCardGetStatusChange on `name`, waiting at most [`POLL`] for a change from
+/// the state last seen (`state`, kept with its event counter).
+fn poll(ctx: &mut PcscContext, name: &CString, state: &mut Option<ReaderState>) -> Seen {
+    let rs = state.get_or_insert_with(|| ReaderState::new(name.clone(), State::UNAWARE));
+    match ctx.run(|c| c.get_status_change(POLL, core::slice::from_mut(rs))) {
+        Ok(()) => {
+            let ev = rs.event_state();
+            if ev.intersects(State::UNKNOWN | State::UNAVAILABLE | State::IGNORE) {
+                return Seen::Unavailable(format!("reader state {ev:?}"));
+            }
+            rs.sync_current_state();
+            let present = ev.contains(State::PRESENT);
+            let atr = if present { rs.atr().to_vec() } else { Vec::new() };
+            log::trace!(target: LOG, "reader state {ev:?}, event count {}", rs.event_count());
+            Seen::State { present, atr, count: rs.event_count() }
+        }
+        Err(pcsc::Error::Timeout) => Seen::Nothing,
+        Err(e) => Seen::Unavailable(map_pcsc_error(e).to_string()),
+    }
+}
+
+/// Writes one JSON line and flushes.
+fn emit(out: &mut impl Write, v: &Value) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, v)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}

@@ -1,0 +1,551 @@
+//! Tests through a real pcscd with vsmartcard's vpcd driver: the simulated chip is a
+//! virtual card (`zairyu_sim::vpcd::serve`, one per slot) and `PcscCard` reaches it
+//! through libpcsclite → pcscd → vpcd → TCP.
+//!
+//! All ignored by default: `scripts/test-all` starts pcscd and runs them with
+//! `--ignored --test-threads=1` (they share pcscd's two virtual slots, and one of them
+//! restarts pcscd).
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use zairyu::CardNumber;
+use zairyu::auth::OsRandom;
+use zairyu::crypto::TdesSuite;
+use zairyu::error::{Error, Step, TransportError};
+use zairyu::reader::{CardRead, ReadOptions, read_card, read_card_type};
+use zairyu::session::{Card, Df};
+use zairyu::transport::Transport;
+use zairyu::verify::{AnchorProfile, SignatureStatus, TrustStore};
+use zairyu_pcsc::pcsc;
+use zairyu_pcsc::{PcscCard, list_readers, watch};
+use zairyu_sim::vpcd::{ServeFault, ServeOptions, serve};
+use zairyu_sim::{IssueOptions, IssuedCard, SimCard, SimCardType};
+
+const SLOT0: (&str, u16) = ("Virtual PCD 00 00", 35963);
+const SLOT1: (&str, u16) = ("Virtual PCD 00 01", 35964);
+const NUMBER: &str = "AB12345678CD";
+
+fn init_log() {
+    let _ = env_logger::builder().is_test(true).try_init();
+}
+
+fn sim_trust() -> TrustStore {
+    let mut t = TrustStore::new();
+    t.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA").unwrap();
+    t.add_test_anchor_der(IssuedCard::test_ca2_der(), "simulator test CA2").unwrap();
+    t
+}
+
+fn issue(card_type: SimCardType) -> SimCard {
+    SimCard::new(IssuedCard::issue(&IssueOptions { card_type, card_number: NUMBER.to_owned(), ..Default::default() }))
+}
+
+/// A virtual card served into one vpcd slot until dropped.
+struct Served {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<std::io::Result<zairyu_sim::vpcd::ServeStats>>>,
+    reader: &'static str,
+}
+
+impl Served {
+    fn start(slot: (&'static str, u16), card_type: SimCardType, mut opts: ServeOptions) -> Served {
+        opts.port = slot.1;
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let thread = std::thread::spawn(move || serve(move || issue(card_type), &opts, &s));
+        Served { stop, thread: Some(thread), reader: slot.0 }
+    }
+
+    /// Starts serving and waits until pcscd shows the card.
+    fn present(slot: (&'static str, u16), card_type: SimCardType, opts: ServeOptions) -> Served {
+        let s = Served::start(slot, card_type, opts);
+        wait_card(s.reader, true, Duration::from_secs(10));
+        s
+    }
+
+    /// Stops serving (the card leaves) and waits until pcscd shows the slot empty.
+    fn remove(mut self) {
+        self.stop_thread();
+        wait_card(self.reader, false, Duration::from_secs(10));
+    }
+
+    fn stop_thread(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.join().expect("serve thread panicked").expect("serve failed");
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.stop_thread();
+    }
+}
+
+/// Waits until `reader` shows a card (`present`) or none.
+fn wait_card(reader: &str, present: bool, timeout: Duration) {
+    let start = Instant::now();
+    loop {
+        if let Ok(readers) = list_readers()
+            && readers.iter().any(|r| r.name == reader && r.card_present == present)
+        {
+            return;
+        }
+        assert!(start.elapsed() < timeout, "{reader}: card_present={present} not reached in {timeout:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn read(reader: &str, number: &str) -> Result<CardRead, Error> {
+    let number = CardNumber::parse(number).unwrap();
+    let mut card = Card::new(PcscCard::connect(reader)?);
+    read_card(&mut card, &number, &sim_trust(), &mut OsRandom, &ReadOptions::default())
+}
+
+fn assert_verified(r: &CardRead, code: &str) {
+    assert_eq!(r.card_type.code(), code);
+    assert_eq!(r.verification.signature, SignatureStatus::Valid, "{:?}", r.verification);
+    assert_eq!(r.verification.anchor_profile, Some(AnchorProfile::Test));
+    assert_eq!(r.card_number_redacted, "AB********CD");
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn lists_both_virtual_readers() {
+    init_log();
+    let readers = list_readers().expect("pcscd running");
+    let names: Vec<&str> = readers.iter().map(|r| r.name.as_str()).collect();
+    assert!(names.contains(&SLOT0.0) && names.contains(&SLOT1.0), "{names:?}");
+    let served = Served::present(SLOT1, SimCardType::ResidenceCard, ServeOptions::default());
+    let info = list_readers().unwrap().into_iter().find(|r| r.name == SLOT1.0).unwrap();
+    assert!(info.card_present);
+    assert_eq!(info.atr.as_deref(), Some(&ServeOptions::default().atr[..]));
+    served.remove();
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn unknown_reader_is_no_such_reader() {
+    init_log();
+    let e = PcscCard::connect("No Such Reader 00 00").unwrap_err();
+    assert_eq!(e, TransportError::NoSuchReader("No Such Reader 00 00".to_owned()));
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn empty_reader_is_card_removed() {
+    init_log();
+    wait_card(SLOT0.0, false, Duration::from_secs(10));
+    let e = PcscCard::connect(SLOT0.0).unwrap_err();
+    assert_eq!(e, TransportError::CardRemoved);
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn reads_and_verifies_every_card_type() {
+    init_log();
+    for (i, (t, code)) in [
+        (SimCardType::ResidenceCard, "1"),
+        (SimCardType::SpecialPermanentResident, "2"),
+        (SimCardType::Gen2ResidenceCard, "05"),
+        (SimCardType::Gen2SpecialPermanentResident, "06"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Alternate the slots, so both vpcd readers are exercised.
+        let slot = if i % 2 == 0 { SLOT0 } else { SLOT1 };
+        let served = Served::present(slot, t, ServeOptions::default());
+        {
+            let card = PcscCard::connect(slot.0).unwrap();
+            assert_eq!(card.reader(), slot.0);
+            assert_eq!(card.atr(), &ServeOptions::default().atr[..]);
+            assert_eq!(card.protocol(), "T=1");
+            assert!(card.in_transaction());
+            assert!(card.limits().extended_length);
+            card.finish().unwrap();
+        }
+        let r = read(slot.0, NUMBER).unwrap_or_else(|e| panic!("type {code}: {e}"));
+        assert_verified(&r, code);
+        // vpcd carries extended APDUs: no fallback.
+        assert_eq!(r.link.extended_length, Some(true));
+        assert!(r.link.fallbacks.is_empty(), "{:?}", r.link);
+        served.remove();
+    }
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn wrong_card_number() {
+    init_log();
+    let served = Served::present(SLOT0, SimCardType::ResidenceCard, ServeOptions::default());
+    let e = read(SLOT0.0, "AB12345678CE").unwrap_err();
+    assert!(matches!(e, Error::WrongCardNumber { step: Step::MutualAuthenticate, .. }), "{e:?}");
+    // The card stays usable: the right number reads it.
+    assert_verified(&read(SLOT0.0, NUMBER).unwrap(), "1");
+    served.remove();
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn card_removed_mid_read() {
+    init_log();
+    let opts = ServeOptions { faults: vec![ServeFault::DropAfter(8)], ..Default::default() };
+    let served = Served::present(SLOT0, SimCardType::ResidenceCard, opts);
+    let r = read(SLOT0.0, NUMBER);
+    // The 9th APDU meets a closed vpcd connection. Observed: pcscd answers the
+    // transmit SCARD_E_NOT_TRANSACTED (vpcd's transmit failed) before its presence
+    // poll noticed the card was gone; PcscCard then asks SCardStatus, which answers
+    // SCARD_W_REMOVED_CARD within one poll period, so the typed error is CardRemoved.
+    assert_eq!(r.map(|_| ()).unwrap_err(), Error::Transport(TransportError::CardRemoved));
+    drop(served);
+    wait_card(SLOT0.0, false, Duration::from_secs(10));
+}
+
+/// A transport that runs `hook` on the card once, before command number `at` (from 0).
+struct Hook<F: FnMut(&mut PcscCard)> {
+    card: PcscCard,
+    at: usize,
+    sent: usize,
+    hook: Option<F>,
+}
+
+impl<F: FnMut(&mut PcscCard)> Transport for Hook<F> {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        if self.sent == self.at
+            && let Some(mut h) = self.hook.take()
+        {
+            h(&mut self.card);
+        }
+        self.sent += 1;
+        self.card.transmit(command)
+    }
+    fn limits(&self) -> zairyu::transport::Limits {
+        self.card.limits()
+    }
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn reset_mid_session_by_another_connection() {
+    init_log();
+    let served = Served::present(SLOT0, SimCardType::ResidenceCard, ServeOptions::default());
+    let number = CardNumber::parse(NUMBER).unwrap();
+    // Between the session's SELECT DF1 and its first SM READ BINARY, a second
+    // connection resets the card. While the session holds its transaction, pcscd makes
+    // any other SCardConnect (and SCardReconnect) wait until the transaction ends, so
+    // the session lets go of its transaction for the reset (`end_transaction`) and
+    // takes it back afterwards: taking it back already fails with SCARD_W_RESET_CARD.
+    let hook = |card: &mut PcscCard| {
+        card.end_transaction();
+        let ctx = pcsc::Context::establish(pcsc::Scope::User).unwrap();
+        let name = std::ffi::CString::new(SLOT0.0).unwrap();
+        let mut other = ctx.connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY).unwrap();
+        other.reconnect(pcsc::ShareMode::Shared, pcsc::Protocols::ANY, pcsc::Disposition::ResetCard).unwrap();
+        other.disconnect(pcsc::Disposition::LeaveCard).map_err(|(_, e)| e).unwrap();
+        assert_eq!(card.begin_transaction(), Err(TransportError::CardReset));
+    };
+    // SELECT MF, 2 MF reads, GET CHALLENGE, MUTUAL AUTHENTICATE, VERIFY, SELECT DF1: 7.
+    let mut card = Card::new(Hook { card: PcscCard::connect(SLOT0.0).unwrap(), at: 7, sent: 0, hook: Some(hook) });
+    read_card_type(&mut card).unwrap();
+    let mut session = card.authenticate::<TdesSuite>(&number, &mut OsRandom, "gen1-3des").unwrap();
+    session.select_df(Df::Df1).unwrap();
+    let e = session.sm_read_binary(0x05).unwrap_err();
+    assert_eq!(e, Error::Transport(TransportError::CardReset));
+    assert_eq!(e.code(), "transport_card_reset");
+    drop(session);
+    // The handle stays reset: every later command fails the same way.
+    assert_eq!(card.select_mf().unwrap_err(), Error::Transport(TransportError::CardReset));
+    drop(card);
+    // A fresh connection reads the card from the start.
+    assert_verified(&read(SLOT0.0, NUMBER).unwrap(), "1");
+    served.remove();
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn reset_waits_for_the_transaction() {
+    init_log();
+    // While the session holds its transaction, another application's SCardConnect
+    // (and so its reset) waits in pcscd until the session is over: the read completes.
+    let served = Served::present(SLOT0, SimCardType::Gen2ResidenceCard, ServeOptions::default());
+    let mut card = Card::new(PcscCard::connect(SLOT0.0).unwrap());
+    let done = Arc::new(AtomicBool::new(false));
+    let d = done.clone();
+    let resetter = std::thread::spawn(move || {
+        let ctx = pcsc::Context::establish(pcsc::Scope::User).unwrap();
+        let name = std::ffi::CString::new(SLOT0.0).unwrap();
+        let mut other = ctx.connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY).unwrap();
+        other.reconnect(pcsc::ShareMode::Shared, pcsc::Protocols::ANY, pcsc::Disposition::ResetCard).unwrap();
+        d.load(Ordering::SeqCst)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let number = CardNumber::parse(NUMBER).unwrap();
+    let r = read_card(&mut card, &number, &sim_trust(), &mut OsRandom, &ReadOptions::default());
+    assert_verified(&r.unwrap(), "05");
+    done.store(true, Ordering::SeqCst);
+    drop(card);
+    assert!(resetter.join().unwrap(), "the reset ran before the session released its transaction");
+    served.remove();
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn short_apdu_only_reader() {
+    init_log();
+    let opts = ServeOptions { short_apdus_only: true, ..Default::default() };
+    let served = Served::present(SLOT1, SimCardType::ResidenceCard, opts);
+    let r = read(SLOT1.0, NUMBER);
+    // The transport claims extended length; the reader answers extended commands
+    // `67 00`. The core probes and falls back by itself (CardRead.link records it);
+    // a core without the fallback would fail with ExtendedLengthUnsupported, which is
+    // accepted too. Observed 2026-11-26: the fallback reads the card (71 APDUs).
+    match r {
+        Ok(read) => {
+            eprintln!("short-APDU reader: read in {} APDUs, link {:?}", read.metrics.apdus, read.link);
+            assert_verified(&read, "1");
+            // The core probed, fell back to short APDUs and says so.
+            assert_eq!(read.link.extended_length, Some(false));
+            assert!(!read.link.fallbacks.is_empty());
+        }
+        Err(e) => {
+            eprintln!("short-APDU reader: read failed: {e:?}");
+            assert_eq!(e, Error::Transport(TransportError::ExtendedLengthUnsupported));
+        }
+    }
+    served.remove();
+}
+
+fn pcscd_running() -> bool {
+    Command::new("pgrep").args(["-x", "pcscd"]).status().is_ok_and(|s| s.success())
+}
+
+fn start_pcscd() {
+    // A pcscd that was killed hard leaves its socket and pid file behind.
+    if !pcscd_running() {
+        for f in ["/run/pcscd/pcscd.comm", "/run/pcscd/pcscd.pid"] {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+    let status = Command::new("pcscd").status().expect("pcscd is installed");
+    assert!(status.success(), "pcscd failed to start: {status}");
+}
+
+fn stop_pcscd() {
+    let _ = Command::new("pkill").args(["-x", "pcscd"]).status();
+    let start = Instant::now();
+    while pcscd_running() {
+        assert!(start.elapsed() < Duration::from_secs(10), "pcscd does not stop");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn pcscd_restart_recovery() {
+    init_log();
+    let served = Served::present(SLOT0, SimCardType::SpecialPermanentResident, ServeOptions::default());
+    assert_verified(&read(SLOT0.0, NUMBER).unwrap(), "2");
+    // A connection held across the restart dies with pcscd.
+    let mut held = PcscCard::connect(SLOT0.0).unwrap();
+    stop_pcscd();
+    let e = list_readers().unwrap_err();
+    assert!(matches!(e, TransportError::ReaderUnavailable(_)), "{e:?}");
+    // Observed: SCARD_E_NO_SERVICE on the handle whose daemon is gone.
+    let e = held.transmit(&[0x00, 0xA4, 0x00, 0x00, 0x02, 0x3F, 0x00]).unwrap_err();
+    assert!(matches!(e, TransportError::ReaderUnavailable(_)), "{e:?}");
+    drop(held);
+    start_pcscd();
+    // The card's serve thread reconnects to the new vpcd by itself.
+    wait_card(SLOT0.0, true, Duration::from_secs(15));
+    assert_verified(&read(SLOT0.0, NUMBER).unwrap(), "2");
+    served.remove();
+}
+
+/// A `BufRead` over a channel of lines: the watch blocks on it like on a pipe.
+struct ChannelInput {
+    rx: std::sync::mpsc::Receiver<String>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl std::io::Read for ChannelInput {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for ChannelInput {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.pos >= self.buf.len() {
+            match self.rx.recv() {
+                Ok(line) => {
+                    self.buf = line.into_bytes();
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(&[]),
+            }
+        }
+        Ok(&self.buf[self.pos..])
+    }
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
+    }
+}
+
+/// A `Write` that sends each complete line to a channel.
+struct ChannelOutput {
+    tx: std::sync::mpsc::Sender<String>,
+    partial: Vec<u8>,
+}
+
+impl Write for ChannelOutput {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.partial.extend_from_slice(b);
+        while let Some(i) = self.partial.iter().position(|&c| c == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=i).collect();
+            let _ = self.tx.send(String::from_utf8(line).unwrap());
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn next_event(rx: &std::sync::mpsc::Receiver<String>) -> serde_json::Value {
+    let line = rx.recv_timeout(Duration::from_secs(30)).expect("watch emitted no event in 30 s");
+    assert!(!line.contains(NUMBER), "an event contains the card number: {line}");
+    serde_json::from_str(&line).unwrap()
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn watch_three_insertions() {
+    init_log();
+    wait_card(SLOT1.0, false, Duration::from_secs(10));
+    let (in_tx, in_rx) = std::sync::mpsc::channel::<String>();
+    let (out_tx, out_rx) = std::sync::mpsc::channel::<String>();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let watcher = std::thread::spawn(move || {
+        let mut input = ChannelInput { rx: in_rx, buf: Vec::new(), pos: 0 };
+        let mut output = ChannelOutput { tx: out_tx, partial: Vec::new() };
+        watch::run(SLOT1.0, &sim_trust(), &ReadOptions::default(), &mut input, &mut output, &s)
+    });
+    let types = [
+        (SimCardType::ResidenceCard, "1"),
+        (SimCardType::Gen2ResidenceCard, "05"),
+        (SimCardType::Gen2SpecialPermanentResident, "06"),
+    ];
+    let mut events = Vec::new();
+    for (t, code) in types {
+        in_tx.send(format!("{NUMBER}\n")).unwrap();
+        let served = Served::start(SLOT1, t, ServeOptions::default());
+        let inserted = next_event(&out_rx);
+        assert_eq!(inserted["event"], "card_inserted", "{inserted}");
+        assert_eq!(inserted["reader"], SLOT1.0);
+        assert_eq!(inserted["atr"], hex::encode(ServeOptions::default().atr));
+        let result = next_event(&out_rx);
+        assert_eq!(result["event"], "result", "{result}");
+        assert_eq!(result["ok"], true, "{result}");
+        assert_eq!(result["report"]["card_type"], code);
+        assert_eq!(result["report"]["verification"]["signature"], "valid");
+        assert_eq!(result["report"]["verification"]["anchor_profile"], "test");
+        // The same insertion is not read twice: nothing happens until removal.
+        assert!(out_rx.recv_timeout(Duration::from_millis(1500)).is_err(), "an event before removal");
+        served.remove();
+        let removed = next_event(&out_rx);
+        assert_eq!(removed["event"], "card_removed", "{removed}");
+        events.extend([inserted["event"].clone(), result["event"].clone(), removed["event"].clone()]);
+    }
+    assert_eq!(events.len(), 9);
+    // Stop: the loop notices within its poll interval.
+    stop.store(true, Ordering::Relaxed);
+    watcher.join().unwrap().unwrap();
+    assert!(out_rx.try_recv().is_err(), "events after the last removal");
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn watch_skip_bad_number_and_eof() {
+    init_log();
+    wait_card(SLOT1.0, false, Duration::from_secs(10));
+    let input = b"\nAB123\n".to_vec();
+    let (out_tx, out_rx) = std::sync::mpsc::channel::<String>();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let watcher = std::thread::spawn(move || {
+        let mut input = BufReader::new(&input[..]);
+        let mut output = ChannelOutput { tx: out_tx, partial: Vec::new() };
+        watch::run(SLOT1.0, &sim_trust(), &ReadOptions::default(), &mut input, &mut output, &s)
+    });
+    // Empty line: skipped.
+    let served = Served::start(SLOT1, SimCardType::ResidenceCard, ServeOptions::default());
+    assert_eq!(next_event(&out_rx)["event"], "card_inserted");
+    assert_eq!(next_event(&out_rx)["event"], "skipped");
+    served.remove();
+    assert_eq!(next_event(&out_rx)["event"], "card_removed");
+    // A malformed number: a typed error, no read.
+    let served = Served::start(SLOT1, SimCardType::ResidenceCard, ServeOptions::default());
+    assert_eq!(next_event(&out_rx)["event"], "card_inserted");
+    let r = next_event(&out_rx);
+    assert_eq!(r["ok"], false);
+    assert_eq!(r["error"]["code"], "input_bad_card_number");
+    served.remove();
+    assert_eq!(next_event(&out_rx)["event"], "card_removed");
+    // End of input at the next insertion: the loop ends with Ok.
+    let served = Served::start(SLOT1, SimCardType::ResidenceCard, ServeOptions::default());
+    assert_eq!(next_event(&out_rx)["event"], "card_inserted");
+    watcher.join().unwrap().unwrap();
+    served.remove();
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn watch_survives_pcscd_restart() {
+    init_log();
+    wait_card(SLOT1.0, false, Duration::from_secs(10));
+    let (in_tx, in_rx) = std::sync::mpsc::channel::<String>();
+    let (out_tx, out_rx) = std::sync::mpsc::channel::<String>();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let watcher = std::thread::spawn(move || {
+        let mut input = ChannelInput { rx: in_rx, buf: Vec::new(), pos: 0 };
+        let mut output = ChannelOutput { tx: out_tx, partial: Vec::new() };
+        watch::run(SLOT1.0, &sim_trust(), &ReadOptions::default(), &mut input, &mut output, &s)
+    });
+    in_tx.send(format!("{NUMBER}\n")).unwrap();
+    let served = Served::start(SLOT1, SimCardType::Gen2ResidenceCard, ServeOptions::default());
+    assert_eq!(next_event(&out_rx)["event"], "card_inserted");
+    let r = next_event(&out_rx);
+    assert_eq!((r["event"].as_str(), r["ok"].as_bool()), (Some("result"), Some(true)), "{r}");
+    // pcscd goes away with the card in the reader: the card is gone with it, and the
+    // reader is reported unavailable once.
+    stop_pcscd();
+    assert_eq!(next_event(&out_rx)["event"], "card_removed");
+    assert_eq!(next_event(&out_rx)["event"], "reader_unavailable");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(out_rx.try_recv().is_err(), "reader_unavailable repeated");
+    // pcscd is back and the card reconnects to vpcd: a new insertion, asked for a
+    // number again (an empty line skips it).
+    in_tx.send("\n".to_owned()).unwrap();
+    start_pcscd();
+    let e = next_event(&out_rx);
+    assert_eq!(e["event"], "card_inserted", "{e}");
+    assert_eq!(next_event(&out_rx)["event"], "skipped");
+    served.remove();
+    assert_eq!(next_event(&out_rx)["event"], "card_removed");
+    stop.store(true, Ordering::Relaxed);
+    watcher.join().unwrap().unwrap();
+}

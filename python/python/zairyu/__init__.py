@@ -1,0 +1,374 @@
+"""zairyu: read and verify the IC chip of Japan's residence card (在留カード) and
+special permanent resident certificate (特別永住者証明書).
+
+Quick start (the in-process simulator, no reader needed)::
+
+    import zairyu
+
+    with zairyu.open_simulator(card_type="05") as card:
+        result = card.read("AB12345678CD")
+    print(result.fields.birth_date, result.verification.signature)
+
+* :func:`open_reader` / :func:`open_simulator` return a :class:`Card`; use it as a
+  context manager: leaving the block closes the card and drops the session.
+* :meth:`Card.read` returns a :class:`ReadResult`; a failed read raises a
+  :class:`ZairyuError` subclass (see :mod:`zairyu._errors`).
+* :class:`TrustStore` holds the anchors of the certificate-chain check: the Ministry's
+  production roots (pinned) and test anchors.
+
+Card I/O runs with the GIL released: several threads can read several cards at once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from types import TracebackType
+from typing import List, Optional, Sequence, Type, Union
+
+from . import _native
+from ._errors import (
+    AuthenticationError,
+    CardClosedError,
+    CardError,
+    CardRemovedError,
+    CardResetError,
+    InvalidInputError,
+    NoSuchReaderError,
+    ParseError,
+    ReaderUnavailableError,
+    SecureMessagingError,
+    TransportError,
+    UnsupportedCardType,
+    VerificationError,
+    WrongCardNumber,
+    WrongGenerationError,
+    ZairyuError,
+)
+from ._result import (
+    Coded,
+    Gen1Fields,
+    Gen2Fields,
+    ImageInfo,
+    LinkInfo,
+    Metrics,
+    PeriodOfStay,
+    ReaderInfo,
+    ReadResult,
+    Text,
+    TrustAnchor,
+    Verification,
+)
+
+__version__: str = _native.__version__
+
+StrPath = Union[str, "os.PathLike[str]"]
+
+__all__ = [
+    "__version__",
+    "TrustStore",
+    "Card",
+    "list_readers",
+    "open_reader",
+    "open_simulator",
+    "wait_for_card",
+    "wait_for_removal",
+    "ReadResult",
+    "Gen1Fields",
+    "Gen2Fields",
+    "Text",
+    "Coded",
+    "PeriodOfStay",
+    "ImageInfo",
+    "Verification",
+    "Metrics",
+    "LinkInfo",
+    "ReaderInfo",
+    "TrustAnchor",
+    "ZairyuError",
+    "TransportError",
+    "CardRemovedError",
+    "CardResetError",
+    "ReaderUnavailableError",
+    "NoSuchReaderError",
+    "CardError",
+    "WrongCardNumber",
+    "WrongGenerationError",
+    "AuthenticationError",
+    "SecureMessagingError",
+    "ParseError",
+    "VerificationError",
+    "InvalidInputError",
+    "UnsupportedCardType",
+    "CardClosedError",
+]
+
+
+class TrustStore:
+    """The trust anchors for the certificate-chain check.
+
+    ``TrustStore()`` is empty: nothing chains until anchors are added. Production
+    anchors are the Ministry's "ZairyuCard CA" roots, pinned by SHA-256 fingerprint in
+    the library; test anchors are any certificate and are always reported as
+    ``anchor_profile == "test"``, never as production.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self) -> None:
+        self._native = _native.TrustStore()
+
+    @classmethod
+    def from_dir(cls, path: StrPath) -> "TrustStore":
+        """Loads the Ministry's production roots from a directory (``*.der``, ``*.crt``,
+        ``*.cer``, ``*.pem``). Every certificate must match a pinned fingerprint.
+
+        Raises:
+            VerificationError: a certificate is not a pinned root
+                (``verify_unpinned_production_root``) or cannot be read
+                (``verify_bad_anchor_file``).
+        """
+        store = cls.__new__(cls)
+        store._native = _native.TrustStore.from_dir(os.fspath(path))
+        return store
+
+    def add_production_dir(self, path: StrPath) -> int:
+        """Adds production roots from a directory, as :meth:`from_dir`; returns the
+        number of certificates read."""
+        return self._native.add_production_dir(os.fspath(path))
+
+    def add_test_anchor(self, path: StrPath) -> int:
+        """Adds test anchors: one certificate file (DER, or PEM with one or more
+        certificates) or every certificate file of a directory. Returns the number of
+        certificates read. All or nothing.
+
+        Raises:
+            VerificationError: the file cannot be read or is not a certificate.
+        """
+        return self._native.add_test_anchor(os.fspath(path))
+
+    def add_simulator_test_anchors(self) -> "TrustStore":
+        """Adds the simulator's test CAs (both generations) as test anchors, e.g. to
+        read a simulated card served on a virtual PC/SC reader. Returns ``self``."""
+        self._native.add_simulator_test_anchors()
+        return self
+
+    @property
+    def anchors(self) -> List[TrustAnchor]:
+        """Every anchor, in the order added."""
+        return [TrustAnchor(*a) for a in self._native.anchors()]
+
+    def __len__(self) -> int:
+        return len(self._native)
+
+    def __repr__(self) -> str:
+        profiles = [a.profile for a in self.anchors]
+        return f"TrustStore(production={profiles.count('production')}, test={profiles.count('test')})"
+
+
+class Card:
+    """A card in a reader or the simulator; made by :func:`open_reader` or
+    :func:`open_simulator`.
+
+    Use it as a context manager: on exit it is closed. Closing drops the transport: a
+    PC/SC card ends its transaction and is disconnected with a reset (so the chip's
+    authenticated state does not outlive the session); session keys live only during a
+    read and are wiped (zeroized) when it ends. After closing, :meth:`read` raises
+    :class:`CardClosedError`.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.Card) -> None:
+        self._native = native
+
+    def read(
+        self,
+        card_number: str,
+        *,
+        trust: Optional[TrustStore] = None,
+        policy: str = "full",
+        force_flow: Optional[str] = None,
+        now_unix: Optional[int] = None,
+        status_table: Optional[StrPath] = None,
+    ) -> ReadResult:
+        """Reads and verifies the card.
+
+        Args:
+            card_number: the 在留カード等番号 as the clerk types it (12 letters and
+                digits; white space is trimmed, letters upper-cased). It is converted
+                at once to a Rust value that is wiped after the read and never appears
+                in messages or results (``ReadResult.card_number`` is redacted).
+            trust: the anchors for the chain check. ``None``: for the simulator, its
+                own test CAs (as test anchors); for a reader, no anchor at all (the
+                chain is then ``no_matching_anchor``).
+            policy: ``"full"`` (everything, verify the signature) or ``"text_only"``
+                (the privacy option: no image and no signature file; the signature is
+                then ``not_checked``).
+            force_flow: diagnostics only: ``"gen1"`` or ``"gen2"`` instead of the flow
+                of the card type read from the chip.
+            now_unix: the verification time (Unix seconds); ``None`` = now.
+            status_table: a file naming the second generation's status-of-residence
+                codes (``code<TAB>日本語<TAB>English`` per line).
+
+        Raises:
+            WrongCardNumber: the number does not belong to this card.
+            CardError: the card answered an error status word (``.sw``).
+            TransportError: the reader, the link or the card went away.
+            AuthenticationError, SecureMessagingError, ParseError: bad card data.
+            UnsupportedCardType: a card type this version does not read.
+            InvalidInputError: a malformed card number or option.
+            CardClosedError: the card was closed.
+
+        A signature that does not verify is **not** an exception: check
+        ``result.verification``.
+        """
+        table = None if status_table is None else os.fspath(status_table)
+        native_trust = None if trust is None else trust._native
+        report, images = self._native.read(card_number, native_trust, policy, force_flow, now_unix, table)
+        return ReadResult(report, images)
+
+    def close(self) -> None:
+        """Closes the card (idempotent)."""
+        self._native.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the card was closed."""
+        return self._native.closed
+
+    @property
+    def kind(self) -> str:
+        """``"simulator"`` or ``"pcsc"``."""
+        return self._native.kind
+
+    @property
+    def reader(self) -> Optional[str]:
+        """The PC/SC reader name; ``None`` for the simulator."""
+        return self._native.reader
+
+    @property
+    def atr(self) -> Optional[bytes]:
+        """The card's ATR as the reader reported it; ``None`` for the simulator."""
+        return self._native.atr
+
+    def __enter__(self) -> "Card":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = "simulator" if self.reader is None else repr(self.reader)
+        return f"<zairyu.Card {where}{' closed' if self.closed else ''}>"
+
+
+def list_readers() -> List[ReaderInfo]:
+    """The PC/SC readers (pcscd), with card presence and ATR. No reader is ``[]``.
+
+    Raises:
+        ReaderUnavailableError: the PC/SC service is not running.
+    """
+    return [ReaderInfo(name, present, None if atr is None else bytes(atr)) for name, present, atr in _native.list_readers()]
+
+
+def open_reader(name: str) -> Card:
+    """Connects to the card in the PC/SC reader ``name`` (shared mode, T=1 preferred)
+    and holds a PC/SC transaction until the card is closed.
+
+    Raises:
+        NoSuchReaderError: no reader has this name.
+        CardRemovedError: the reader is empty.
+        ReaderUnavailableError: the PC/SC service is not running.
+    """
+    return Card(_native.open_reader(name))
+
+
+def open_simulator(
+    card_type: str = "1",
+    card_number: str = "AB12345678CD",
+    *,
+    under_16: bool = False,
+    tamper_front_image: bool = False,
+    tamper_printed_entries: bool = False,
+    check_code_format: str = "bare_hash",
+    signature_der: bool = False,
+    link_speed: Optional[str] = None,
+    faults: Sequence[str] = (),
+) -> Card:
+    """Issues a simulated card (synthetic data, the simulator's test PKI) and returns it
+    as a :class:`Card`. Runs in-process: no reader and no pcscd needed.
+
+    Args:
+        card_type: ``"1"`` 在留カード, ``"2"`` 特別永住者証明書 (first generation),
+            ``"05"``, ``"06"`` (second generation).
+        card_number: the number that opens the simulated chip.
+        under_16: an under-16 card (no photo, no signature).
+        tamper_front_image: alter the signed image after signing (signature invalid).
+        tamper_printed_entries: second generation: alter the signed printed entries.
+        check_code_format: first generation: ``"bare_hash"`` or ``"digest_info"``.
+        signature_der: second generation: store the ECDSA signature DER-encoded.
+        link_speed: ``"106k"``, ``"212k"``, ``"424k"`` or ``"848k"``: make each exchange
+            as slow as a real ISO/IEC 14443 link; ``None``: as fast as possible.
+        faults: injected failures, for tests: ``"remove_card_after:N"``,
+            ``"reset_after:N"`` (after N APDUs), ``"status_word:INS[:P1]:SWSW"`` (hex,
+            e.g. ``"status_word:B0:6982"``), ``"truncate_data:INS[:P1]:KEEP"``,
+            ``"corrupt_response_byte:INS:P1:INDEX"``, ``"corrupt_mac_icc"``,
+            ``"bad_sm_padding"``, ``"short_apdus_only"``.
+
+    Raises:
+        InvalidInputError: an unknown option value (``input_bad_option``).
+    """
+    return Card(
+        _native.open_simulator(
+            card_type,
+            card_number,
+            under_16,
+            tamper_front_image,
+            tamper_printed_entries,
+            check_code_format,
+            signature_der,
+            link_speed,
+            list(faults),
+        )
+    )
+
+
+def _present(reader: str) -> Optional[bool]:
+    """Whether a card is in ``reader``; ``None`` if the reader or pcscd is gone."""
+    try:
+        readers = list_readers()
+    except ReaderUnavailableError:
+        return None
+    for r in readers:
+        if r.name == reader:
+            return r.card_present
+    return None
+
+
+def wait_for_card(reader: str, timeout: Optional[float] = None, poll: float = _native.POLL_SECONDS) -> bool:
+    """Waits until a card is in ``reader`` (polling :func:`list_readers`); ``True`` when
+    one is, ``False`` on timeout. A missing reader or pcscd counts as "no card"."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        if _present(reader):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(poll)
+
+
+def wait_for_removal(reader: str, timeout: Optional[float] = None, poll: float = _native.POLL_SECONDS) -> bool:
+    """Waits until ``reader`` is empty (or gone); ``True`` then, ``False`` on timeout."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        if not _present(reader):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(poll)

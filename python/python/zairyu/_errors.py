@@ -1,0 +1,227 @@
+"""Exception classes of zairyu.
+
+Every exception raised by zairyu is a :class:`ZairyuError`. Its ``code`` attribute is
+the stable code name of the Rust library (``zairyu::Error::code``; the C library uses
+the same names), its ``message`` the human-readable text. Messages never contain the
+card number, keys or card data.
+
+The Rust extension turns each Rust error into one of these classes in one place
+(``python/src/errors.rs``), through :func:`_from_native` and the table
+``_CLASS_BY_CODE`` below.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Optional, Type
+
+__all__ = [
+    "ZairyuError",
+    "TransportError",
+    "CardRemovedError",
+    "CardResetError",
+    "ReaderUnavailableError",
+    "NoSuchReaderError",
+    "CardError",
+    "WrongCardNumber",
+    "WrongGenerationError",
+    "AuthenticationError",
+    "SecureMessagingError",
+    "ParseError",
+    "VerificationError",
+    "InvalidInputError",
+    "UnsupportedCardType",
+    "CardClosedError",
+]
+
+
+class ZairyuError(Exception):
+    """Base class of every zairyu exception.
+
+    Attributes:
+        code: the stable code name, e.g. ``"transport_card_removed"``.
+        message: the message (never contains the card number).
+        details: extra fields of the error that are safe to show (``step``,
+            ``file``, ``offset``, ``path`` …), possibly empty.
+    """
+
+    code: str
+    message: str
+    details: Dict[str, Any]
+
+    def __init__(self, message: str, *, code: str = "", details: Optional[Mapping[str, Any]] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.details = dict(details or {})
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TransportError(ZairyuError):
+    """The reader, the driver or the link failed (codes ``transport_*``)."""
+
+
+class CardRemovedError(TransportError):
+    """The card left the field, or the reader is empty (``transport_card_removed``)."""
+
+
+class CardResetError(TransportError):
+    """The card was reset; the secure-messaging session is gone (``transport_card_reset``)."""
+
+
+class ReaderUnavailableError(TransportError):
+    """The reader or the PC/SC service (pcscd) is gone (``transport_reader_unavailable``)."""
+
+
+class NoSuchReaderError(TransportError):
+    """No PC/SC reader has this name (``transport_no_such_reader``)."""
+
+
+class CardError(ZairyuError):
+    """The card answered a command with an error status word (``card_status``).
+
+    Attributes:
+        sw: the status word as an int, e.g. ``0x6982``.
+        step: the command (``"SM READ BINARY"`` …), when known.
+    """
+
+    sw: int
+    step: Optional[str]
+
+    def __init__(
+        self, message: str, *, code: str = "", sw: int = 0, details: Optional[Mapping[str, Any]] = None
+    ) -> None:
+        super().__init__(message, code=code, details=details)
+        self.sw = sw
+        self.step = self.details.get("step")
+
+
+class WrongCardNumber(ZairyuError):
+    """The card number typed does not belong to this card.
+
+    Raised when the card rejects the number (``wrong_card_number``, ``sw == 0x6300``) and
+    when a second-generation chip accepts it but stores another number
+    (``card_number_mismatch``, ``sw is None``).
+    """
+
+    sw: Optional[int]
+
+    def __init__(
+        self, message: str, *, code: str = "", sw: Optional[int] = None, details: Optional[Mapping[str, Any]] = None
+    ) -> None:
+        super().__init__(message, code=code, details=details)
+        self.sw = sw
+
+
+class WrongGenerationError(CardError):
+    """A forced access flow (``force_flow=``) does not match the card's generation: the
+    card rejected the other generation's cryptography (``wrong_generation``)."""
+
+
+class AuthenticationError(ZairyuError):
+    """The card's side of mutual authentication failed (codes ``auth_*``)."""
+
+
+class SecureMessagingError(ZairyuError):
+    """A secure-messaging response is malformed (codes ``sm_*``)."""
+
+
+class ParseError(ZairyuError, ValueError):
+    """Card data could not be parsed (``parse``). Also a :class:`ValueError`.
+
+    Attributes:
+        file: the file or object, e.g. ``"DF2/EF01"``.
+        offset: byte offset of the problem in it.
+    """
+
+    file: Optional[str]
+    offset: Optional[int]
+
+    def __init__(self, message: str, *, code: str = "", details: Optional[Mapping[str, Any]] = None) -> None:
+        super().__init__(message, code=code, details=details)
+        self.file = self.details.get("file")
+        self.offset = self.details.get("offset")
+
+
+class VerificationError(ZairyuError):
+    """Trust anchors could not be loaded (codes ``verify_*``): a file in a production
+    directory is not a pinned Ministry root, or a certificate file is unreadable.
+
+    A failed *signature* is not an exception: it is ``ReadResult.verification.signature
+    == "invalid"``.
+    """
+
+
+class InvalidInputError(ZairyuError, ValueError):
+    """Caller input is invalid (codes ``input_*``): a card number that is not 12 letters
+    and digits, an unreadable code table, an unknown option. Also a :class:`ValueError`."""
+
+
+class UnsupportedCardType(ZairyuError):
+    """The card is of a type this version does not read (``unsupported_card_type``,
+    ``unknown_card_type``)."""
+
+
+class CardClosedError(ZairyuError):
+    """The :class:`~zairyu.Card` was closed (``closed``)."""
+
+
+_CLASS_BY_CODE: Dict[str, Type[ZairyuError]] = {
+    "transport_card_removed": CardRemovedError,
+    "transport_card_reset": CardResetError,
+    "transport_reader_unavailable": ReaderUnavailableError,
+    "transport_no_such_reader": NoSuchReaderError,
+    "transport_sharing_violation": TransportError,
+    "transport_command_too_long": TransportError,
+    "transport_extended_length_unsupported": TransportError,
+    "transport_other": TransportError,
+    "card_status": CardError,
+    "wrong_card_number": WrongCardNumber,
+    "card_number_mismatch": WrongCardNumber,
+    "wrong_generation": WrongGenerationError,
+    "auth_card_mac_mismatch": AuthenticationError,
+    "auth_random_mismatch": AuthenticationError,
+    "auth_bad_length": AuthenticationError,
+    "sm_missing_data_object": SecureMessagingError,
+    "sm_bad_padding_indicator": SecureMessagingError,
+    "sm_block_alignment": SecureMessagingError,
+    "sm_bad_padding": SecureMessagingError,
+    "sm_trailing_data": SecureMessagingError,
+    "parse": ParseError,
+    "verify_unpinned_production_root": VerificationError,
+    "verify_bad_anchor_file": VerificationError,
+    "input_bad_card_number": InvalidInputError,
+    "input_bad_file": InvalidInputError,
+    "input_bad_option": InvalidInputError,
+    "unsupported_card_type": UnsupportedCardType,
+    "unknown_card_type": UnsupportedCardType,
+    "closed": CardClosedError,
+}
+
+
+def _class_for(code: str) -> Type[ZairyuError]:
+    """The class of a code; an unknown code (a newer Rust library) maps by its prefix."""
+    cls = _CLASS_BY_CODE.get(code)
+    if cls is not None:
+        return cls
+    for prefix, fallback in (
+        ("transport_", TransportError),
+        ("auth_", AuthenticationError),
+        ("sm_", SecureMessagingError),
+        ("verify_", VerificationError),
+        ("input_", InvalidInputError),
+    ):
+        if code.startswith(prefix):
+            return fallback
+    return ZairyuError
+
+
+def _from_native(code: str, message: str, sw: Optional[int], details: Mapping[str, Any]) -> ZairyuError:
+    """Builds the exception for a Rust error. Called by the extension only."""
+    cls = _class_for(code)
+    if issubclass(cls, CardError):
+        return cls(message, code=code, sw=sw if sw is not None else 0, details=details)
+    if issubclass(cls, WrongCardNumber):
+        return cls(message, code=code, sw=sw, details=details)
+    return cls(message, code=code, details=details)

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Tests the Python package the way a user gets it: builds the abi3 wheel with maturin,
+# installs it into a FRESH venv (not an editable build), type-checks (mypy --strict on
+# the example and the tests, stubtest on the native module's stubs), and runs the pytest
+# suite from a directory outside the source tree, including the PC/SC tests through
+# pcscd + vpcd. Prints pytest's summary line; exits non-zero on any failure, and when
+# pytest collected no test (its exit code 5).
+#
+# Needs: Rust, python3 (>= 3.9) with venv, and for the PC/SC tests pcscd with
+# vsmartcard-vpcd (scripts/setup installs them). If no pcscd runs, this script starts
+# one (scripts/pcscd) and stops it at exit. Set ZAIRYU_REQUIRE_PCSC=0 to let the PC/SC
+# tests skip instead of fail where pcscd/vpcd are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+python=${ZAIRYU_PYTHON:-python3}
+
+echo "== python: build tools (.venv)"
+if [ ! -x .venv/bin/maturin ]; then
+  "$python" -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "maturin>=1.9,<2"
+fi
+.venv/bin/maturin --version
+
+echo "== python: the CLI for the vpcd card server (cargo build --release -p zairyu-cli)"
+cargo build --release --locked -p zairyu-cli
+
+echo "== python: wheel (maturin build --release)"
+mkdir -p target/wheels
+rm -f target/wheels/zairyu-*.whl
+.venv/bin/maturin build --release --locked -m python/Cargo.toml -o target/wheels
+wheel=$(ls target/wheels/zairyu-*.whl)
+ls -l "$wheel"
+
+work=$(mktemp -d)
+started_pcscd=0
+cleanup() {
+  if [ "$started_pcscd" = 1 ]; then scripts/pcscd stop || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "== python: fresh venv with the wheel installed"
+"$python" -m venv "$work/venv"
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check "$wheel" pytest mypy
+"$work/venv/bin/python" -c 'import zairyu, sys; print("zairyu", zairyu.__version__, "from", zairyu.__file__, "on", sys.version.split()[0])'
+
+echo "== python: mypy --strict (example, tests) and stubtest (native stubs)"
+(cd "$work" && "$work/venv/bin/python" -m mypy --strict --no-incremental \
+  "$root/examples/python/counter.py" "$root/python/tests")
+(cd "$work" && "$work/venv/bin/python" -m mypy.stubtest zairyu._native)
+
+echo "== python: pcscd"
+if ! pgrep -x pcscd >/dev/null; then
+  scripts/pcscd start
+  started_pcscd=1
+fi
+
+echo "== python: pytest (installed wheel)"
+set +e
+(cd "$work" && ZAIRYU_BIN="$root/target/release/zairyu" ZAIRYU_REQUIRE_PCSC="${ZAIRYU_REQUIRE_PCSC:-1}" \
+  "$work/venv/bin/python" -m pytest --import-mode=importlib -p no:cacheprovider -q -rs \
+  --rootdir "$root/python/tests" "$root/python/tests")
+rc=$?
+set -e
+if [ "$rc" = 5 ]; then
+  echo "pytest collected no test: failing" >&2
+  exit 1
+fi
+exit "$rc"
