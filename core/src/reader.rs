@@ -325,13 +325,7 @@ fn read_gen1<T: Transport>(
         raw.push(RawFile { name: "DF2/EF04", bytes: ef });
     }
 
-    let mut signature = None;
-    if full {
-        s.select_df(Df::Df3)?;
-        let ef = s.read_binary(0x02)?;
-        signature = Some(SignatureFile::parse(&ef)?);
-        raw.push(RawFile { name: "DF3/EF01", bytes: ef });
-    }
+    let signature = if full { Some(read_df3(&mut s, raw, SignatureFile::parse)?) } else { None };
     drop(s);
 
     let verification = match (&front_image, &face_image, &signature) {
@@ -408,13 +402,7 @@ fn read_gen2<T: Transport>(
         }
     }
 
-    let mut signature = None;
-    if full {
-        s.select_df(Df::Df3)?;
-        let ef = s.read_binary(0x02)?;
-        signature = Some(SignatureFile2::parse(&ef)?);
-        raw.push(RawFile { name: "DF3/EF01", bytes: ef });
-    }
+    let signature = if full { Some(read_df3(&mut s, raw, SignatureFile2::parse)?) } else { None };
     drop(s);
 
     let verification = match (&face_image, &name_image, &signature) {
@@ -427,6 +415,20 @@ fn read_gen2<T: Transport>(
     }
     let data = Gen2Data { printed, name_image, face_image, address_image, back, signature };
     Ok(Partial { data: CardData::Gen2(Box::new(data)), verification, warnings })
+}
+
+/// Selects DF3 and reads its EF01 (P1 `82`: SFI 2 although the file is called EF01,
+/// SPEC15 §4.2.5 (iv); GEN2 likewise), parsed by the generation's parser.
+fn read_df3<T: Transport, S: Suite, R>(
+    s: &mut AuthenticatedCard<'_, T, S>,
+    raw: &mut Vec<RawFile>,
+    parse: fn(&[u8]) -> core::result::Result<R, crate::error::ParseError>,
+) -> Result<R> {
+    s.select_df(Df::Df3)?;
+    let ef = s.read_binary(0x02)?;
+    let parsed = parse(&ef)?;
+    raw.push(RawFile { name: "DF3/EF01", bytes: ef });
+    Ok(parsed)
 }
 
 /// Parses the certificate value; an unparseable certificate makes the signature
