@@ -50,6 +50,24 @@ echo "== python: mypy --strict (example, tests) and stubtest (native stubs)"
   "$root/examples/python/counter.py" "$root/python/tests")
 (cd "$work" && "$work/venv/bin/python" -m mypy.stubtest zairyu._native)
 
+echo "== python: in-process simulator where no pcscd can be reached (private, empty /run/pcscd)"
+cat > "$work/no_pcscd.py" <<'PY'
+import zairyu
+
+with zairyu.open_simulator("05") as card:
+    result = card.read("AB12345678CD")
+assert result.verification.signature == "valid", result.verification
+assert result.verification.anchor_profile == "test"
+try:
+    zairyu.list_readers()
+except zairyu.ReaderUnavailableError:
+    pass
+else:
+    raise SystemExit("list_readers() must raise ReaderUnavailableError without pcscd")
+print("in-process read without pcscd: ok")
+PY
+unshare --mount bash -c "mkdir -p /run/pcscd && mount -t tmpfs tmpfs /run/pcscd && cd '$work' && '$work/venv/bin/python' no_pcscd.py"
+
 echo "== python: pcscd"
 if ! pgrep -x pcscd >/dev/null; then
   scripts/pcscd start
