@@ -50,51 +50,17 @@ pub fn read(reader: &str, number: &str, trust: &TrustStore, opts: &ReadOptions) 
     read_card(&mut card, &number, trust, &mut OsRandom, opts)
 }
 
-/// `zairyu watch --reader NAME`: the counter loop on stdin/stdout. Stdin is read by a
-/// thread, so that closing it ends the loop even while no card is present.
+/// `zairyu watch --reader NAME`: the counter loop on stdin/stdout. Stdin is read on
+/// a thread that sets `stop` when it closes, so that closing it ends the loop even
+/// while no card is present.
 pub fn watch(reader: &str, trust: &TrustStore, opts: &ReadOptions) -> Result<u8, Error> {
     let stop = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let eof = stop.clone();
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-        eof.store(true, Ordering::SeqCst);
-    });
-    let mut input = std::io::BufReader::new(LineChannel { rx, pending: Vec::new() });
+    let mut input = zairyu_pcsc::watch::LineInput::spawn(std::io::BufReader::new(std::io::stdin()), stop.clone());
     let stdout = std::io::stdout();
     let mut output = stdout.lock();
     zairyu_pcsc::watch::run(reader, trust, opts, &mut input, &mut output, &stop)
         .map_err(|e| Error::Transport(zairyu::error::TransportError::Other(format!("watch: {e}"))))?;
     Ok(0)
-}
-
-/// Lines from the stdin thread as a byte stream; end of stream when stdin closed.
-struct LineChannel {
-    rx: std::sync::mpsc::Receiver<String>,
-    pending: Vec<u8>,
-}
-
-impl std::io::Read for LineChannel {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.pending.is_empty() {
-            match self.rx.recv() {
-                Ok(line) => {
-                    self.pending = line.into_bytes();
-                    self.pending.push(b'\n');
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.pending.len());
-        buf[..n].copy_from_slice(&self.pending[..n]);
-        self.pending.drain(..n);
-        Ok(n)
-    }
 }
 
 /// `zairyu doctor`: a redacted capability report per reader.

@@ -23,6 +23,8 @@
 //! The loop ends with `Ok` on end of `input` (when it asks for a number) or when
 //! `stop` is set (checked at least every [`POLL`] while waiting for a card; not while
 //! blocked reading a number from `input`, which the caller ends by closing it).
+//! [`LineInput::spawn`] reads a stream such as stdin on a thread and sets `stop` when
+//! it ends, so that closing it ends the loop even while no card is present.
 //! Messages never contain the card number; the report carries it redacted only.
 
 use std::ffi::CString;
@@ -41,6 +43,70 @@ use zairyu::session::Card;
 use zairyu::verify::TrustStore;
 
 use crate::{LOG, PcscContext, map_pcsc_error};
+
+/// Lines from a channel as a [`BufRead`]: each message is one line (a missing `\n` is
+/// added); the stream ends when every sender is gone.
+#[derive(Debug)]
+pub struct LineInput {
+    rx: std::sync::mpsc::Receiver<String>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl LineInput {
+    /// Lines sent on `rx`.
+    pub fn new(rx: std::sync::mpsc::Receiver<String>) -> Self {
+        LineInput { rx, buf: Vec::new(), pos: 0 }
+    }
+
+    /// Reads `source` line by line on a thread; when it ends (or fails), sets `eof`.
+    /// Pass the `stop` flag of [`run`] as `eof` to end the loop when the input closes.
+    pub fn spawn(source: impl BufRead + Send + 'static, eof: std::sync::Arc<AtomicBool>) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in source.lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+            eof.store(true, Ordering::SeqCst);
+        });
+        LineInput::new(rx)
+    }
+}
+
+impl io::Read for LineInput {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for LineInput {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.buf.len() {
+            match self.rx.recv() {
+                Ok(line) => {
+                    self.buf = line.into_bytes();
+                    if self.buf.last() != Some(&b'\n') {
+                        self.buf.push(b'\n');
+                    }
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(&[]),
+            }
+        }
+        Ok(&self.buf[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
+    }
+}
 
 /// Longest wait inside SCardGetStatusChange: how quickly `stop` is noticed.
 pub const POLL: Duration = Duration::from_millis(250);
@@ -184,4 +250,36 @@ fn emit(out: &mut impl Write, v: &Value) -> io::Result<()> {
     serde_json::to_writer(&mut *out, v)?;
     out.write_all(b"\n")?;
     out.flush()
+}
+
+#[cfg(test)]
+mod line_input_tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn lines_from_a_channel_then_end_of_input() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        tx.send("AB12345678CD".to_owned()).unwrap();
+        tx.send("\n".to_owned()).unwrap();
+        drop(tx);
+        let mut input = LineInput::new(rx);
+        let mut line = String::new();
+        assert_eq!(input.read_line(&mut line).unwrap(), 13);
+        assert_eq!(line, "AB12345678CD\n");
+        line.clear();
+        assert_eq!(input.read_line(&mut line).unwrap(), 1);
+        line.clear();
+        assert_eq!(input.read_line(&mut line).unwrap(), 0);
+    }
+
+    #[test]
+    fn spawn_sets_the_flag_when_the_source_ends() {
+        let eof = Arc::new(AtomicBool::new(false));
+        let mut input = LineInput::spawn(&b"one\ntwo\n"[..], eof.clone());
+        let lines: Vec<String> = (&mut input).lines().map(Result::unwrap).collect();
+        assert_eq!(lines, ["one", "two"]);
+        assert!(eof.load(Ordering::SeqCst));
+    }
 }

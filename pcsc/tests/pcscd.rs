@@ -6,7 +6,7 @@
 //! `--ignored --test-threads=1` (they share pcscd's two virtual slots, and one of them
 //! restarts pcscd).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -368,41 +368,6 @@ fn pcscd_restart_recovery() {
     served.remove();
 }
 
-/// A `BufRead` over a channel of lines: the watch blocks on it like on a pipe.
-struct ChannelInput {
-    rx: std::sync::mpsc::Receiver<String>,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl std::io::Read for ChannelInput {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let avail = self.fill_buf()?;
-        let n = avail.len().min(out.len());
-        out[..n].copy_from_slice(&avail[..n]);
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl BufRead for ChannelInput {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        if self.pos >= self.buf.len() {
-            match self.rx.recv() {
-                Ok(line) => {
-                    self.buf = line.into_bytes();
-                    self.pos = 0;
-                }
-                Err(_) => return Ok(&[]),
-            }
-        }
-        Ok(&self.buf[self.pos..])
-    }
-    fn consume(&mut self, n: usize) {
-        self.pos += n;
-    }
-}
-
 /// A `Write` that sends each complete line to a channel.
 struct ChannelOutput {
     tx: std::sync::mpsc::Sender<String>,
@@ -439,7 +404,7 @@ fn watch_three_insertions() {
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
     let watcher = std::thread::spawn(move || {
-        let mut input = ChannelInput { rx: in_rx, buf: Vec::new(), pos: 0 };
+        let mut input = watch::LineInput::new(in_rx);
         let mut output = ChannelOutput { tx: out_tx, partial: Vec::new() };
         watch::run(SLOT1.0, &sim_trust(), &ReadOptions::default(), &mut input, &mut output, &s)
     });
@@ -521,7 +486,7 @@ fn watch_survives_pcscd_restart() {
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
     let watcher = std::thread::spawn(move || {
-        let mut input = ChannelInput { rx: in_rx, buf: Vec::new(), pos: 0 };
+        let mut input = watch::LineInput::new(in_rx);
         let mut output = ChannelOutput { tx: out_tx, partial: Vec::new() };
         watch::run(SLOT1.0, &sim_trust(), &ReadOptions::default(), &mut input, &mut output, &s)
     });
