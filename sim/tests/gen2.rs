@@ -1,6 +1,8 @@
 //! Second-generation cards (types `05`/`06`, AES): GEN2 Appendix 2 and the layout,
 //! access rules and check code of the second-generation notes §1-§5.
 
+mod common;
+
 use p384::ecdsa::signature::hazmat::PrehashVerifier;
 use p384::ecdsa::{Signature, VerifyingKey};
 use p384::pkcs8::DecodePublicKey;
@@ -525,36 +527,14 @@ fn random_apdus_never_panic_on_gen2_cards() {
     ] {
         let mut c = card(opts);
         let sm = open(&mut c);
-        let interesting = [0xA4u8, 0x20, 0x84, 0x82, 0xB0, 0x00, 0xFF];
         for i in 0..3000 {
-            let len = match rng.below(4) {
-                0 => rng.below(8),
-                1 => 4 + rng.below(60),
-                2 => 4 + rng.below(300),
-                _ => 4 + rng.below(70000),
-            };
-            let mut apdu = vec![0u8; len];
-            rng.fill(&mut apdu);
-            if apdu.len() >= 2 && rng.below(2) == 0 {
-                apdu[0] = [0x00, 0x08][rng.below(2)];
-                apdu[1] = interesting[rng.below(interesting.len())];
-            }
-            if apdu.len() >= 4 && apdu[1] == 0xB0 && rng.below(2) == 0 {
-                apdu[2] = 0x80 | (rng.below(8) as u8);
-            }
-            if apdu.len() > 4 && rng.below(3) == 0 {
-                let body = apdu.len() - 5;
-                apdu[4] = body.min(255) as u8;
-            }
+            let apdu = common::random_apdu(&mut rng, true);
             if i % 97 == 0 {
                 let _ = verify(&mut c, &sm, "AB12345678CD");
                 let df = [Df::Df1, Df::Df2, Df::Df3][rng.below(3)];
                 let _ = select_df(&mut c, df);
             }
-            let raw = c.transmit(&apdu).expect("no transport errors without faults");
-            assert!(raw.len() >= 2);
-            let sw = [raw[raw.len() - 2], raw[raw.len() - 1]];
-            assert!(zairyu::apdu::StatusWord::SPEC_TABLE.contains(&sw), "{sw:02X?}");
+            common::assert_spec_status(&c.transmit(&apdu).expect("no transport errors without faults"));
         }
     }
 }
