@@ -306,13 +306,7 @@ impl SimCard {
             }
             None => {
                 let q = self.quirks();
-                let r = with_chip!(&mut self.engine, c => c.process(&self.card, command, q));
-                if q.short_only && r.data.len() > 256 {
-                    // A short-APDU reader cannot carry more than 256 data bytes back.
-                    zairyu::apdu::Response::status(StatusWord::WrongLength).encode()
-                } else {
-                    r.encode()
-                }
+                with_chip!(&mut self.engine, c => c.process(&self.card, command, q)).encode()
             }
         };
         for (f, _) in &self.faults {
@@ -337,6 +331,11 @@ impl SimCard {
                 }
                 _ => {}
             }
+        }
+        if self.has(&Fault::ShortApdusOnly) && raw.len() > 256 + 2 {
+            // A short-APDU reader cannot carry more than 256 data bytes back, whatever
+            // the card sent.
+            raw = zairyu::apdu::Response::status(StatusWord::WrongLength).encode();
         }
         Ok(raw)
     }

@@ -211,12 +211,6 @@ pub fn default_atr() -> Vec<u8> {
     type_b_atr(DEFAULT_APPLICATION_DATA, DEFAULT_PROTOCOL_INFO, DEFAULT_MBLI)
 }
 
-/// Whether a command APDU uses extended length (ISO/IEC 7816-4 §5.1: a byte
-/// `00` right after the header, followed by more bytes).
-pub fn is_extended(apdu: &[u8]) -> bool {
-    apdu.len() >= 7 && apdu[4] == 0x00
-}
-
 /// Why a session (one TCP connection) ended.
 enum End {
     /// `stop` was set.
@@ -256,6 +250,12 @@ pub fn serve(mut card: impl FnMut() -> SimCard, opts: &ServeOptions, stop: &Atom
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "vpcd address does not resolve"));
     }
     let mut server = Server { opts, stop, stats: ServeStats::default(), fired: vec![false; opts.faults.len()] };
+    // A limited reader is the chip's own `ShortApdusOnly` fault: extended commands
+    // and answers of more than 256 data bytes get `67 00`.
+    let mut card = move || {
+        let sim = card();
+        if opts.short_apdus_only { sim.with_fault(crate::Fault::ShortApdusOnly) } else { sim }
+    };
     let mut sim = card();
     let mut connected_before = false;
     loop {
@@ -446,20 +446,13 @@ impl Server<'_> {
         let number = self.stats.apdus;
         let header = [apdu[0], apdu[1], apdu.get(2).copied().unwrap_or(0), apdu.get(3).copied().unwrap_or(0)];
 
-        let mut response = if self.opts.short_apdus_only && is_extended(apdu) {
-            vec![0x67, 0x00]
-        } else {
-            match card.transmit(apdu) {
-                Ok(r) => r,
-                Err(e) => {
-                    log::info!("vpcd: APDU #{number} {header:02X?}: chip failed ({e}); closing");
-                    return Some(End::Left);
-                }
+        let mut response = match card.transmit(apdu) {
+            Ok(r) => r,
+            Err(e) => {
+                log::info!("vpcd: APDU #{number} {header:02X?}: chip failed ({e}); closing");
+                return Some(End::Left);
             }
         };
-        if self.opts.short_apdus_only && response.len() > 256 + 2 {
-            response = vec![0x67, 0x00];
-        }
         if let Some(i) =
             self.fault_index(|f| matches!(f, ServeFault::CorruptByte { apdu, .. } if *apdu as u64 == number))
         {
