@@ -5,14 +5,15 @@ use std::time::Instant;
 
 use cpu_time::ProcessTime;
 use zairyu::auth::OsRandom;
-use zairyu::reader::{ReadOptions, read_card};
+use zairyu::files::CardType;
+use zairyu::sequence::{ReadOptions, read_card};
 use zairyu::session::Card;
 use zairyu::verify::TrustStore;
 use zairyu::{CardNumber, Error};
-use zairyu_sim::{IssueOptions, IssuedCard, SimCard, SimCardType};
+use zairyu_sim::{IssueOptions, IssuedCard, SimCard};
 
 /// Runs the benchmark for each card type and prints a table.
-pub fn run(iterations: u32, types: &[SimCardType]) -> Result<u8, Error> {
+pub fn run(iterations: u32, types: &[CardType]) -> Result<u8, Error> {
     let iterations = iterations.max(1);
     let mut trust = TrustStore::new();
     trust.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA")?;
@@ -29,7 +30,7 @@ pub fn run(iterations: u32, types: &[SimCardType]) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn one(iterations: u32, card_type: SimCardType, trust: &TrustStore) -> Result<(), Error> {
+fn one(iterations: u32, card_type: CardType, trust: &TrustStore) -> Result<(), Error> {
     let opts = IssueOptions { card_type, ..IssueOptions::default() };
     let issued = IssuedCard::issue(&opts);
     let number = CardNumber::parse(&opts.card_number)?;
@@ -81,7 +82,7 @@ impl<T: zairyu::transport::Transport> zairyu::transport::Transport for Recording
 #[cfg(feature = "pcsc")]
 pub fn run_pcsc(
     iterations: u32,
-    types: &[SimCardType],
+    types: &[CardType],
     link: zairyu_sim::vpcd::LinkSpeed,
     model: zairyu_sim::vpcd::LinkModel,
 ) -> Result<u8, Error> {

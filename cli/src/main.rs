@@ -13,13 +13,14 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use zairyu::auth::OsRandom;
+use zairyu::files::CardType;
 use zairyu::files::gen2::CodeTable;
-use zairyu::reader::{CardRead, Flow, ReadOptions, ReadPolicy, read_card};
 use zairyu::report::Report;
+use zairyu::sequence::{CardRead, Flow, ReadOptions, ReadPolicy, read_card};
 use zairyu::session::Card;
 use zairyu::verify::{ChainStatus, SignatureStatus, TrustStore};
 use zairyu::{CardNumber, Error};
-use zairyu_sim::{IssueOptions, IssuedCard, SimCard, SimCardType};
+use zairyu_sim::{IssueOptions, IssuedCard, SimCard};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -63,12 +64,12 @@ enum SimType {
 }
 
 impl SimType {
-    fn to_sim(self) -> SimCardType {
+    fn to_sim(self) -> CardType {
         match self {
-            SimType::One => SimCardType::ResidenceCard,
-            SimType::Two => SimCardType::SpecialPermanentResident,
-            SimType::Five => SimCardType::Gen2ResidenceCard,
-            SimType::Six => SimCardType::Gen2SpecialPermanentResident,
+            SimType::One => CardType::ResidenceCard,
+            SimType::Two => CardType::SpecialPermanentResident,
+            SimType::Five => CardType::Gen2ResidenceCard,
+            SimType::Six => CardType::Gen2SpecialPermanentResident,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use zairyu::auth::OsRandom;
-use zairyu::reader::{CardRead, ReadOptions, read_card, read_card_type};
+use zairyu::sequence::{CardRead, ReadOptions, read_card, read_card_type};
 use zairyu::session::Card;
 use zairyu::verify::TrustStore;
 use zairyu::{CardNumber, Error};

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use zairyu::files::gen2::Coded;
 use zairyu::files::{Image, RenewalStatus, Text, TextEncoding};
-use zairyu::reader::{CardData, CardRead};
+use zairyu::sequence::{CardData, CardRead};
 use zairyu::verify::{AnchorProfile, ChainStatus, SignatureStatus};
 
 fn text(t: &Option<Text>) -> String {

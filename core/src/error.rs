@@ -5,6 +5,8 @@
 //! card number, keys or card data.
 
 use crate::apdu::StatusWord;
+use crate::files::CardType;
+use crate::options::Flow;
 
 /// The command during which something went wrong, for error messages and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -213,6 +215,15 @@ pub enum InputError {
         /// Length after trimming, in characters.
         len: usize,
     },
+    /// An option value (card type, read policy, access flow, simulator fault) is not
+    /// one of its names. The value is shown cut to 16 characters.
+    #[error("{value:?} is not a valid {option}")]
+    BadOption {
+        /// Which option.
+        option: &'static str,
+        /// The value given.
+        value: String,
+    },
     /// An input file (e.g. a code table) cannot be read or parsed.
     #[error("{path}: {reason}")]
     BadFile {
@@ -228,10 +239,10 @@ pub enum InputError {
 #[non_exhaustive]
 pub enum UnsupportedError {
     /// A card type that this library knows but cannot read yet.
-    #[error("card type {card_type:?} ({description}) is recognised but not supported yet")]
+    #[error("card type \"{card_type}\" ({description}) is recognised but not supported yet")]
     CardType {
         /// The card type as read from MF/EF02.
-        card_type: String,
+        card_type: CardType,
         /// What that type is.
         description: &'static str,
     },
@@ -261,18 +272,18 @@ pub enum Error {
     WrongCardNumber {
         /// MUTUAL AUTHENTICATE or VERIFY.
         step: Step,
-        /// The access flow used (`"gen1-3des"` …).
-        flow: &'static str,
+        /// The access flow used.
+        flow: Flow,
     },
     /// `63 00` at MUTUAL AUTHENTICATE while running an access flow that the caller
     /// forced and that does not match the card type read from MF/EF02: the card
     /// rejected the other generation's cryptography, not (necessarily) the number.
-    #[error("the card (type {card_type:?}) rejected the {flow} flow: wrong card generation")]
+    #[error("the card (type \"{card_type}\") rejected the {flow} flow: wrong card generation")]
     WrongGeneration {
         /// Card type read from MF/EF02.
-        card_type: &'static str,
+        card_type: CardType,
         /// The access flow that was forced.
-        flow: &'static str,
+        flow: Flow,
     },
     /// The card number stored on the chip (second generation, DF1/EF01 `C2`) differs
     /// from the number typed, although the card accepted the typed number.
@@ -298,48 +309,147 @@ pub enum Error {
     Unsupported(#[from] UnsupportedError),
 }
 
+/// Defines [`ErrorCode`], its [`ErrorCode::ALL`] and [`ErrorCode::as_str`] from one list,
+/// so a code cannot be added to one and forgotten in another.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
+        /// The stable code of every error, shared word for word with the C result
+        /// names, the Python exception's `code` and the CLI's JSON. Deliberately not
+        /// `non_exhaustive`: the C and Python bindings match it exhaustively, so a new
+        /// code fails to compile there until it has a C number and a Python class.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The stable snake_case name.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// The card left the field, or was never there.
+    TransportCardRemoved = "transport_card_removed",
+    /// The card was reset; the session is gone.
+    TransportCardReset = "transport_card_reset",
+    /// The reader or the PC/SC service is gone.
+    TransportReaderUnavailable = "transport_reader_unavailable",
+    /// No reader with the requested name.
+    TransportNoSuchReader = "transport_no_such_reader",
+    /// Another application holds the card exclusively.
+    TransportSharingViolation = "transport_sharing_violation",
+    /// A command is longer than the transport can carry.
+    TransportCommandTooLong = "transport_command_too_long",
+    /// The transport cannot carry extended-length APDUs.
+    TransportExtendedLengthUnsupported = "transport_extended_length_unsupported",
+    /// Any other transport failure.
+    TransportOther = "transport_other",
+    /// The card answered with an error status word.
+    CardStatus = "card_status",
+    /// The card rejected the card number (`63 00`).
+    WrongCardNumber = "wrong_card_number",
+    /// A forced access flow did not match the card's generation.
+    WrongGeneration = "wrong_generation",
+    /// The card number stored on the chip differs from the one typed.
+    CardNumberMismatch = "card_number_mismatch",
+    /// The card's authentication MAC does not match.
+    AuthCardMacMismatch = "auth_card_mac_mismatch",
+    /// The card's cryptogram does not carry the expected random values.
+    AuthRandomMismatch = "auth_random_mismatch",
+    /// An authentication response has the wrong length.
+    AuthBadLength = "auth_bad_length",
+    /// The secure-messaging response is not an `86` data object.
+    SmMissingDataObject = "sm_missing_data_object",
+    /// The secure-messaging padding indicator is not `01`.
+    SmBadPaddingIndicator = "sm_bad_padding_indicator",
+    /// The ciphertext is not a whole number of blocks.
+    SmBlockAlignment = "sm_block_alignment",
+    /// Bad padding in decrypted secure-messaging data.
+    SmBadPadding = "sm_bad_padding",
+    /// Bytes follow the secure-messaging data object.
+    SmTrailingData = "sm_trailing_data",
+    /// Card data does not parse.
+    Parse = "parse",
+    /// A production trust file is not a pinned Ministry root.
+    VerifyUnpinnedProductionRoot = "verify_unpinned_production_root",
+    /// A trust-anchor file cannot be read or parsed.
+    VerifyBadAnchorFile = "verify_bad_anchor_file",
+    /// The card number is not 12 ASCII letters or digits.
+    InputBadCardNumber = "input_bad_card_number",
+    /// An input file cannot be read or parsed.
+    InputBadFile = "input_bad_file",
+    /// An option value is not one of its names.
+    InputBadOption = "input_bad_option",
+    /// A card type this version recognises but does not read.
+    UnsupportedCardType = "unsupported_card_type",
+    /// A card type this version does not know.
+    UnknownCardType = "unknown_card_type",
+}
+
+impl core::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Error {
-    /// The stable code name of this error, shared with the C and Python bindings.
-    pub fn code(&self) -> &'static str {
+    /// The stable code of this error, shared with the C and Python bindings.
+    pub fn error_code(&self) -> ErrorCode {
+        use ErrorCode as C;
         match self {
             Error::Transport(e) => match e {
-                TransportError::CardRemoved => "transport_card_removed",
-                TransportError::CardReset => "transport_card_reset",
-                TransportError::ReaderUnavailable(_) => "transport_reader_unavailable",
-                TransportError::NoSuchReader(_) => "transport_no_such_reader",
-                TransportError::SharingViolation => "transport_sharing_violation",
-                TransportError::CommandTooLong { .. } => "transport_command_too_long",
-                TransportError::ExtendedLengthUnsupported => "transport_extended_length_unsupported",
-                TransportError::Other(_) => "transport_other",
+                TransportError::CardRemoved => C::TransportCardRemoved,
+                TransportError::CardReset => C::TransportCardReset,
+                TransportError::ReaderUnavailable(_) => C::TransportReaderUnavailable,
+                TransportError::NoSuchReader(_) => C::TransportNoSuchReader,
+                TransportError::SharingViolation => C::TransportSharingViolation,
+                TransportError::CommandTooLong { .. } => C::TransportCommandTooLong,
+                TransportError::ExtendedLengthUnsupported => C::TransportExtendedLengthUnsupported,
+                TransportError::Other(_) => C::TransportOther,
             },
-            Error::Card { .. } => "card_status",
-            Error::WrongCardNumber { .. } => "wrong_card_number",
-            Error::WrongGeneration { .. } => "wrong_generation",
-            Error::CardNumberMismatch => "card_number_mismatch",
+            Error::Card { .. } => C::CardStatus,
+            Error::WrongCardNumber { .. } => C::WrongCardNumber,
+            Error::WrongGeneration { .. } => C::WrongGeneration,
+            Error::CardNumberMismatch => C::CardNumberMismatch,
             Error::Auth(e) => match e {
-                AuthError::CardMacMismatch => "auth_card_mac_mismatch",
-                AuthError::RandomMismatch => "auth_random_mismatch",
-                AuthError::BadLength { .. } => "auth_bad_length",
+                AuthError::CardMacMismatch => C::AuthCardMacMismatch,
+                AuthError::RandomMismatch => C::AuthRandomMismatch,
+                AuthError::BadLength { .. } => C::AuthBadLength,
             },
             Error::SecureMessaging(e) => match e {
-                SmError::MissingDataObject => "sm_missing_data_object",
-                SmError::BadPaddingIndicator => "sm_bad_padding_indicator",
-                SmError::BlockAlignment => "sm_block_alignment",
-                SmError::BadPadding => "sm_bad_padding",
-                SmError::TrailingData => "sm_trailing_data",
+                SmError::MissingDataObject => C::SmMissingDataObject,
+                SmError::BadPaddingIndicator => C::SmBadPaddingIndicator,
+                SmError::BlockAlignment => C::SmBlockAlignment,
+                SmError::BadPadding => C::SmBadPadding,
+                SmError::TrailingData => C::SmTrailingData,
             },
-            Error::Parse(_) => "parse",
+            Error::Parse(_) => C::Parse,
             Error::Verify(e) => match e {
-                VerifyError::UnpinnedProductionRoot { .. } => "verify_unpinned_production_root",
-                VerifyError::BadAnchorFile { .. } => "verify_bad_anchor_file",
+                VerifyError::UnpinnedProductionRoot { .. } => C::VerifyUnpinnedProductionRoot,
+                VerifyError::BadAnchorFile { .. } => C::VerifyBadAnchorFile,
             },
-            Error::Input(InputError::BadCardNumber { .. }) => "input_bad_card_number",
-            Error::Input(InputError::BadFile { .. }) => "input_bad_file",
+            Error::Input(InputError::BadCardNumber { .. }) => C::InputBadCardNumber,
+            Error::Input(InputError::BadFile { .. }) => C::InputBadFile,
+            Error::Input(InputError::BadOption { .. }) => C::InputBadOption,
             Error::Unsupported(e) => match e {
-                UnsupportedError::CardType { .. } => "unsupported_card_type",
-                UnsupportedError::UnknownCardType(_) => "unknown_card_type",
+                UnsupportedError::CardType { .. } => C::UnsupportedCardType,
+                UnsupportedError::UnknownCardType(_) => C::UnknownCardType,
             },
         }
+    }
+
+    /// The stable code name of this error ([`ErrorCode::as_str`]).
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 
     /// The status word, for [`Error::Card`] and [`Error::WrongCardNumber`] (`63 00`).

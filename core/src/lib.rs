@@ -28,14 +28,17 @@ pub mod card_number;
 pub mod crypto;
 pub mod error;
 pub mod files;
-pub mod reader;
+pub mod layout;
+pub mod options;
 pub mod report;
+pub mod sequence;
 pub mod session;
 pub mod sm;
 pub mod tlv;
 pub mod transport;
 pub mod vectors;
 pub mod verify;
+pub mod warning;
 
 pub use card_number::CardNumber;
 pub use error::{Error, Result};

@@ -14,9 +14,11 @@ use serde::Serialize;
 
 use crate::files::gen2::{BackEntries, PrintedEntries};
 use crate::files::{ImageFormat, RenewalStatus, Text};
-use crate::reader::{CardData, CardRead, Flow, ReadPolicy};
+use crate::options::{Flow, ReadPolicy};
+use crate::sequence::{CardData, CardRead};
 use crate::session::{LinkReport, Metrics};
 use crate::verify::Verification;
+use crate::warning::Warning;
 
 /// Schema version of the report.
 pub const REPORT_SCHEMA: u32 = 1;
@@ -123,7 +125,7 @@ pub struct Report {
     /// How the reads were carried: `extended_length` and the `fallbacks` used.
     pub link: LinkReport,
     /// Warnings.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 impl Report {

@@ -14,45 +14,20 @@ use crate::auth::{RandomSource, TerminalRandom, finish_mutual_authentication, te
 use crate::card_number::CardNumber;
 use crate::crypto::{Suite, derive_base_key};
 use crate::error::{AuthError, Error, Result, Step, TransportError};
+use crate::layout::{Access, Ef};
 use crate::sm::SecureMessaging;
 use crate::transport::Transport;
 
-/// A dedicated file, selected by its 16-byte DF name (SPEC15 §3.3.2, Table 3-3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Df {
-    /// DF1: card-face images (券面事項).
-    Df1,
-    /// DF2: back-side entries (裏面記載事項).
-    Df2,
-    /// DF3: check code and certificate (電子署名).
-    Df3,
-}
-
-impl Df {
-    /// The DF name (AID). The same in every generation.
-    pub const fn aid(self) -> [u8; 16] {
-        let last = match self {
-            Df::Df1 => 0x02,
-            Df::Df2 => 0x03,
-            Df::Df3 => 0x04,
-        };
-        [0xD3, 0x92, 0xF0, 0x00, 0x4F, last, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-    }
-
-    /// Name for logs and errors.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Df::Df1 => "DF1",
-            Df::Df2 => "DF2",
-            Df::Df3 => "DF3",
-        }
-    }
-}
+pub use crate::layout::Df;
 
 /// P1 of READ BINARY by short EF identifier: bit 8 set, SFI in bits 5..1 (SPEC15 §4.2.5).
 pub const fn p1_sfi(sfi: u8) -> u8 {
     0x80 | (sfi & 0x1F)
 }
+
+/// Upper bound of GET RESPONSE rounds for one command (256 bytes each: 65,536
+/// bytes, more than any EF of either generation).
+pub const MAX_GET_RESPONSE_ROUNDS: usize = 256;
 
 /// Counters for one card session.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -175,12 +150,36 @@ impl<T: Transport> Card<T> {
         }
         let h = cmd.header();
         log::debug!(target: "zairyu::apdu", "> {:02X} {:02X} {:02X} {:02X} lc={} ({step})", h[0], h[1], h[2], h[3], cmd.data.len());
-        self.metrics.apdus += 1;
-        self.metrics.bytes_sent += raw.len() as u64;
-        let resp_raw = Zeroizing::new(self.transport.transmit(&raw)?);
-        self.metrics.bytes_received += resp_raw.len() as u64;
+        let mut resp_raw = self.transmit_counted(&raw)?;
+        // `61 XX` (some readers and T=0 drivers; the chip itself never answers it):
+        // complete with GET RESPONSE `00 C0 00 00 XX` (ISO/IEC 7816-4 §7.6.1), for
+        // every transport alike.
+        let mut rounds = 0;
+        while let [.., 0x61, xx] = resp_raw[..] {
+            rounds += 1;
+            if rounds > MAX_GET_RESPONSE_ROUNDS {
+                return Err(TransportError::Other(format!(
+                    "card kept answering 61 XX after {MAX_GET_RESPONSE_ROUNDS} GET RESPONSE commands"
+                ))
+                .into());
+            }
+            log::debug!(target: "zairyu::apdu", "< 61 {xx:02X}: GET RESPONSE 00 C0 00 00 {xx:02X}");
+            let next = self.transmit_counted(&[0x00, 0xC0, 0x00, 0x00, xx])?;
+            let keep = resp_raw.len() - 2;
+            resp_raw.truncate(keep);
+            resp_raw.extend_from_slice(&next);
+        }
         let resp = Response::parse(&resp_raw)?;
         log::debug!(target: "zairyu::apdu", "< len={} sw={:04X}", resp.data.len(), resp.sw.as_u16());
+        Ok(resp)
+    }
+
+    /// One transport round trip, counted in the metrics.
+    fn transmit_counted(&mut self, raw: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        self.metrics.apdus += 1;
+        self.metrics.bytes_sent += raw.len() as u64;
+        let resp = Zeroizing::new(self.transport.transmit(raw)?);
+        self.metrics.bytes_received += resp.len() as u64;
         Ok(resp)
     }
 
@@ -200,8 +199,10 @@ impl<T: Transport> Card<T> {
     }
 
     /// SELECT FILE of a DF by name: `00 A4 04 0C 10 <AID>` (SPEC15 §4.2.1).
+    /// The MF has no DF name and is selected by [`Card::select_mf`].
     pub fn select_df(&mut self, df: Df) -> Result<()> {
-        let cmd = Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(&df.aid());
+        let Some(aid) = df.aid() else { return self.select_mf() };
+        let cmd = Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(&aid);
         self.exchange_ok(&cmd, Step::SelectDf).map(drop)
     }
 
@@ -209,7 +210,8 @@ impl<T: Transport> Card<T> {
     /// extended Le `00 00` = the whole file). On a reader without extended APDUs:
     /// short reads of 256 bytes, the first by SFI and the rest by offset (P1 bit 8 = 0),
     /// until a shorter answer or `6B 00` at the end of the file.
-    pub fn read_binary(&mut self, sfi: u8) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn read_binary(&mut self, ef: &Ef) -> Result<Zeroizing<Vec<u8>>> {
+        let sfi = ef.sfi;
         if self.extended_ok() {
             let cmd = Command::new(0x00, 0xB0, p1_sfi(sfi), 0x00).with_le(Le::Extended(0));
             if let Some(r) = self.try_extended(&cmd, Step::ReadBinary)? {
@@ -278,7 +280,8 @@ impl<T: Transport> Card<T> {
     /// bytes with short Le. A fixed short Le would silently cut a second-generation card
     /// type (`C1 02 30 35`) to 3 bytes (second-generation notes §1.2). The first such
     /// read also tells whether the reader carries extended APDUs.
-    pub fn read_small_tlv_file(&mut self, sfi: u8) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn read_small_tlv_file(&mut self, ef: &Ef) -> Result<Zeroizing<Vec<u8>>> {
+        let sfi = ef.sfi;
         if self.extended_ok() {
             let cmd = Command::new(0x00, 0xB0, p1_sfi(sfi), 0x00).with_le(Le::Extended(0));
             if let Some(r) = self.try_extended(&cmd, Step::ReadBinary)? {
@@ -312,7 +315,7 @@ impl<T: Transport> Card<T> {
         &mut self,
         number: &CardNumber,
         rng: &mut dyn RandomSource,
-        flow: &'static str,
+        flow: crate::options::Flow,
     ) -> Result<AuthenticatedCard<'_, T, S>> {
         let base = derive_base_key(number.expose());
         let rnd_icc = self.get_challenge()?;
@@ -344,13 +347,6 @@ impl<T: Transport> Card<T> {
         }
         Ok(AuthenticatedCard { card: self, sm })
     }
-}
-
-/// `08 B0 P1 P2 04 96 02 HH LL 00`: SM READ BINARY in short form (a fallback the
-/// spec does not show; see [`AuthenticatedCard::sm_read_binary`]).
-fn short_sm_read(p1: u8, p2: u8, le: u16) -> Command {
-    let [hi, lo] = le.to_be_bytes();
-    Command::new(crate::sm::CLA_SM, 0xB0, p1, p2).with_data(&[crate::sm::TAG_LE, 0x02, hi, lo]).with_le(Le::Short(0))
 }
 
 /// Status words by which a card or reader refuses the *form* of a fallback request
@@ -394,9 +390,18 @@ impl<T: Transport, S: Suite> AuthenticatedCard<'_, T, S> {
         self.card.select_df(df)
     }
 
+    /// Reads a whole EF the way its access rule says: secure messaging for the
+    /// DF1 files ([`Access::SecureMessaging`]), plain otherwise.
+    pub fn read_ef(&mut self, ef: &Ef) -> Result<Zeroizing<Vec<u8>>> {
+        match ef.access {
+            Access::SecureMessaging => self.sm_read_binary(ef),
+            Access::Free | Access::Authenticated => self.read_binary(ef),
+        }
+    }
+
     /// Plain READ BINARY of a whole EF (files without the SM attribute: DF2, DF3).
-    pub fn read_binary(&mut self, sfi: u8) -> Result<Zeroizing<Vec<u8>>> {
-        self.card.read_binary(sfi)
+    pub fn read_binary(&mut self, ef: &Ef) -> Result<Zeroizing<Vec<u8>>> {
+        self.card.read_binary(ef)
     }
 
     /// SM READ BINARY of a whole EF: `08 B0 P1 00 00 00 04 96 02 00 00 00 00`,
@@ -409,7 +414,8 @@ impl<T: Transport, S: Suite> AuthenticatedCard<'_, T, S> {
     /// [`SM_CHUNK`] bytes (`96 02 00 E0`), the first by SFI and the rest by offset, each
     /// answered as its own `86` object. If none works: "reader cannot carry extended
     /// APDUs".
-    pub fn sm_read_binary(&mut self, sfi: u8) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn sm_read_binary(&mut self, ef: &Ef) -> Result<Zeroizing<Vec<u8>>> {
+        let sfi = ef.sfi;
         if self.card.extended_ok() {
             let cmd = SecureMessaging::<S>::read_binary_command(p1_sfi(sfi), 0x00, 0x0000);
             if let Some(r) = self.card.try_extended(&cmd, Step::SmReadBinary)? {
@@ -418,7 +424,9 @@ impl<T: Transport, S: Suite> AuthenticatedCard<'_, T, S> {
             }
         }
         // Variant 1: the whole file, short form.
-        let r = self.card.exchange(&short_sm_read(p1_sfi(sfi), 0, 0), Step::SmReadBinary)?;
+        let r = self
+            .card
+            .exchange(&SecureMessaging::<S>::read_binary_command_short(p1_sfi(sfi), 0, 0), Step::SmReadBinary)?;
         if r.sw == StatusWord::Success {
             self.card.note_fallback(SM_FALLBACK_ORDER[0]);
             return Ok(self.sm.unwrap_read(&r.data)?);
@@ -430,7 +438,8 @@ impl<T: Transport, S: Suite> AuthenticatedCard<'_, T, S> {
         // Variant 2: chunks, each its own 86 object.
         let sm = &self.sm;
         let result = self.card.read_chunked(sfi, usize::from(SM_CHUNK), |card, p1, p2, want| {
-            let r = card.exchange(&short_sm_read(p1, p2, want as u16), Step::SmReadBinary)?;
+            let r = card
+                .exchange(&SecureMessaging::<S>::read_binary_command_short(p1, p2, want as u16), Step::SmReadBinary)?;
             if r.sw != StatusWord::Success {
                 return Ok((r.sw, r.data));
             }

@@ -99,6 +99,15 @@ impl<S: Suite> SecureMessaging<S> {
         Command::new(CLA_SM, 0xB0, p1, p2).with_data(&[TAG_LE, 0x02, hi, lo]).with_le(Le::Extended(0)).extended()
     }
 
+    /// SM READ BINARY in short form, `08 B0 P1 P2 04 96 02 HH LL 00`: the fallback
+    /// for readers without extended APDUs. The spec shows only the extended form
+    /// ([`Self::read_binary_command`]); whether a card accepts this one is not
+    /// documented (`docs/spec-facts.md` §4).
+    pub fn read_binary_command_short(p1: u8, p2: u8, le: u16) -> Command {
+        let [hi, lo] = le.to_be_bytes();
+        Command::new(CLA_SM, 0xB0, p1, p2).with_data(&[TAG_LE, 0x02, hi, lo]).with_le(Le::Short(0))
+    }
+
     /// Unwraps an SM READ BINARY response body (without SW).
     pub fn unwrap_read(&self, data: &[u8]) -> Result<Zeroizing<Vec<u8>>, SmError> {
         self.decrypt_object(data)

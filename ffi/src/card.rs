@@ -9,10 +9,11 @@ use zairyu_core::CardNumber;
 use zairyu_core::Error;
 use zairyu_core::auth::OsRandom;
 use zairyu_core::error::TransportError;
-use zairyu_core::reader::{ReadOptions, ReadPolicy, read_card};
+use zairyu_core::files::CardType;
+use zairyu_core::sequence::{ReadOptions, ReadPolicy, read_card};
 use zairyu_core::session::Card;
 use zairyu_core::transport::{Limits, Transport};
-use zairyu_sim::{Fault, IssueOptions, IssuedCard, SimCard, SimCardType};
+use zairyu_sim::{Fault, IssueOptions, IssuedCard, SimCard};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::read_result::zairyu_read_result;
@@ -266,10 +267,10 @@ pub unsafe extern "C" fn zairyu_card_open_simulator(
             return Err(Failure::invalid(format!("unknown simulator flags {:#x}", flags & !SIM_FLAGS)));
         }
         let card_type = match card_type {
-            "1" => SimCardType::ResidenceCard,
-            "2" => SimCardType::SpecialPermanentResident,
-            "05" => SimCardType::Gen2ResidenceCard,
-            "06" => SimCardType::Gen2SpecialPermanentResident,
+            "1" => CardType::ResidenceCard,
+            "2" => CardType::SpecialPermanentResident,
+            "05" => CardType::Gen2ResidenceCard,
+            "06" => CardType::Gen2SpecialPermanentResident,
             other => return Err(Failure::invalid(format!("unknown simulator card type {other:?} (1, 2, 05, 06)"))),
         };
         // The simulated number is validated like a typed one (never echoed).

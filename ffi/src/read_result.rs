@@ -3,8 +3,8 @@
 use std::ffi::c_char;
 
 use zairyu_core::files::{CardType, Image, ImageFormat, Text};
-use zairyu_core::reader::{CardData, CardRead};
 use zairyu_core::report::Report;
+use zairyu_core::sequence::{CardData, CardRead};
 use zairyu_core::verify::{AnchorProfile, ChainStatus, SignatureStatus};
 
 use crate::result::zairyu_result;

@@ -44,9 +44,15 @@ fn every_core_error_has_its_code() {
         (TransportError::ExtendedLengthUnsupported.into(), 206),
         (TransportError::Other("x".into()).into(), 207),
         (Error::Card { step: Step::SelectMf, sw: StatusWord::FileNotFound }, 300),
-        (Error::WrongCardNumber { step: Step::Verify, flow: "gen1-3des" }, 400),
+        (Error::WrongCardNumber { step: Step::Verify, flow: zairyu_core::options::Flow::Gen1 }, 400),
         (Error::CardNumberMismatch, 401),
-        (Error::WrongGeneration { card_type: "1", flow: "gen2-aes" }, 402),
+        (
+            Error::WrongGeneration {
+                card_type: zairyu_core::files::CardType::ResidenceCard,
+                flow: zairyu_core::options::Flow::Gen2,
+            },
+            402,
+        ),
         (AuthError::CardMacMismatch.into(), 403),
         (AuthError::RandomMismatch.into(), 404),
         (AuthError::BadLength { step: Step::GetChallenge, got: 1, expected: 8 }.into(), 405),
@@ -60,7 +66,14 @@ fn every_core_error_has_its_code() {
         (VerifyError::BadAnchorFile { path: "p".into(), reason: "r".into() }.into(), 701),
         (InputError::BadCardNumber { len: 3 }.into(), 104),
         (InputError::BadFile { path: "p".into(), reason: "r".into() }.into(), 105),
-        (UnsupportedError::CardType { card_type: "07".into(), description: "d" }.into(), 800),
+        (
+            UnsupportedError::CardType {
+                card_type: zairyu_core::files::CardType::SpecifiedResidenceCard,
+                description: "d",
+            }
+            .into(),
+            800,
+        ),
         (UnsupportedError::UnknownCardType("C1".into()).into(), 801),
     ];
     for (e, n) in cases {

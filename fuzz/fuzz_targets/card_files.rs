@@ -6,11 +6,13 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use zairyu::auth::FixedRandom;
-use zairyu::reader::{ReadOptions, read_card};
+use zairyu::sequence::{ReadOptions, read_card};
 use zairyu::session::Card;
 use zairyu::verify::TrustStore;
 use zairyu::CardNumber;
-use zairyu_sim::{Df, IssueOptions, IssuedCard, SimCard, SimCardType};
+use zairyu_sim::{IssueOptions, IssuedCard, SimCard};
+use zairyu::layout::Df;
+use zairyu::files::CardType;
 
 /// First-generation files (type "1").
 const FILES: [(Df, u8); 9] = [
@@ -52,7 +54,7 @@ fn base() -> &'static Base {
         let mut trust = TrustStore::new();
         trust.add_test_anchor_der(IssuedCard::test_ca_der(), "sim").unwrap();
         trust.add_test_anchor_der(IssuedCard::test_ca2_der(), "sim2").unwrap();
-        let gen2 = IssueOptions { card_type: SimCardType::Gen2ResidenceCard, ..IssueOptions::default() };
+        let gen2 = IssueOptions { card_type: CardType::Gen2ResidenceCard, ..IssueOptions::default() };
         Base { gen1: IssuedCard::issue(&IssueOptions::default()), gen2: IssuedCard::issue(&gen2), trust }
     })
 }

@@ -37,8 +37,8 @@ use serde_json::{Value, json};
 use zairyu::CardNumber;
 use zairyu::auth::OsRandom;
 use zairyu::error::{Error, TransportError};
-use zairyu::reader::{ReadOptions, read_card};
 use zairyu::report::Report;
+use zairyu::sequence::{ReadOptions, read_card};
 use zairyu::session::Card;
 use zairyu::verify::TrustStore;
 

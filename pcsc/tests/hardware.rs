@@ -13,7 +13,7 @@ use std::path::Path;
 
 use zairyu::CardNumber;
 use zairyu::auth::OsRandom;
-use zairyu::reader::{ReadOptions, read_card};
+use zairyu::sequence::{ReadOptions, read_card};
 use zairyu::session::Card;
 use zairyu::verify::{SignatureStatus, TrustStore};
 use zairyu_pcsc::PcscCard;

@@ -17,14 +17,15 @@ use zairyu::CardNumber;
 use zairyu::auth::OsRandom;
 use zairyu::crypto::TdesSuite;
 use zairyu::error::{Error, Step, TransportError};
-use zairyu::reader::{CardRead, ReadOptions, read_card, read_card_type};
+use zairyu::files::CardType;
+use zairyu::sequence::{CardRead, ReadOptions, read_card, read_card_type};
 use zairyu::session::{Card, Df};
 use zairyu::transport::Transport;
 use zairyu::verify::{AnchorProfile, SignatureStatus, TrustStore};
 use zairyu_pcsc::pcsc;
 use zairyu_pcsc::{PcscCard, list_readers, watch};
 use zairyu_sim::vpcd::{ServeFault, ServeOptions, serve};
-use zairyu_sim::{IssueOptions, IssuedCard, SimCard, SimCardType};
+use zairyu_sim::{IssueOptions, IssuedCard, SimCard};
 
 const SLOT0: (&str, u16) = ("Virtual PCD 00 00", 35963);
 const SLOT1: (&str, u16) = ("Virtual PCD 00 01", 35964);
@@ -41,7 +42,7 @@ fn sim_trust() -> TrustStore {
     t
 }
 
-fn issue(card_type: SimCardType) -> SimCard {
+fn issue(card_type: CardType) -> SimCard {
     SimCard::new(IssuedCard::issue(&IssueOptions { card_type, card_number: NUMBER.to_owned(), ..Default::default() }))
 }
 
@@ -53,7 +54,7 @@ struct Served {
 }
 
 impl Served {
-    fn start(slot: (&'static str, u16), card_type: SimCardType, mut opts: ServeOptions) -> Served {
+    fn start(slot: (&'static str, u16), card_type: CardType, mut opts: ServeOptions) -> Served {
         opts.port = slot.1;
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
@@ -62,7 +63,7 @@ impl Served {
     }
 
     /// Starts serving and waits until pcscd shows the card.
-    fn present(slot: (&'static str, u16), card_type: SimCardType, opts: ServeOptions) -> Served {
+    fn present(slot: (&'static str, u16), card_type: CardType, opts: ServeOptions) -> Served {
         let s = Served::start(slot, card_type, opts);
         wait_card(s.reader, true, Duration::from_secs(10));
         s
@@ -122,7 +123,7 @@ fn lists_both_virtual_readers() {
     let readers = list_readers().expect("pcscd running");
     let names: Vec<&str> = readers.iter().map(|r| r.name.as_str()).collect();
     assert!(names.contains(&SLOT0.0) && names.contains(&SLOT1.0), "{names:?}");
-    let served = Served::present(SLOT1, SimCardType::ResidenceCard, ServeOptions::default());
+    let served = Served::present(SLOT1, CardType::ResidenceCard, ServeOptions::default());
     let info = list_readers().unwrap().into_iter().find(|r| r.name == SLOT1.0).unwrap();
     assert!(info.card_present);
     assert_eq!(info.atr.as_deref(), Some(&ServeOptions::default().atr[..]));
@@ -151,10 +152,10 @@ fn empty_reader_is_card_removed() {
 fn reads_and_verifies_every_card_type() {
     init_log();
     for (i, (t, code)) in [
-        (SimCardType::ResidenceCard, "1"),
-        (SimCardType::SpecialPermanentResident, "2"),
-        (SimCardType::Gen2ResidenceCard, "05"),
-        (SimCardType::Gen2SpecialPermanentResident, "06"),
+        (CardType::ResidenceCard, "1"),
+        (CardType::SpecialPermanentResident, "2"),
+        (CardType::Gen2ResidenceCard, "05"),
+        (CardType::Gen2SpecialPermanentResident, "06"),
     ]
     .into_iter()
     .enumerate()
@@ -184,7 +185,7 @@ fn reads_and_verifies_every_card_type() {
 #[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
 fn wrong_card_number() {
     init_log();
-    let served = Served::present(SLOT0, SimCardType::ResidenceCard, ServeOptions::default());
+    let served = Served::present(SLOT0, CardType::ResidenceCard, ServeOptions::default());
     let e = read(SLOT0.0, "AB12345678CE").unwrap_err();
     assert!(matches!(e, Error::WrongCardNumber { step: Step::MutualAuthenticate, .. }), "{e:?}");
     // The card stays usable: the right number reads it.
@@ -197,7 +198,7 @@ fn wrong_card_number() {
 fn card_removed_mid_read() {
     init_log();
     let opts = ServeOptions { faults: vec![ServeFault::DropAfter(8)], ..Default::default() };
-    let served = Served::present(SLOT0, SimCardType::ResidenceCard, opts);
+    let served = Served::present(SLOT0, CardType::ResidenceCard, opts);
     let r = read(SLOT0.0, NUMBER);
     // The 9th APDU meets a closed vpcd connection. Observed: pcscd answers the
     // transmit SCARD_E_NOT_TRANSACTED (vpcd's transmit failed) before its presence
@@ -235,7 +236,7 @@ impl<F: FnMut(&mut PcscCard)> Transport for Hook<F> {
 #[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
 fn reset_mid_session_by_another_connection() {
     init_log();
-    let served = Served::present(SLOT0, SimCardType::ResidenceCard, ServeOptions::default());
+    let served = Served::present(SLOT0, CardType::ResidenceCard, ServeOptions::default());
     let number = CardNumber::parse(NUMBER).unwrap();
     // Between the session's SELECT DF1 and its first SM READ BINARY, a second
     // connection resets the card. While the session holds its transaction, pcscd makes
@@ -254,9 +255,9 @@ fn reset_mid_session_by_another_connection() {
     // SELECT MF, 2 MF reads, GET CHALLENGE, MUTUAL AUTHENTICATE, VERIFY, SELECT DF1: 7.
     let mut card = Card::new(Hook { card: PcscCard::connect(SLOT0.0).unwrap(), at: 7, sent: 0, hook: Some(hook) });
     read_card_type(&mut card).unwrap();
-    let mut session = card.authenticate::<TdesSuite>(&number, &mut OsRandom, "gen1-3des").unwrap();
+    let mut session = card.authenticate::<TdesSuite>(&number, &mut OsRandom, zairyu::options::Flow::Gen1).unwrap();
     session.select_df(Df::Df1).unwrap();
-    let e = session.sm_read_binary(0x05).unwrap_err();
+    let e = session.sm_read_binary(&zairyu::layout::gen1::DF1_EF01).unwrap_err();
     assert_eq!(e, Error::Transport(TransportError::CardReset));
     assert_eq!(e.code(), "transport_card_reset");
     drop(session);
@@ -274,7 +275,7 @@ fn reset_waits_for_the_transaction() {
     init_log();
     // While the session holds its transaction, another application's SCardConnect
     // (and so its reset) waits in pcscd until the session is over: the read completes.
-    let served = Served::present(SLOT0, SimCardType::Gen2ResidenceCard, ServeOptions::default());
+    let served = Served::present(SLOT0, CardType::Gen2ResidenceCard, ServeOptions::default());
     let mut card = Card::new(PcscCard::connect(SLOT0.0).unwrap());
     let done = Arc::new(AtomicBool::new(false));
     let d = done.clone();
@@ -300,7 +301,7 @@ fn reset_waits_for_the_transaction() {
 fn short_apdu_only_reader() {
     init_log();
     let opts = ServeOptions { short_apdus_only: true, ..Default::default() };
-    let served = Served::present(SLOT1, SimCardType::ResidenceCard, opts);
+    let served = Served::present(SLOT1, CardType::ResidenceCard, opts);
     let r = read(SLOT1.0, NUMBER);
     // The transport claims extended length; the reader answers extended commands
     // `67 00`. The core probes and falls back by itself (CardRead.link records it);
@@ -350,7 +351,7 @@ fn stop_pcscd() {
 #[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
 fn pcscd_restart_recovery() {
     init_log();
-    let served = Served::present(SLOT0, SimCardType::SpecialPermanentResident, ServeOptions::default());
+    let served = Served::present(SLOT0, CardType::SpecialPermanentResident, ServeOptions::default());
     assert_verified(&read(SLOT0.0, NUMBER).unwrap(), "2");
     // A connection held across the restart dies with pcscd.
     let mut held = PcscCard::connect(SLOT0.0).unwrap();
@@ -409,9 +410,9 @@ fn watch_three_insertions() {
         watch::run(SLOT1.0, &sim_trust(), &ReadOptions::default(), &mut input, &mut output, &s)
     });
     let types = [
-        (SimCardType::ResidenceCard, "1"),
-        (SimCardType::Gen2ResidenceCard, "05"),
-        (SimCardType::Gen2SpecialPermanentResident, "06"),
+        (CardType::ResidenceCard, "1"),
+        (CardType::Gen2ResidenceCard, "05"),
+        (CardType::Gen2SpecialPermanentResident, "06"),
     ];
     let mut events = Vec::new();
     for (t, code) in types {
@@ -456,13 +457,13 @@ fn watch_skip_bad_number_and_eof() {
         watch::run(SLOT1.0, &sim_trust(), &ReadOptions::default(), &mut input, &mut output, &s)
     });
     // Empty line: skipped.
-    let served = Served::start(SLOT1, SimCardType::ResidenceCard, ServeOptions::default());
+    let served = Served::start(SLOT1, CardType::ResidenceCard, ServeOptions::default());
     assert_eq!(next_event(&out_rx)["event"], "card_inserted");
     assert_eq!(next_event(&out_rx)["event"], "skipped");
     served.remove();
     assert_eq!(next_event(&out_rx)["event"], "card_removed");
     // A malformed number: a typed error, no read.
-    let served = Served::start(SLOT1, SimCardType::ResidenceCard, ServeOptions::default());
+    let served = Served::start(SLOT1, CardType::ResidenceCard, ServeOptions::default());
     assert_eq!(next_event(&out_rx)["event"], "card_inserted");
     let r = next_event(&out_rx);
     assert_eq!(r["ok"], false);
@@ -470,7 +471,7 @@ fn watch_skip_bad_number_and_eof() {
     served.remove();
     assert_eq!(next_event(&out_rx)["event"], "card_removed");
     // End of input at the next insertion: the loop ends with Ok.
-    let served = Served::start(SLOT1, SimCardType::ResidenceCard, ServeOptions::default());
+    let served = Served::start(SLOT1, CardType::ResidenceCard, ServeOptions::default());
     assert_eq!(next_event(&out_rx)["event"], "card_inserted");
     watcher.join().unwrap().unwrap();
     served.remove();
@@ -491,7 +492,7 @@ fn watch_survives_pcscd_restart() {
         watch::run(SLOT1.0, &sim_trust(), &ReadOptions::default(), &mut input, &mut output, &s)
     });
     in_tx.send(format!("{NUMBER}\n")).unwrap();
-    let served = Served::start(SLOT1, SimCardType::Gen2ResidenceCard, ServeOptions::default());
+    let served = Served::start(SLOT1, CardType::Gen2ResidenceCard, ServeOptions::default());
     assert_eq!(next_event(&out_rx)["event"], "card_inserted");
     let r = next_event(&out_rx);
     assert_eq!((r["event"].as_str(), r["ok"].as_bool()), (Some("result"), Some(true)), "{r}");

@@ -24,11 +24,11 @@ pub fn to_py(py: Python<'_>, e: &Error) -> PyErr {
             Error::Card { step, .. } => details.set_item("step", step.to_string())?,
             Error::WrongCardNumber { step, flow } => {
                 details.set_item("step", step.to_string())?;
-                details.set_item("flow", *flow)?;
+                details.set_item("flow", flow.name())?;
             }
             Error::WrongGeneration { card_type, flow } => {
-                details.set_item("card_type", *card_type)?;
-                details.set_item("flow", *flow)?;
+                details.set_item("card_type", card_type.code())?;
+                details.set_item("flow", flow.name())?;
             }
             Error::Parse(ParseError { file, offset, .. }) => {
                 details.set_item("file", *file)?;
@@ -40,7 +40,7 @@ pub fn to_py(py: Python<'_>, e: &Error) -> PyErr {
             }
             Error::Verify(VerifyError::BadAnchorFile { path, .. }) => details.set_item("path", path)?,
             Error::Unsupported(UnsupportedError::CardType { card_type, .. }) => {
-                details.set_item("card_type", card_type)?
+                details.set_item("card_type", card_type.code())?
             }
             _ => {}
         }
@@ -85,8 +85,8 @@ pub fn samples(py: Python<'_>) -> Vec<(String, PyErr)> {
         TransportError::ExtendedLengthUnsupported.into(),
         TransportError::Other("x".into()).into(),
         Error::Card { step: Step::ReadBinary, sw: StatusWord::SecurityStatusNotSatisfied },
-        Error::WrongCardNumber { step: Step::Verify, flow: "gen1-3des" },
-        Error::WrongGeneration { card_type: "1", flow: "gen2-aes" },
+        Error::WrongCardNumber { step: Step::Verify, flow: zairyu::options::Flow::Gen1 },
+        Error::WrongGeneration { card_type: zairyu::files::CardType::ResidenceCard, flow: zairyu::options::Flow::Gen2 },
         Error::CardNumberMismatch,
         AuthError::CardMacMismatch.into(),
         AuthError::RandomMismatch.into(),
@@ -101,7 +101,11 @@ pub fn samples(py: Python<'_>) -> Vec<(String, PyErr)> {
         VerifyError::BadAnchorFile { path: "b.der".into(), reason: "bad".into() }.into(),
         InputError::BadCardNumber { len: 3 }.into(),
         InputError::BadFile { path: "t.tsv".into(), reason: "bad".into() }.into(),
-        UnsupportedError::CardType { card_type: "07".into(), description: "specified card" }.into(),
+        UnsupportedError::CardType {
+            card_type: zairyu::files::CardType::SpecifiedResidenceCard,
+            description: "specified card",
+        }
+        .into(),
         UnsupportedError::UnknownCardType("C10139".into()).into(),
     ];
     let mut out: Vec<(String, PyErr)> = all.iter().map(|e| (e.code().to_owned(), to_py(py, e))).collect();

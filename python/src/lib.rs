@@ -23,14 +23,15 @@ use pyo3::types::{PyBytes, PyDict};
 use zairyu::CardNumber;
 use zairyu::auth::OsRandom;
 use zairyu::error::{Error, InputError, TransportError};
+use zairyu::files::CardType;
 use zairyu::files::gen2::CodeTable;
-use zairyu::reader::{Flow, ReadOptions, ReadPolicy, read_card};
 use zairyu::report::Report;
+use zairyu::sequence::{Flow, ReadOptions, ReadPolicy, read_card};
 use zairyu::session::Card as CoreCard;
 use zairyu::transport::{Limits, Transport};
 use zairyu::verify::{AnchorProfile, TrustStore as CoreTrustStore};
 use zairyu_sim::airtime::{LinkSpeed, air_time};
-use zairyu_sim::{CheckCodeFormat, Fault, IssueOptions, IssuedCard, SimCard, SimCardType};
+use zairyu_sim::{CheckCodeFormat, Fault, IssueOptions, IssuedCard, SimCard};
 
 mod errors;
 
@@ -373,12 +374,12 @@ fn open_reader(py: Python<'_>, name: &str) -> PyResult<Card> {
     Ok(Card::new(Box::new(card), Kind::Pcsc, Some(reader), Some(atr)))
 }
 
-fn parse_card_type(py: Python<'_>, t: &str) -> PyResult<SimCardType> {
+fn parse_card_type(py: Python<'_>, t: &str) -> PyResult<CardType> {
     match t {
-        "1" => Ok(SimCardType::ResidenceCard),
-        "2" => Ok(SimCardType::SpecialPermanentResident),
-        "05" | "5" => Ok(SimCardType::Gen2ResidenceCard),
-        "06" | "6" => Ok(SimCardType::Gen2SpecialPermanentResident),
+        "1" => Ok(CardType::ResidenceCard),
+        "2" => Ok(CardType::SpecialPermanentResident),
+        "05" | "5" => Ok(CardType::Gen2ResidenceCard),
+        "06" | "6" => Ok(CardType::Gen2SpecialPermanentResident),
         _ => Err(bad_option(py, "card_type must be \"1\", \"2\", \"05\" or \"06\"")),
     }
 }

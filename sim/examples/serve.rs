@@ -19,8 +19,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use zairyu::files::CardType;
 use zairyu_sim::vpcd::{ServeFault, ServeOptions, serve};
-use zairyu_sim::{Fault, IssueOptions, IssuedCard, SimCard, SimCardType};
+use zairyu_sim::{Fault, IssueOptions, IssuedCard, SimCard};
 
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
@@ -36,7 +37,7 @@ fn main() {
             "--port" => opts.port = value().parse().unwrap_or_else(|_| usage("bad port")),
             "--link" => opts.link = Some(value().parse().unwrap_or_else(|e| usage(&format!("{e}")))),
             "--short" => opts.short_apdus_only = true,
-            "--gen2" => issue.card_type = SimCardType::Gen2ResidenceCard,
+            "--gen2" => issue.card_type = CardType::Gen2ResidenceCard,
             "--pad-read" => pad = value().parse().unwrap_or_else(|_| usage("bad --pad-read")),
             "--drop-after" => {
                 opts.faults.push(ServeFault::DropAfter(value().parse().unwrap_or_else(|_| usage("bad N"))))

@@ -14,7 +14,9 @@ use zairyu::sm::{PADDING_INDICATOR, SecureMessaging, TAG_CRYPTOGRAM, TAG_LE};
 use zairyu::tlv;
 use zeroize::Zeroizing;
 
-use crate::issue::{Df, IssuedCard};
+use zairyu::layout::Df;
+
+use crate::issue::IssuedCard;
 use crate::rng::CardRng;
 
 /// INS codes (SPEC15 Table 4-4).

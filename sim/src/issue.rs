@@ -32,6 +32,8 @@ use std::collections::BTreeMap;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::{Pkcs1v15Sign, PrivateKey};
 use sha2::{Digest, Sha256};
+use zairyu::files::CardType;
+use zairyu::layout::{Df, gen1, gen2, mf, value_len};
 use zairyu::tlv;
 
 use crate::rng::SimRandomness;
@@ -63,197 +65,6 @@ pub const GEN2_TEST_CA_DER: &[u8] = include_bytes!("../fixtures/gen2-test-ca.der
 pub const GEN2_CARD_SIGNER_DER: &[u8] = include_bytes!("../fixtures/gen2-card-signer.der");
 /// The gen2 card signer's private key (PKCS#8 DER, published on purpose, test only).
 pub const GEN2_CARD_SIGNER_KEY_DER: &[u8] = include_bytes!("../fixtures/gen2-card-signer.key.der");
-
-/// DF1 name (SPEC15 Table 3-3).
-pub const AID_DF1: [u8; 16] = [0xD3, 0x92, 0xF0, 0x00, 0x4F, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-/// DF2 name (SPEC15 Table 3-3).
-pub const AID_DF2: [u8; 16] = [0xD3, 0x92, 0xF0, 0x00, 0x4F, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-/// DF3 name (SPEC15 Table 3-3; not `…4F 05…`).
-pub const AID_DF3: [u8; 16] = [0xD3, 0x92, 0xF0, 0x00, 0x4F, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-
-/// Value lengths of the fixed-length objects (SPEC15 §3.3.4).
-pub mod len {
-    /// `D0` front image.
-    pub const FRONT: usize = 7000;
-    /// `D1` face photo.
-    pub const FACE: usize = 3000;
-    /// `D2` address date.
-    pub const DATE: usize = 8;
-    /// `D3` municipality code.
-    pub const MUNICIPALITY: usize = 6;
-    /// `D4` address text.
-    pub const ADDRESS: usize = 320;
-    /// `D5` / `D6` permission texts.
-    pub const PERMISSION: usize = 120;
-    /// `DA` check code.
-    pub const CHECK_CODE: usize = 256;
-    /// `DB` certificate.
-    pub const CERTIFICATE: usize = 1200;
-    /// DF2/EF01 capacity.
-    pub const DF2_EF01: usize = 342;
-    /// DF2/EF02, EF03 capacity.
-    pub const DF2_EF02: usize = 122;
-    /// DF3/EF01 capacity.
-    pub const DF3_EF01: usize = 1464;
-
-    // Second generation (second-generation notes §4.2, §4.3).
-
-    /// Gen2 MF/EF02 capacity (`C1 02 30 3x`).
-    pub const GEN2_MF_EF02: usize = 4;
-    /// Gen2 DF1/EF01 capacity (`C2 0C` + 12).
-    pub const GEN2_DF1_EF01: usize = 14;
-    /// Gen2 DF1/EF02 capacity, type 05: 10 TLVs, 20 header + 53 value bytes.
-    pub const GEN2_PRINTED_05: usize = 73;
-    /// Gen2 DF1/EF02 capacity, type 06: 6 TLVs, 12 header + 34 value bytes.
-    pub const GEN2_PRINTED_06: usize = 46;
-    /// The printed-entries part of the gen2 signed data (type 06 padded with `00`).
-    pub const GEN2_PRINTED_TARGET: usize = 53;
-    /// Gen2 `D0` name image value.
-    pub const GEN2_NAME_IMAGE: usize = 2500;
-    /// Gen2 `DF D1` address image value.
-    pub const GEN2_ADDRESS_IMAGE: usize = 2500;
-    /// Gen2 DF1/EF03 capacity (`D0` 2500 + `D1` 3000 with headers).
-    pub const GEN2_DF1_EF03: usize = 5508;
-    /// Gen2 DF1/EF04 capacity (`DF D1 82 09 C4` + 2500).
-    pub const GEN2_DF1_EF04: usize = 2505;
-    /// Gen2 DF2/EF01 capacity, type 05 (`D5`, `D6`, `D7`).
-    pub const GEN2_DF2_EF01: usize = 22;
-    /// Gen2 DF2/EF02 capacity, type 05 (`D8`).
-    pub const GEN2_DF2_EF02: usize = 3;
-    /// Gen2 DF2/EF03 capacity (`D9`, `DE` with the 3-byte length `82 00 C8`).
-    pub const GEN2_DF2_EF03: usize = 207;
-    /// Gen2 `DE` text value.
-    pub const GEN2_NOTE_TEXT: usize = 200;
-    /// Gen2 `DC` raw `r ‖ s` signature.
-    pub const GEN2_CHECK_CODE: usize = 96;
-    /// Gen2 `DD` maximum certificate length.
-    pub const GEN2_CERTIFICATE_MAX: usize = 602;
-    /// Gen2 DF3/EF01 capacity.
-    pub const GEN2_DF3_EF01: usize = 704;
-}
-
-/// The directory files (SPEC15 §3.1, §3.3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub enum Df {
-    /// The master file, current after activation.
-    #[default]
-    Mf,
-    /// DF1: front image and face photo (SM).
-    Df1,
-    /// DF2: back-side entries.
-    Df2,
-    /// DF3: check code and certificate.
-    Df3,
-}
-
-impl Df {
-    /// The DF name used by SELECT FILE (SPEC15 §4.2.1); `None` for the MF.
-    pub fn aid(self) -> Option<&'static [u8; 16]> {
-        match self {
-            Df::Mf => None,
-            Df::Df1 => Some(&AID_DF1),
-            Df::Df2 => Some(&AID_DF2),
-            Df::Df3 => Some(&AID_DF3),
-        }
-    }
-
-    /// The DF with this full 16-byte name, if any.
-    pub fn from_aid(aid: &[u8]) -> Option<Df> {
-        [Df::Df1, Df::Df2, Df::Df3].into_iter().find(|d| d.aid().is_some_and(|a| a[..] == *aid))
-    }
-}
-
-/// SFIs as READ BINARY addresses them (P1 = `80 | SFI`, SPEC15 §4.2.5 (i)-(iv)).
-pub mod sfi {
-    /// MF/EF01 common data element (P1 `8B`).
-    pub const MF_EF01: u8 = 0x0B;
-    /// MF/EF02 card type (P1 `8A`).
-    pub const MF_EF02: u8 = 0x0A;
-    /// DF1/EF01 front image (P1 `85`).
-    pub const DF1_EF01: u8 = 0x05;
-    /// DF1/EF02 face photo (P1 `86`).
-    pub const DF1_EF02: u8 = 0x06;
-    /// DF2/EF01 address (P1 `81`).
-    pub const DF2_EF01: u8 = 0x01;
-    /// DF2/EF02 comprehensive permission (P1 `82`, residence card only).
-    pub const DF2_EF02: u8 = 0x02;
-    /// DF2/EF03 individual permission (P1 `83`, residence card only).
-    pub const DF2_EF03: u8 = 0x03;
-    /// DF2/EF04 renewal application (P1 `84`, residence card only).
-    pub const DF2_EF04: u8 = 0x04;
-    /// DF3/EF01 check code and certificate (P1 `82`: SFI 2, although the file is EF01).
-    /// The same in the second generation.
-    pub const DF3_EF01: u8 = 0x02;
-
-    // Second generation (second-generation notes §3.3). The P1 values collide
-    // with first-generation ones for different contents: branch on the card type.
-
-    /// Gen2 DF1/EF01 card number `C2` (P1 `81`).
-    pub const GEN2_DF1_EF01: u8 = 0x01;
-    /// Gen2 DF1/EF02 printed entries (P1 `83`).
-    pub const GEN2_DF1_EF02: u8 = 0x03;
-    /// Gen2 DF1/EF03 name image `D0` and face `D1` (P1 `84`).
-    pub const GEN2_DF1_EF03: u8 = 0x04;
-    /// Gen2 DF1/EF04 address image `DF D1` (P1 `86`).
-    pub const GEN2_DF1_EF04: u8 = 0x06;
-    /// Gen2 DF2/EF01 permissions `D5 D6 D7` (P1 `81`, type 05 only).
-    pub const GEN2_DF2_EF01: u8 = 0x01;
-    /// Gen2 DF2/EF02 renewal application `D8` (P1 `82`, type 05 only).
-    pub const GEN2_DF2_EF02: u8 = 0x02;
-    /// Gen2 DF2/EF03 note `D9 DE` (P1 `83`); also the default SFI of the single
-    /// DF2 file of type 06 (see [`crate::IssueOptions::sprc_df2_sfi`]).
-    pub const GEN2_DF2_EF03: u8 = 0x03;
-    /// Gen2 DF3/EF01 `DC DD` (P1 `82`).
-    pub const GEN2_DF3_EF01: u8 = 0x02;
-}
-
-/// Card type, MF/EF02 `C1` (SPEC15 §3.3.4.2; GEN2 §3.3.4.2, second-generation
-/// notes §1.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SimCardType {
-    /// 在留カード, `"1"`.
-    ResidenceCard,
-    /// 特別永住者証明書, `"2"`: no DF2/EF02-EF04 (SPEC15 Table 3-2).
-    SpecialPermanentResident,
-    /// 第２世代在留カード, `"05"` (AES suite).
-    Gen2ResidenceCard,
-    /// 第２世代特別永住者証明書, `"06"` (AES suite): printed entries
-    /// `C5 C6 C7 C8 C9 CE` only and a single DF2 file.
-    Gen2SpecialPermanentResident,
-}
-
-impl SimCardType {
-    /// The `C1` value.
-    pub fn code(self) -> &'static str {
-        match self {
-            SimCardType::ResidenceCard => "1",
-            SimCardType::SpecialPermanentResident => "2",
-            SimCardType::Gen2ResidenceCard => "05",
-            SimCardType::Gen2SpecialPermanentResident => "06",
-        }
-    }
-
-    /// 1 for types `1`/`2` (3DES), 2 for `05`/`06` (AES).
-    pub fn generation(self) -> u8 {
-        match self {
-            SimCardType::ResidenceCard | SimCardType::SpecialPermanentResident => 1,
-            SimCardType::Gen2ResidenceCard | SimCardType::Gen2SpecialPermanentResident => 2,
-        }
-    }
-
-    /// Whether the card is a special permanent resident certificate (`2` / `06`).
-    pub fn is_special_permanent(self) -> bool {
-        matches!(self, SimCardType::SpecialPermanentResident | SimCardType::Gen2SpecialPermanentResident)
-    }
-
-    /// Whether the residence-card-only DF2 files exist: gen1 DF2/EF02-EF04
-    /// (SPEC15 §4.2.5 (iii): 在留カードのみ), gen2 DF2/EF01-EF02 (second-generation
-    /// notes §3.3).
-    pub fn has_permission_files(self) -> bool {
-        matches!(self, SimCardType::ResidenceCard | SimCardType::Gen2ResidenceCard)
-    }
-}
 
 /// How the check code block is laid out before the RSA private-key operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -348,7 +159,7 @@ impl Default for PrintedEntries {
 #[derive(Debug, Clone)]
 pub struct IssueOptions {
     /// MF/EF02 card type.
-    pub card_type: SimCardType,
+    pub card_type: CardType,
     /// 在留カード等番号: the secret that opens the chip (SPEC15 §3.4.1).
     pub card_number: String,
     /// Under-16 card: no face photo, no check code or certificate (SPEC15 §3.3.5).
@@ -411,7 +222,7 @@ pub struct IssueOptions {
 impl Default for IssueOptions {
     fn default() -> Self {
         IssueOptions {
-            card_type: SimCardType::ResidenceCard,
+            card_type: CardType::ResidenceCard,
             card_number: "AB12345678CD".to_owned(),
             under_16: false,
             under_16_df3_variant: Under16Df3::DaDbZero,
@@ -435,7 +246,7 @@ impl Default for IssueOptions {
             gen2_note_flag: false,
             gen2_note_text: None,
             gen2_signature_der: false,
-            sprc_df2_sfi: sfi::GEN2_DF2_EF03,
+            sprc_df2_sfi: gen2::DF2_EF03.sfi,
             tamper_printed_entries: false,
         }
     }
@@ -482,7 +293,7 @@ pub enum IssueError {
 /// A personalised card: the contents of every EF, keyed by (DF, SFI).
 #[derive(Clone)]
 pub struct IssuedCard {
-    card_type: SimCardType,
+    card_type: CardType,
     card_number: String,
     randomness: SimRandomness,
     files: BTreeMap<(Df, u8), Vec<u8>>,
@@ -533,7 +344,7 @@ fn sign_check_code(front: &[u8], face: &[u8], format: CheckCodeFormat) -> Result
         CheckCodeFormat::DigestInfo => Pkcs1v15Sign::new::<Sha256>(),
     };
     let sig = key.sign(scheme, &digest).map_err(|e| IssueError::Signing(e.to_string()))?;
-    if sig.len() != len::CHECK_CODE {
+    if sig.len() != value_len::CHECK_CODE {
         return Err(IssueError::Signing(format!("signature is {} bytes", sig.len())));
     }
     Ok(sig)
@@ -561,7 +372,7 @@ fn encode_objects(objects: &[(u16, Vec<u8>)]) -> Vec<u8> {
 
 /// The gen2 DF1/EF02 data objects in file order (second-generation notes §4.3,
 /// §3.5): `C5 C6 C7 C8 C9 CE`, then `CA CB CC CD` on a residence card (05) only.
-fn gen2_printed_objects(p: &PrintedEntries, card_type: SimCardType) -> Result<Vec<(u16, Vec<u8>)>, IssueError> {
+fn gen2_printed_objects(p: &PrintedEntries, card_type: CardType) -> Result<Vec<(u16, Vec<u8>)>, IssueError> {
     let mut v = vec![
         (0xC5, fixed_ascii("printed.expiry", &p.expiry, 8)?),
         (0xC6, fixed_ascii("printed.birth_date", &p.birth_date, 8)?),
@@ -600,7 +411,7 @@ fn sign_gen2(signed_data: &[u8], der: bool) -> Result<Vec<u8>, IssueError> {
 /// `DE` with the non-minimal length `82 00 C8` (second-generation notes §4.1: the
 /// 207-byte capacity is `D9 01 x` + `DE 82 00 C8` + 200).
 fn gen2_note_file(flag: bool, text: Option<&str>) -> Result<Vec<u8>, IssueError> {
-    let text = zero_padded("gen2_note_text", text.map_or(&[][..], str::as_bytes), len::GEN2_NOTE_TEXT)?;
+    let text = zero_padded("gen2_note_text", text.map_or(&[][..], str::as_bytes), value_len::NOTE_TEXT)?;
     let mut out = vec![0xD9, 0x01, if flag { b'1' } else { b'0' }];
     out.extend_from_slice(&[0xDE, 0x82, 0x00, 0xC8]);
     out.extend_from_slice(&text);
@@ -613,42 +424,46 @@ fn issue_gen2(opts: &IssueOptions, files: &mut BTreeMap<(Df, u8), Vec<u8>>) -> R
 
     // DF1/EF01 C2 card number (second-generation notes §4.3).
     let number = fixed_ascii("card_number", &opts.card_number, 12)?;
-    files.insert((Df::Df1, sfi::GEN2_DF1_EF01), encode_objects(&[(0xC2, number)]));
+    files.insert((Df::Df1, gen2::DF1_EF01.sfi), encode_objects(&[(0xC2, number)]));
 
     // DF1/EF02 printed entries; the signed target is the values only, in file
     // order, zero-padded to 53 bytes (type 06: 34 + 19 × 00; notes §4.4).
     let mut printed = gen2_printed_objects(&opts.printed, card_type)?;
     let mut target: Vec<u8> = printed.iter().flat_map(|(_, v)| v.iter().copied()).collect();
-    target.resize(len::GEN2_PRINTED_TARGET, 0);
+    target.resize(value_len::PRINTED_SIGNED, 0);
 
     // DF1/EF03 D0 name image 2500, D1 face 3000 (none under 16: all zero).
-    let name = zero_padded("name image", NAME_TIF, len::GEN2_NAME_IMAGE)?;
-    let mut face = if opts.under_16 { vec![0u8; len::FACE] } else { zero_padded("face image", FACE_JP2, len::FACE)? };
+    let name = zero_padded("name image", NAME_TIF, value_len::NAME_IMAGE)?;
+    let mut face = if opts.under_16 {
+        vec![0u8; value_len::FACE_IMAGE]
+    } else {
+        zero_padded("face image", FACE_JP2, value_len::FACE_IMAGE)?
+    };
 
     // DF3/EF01: DC signature, DD certificate at its actual length, 00 fill to 704
     // (notes §3.4, §4.2). Signed data = printed 53 ‖ face 3000 ‖ name 2500 — the
     // face comes first (notes §4.5). Under 16: all zero (our choice, see
     // `IssueOptions::under_16`).
     let df3 = if opts.under_16 {
-        vec![0u8; len::GEN2_DF3_EF01]
+        vec![0u8; gen2::DF3_EF01.capacity]
     } else {
-        let mut signed = Vec::with_capacity(len::GEN2_PRINTED_TARGET + len::FACE + len::GEN2_NAME_IMAGE);
+        let mut signed = Vec::with_capacity(value_len::PRINTED_SIGNED + value_len::FACE_IMAGE + value_len::NAME_IMAGE);
         signed.extend_from_slice(&target);
         signed.extend_from_slice(&face);
         signed.extend_from_slice(&name);
         let sig = sign_gen2(&signed, opts.gen2_signature_der)?;
-        if GEN2_CARD_SIGNER_DER.len() > len::GEN2_CERTIFICATE_MAX {
+        if GEN2_CARD_SIGNER_DER.len() > value_len::GEN2_CERTIFICATE_MAX {
             return Err(IssueError::TooLong {
                 field: "certificate",
                 got: GEN2_CARD_SIGNER_DER.len(),
-                max: len::GEN2_CERTIFICATE_MAX,
+                max: value_len::GEN2_CERTIFICATE_MAX,
             });
         }
         let mut f = encode_objects(&[(0xDC, sig), (0xDD, GEN2_CARD_SIGNER_DER.to_vec())]);
-        f.resize(len::GEN2_DF3_EF01, 0);
+        f.resize(gen2::DF3_EF01.capacity, 0);
         f
     };
-    files.insert((Df::Df3, sfi::GEN2_DF3_EF01), df3);
+    files.insert((Df::Df3, gen2::DF3_EF01.sfi), df3);
 
     // Tampering happens after signing.
     if opts.tamper_printed_entries
@@ -662,12 +477,12 @@ fn issue_gen2(opts: &IssueOptions, files: &mut BTreeMap<(Df, u8), Vec<u8>>) -> R
     {
         *b ^= 0xFF;
     }
-    files.insert((Df::Df1, sfi::GEN2_DF1_EF02), encode_objects(&printed));
-    files.insert((Df::Df1, sfi::GEN2_DF1_EF03), encode_objects(&[(0xD0, name), (0xD1, face)]));
+    files.insert((Df::Df1, gen2::DF1_EF02.sfi), encode_objects(&printed));
+    files.insert((Df::Df1, gen2::DF1_EF03.sfi), encode_objects(&[(0xD0, name), (0xD1, face)]));
     // DF1/EF04 DF D1 address image 2500 (not signed).
     files.insert(
-        (Df::Df1, sfi::GEN2_DF1_EF04),
-        encode_objects(&[(0xDFD1, zero_padded("address image", ADDRESS_TIF, len::GEN2_ADDRESS_IMAGE)?)]),
+        (Df::Df1, gen2::DF1_EF04.sfi),
+        encode_objects(&[(0xDFD1, zero_padded("address image", ADDRESS_TIF, value_len::ADDRESS_IMAGE)?)]),
     );
 
     // DF2 (notes §3.3, §4.2, §6.2).
@@ -680,10 +495,10 @@ fn issue_gen2(opts: &IssueOptions, files: &mut BTreeMap<(Df, u8), Vec<u8>>) -> R
             None => vec![0u8; 8],
         };
         let d7 = vec![if opts.gen2_individual { b'1' } else { b'0' }];
-        files.insert((Df::Df2, sfi::GEN2_DF2_EF01), encode_objects(&[(0xD5, d5), (0xD6, d6), (0xD7, d7)]));
+        files.insert((Df::Df2, gen2::DF2_EF01.sfi), encode_objects(&[(0xD5, d5), (0xD6, d6), (0xD7, d7)]));
         let d8 = vec![if opts.renewal_pending { b'1' } else { b'0' }];
-        files.insert((Df::Df2, sfi::GEN2_DF2_EF02), encode_objects(&[(0xD8, d8)]));
-        files.insert((Df::Df2, sfi::GEN2_DF2_EF03), note);
+        files.insert((Df::Df2, gen2::DF2_EF02.sfi), encode_objects(&[(0xD8, d8)]));
+        files.insert((Df::Df2, gen2::DF2_EF03.sfi), note);
     } else {
         if !(0x01..=0x1E).contains(&opts.sprc_df2_sfi) {
             return Err(IssueError::InvalidOption { field: "sprc_df2_sfi", reason: "an SFI must be 1..=30" });
@@ -707,12 +522,18 @@ impl IssuedCard {
     /// and the check code signed with the test card signer of that generation.
     pub fn try_issue(opts: &IssueOptions) -> Result<IssuedCard, IssueError> {
         let mut files = BTreeMap::new();
+        if zairyu::layout::files(opts.card_type).is_empty() {
+            return Err(IssueError::InvalidOption {
+                field: "card_type",
+                reason: "the simulator issues types 1, 2, 05 and 06 only (the layout of 07/08 is not public)",
+            });
+        }
 
         // MF/EF01 C0 (SPEC15 §3.3.4.1), MF/EF02 C1 (§3.3.4.2): `C1 01 3x` in gen1,
         // `C1 02 30 3x` in gen2 (second-generation notes §1.1).
         let version = fixed_ascii("spec_version", &opts.spec_version, 4)?;
-        files.insert((Df::Mf, sfi::MF_EF01), tlv_file(&[(0xC0, &version)]));
-        files.insert((Df::Mf, sfi::MF_EF02), tlv_file(&[(0xC1, opts.card_type.code().as_bytes())]));
+        files.insert((Df::Mf, mf::EF01.sfi), tlv_file(&[(0xC0, &version)]));
+        files.insert((Df::Mf, gen1::MF_EF02.sfi), tlv_file(&[(0xC1, opts.card_type.code().as_bytes())]));
 
         if opts.card_type.generation() == 2 {
             issue_gen2(opts, &mut files)?;
@@ -725,8 +546,12 @@ impl IssuedCard {
         }
 
         // DF1/EF01 D0 (§3.3.4.3), DF1/EF02 D1 (§3.3.4.4; no photo under 16, §3.3.5).
-        let mut front = zero_padded("front image", FRONT_TIF, len::FRONT)?;
-        let face = if opts.under_16 { vec![0u8; len::FACE] } else { zero_padded("face image", FACE_JP2, len::FACE)? };
+        let mut front = zero_padded("front image", FRONT_TIF, value_len::FRONT_IMAGE)?;
+        let face = if opts.under_16 {
+            vec![0u8; value_len::FACE_IMAGE]
+        } else {
+            zero_padded("face image", FACE_JP2, value_len::FACE_IMAGE)?
+        };
 
         // DF3/EF01 DA + DB (§3.3.4.9, §3.4.3); under 16: none (§3.3.5 *1/*2).
         let df3 = if opts.under_16 {
@@ -735,11 +560,11 @@ impl IssuedCard {
                 Under16Df3::DaOnly => vec![0xDA, 0x00],
                 Under16Df3::AllZero => Vec::new(),
             };
-            f.resize(len::DF3_EF01, 0);
+            f.resize(gen1::DF3_EF01.capacity, 0);
             f
         } else {
             let sig = sign_check_code(&front, &face, opts.check_code_format)?;
-            let cert = zero_padded("certificate", GEN1_CARD_SIGNER_DER, len::CERTIFICATE)?;
+            let cert = zero_padded("certificate", GEN1_CARD_SIGNER_DER, value_len::CERTIFICATE)?;
             tlv_file(&[(0xDA, &sig), (0xDB, &cert)])
         };
         if opts.tamper_front_image {
@@ -749,16 +574,16 @@ impl IssuedCard {
                 *b ^= 0xFF;
             }
         }
-        files.insert((Df::Df1, sfi::DF1_EF01), tlv_file(&[(0xD0, &front)]));
-        files.insert((Df::Df1, sfi::DF1_EF02), tlv_file(&[(0xD1, &face)]));
-        files.insert((Df::Df3, sfi::DF3_EF01), df3);
+        files.insert((Df::Df1, gen1::DF1_EF01.sfi), tlv_file(&[(0xD0, &front)]));
+        files.insert((Df::Df1, gen1::DF1_EF02.sfi), tlv_file(&[(0xD1, &face)]));
+        files.insert((Df::Df3, gen1::DF3_EF01.sfi), df3);
 
         // DF2/EF01 D2 D3 D4 (§3.3.4.5); D4 is UTF-8 without BOM (§3.3.4).
         let df2_ef01 = match &opts.address {
-            None => vec![0u8; len::DF2_EF01],
+            None => vec![0u8; gen1::DF2_EF01.capacity],
             Some(a) => {
-                let date = fixed_ascii("address date", &a.date, len::DATE)?;
-                let code = fixed_ascii("municipality code", &a.municipality_code, len::MUNICIPALITY)?;
+                let date = fixed_ascii("address date", &a.date, value_len::DATE)?;
+                let code = fixed_ascii("municipality code", &a.municipality_code, value_len::MUNICIPALITY)?;
                 let text: Vec<u8> = if opts.address_encoding_sjis {
                     let (bytes, _, had_errors) = encoding_rs::SHIFT_JIS.encode(&a.text);
                     if had_errors {
@@ -768,26 +593,28 @@ impl IssuedCard {
                 } else {
                     a.text.as_bytes().to_vec()
                 };
-                let text = zero_padded("address text", &text, len::ADDRESS)?;
+                let text = zero_padded("address text", &text, value_len::ADDRESS)?;
                 tlv_file(&[(0xD2, &date), (0xD3, &code), (0xD4, &text)])
             }
         };
-        files.insert((Df::Df2, sfi::DF2_EF01), df2_ef01);
+        files.insert((Df::Df2, gen1::DF2_EF01.sfi), df2_ef01);
 
         // DF2/EF02-EF04 (§3.3.4.6-8), residence card only.
         if opts.card_type.has_permission_files() {
             for (s, tag, text) in [
-                (sfi::DF2_EF02, 0xD5u8, &opts.comprehensive_permission),
-                (sfi::DF2_EF03, 0xD6u8, &opts.individual_permission),
+                (gen1::DF2_EF02.sfi, 0xD5u8, &opts.comprehensive_permission),
+                (gen1::DF2_EF03.sfi, 0xD6u8, &opts.individual_permission),
             ] {
                 let file = match text {
-                    None => vec![0u8; len::DF2_EF02],
-                    Some(t) => tlv_file(&[(tag, &zero_padded("permission text", t.as_bytes(), len::PERMISSION)?)]),
+                    None => vec![0u8; gen1::DF2_EF02.capacity],
+                    Some(t) => {
+                        tlv_file(&[(tag, &zero_padded("permission text", t.as_bytes(), value_len::PERMISSION)?)])
+                    }
                 };
                 files.insert((Df::Df2, s), file);
             }
             let d7: &[u8] = if opts.renewal_pending { b"1" } else { b"0" };
-            files.insert((Df::Df2, sfi::DF2_EF04), tlv_file(&[(0xD7, d7)]));
+            files.insert((Df::Df2, gen1::DF2_EF04.sfi), tlv_file(&[(0xD7, d7)]));
         }
 
         Ok(IssuedCard {
@@ -846,7 +673,7 @@ impl IssuedCard {
     }
 
     /// The card type.
-    pub fn card_type(&self) -> SimCardType {
+    pub fn card_type(&self) -> CardType {
         self.card_type
     }
 
@@ -883,7 +710,7 @@ mod tests {
     #[test]
     fn gen2_sizes_match_the_capacities() {
         // Second-generation notes §3.3 / §4.2.
-        for (t, printed) in [(SimCardType::Gen2ResidenceCard, 73), (SimCardType::Gen2SpecialPermanentResident, 46)] {
+        for (t, printed) in [(CardType::Gen2ResidenceCard, 73), (CardType::Gen2SpecialPermanentResident, 46)] {
             let c = IssuedCard::issue(&IssueOptions { card_type: t, ..Default::default() });
             let mut expect = vec![
                 ((Df::Mf, 0x0B), 6),
@@ -895,7 +722,7 @@ mod tests {
                 ((Df::Df2, 3), 207),
                 ((Df::Df3, 2), 704),
             ];
-            if t == SimCardType::Gen2ResidenceCard {
+            if t == CardType::Gen2ResidenceCard {
                 expect.extend([((Df::Df2, 1), 22), ((Df::Df2, 2), 3)]);
             }
             for ((df, s), n) in &expect {

@@ -74,15 +74,15 @@ pub mod vpcd;
 use zairyu::apdu::{ParsedCommand, StatusWord};
 use zairyu::crypto::{Aes128Suite, TdesSuite};
 use zairyu::error::TransportError;
+use zairyu::layout::Df;
 use zairyu::transport::{Limits, Transport};
 
 use crate::chip::{Chip, Quirks};
 
 pub use crate::issue::{
-    ADDRESS_TIF, AID_DF1, AID_DF2, AID_DF3, Address, CheckCodeFormat, Df, FACE_JP2, FRONT_TIF, GEN1_CARD_SIGNER_DER,
-    GEN1_CARD_SIGNER_KEY_DER, GEN1_OTHER_CA_DER, GEN1_TEST_CA_DER, GEN2_CARD_SIGNER_DER, GEN2_CARD_SIGNER_KEY_DER,
-    GEN2_TEST_CA_DER, IssueError, IssueOptions, IssuedCard, NAME_TIF, PrintedEntries, SimCardType, Under16Df3, len,
-    sfi,
+    ADDRESS_TIF, Address, CheckCodeFormat, FACE_JP2, FRONT_TIF, GEN1_CARD_SIGNER_DER, GEN1_CARD_SIGNER_KEY_DER,
+    GEN1_OTHER_CA_DER, GEN1_TEST_CA_DER, GEN2_CARD_SIGNER_DER, GEN2_CARD_SIGNER_KEY_DER, GEN2_TEST_CA_DER, IssueError,
+    IssueOptions, IssuedCard, NAME_TIF, PrintedEntries, Under16Df3,
 };
 pub use crate::rng::{ANNEX2_K_ICC, ANNEX2_RND_ICC, APPENDIX2_K_ICC, APPENDIX2_RND_ICC, Drbg, SimRandomness};
 
@@ -210,9 +210,10 @@ impl core::fmt::Debug for SimCard {
 impl SimCard {
     /// Activates a card: MF current, no session.
     pub fn new(card: IssuedCard) -> Self {
-        let engine = match card.card_type() {
-            SimCardType::ResidenceCard | SimCardType::SpecialPermanentResident => Engine::Tdes(Chip::new(&card)),
-            SimCardType::Gen2ResidenceCard | SimCardType::Gen2SpecialPermanentResident => Engine::Aes(Chip::new(&card)),
+        // `IssuedCard::try_issue` issues only types 1, 2, 05 and 06.
+        let engine = match card.card_type().generation() {
+            1 => Engine::Tdes(Chip::new(&card)),
+            _ => Engine::Aes(Chip::new(&card)),
         };
         SimCard { card, engine, faults: Vec::new(), trace: Vec::new(), transmitted: 0, removed: false }
     }

@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 use zairyu::CardNumber;
 use zairyu::auth::{FixedRandom, TerminalRandom, finish_mutual_authentication, terminal_cryptogram};
 use zairyu::crypto::{Key16, TdesSuite, derive_base_key};
+use zairyu::files::CardType;
+use zairyu::layout::{self, Df};
 use zairyu::sm::SecureMessaging;
 use zairyu::transport::Transport;
 use zairyu::vectors::{annex2, hex};
@@ -31,7 +33,7 @@ const OK: [u8; 2] = [0x90, 0x00];
 
 fn select_df(card: &mut SimCard, df: Df) -> [u8; 2] {
     let mut apdu = vec![0x00, 0xA4, 0x04, 0x0C, 0x10];
-    apdu.extend_from_slice(df.aid().unwrap());
+    apdu.extend_from_slice(&df.aid().unwrap());
     send(card, &apdu).1
 }
 
@@ -211,7 +213,7 @@ fn wrong_number_at_verify_drops_authentication() {
 
 #[test]
 fn sprc_has_no_permission_files() {
-    let mut c = card(IssueOptions { card_type: SimCardType::SpecialPermanentResident, ..Default::default() });
+    let mut c = card(IssueOptions { card_type: CardType::SpecialPermanentResident, ..Default::default() });
     assert_eq!(plain_read(&mut c, 0x8A), (b"\xC1\x012".to_vec(), OK));
     open(&mut c);
     assert_eq!(select_df(&mut c, Df::Df2), OK);
@@ -356,11 +358,11 @@ fn signer_public_key() -> PublicKey {
 }
 
 fn check_code_parts(card: &IssuedCard) -> (Vec<u8>, [u8; 32]) {
-    let df3 = card.file(Df::Df3, sfi::DF3_EF01).unwrap();
+    let df3 = card.file(Df::Df3, layout::gen1::DF3_EF01.sfi).unwrap();
     let sig = df3[4..260].to_vec();
     let mut h = Sha256::new();
-    h.update(&card.file(Df::Df1, sfi::DF1_EF01).unwrap()[4..]);
-    h.update(&card.file(Df::Df1, sfi::DF1_EF02).unwrap()[4..]);
+    h.update(&card.file(Df::Df1, layout::gen1::DF1_EF01.sfi).unwrap()[4..]);
+    h.update(&card.file(Df::Df1, layout::gen1::DF1_EF02.sfi).unwrap()[4..]);
     (sig, h.finalize().into())
 }
 

@@ -10,6 +10,8 @@ use sha2::{Digest, Sha256};
 use zairyu::CardNumber;
 use zairyu::auth::{FixedRandom, TerminalRandom, finish_mutual_authentication, terminal_cryptogram};
 use zairyu::crypto::{Aes128Suite, Key16, Suite, TdesSuite, derive_base_key};
+use zairyu::files::CardType;
+use zairyu::layout::Df;
 use zairyu::sm::SecureMessaging;
 use zairyu::tlv;
 use zairyu::transport::Transport;
@@ -21,7 +23,7 @@ type Sm = SecureMessaging<Aes128Suite>;
 const OK: [u8; 2] = [0x90, 0x00];
 const NOT_FOUND: [u8; 2] = [0x6A, 0x82];
 const DENIED: [u8; 2] = [0x69, 0x82];
-const GEN2_TYPES: [SimCardType; 2] = [SimCardType::Gen2ResidenceCard, SimCardType::Gen2SpecialPermanentResident];
+const GEN2_TYPES: [CardType; 2] = [CardType::Gen2ResidenceCard, CardType::Gen2SpecialPermanentResident];
 
 fn send(card: &mut SimCard, apdu: &[u8]) -> (Vec<u8>, [u8; 2]) {
     let raw = card.transmit(apdu).expect("transport ok");
@@ -36,7 +38,7 @@ fn sendh(card: &mut SimCard, apdu: &str) -> (Vec<u8>, [u8; 2]) {
 
 fn select_df(card: &mut SimCard, df: Df) -> [u8; 2] {
     let mut apdu = vec![0x00, 0xA4, 0x04, 0x0C, 0x10];
-    apdu.extend_from_slice(df.aid().unwrap());
+    apdu.extend_from_slice(&df.aid().unwrap());
     send(card, &apdu).1
 }
 
@@ -84,7 +86,7 @@ fn plain_read(card: &mut SimCard, p1: u8) -> (Vec<u8>, [u8; 2]) {
     send(card, &[0x00, 0xB0, p1, 0x00, 0x00, 0x00, 0x00])
 }
 
-fn gen2(card_type: SimCardType) -> IssueOptions {
+fn gen2(card_type: CardType) -> IssueOptions {
     IssueOptions { card_type, ..Default::default() }
 }
 
@@ -94,15 +96,15 @@ fn card(opts: IssueOptions) -> SimCard {
 
 #[test]
 fn card_types() {
-    assert_eq!(SimCardType::Gen2ResidenceCard.code(), "05");
-    assert_eq!(SimCardType::Gen2SpecialPermanentResident.code(), "06");
-    assert_eq!(SimCardType::Gen2ResidenceCard.generation(), 2);
-    assert_eq!(SimCardType::Gen2SpecialPermanentResident.generation(), 2);
-    assert_eq!(SimCardType::ResidenceCard.generation(), 1);
-    assert_eq!(SimCardType::SpecialPermanentResident.generation(), 1);
-    assert!(SimCardType::Gen2SpecialPermanentResident.is_special_permanent());
-    assert!(!SimCardType::Gen2SpecialPermanentResident.has_permission_files());
-    assert!(SimCardType::Gen2ResidenceCard.has_permission_files());
+    assert_eq!(CardType::Gen2ResidenceCard.code(), "05");
+    assert_eq!(CardType::Gen2SpecialPermanentResident.code(), "06");
+    assert_eq!(CardType::Gen2ResidenceCard.generation(), 2);
+    assert_eq!(CardType::Gen2SpecialPermanentResident.generation(), 2);
+    assert_eq!(CardType::ResidenceCard.generation(), 1);
+    assert_eq!(CardType::SpecialPermanentResident.generation(), 1);
+    assert!(CardType::Gen2SpecialPermanentResident.is_special_permanent());
+    assert!(!CardType::Gen2SpecialPermanentResident.has_permission_files());
+    assert!(CardType::Gen2ResidenceCard.has_permission_files());
     assert_eq!(IssuedCard::test_ca2_der(), GEN2_TEST_CA_DER);
     assert_ne!(IssuedCard::test_ca2_der(), IssuedCard::test_ca_der());
 }
@@ -111,7 +113,7 @@ fn card_types() {
 fn appendix2_trace_byte_for_byte() {
     let number = "AA12345678BB";
     let mut c = card(IssueOptions {
-        card_type: SimCardType::Gen2ResidenceCard,
+        card_type: CardType::Gen2ResidenceCard,
         card_number: number.into(),
         randomness: SimRandomness::Appendix2,
         ..Default::default()
@@ -163,7 +165,7 @@ fn appendix2_trace_byte_for_byte() {
 
 /// Expected (P1, plain length, SM response length) per DF for one card type
 /// (second-generation notes §3.3).
-fn capacity_table(t: SimCardType) -> Vec<(Df, u8, usize, usize)> {
+fn capacity_table(t: CardType) -> Vec<(Df, u8, usize, usize)> {
     let sprc = t.is_special_permanent();
     let mut v = vec![
         (Df::Df1, 0x81, 14, 19),
@@ -262,7 +264,7 @@ fn full_manual_read_of_both_types() {
 
 #[test]
 fn access_rules_before_and_after_authentication() {
-    let mut c = card(gen2(SimCardType::Gen2ResidenceCard));
+    let mut c = card(gen2(CardType::Gen2ResidenceCard));
     for (df, p1) in [(Df::Df1, 0x81), (Df::Df2, 0x81), (Df::Df3, 0x82)] {
         assert_eq!(select_df(&mut c, df), OK);
         assert_eq!(plain_read(&mut c, p1).1, DENIED);
@@ -300,7 +302,7 @@ fn wrong_generation_mutual_authenticate_gets_63_00() {
         assert_eq!((s, ks.is_some()), (OK, true));
     }
     // And an AES MUTUAL AUTHENTICATE sent to a gen1 card.
-    for t in [SimCardType::ResidenceCard, SimCardType::SpecialPermanentResident] {
+    for t in [CardType::ResidenceCard, CardType::SpecialPermanentResident] {
         let mut c = card(gen2(t));
         let (s, ks) = mutual_auth::<Aes128Suite>(&mut c, "AB12345678CD", 1);
         assert_eq!((s, ks.is_none()), ([0x63, 0x00], true), "{t:?}");
@@ -308,14 +310,14 @@ fn wrong_generation_mutual_authenticate_gets_63_00() {
         assert_eq!(s, OK);
     }
     // Wrong card number on a gen2 card: also 63 00.
-    let mut c = card(gen2(SimCardType::Gen2ResidenceCard));
+    let mut c = card(gen2(CardType::Gen2ResidenceCard));
     assert_eq!(mutual_auth::<Aes128Suite>(&mut c, "ZZ99999999ZZ", 2).0, [0x63, 0x00]);
 }
 
 #[test]
 fn sprc_df2_sfi_option() {
     for (sfi, other) in [(None, 0x01u8), (Some(0x01u8), 0x03u8)] {
-        let mut opts = gen2(SimCardType::Gen2SpecialPermanentResident);
+        let mut opts = gen2(CardType::Gen2SpecialPermanentResident);
         if let Some(s) = sfi {
             opts.sprc_df2_sfi = s;
         }
@@ -331,7 +333,7 @@ fn sprc_df2_sfi_option() {
         assert_eq!(plain_read(&mut c, 0x82).1, NOT_FOUND, "SFI 2");
     }
     for bad in [0u8, 0x1F, 0x40] {
-        let opts = IssueOptions { sprc_df2_sfi: bad, ..gen2(SimCardType::Gen2SpecialPermanentResident) };
+        let opts = IssueOptions { sprc_df2_sfi: bad, ..gen2(CardType::Gen2SpecialPermanentResident) };
         assert!(matches!(IssuedCard::try_issue(&opts), Err(IssueError::InvalidOption { .. })));
     }
 }
@@ -450,7 +452,7 @@ fn gen2_optional_fields() {
         renewal_pending: true,
         gen2_note_flag: true,
         gen2_note_text: Some("記録あり".into()),
-        ..gen2(SimCardType::Gen2ResidenceCard)
+        ..gen2(CardType::Gen2ResidenceCard)
     });
     let printed = c.file(Df::Df1, 3).unwrap();
     assert_eq!(printed.len(), 73);
@@ -476,7 +478,7 @@ fn gen2_optional_fields() {
 
     // Errors.
     let bad = |o: IssueOptions| IssuedCard::try_issue(&o).unwrap_err();
-    let base = gen2(SimCardType::Gen2ResidenceCard);
+    let base = gen2(CardType::Gen2ResidenceCard);
     assert!(matches!(
         bad(IssueOptions { gen2_note_text: Some("あ".repeat(67)), ..base.clone() }),
         IssueError::TooLong { got: 201, max: 200, .. }
@@ -500,18 +502,18 @@ fn gen2_optional_fields() {
 
 #[test]
 fn gen2_faults() {
-    let mut c = card(gen2(SimCardType::Gen2ResidenceCard)).with_fault(Fault::CorruptMacIcc);
+    let mut c = card(gen2(CardType::Gen2ResidenceCard)).with_fault(Fault::CorruptMacIcc);
     let (s, ks) = mutual_auth::<Aes128Suite>(&mut c, "AB12345678CD", 1);
     assert_eq!((s, ks.is_none()), (OK, true), "terminal rejects M_ICC");
 
-    let mut c = card(gen2(SimCardType::Gen2ResidenceCard)).with_fault(Fault::BadSmPadding);
+    let mut c = card(gen2(CardType::Gen2ResidenceCard)).with_fault(Fault::BadSmPadding);
     let sm = open(&mut c);
     select_df(&mut c, Df::Df1);
     let (data, s) = send(&mut c, &Sm::read_binary_command(0x83, 0, 0).encode());
     assert_eq!(s, OK);
     assert!(sm.unwrap_read(&data).is_err());
 
-    let mut c = card(gen2(SimCardType::Gen2SpecialPermanentResident));
+    let mut c = card(gen2(CardType::Gen2SpecialPermanentResident));
     open(&mut c);
     c.power_cycle();
     assert!(!c.has_session() && !c.is_authenticated());
@@ -522,8 +524,8 @@ fn gen2_faults() {
 fn random_apdus_never_panic_on_gen2_cards() {
     let mut rng = Drbg::new(2026);
     for opts in [
-        gen2(SimCardType::Gen2ResidenceCard),
-        IssueOptions { sprc_df2_sfi: 1, gen2_signature_der: true, ..gen2(SimCardType::Gen2SpecialPermanentResident) },
+        gen2(CardType::Gen2ResidenceCard),
+        IssueOptions { sprc_df2_sfi: 1, gen2_signature_der: true, ..gen2(CardType::Gen2SpecialPermanentResident) },
     ] {
         let mut c = card(opts);
         let sm = open(&mut c);

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use zairyu::CardNumber;
 use zairyu::auth::{TerminalRandom, finish_mutual_authentication, terminal_cryptogram};
 use zairyu::crypto::{TdesSuite, derive_base_key};
+use zairyu::layout::Df;
 use zairyu::sm::SecureMessaging;
 use zairyu::vectors::hex;
 use zairyu_sim::vpcd::*;
@@ -91,7 +92,7 @@ impl Vpcd {
 
     fn select_df2(&mut self) -> [u8; 2] {
         let mut apdu = hex("00 A4 04 0C 10");
-        apdu.extend_from_slice(Df::Df2.aid().unwrap());
+        apdu.extend_from_slice(&Df::Df2.aid().unwrap());
         self.send(&apdu).1
     }
 }

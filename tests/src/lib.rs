@@ -3,7 +3,7 @@
 
 use zairyu::auth::OsRandom;
 use zairyu::error::TransportError;
-use zairyu::reader::{CardRead, ReadOptions, read_card};
+use zairyu::sequence::{CardRead, ReadOptions, read_card};
 use zairyu::session::Card;
 use zairyu::transport::{Limits, Transport};
 use zairyu::verify::TrustStore;

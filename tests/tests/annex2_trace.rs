@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use zairyu::CardNumber;
 use zairyu::auth::FixedRandom;
-use zairyu::reader::{ReadOptions, read_card};
+use zairyu::sequence::{ReadOptions, read_card};
 use zairyu::session::Card;
 use zairyu::vectors::{annex2, hex};
 use zairyu_sim::{IssueOptions, IssuedCard, SimCard, SimRandomness};

@@ -3,7 +3,7 @@
 use zairyu::files::{CardType, ImageFormat, RenewalStatus, TextEncoding};
 use zairyu::report::Report;
 use zairyu::verify::{AnchorProfile, ChainStatus, CheckCodeFormat, SignatureStatus};
-use zairyu_sim::{Address, CheckCodeFormat as SimFormat, IssueOptions, IssuedCard, SimCardType, Under16Df3};
+use zairyu_sim::{Address, CheckCodeFormat as SimFormat, IssueOptions, IssuedCard, Under16Df3};
 use zairyu_tests::issue_and_read;
 
 fn sha256_hex(der: &[u8]) -> String {
@@ -49,7 +49,7 @@ fn residence_card_reads_and_verifies_under_the_test_profile() {
 
 #[test]
 fn special_permanent_resident_certificate_has_no_permission_files() {
-    let opts = IssueOptions { card_type: SimCardType::SpecialPermanentResident, ..IssueOptions::default() };
+    let opts = IssueOptions { card_type: CardType::SpecialPermanentResident, ..IssueOptions::default() };
     let r = issue_and_read(&opts).unwrap();
     assert_eq!(r.card_type, CardType::SpecialPermanentResident);
     assert_eq!(r.metrics.apdus, 13);

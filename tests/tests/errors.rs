@@ -3,6 +3,7 @@
 
 use zairyu::apdu::StatusWord;
 use zairyu::error::{AuthError, Error, ParseProblem, SmError, Step, TransportError};
+use zairyu::files::CardType;
 use zairyu_sim::{Fault, IssueOptions, IssuedCard, SimCard};
 use zairyu_tests::{Rewrite, read_with, sim_trust};
 
@@ -22,7 +23,7 @@ fn read_err(card: SimCard) -> Error {
 fn wrong_card_number_is_rejected_at_mutual_authenticate() {
     let (r, c) = read_with(card(), "ZZ99999999ZZ", &sim_trust());
     let e = r.unwrap_err();
-    assert_eq!(e, Error::WrongCardNumber { step: Step::MutualAuthenticate, flow: "gen1-3des" });
+    assert_eq!(e, Error::WrongCardNumber { step: Step::MutualAuthenticate, flow: zairyu::options::Flow::Gen1 });
     assert_eq!(e.code(), "wrong_card_number");
     assert!(!e.to_string().contains("ZZ99999999ZZ"));
     // SELECT MF, 2 MF reads, GET CHALLENGE, MUTUAL AUTHENTICATE: nothing more.
@@ -33,7 +34,7 @@ fn wrong_card_number_is_rejected_at_mutual_authenticate() {
 fn wrong_card_number_is_rejected_at_verify() {
     // The card answers 63 00 to VERIFY (as it does for a number that does not match).
     let e = read_err(card().with_fault(Fault::StatusWord { ins: 0x20, p1: None, sw: [0x63, 0x00] }));
-    assert_eq!(e, Error::WrongCardNumber { step: Step::Verify, flow: "gen1-3des" });
+    assert_eq!(e, Error::WrongCardNumber { step: Step::Verify, flow: zairyu::options::Flow::Gen1 });
 }
 
 /// (INS, P1 or None, step) of every command in the read sequence.
@@ -66,7 +67,11 @@ fn every_spec_status_word_at_every_command_is_a_named_card_error() {
             if step == Step::SmReadBinary && *sw == [0x67, 0x00] {
                 assert_eq!(e, Error::Transport(TransportError::ExtendedLengthUnsupported));
             } else if wrong_number_step {
-                assert_eq!(e, Error::WrongCardNumber { step, flow: "gen1-3des" }, "{sw:02X?} at {step}");
+                assert_eq!(
+                    e,
+                    Error::WrongCardNumber { step, flow: zairyu::options::Flow::Gen1 },
+                    "{sw:02X?} at {step}"
+                );
             } else {
                 assert_eq!(e, Error::Card { step, sw: named }, "{sw:02X?} at {step}");
                 assert_eq!(e.status_word(), Some(named));
@@ -191,7 +196,7 @@ fn unknown_and_unsupported_card_types() {
     ];
     for (ef02, code) in cases {
         let mut issued = IssuedCard::issue(&IssueOptions::default());
-        issued.set_file(zairyu_sim::Df::Mf, 0x0A, ef02.to_vec());
+        issued.set_file(zairyu::layout::Df::Mf, 0x0A, ef02.to_vec());
         let (r, c) = read_with(SimCard::new(issued), &number(), &sim_trust());
         let e = r.unwrap_err();
         assert_eq!(e.code(), *code, "{ef02:02X?}");
@@ -202,10 +207,9 @@ fn unknown_and_unsupported_card_types() {
 
 #[test]
 fn short_apdu_only_reader_falls_back_and_says_so() {
-    for opts in [
-        IssueOptions::default(),
-        IssueOptions { card_type: zairyu_sim::SimCardType::Gen2ResidenceCard, ..IssueOptions::default() },
-    ] {
+    for opts in
+        [IssueOptions::default(), IssueOptions { card_type: CardType::Gen2ResidenceCard, ..IssueOptions::default() }]
+    {
         let card = SimCard::new(IssuedCard::issue(&opts)).with_fault(Fault::ShortApdusOnly);
         let (r, c) = read_with(card, &opts.card_number, &sim_trust());
         let r = r.unwrap();
@@ -213,14 +217,19 @@ fn short_apdu_only_reader_falls_back_and_says_so() {
         assert_eq!(r.link.extended_length, Some(false));
         assert!(r.link.fallbacks.contains(&"short_plain_chunked"));
         assert!(r.link.fallbacks.contains(&"sm_short_chunked"), "{:?}", r.link);
-        assert!(r.warnings.iter().any(|w| w.contains("extended APDUs")));
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.code == zairyu::warning::WarningCode::ShortApduFallback
+                    && w.message.contains("extended APDUs"))
+        );
         // No extended command ever left the host.
         assert!(c.transport().trace().iter().all(|t| t.lc <= 255));
         let json = zairyu::report::Report::from_read(&r).to_json_pretty();
         assert!(json.contains("\"sm_short_chunked\""));
     }
     // Second-generation small files fit a short answer whole.
-    let opts = IssueOptions { card_type: zairyu_sim::SimCardType::Gen2ResidenceCard, ..IssueOptions::default() };
+    let opts = IssueOptions { card_type: CardType::Gen2ResidenceCard, ..IssueOptions::default() };
     let r = read_with(
         SimCard::new(IssuedCard::issue(&opts)).with_fault(Fault::ShortApdusOnly),
         &opts.card_number,
@@ -248,8 +257,9 @@ fn extended_length_is_learnt_from_a_67_00_answer() {
     }
     let number = zairyu::CardNumber::parse(&number()).unwrap();
     let mut c = zairyu::session::Card::new(Claim(claims_full));
-    let r = zairyu::reader::read_card(&mut c, &number, &sim_trust(), &mut zairyu::auth::OsRandom, &Default::default())
-        .unwrap();
+    let r =
+        zairyu::sequence::read_card(&mut c, &number, &sim_trust(), &mut zairyu::auth::OsRandom, &Default::default())
+            .unwrap();
     assert_eq!(r.link.extended_length, Some(false));
     assert_eq!(r.verification.signature, zairyu::verify::SignatureStatus::Valid);
 }

@@ -4,15 +4,15 @@
 use zairyu::error::{Error, Step};
 use zairyu::files::gen2::PeriodOfStay;
 use zairyu::files::{CardType, ImageFormat};
-use zairyu::reader::{Flow, ReadOptions, ReadPolicy, read_card};
 use zairyu::report::Report;
+use zairyu::sequence::{Flow, ReadOptions, ReadPolicy, read_card};
 use zairyu::session::Card;
 use zairyu::verify::{AnchorProfile, ChainStatus, CheckCodeFormat, SignatureStatus, TrustStore};
 use zairyu::{CardNumber, auth::OsRandom};
-use zairyu_sim::{Fault, IssueOptions, IssuedCard, SimCard, SimCardType};
+use zairyu_sim::{Fault, IssueOptions, IssuedCard, SimCard};
 use zairyu_tests::{issue_and_read, read_with, sim_trust};
 
-fn gen2(card_type: SimCardType) -> IssueOptions {
+fn gen2(card_type: CardType) -> IssueOptions {
     IssueOptions { card_type, ..IssueOptions::default() }
 }
 
@@ -20,7 +20,7 @@ fn read_opts(
     card: SimCard,
     number: &str,
     opts: &ReadOptions,
-) -> (Result<zairyu::reader::CardRead, Error>, Card<SimCard>) {
+) -> (Result<zairyu::sequence::CardRead, Error>, Card<SimCard>) {
     let number = CardNumber::parse(number).unwrap();
     let mut c = Card::new(card);
     let r = read_card(&mut c, &number, &sim_trust(), &mut OsRandom, opts);
@@ -29,7 +29,7 @@ fn read_opts(
 
 #[test]
 fn residence_card_05_reads_and_verifies_under_the_test_profile() {
-    let r = issue_and_read(&gen2(SimCardType::Gen2ResidenceCard)).unwrap();
+    let r = issue_and_read(&gen2(CardType::Gen2ResidenceCard)).unwrap();
     assert_eq!(r.card_type, CardType::Gen2ResidenceCard);
     assert_eq!(r.flow, Flow::Gen2);
     // SELECT MF, 2 MF reads, challenge, MA, VERIFY, SELECT DF1, 4 SM reads,
@@ -59,7 +59,7 @@ fn residence_card_05_reads_and_verifies_under_the_test_profile() {
 
 #[test]
 fn special_permanent_resident_06_reads_and_verifies() {
-    let r = issue_and_read(&gen2(SimCardType::Gen2SpecialPermanentResident)).unwrap();
+    let r = issue_and_read(&gen2(CardType::Gen2SpecialPermanentResident)).unwrap();
     assert_eq!(r.card_type, CardType::Gen2SpecialPermanentResident);
     assert_eq!(r.verification.signature, SignatureStatus::Valid, "{:?}", r.verification.reason);
     let d = r.gen2().unwrap();
@@ -72,7 +72,7 @@ fn special_permanent_resident_06_reads_and_verifies() {
 
 #[test]
 fn sprc_df2_file_at_sfi_1_is_found_by_the_fallback() {
-    let opts = IssueOptions { sprc_df2_sfi: 0x01, ..gen2(SimCardType::Gen2SpecialPermanentResident) };
+    let opts = IssueOptions { sprc_df2_sfi: 0x01, ..gen2(CardType::Gen2SpecialPermanentResident) };
     let r = issue_and_read(&opts).unwrap();
     assert!(r.gen2().unwrap().back.note_recorded.is_some());
     assert_eq!(r.metrics.apdus, 16);
@@ -80,7 +80,7 @@ fn sprc_df2_file_at_sfi_1_is_found_by_the_fallback() {
 
 #[test]
 fn der_encoded_signature_is_accepted_and_reported() {
-    let opts = IssueOptions { gen2_signature_der: true, ..gen2(SimCardType::Gen2ResidenceCard) };
+    let opts = IssueOptions { gen2_signature_der: true, ..gen2(CardType::Gen2ResidenceCard) };
     let r = issue_and_read(&opts).unwrap();
     assert_eq!(r.verification.signature, SignatureStatus::Valid, "{:?}", r.verification.reason);
     assert_eq!(r.verification.signature_format, Some(CheckCodeFormat::EcdsaDer));
@@ -89,9 +89,9 @@ fn der_encoded_signature_is_accepted_and_reported() {
 #[test]
 fn tampered_printed_entry_or_face_is_invalid() {
     for opts in [
-        IssueOptions { tamper_printed_entries: true, ..gen2(SimCardType::Gen2ResidenceCard) },
-        IssueOptions { tamper_front_image: true, ..gen2(SimCardType::Gen2ResidenceCard) },
-        IssueOptions { tamper_printed_entries: true, ..gen2(SimCardType::Gen2SpecialPermanentResident) },
+        IssueOptions { tamper_printed_entries: true, ..gen2(CardType::Gen2ResidenceCard) },
+        IssueOptions { tamper_front_image: true, ..gen2(CardType::Gen2ResidenceCard) },
+        IssueOptions { tamper_printed_entries: true, ..gen2(CardType::Gen2SpecialPermanentResident) },
     ] {
         let r = issue_and_read(&opts).unwrap();
         assert_eq!(r.verification.signature, SignatureStatus::Invalid);
@@ -100,7 +100,7 @@ fn tampered_printed_entry_or_face_is_invalid() {
 
 #[test]
 fn test_ca2_is_never_production_and_other_anchors_do_not_chain() {
-    let r = issue_and_read(&gen2(SimCardType::Gen2ResidenceCard)).unwrap();
+    let r = issue_and_read(&gen2(CardType::Gen2ResidenceCard)).unwrap();
     let json = Report::from_read(&r).to_json_pretty();
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["verification"]["anchor_profile"], "test");
@@ -109,7 +109,7 @@ fn test_ca2_is_never_production_and_other_anchors_do_not_chain() {
     // With only the first-generation test CA, the card certificate chains nowhere.
     let mut only_gen1 = TrustStore::new();
     only_gen1.add_test_anchor_der(IssuedCard::test_ca_der(), "gen1").unwrap();
-    let opts = gen2(SimCardType::Gen2ResidenceCard);
+    let opts = gen2(CardType::Gen2ResidenceCard);
     let (r, _) = read_with(SimCard::new(IssuedCard::issue(&opts)), &opts.card_number, &only_gen1);
     let r = r.unwrap();
     assert_eq!(r.verification.signature, SignatureStatus::Valid);
@@ -119,7 +119,7 @@ fn test_ca2_is_never_production_and_other_anchors_do_not_chain() {
 
 #[test]
 fn text_only_policy_reads_no_face_bytes() {
-    let opts = gen2(SimCardType::Gen2ResidenceCard);
+    let opts = gen2(CardType::Gen2ResidenceCard);
     let full = issue_and_read(&opts).unwrap();
     let text_only = ReadOptions { policy: ReadPolicy::TextOnly, ..ReadOptions::default() };
     let (r, card) = read_opts(SimCard::new(IssuedCard::issue(&opts)), &opts.card_number, &text_only);
@@ -155,22 +155,25 @@ fn text_only_policy_on_a_first_generation_card() {
 
 #[test]
 fn wrong_card_number_on_a_second_generation_card() {
-    let opts = gen2(SimCardType::Gen2ResidenceCard);
+    let opts = gen2(CardType::Gen2ResidenceCard);
     let (r, _) = read_with(SimCard::new(IssuedCard::issue(&opts)), "ZZ99999999ZZ", &sim_trust());
-    assert_eq!(r.unwrap_err(), Error::WrongCardNumber { step: Step::MutualAuthenticate, flow: "gen2-aes" });
+    assert_eq!(
+        r.unwrap_err(),
+        Error::WrongCardNumber { step: Step::MutualAuthenticate, flow: zairyu::options::Flow::Gen2 }
+    );
     let card =
         SimCard::new(IssuedCard::issue(&opts)).with_fault(Fault::StatusWord { ins: 0x20, p1: None, sw: [0x63, 0x00] });
     let (r, _) = read_with(card, &opts.card_number, &sim_trust());
-    assert_eq!(r.unwrap_err(), Error::WrongCardNumber { step: Step::Verify, flow: "gen2-aes" });
+    assert_eq!(r.unwrap_err(), Error::WrongCardNumber { step: Step::Verify, flow: zairyu::options::Flow::Gen2 });
 }
 
 #[test]
 fn card_number_on_the_chip_must_match_the_number_typed() {
-    let opts = gen2(SimCardType::Gen2ResidenceCard);
+    let opts = gen2(CardType::Gen2ResidenceCard);
     let mut issued = IssuedCard::issue(&opts);
     let mut ef01 = vec![0xC2, 0x0C];
     ef01.extend_from_slice(b"XY00000000ZZ");
-    issued.set_file(zairyu_sim::Df::Df1, 0x01, ef01);
+    issued.set_file(zairyu::layout::Df::Df1, 0x01, ef01);
     let (r, _) = read_with(SimCard::new(issued), &opts.card_number, &sim_trust());
     let e = r.unwrap_err();
     assert_eq!(e, Error::CardNumberMismatch);
@@ -181,23 +184,32 @@ fn card_number_on_the_chip_must_match_the_number_typed() {
 #[test]
 fn forcing_the_other_generations_flow_is_a_wrong_generation_error() {
     let gen1_flow = ReadOptions { force_flow: Some(Flow::Gen1), ..ReadOptions::default() };
-    let opts = gen2(SimCardType::Gen2ResidenceCard);
+    let opts = gen2(CardType::Gen2ResidenceCard);
     let (r, _) = read_opts(SimCard::new(IssuedCard::issue(&opts)), &opts.card_number, &gen1_flow);
     let e = r.unwrap_err();
-    assert_eq!(e, Error::WrongGeneration { card_type: "05", flow: "gen1-3des" });
+    assert_eq!(
+        e,
+        Error::WrongGeneration {
+            card_type: zairyu::files::CardType::Gen2ResidenceCard,
+            flow: zairyu::options::Flow::Gen1
+        }
+    );
     assert_eq!(e.code(), "wrong_generation");
 
     let gen2_flow = ReadOptions { force_flow: Some(Flow::Gen2), ..ReadOptions::default() };
     let opts = IssueOptions::default();
     let (r, _) = read_opts(SimCard::new(IssuedCard::issue(&opts)), &opts.card_number, &gen2_flow);
-    assert_eq!(r.unwrap_err(), Error::WrongGeneration { card_type: "1", flow: "gen2-aes" });
+    assert_eq!(
+        r.unwrap_err(),
+        Error::WrongGeneration { card_type: zairyu::files::CardType::ResidenceCard, flow: zairyu::options::Flow::Gen2 }
+    );
 }
 
 #[test]
 fn second_generation_error_paths_repeat_the_first_generations() {
     use zairyu::apdu::StatusWord;
     use zairyu::error::{AuthError, SmError};
-    let opts = gen2(SimCardType::Gen2ResidenceCard);
+    let opts = gen2(CardType::Gen2ResidenceCard);
     let read = |f: Fault| {
         read_with(SimCard::new(IssuedCard::issue(&opts)).with_fault(f), &opts.card_number, &sim_trust()).0.unwrap_err()
     };
@@ -228,7 +240,7 @@ fn second_generation_error_paths_repeat_the_first_generations() {
 
 #[test]
 fn under_16_second_generation_card_reports_signature_absent() {
-    let opts = IssueOptions { under_16: true, ..gen2(SimCardType::Gen2ResidenceCard) };
+    let opts = IssueOptions { under_16: true, ..gen2(CardType::Gen2ResidenceCard) };
     let r = issue_and_read(&opts).unwrap();
     assert_eq!(r.verification.signature, SignatureStatus::Absent);
     assert!(!r.gen2().unwrap().face_image.as_ref().unwrap().is_present());

@@ -2,22 +2,20 @@
 
 use super::{Image, Text, ascii_digits, max_len, perr, single};
 use crate::error::{ParseError, ParseProblem};
+use crate::layout;
 use crate::tlv;
 
 /// DF1/EF01 券面（表）イメージ: tag `D0`, 7000 bytes, TIFF/MMR (SPEC15 §3.3.4.3).
 pub fn parse_front_image(data: &[u8]) -> Result<Image, ParseError> {
-    Image::parse("DF1/EF01", data, 0xD0, FRONT_IMAGE_LEN)
+    Image::parse(layout::gen1::DF1_EF01.name, data, 0xD0, FRONT_IMAGE_LEN)
 }
 
 /// DF1/EF02 顔画像: tag `D1`, 3000 bytes, JPEG 2000 colour (SPEC15 §3.3.4.4).
 pub fn parse_face_image(data: &[u8]) -> Result<Image, ParseError> {
-    Image::parse("DF1/EF02", data, 0xD1, FACE_IMAGE_LEN)
+    Image::parse(layout::gen1::DF1_EF02.name, data, 0xD1, FACE_IMAGE_LEN)
 }
 
-/// Fixed length of `D0` (SPEC15 Table 3-1).
-pub const FRONT_IMAGE_LEN: usize = 7000;
-/// Fixed length of `D1` (SPEC15 Table 3-1).
-pub const FACE_IMAGE_LEN: usize = 3000;
+pub use crate::layout::value_len::{FACE_IMAGE as FACE_IMAGE_LEN, FRONT_IMAGE as FRONT_IMAGE_LEN};
 
 /// DF2/EF01 住居地（裏面追記）(SPEC15 §3.3.4.5): `D2` date written (YYYYMMDD), `D3`
 /// municipality code (6 digits with check digit), `D4` address (320 bytes).
@@ -33,7 +31,7 @@ pub struct AddressRecord {
 
 impl AddressRecord {
     /// The file's name in errors.
-    pub const FILE: &'static str = "DF2/EF01";
+    pub const FILE: &'static str = layout::gen1::DF2_EF01.name;
 
     /// Parses DF2/EF01. An all-zero file gives an empty record.
     pub fn parse(data: &[u8]) -> Result<Self, ParseError> {
@@ -129,7 +127,7 @@ pub enum RenewalStatus {
 impl RenewalStatus {
     /// Parses DF2/EF04.
     pub fn parse(data: &[u8]) -> Result<Self, ParseError> {
-        const FILE: &str = "DF2/EF04";
+        const FILE: &str = layout::gen1::DF2_EF04.name;
         match single(FILE, data, 0xD7)? {
             None => Ok(RenewalStatus::Empty),
             Some(t) => match t.value {
@@ -166,7 +164,7 @@ impl core::fmt::Debug for SignatureFile {
 
 impl SignatureFile {
     /// The file's name in errors.
-    pub const FILE: &'static str = "DF3/EF01";
+    pub const FILE: &'static str = layout::gen1::DF3_EF01.name;
 
     /// Parses DF3/EF01 of the first generation.
     pub fn parse(data: &[u8]) -> Result<Self, ParseError> {

@@ -10,16 +10,13 @@ use std::sync::OnceLock;
 
 use super::{Image, ascii_digits, max_len, perr};
 use crate::error::{ParseError, ParseProblem};
+use crate::layout;
 use crate::tlv::{self, Tlv};
 
-/// Fixed length of the name image `D0` (GEN2 DF1/EF03).
-pub const NAME_IMAGE_LEN: usize = 2500;
-/// Fixed length of the face `D1` (GEN2 DF1/EF03).
-pub const FACE_IMAGE_LEN: usize = 3000;
-/// Fixed length of the address image `DF D1` (GEN2 DF1/EF04).
-pub const ADDRESS_IMAGE_LEN: usize = 2500;
-/// Length of the printed-entries part of the signed data (notes §4.4).
-pub const PRINTED_SIGNED_LEN: usize = 53;
+use crate::layout::value_len::{
+    ADDRESS_IMAGE as ADDRESS_IMAGE_LEN, FACE_IMAGE as FACE_IMAGE_LEN, NAME_IMAGE as NAME_IMAGE_LEN,
+    PRINTED_SIGNED as PRINTED_SIGNED_LEN,
+};
 
 fn date(file: &'static str, t: &Tlv<'_>) -> Result<Option<String>, ParseError> {
     max_len(file, t, 8)?;
@@ -54,7 +51,7 @@ fn one_char(file: &'static str, t: &Tlv<'_>, max: usize) -> Result<Option<char>,
 /// DF1/EF01 在留カード等番号, tag `C2` (GEN2 §3.3.4.3): the card number stored on the chip.
 /// The reader compares it with the number typed (in constant time).
 pub fn parse_card_number(data: &[u8]) -> Result<Vec<u8>, ParseError> {
-    const FILE: &str = "DF1/EF01";
+    const FILE: &str = layout::gen2::DF1_EF01.name;
     let t = super::required(FILE, data, 0xC2)?;
     if t.value.len() != 12 {
         return Err(perr(FILE, t.offset, ParseProblem::BadValueLength { got: t.value.len(), max: 12 }));
@@ -274,7 +271,7 @@ pub struct PrintedEntries {
 
 impl PrintedEntries {
     /// The file's name in errors.
-    pub const FILE: &'static str = "DF1/EF02";
+    pub const FILE: &'static str = layout::gen2::DF1_EF02.name;
 
     /// Parses DF1/EF02; `status_table` names the status-of-residence codes.
     pub fn parse(data: &[u8], status_table: Option<&CodeTable>) -> Result<Self, ParseError> {
@@ -345,7 +342,7 @@ impl PrintedEntries {
 
 /// DF1/EF03: name image `D0` (2500) and face `D1` (3000), GEN2 §3.3.4.5–6.
 pub fn parse_name_and_face(data: &[u8]) -> Result<(Image, Image), ParseError> {
-    const F: &str = "DF1/EF03";
+    const F: &str = layout::gen2::DF1_EF03.name;
     let objs = tlv::parse_all(F, data)?;
     let mut name = None;
     let mut face = None;
@@ -368,7 +365,7 @@ pub fn parse_name_and_face(data: &[u8]) -> Result<(Image, Image), ParseError> {
 /// DF1/EF04 住居地イメージ, 2-byte tag `DF D1` (2500), GEN2 §3.3.4.7. The address is
 /// no longer text on second-generation chips.
 pub fn parse_address_image(data: &[u8]) -> Result<Image, ParseError> {
-    Image::parse("DF1/EF04", data, 0xDFD1, ADDRESS_IMAGE_LEN)
+    Image::parse(layout::gen2::DF1_EF04.name, data, 0xDFD1, ADDRESS_IMAGE_LEN)
 }
 
 /// A text value (`DE`), strictly UTF-8 in this generation.
@@ -468,7 +465,7 @@ impl core::fmt::Debug for SignatureFile2 {
 impl SignatureFile2 {
     /// Parses DF3/EF01.
     pub fn parse(data: &[u8]) -> Result<Self, ParseError> {
-        const F: &str = "DF3/EF01";
+        const F: &str = layout::gen2::DF3_EF01.name;
         let mut out = SignatureFile2::default();
         for t in &tlv::parse_all(F, data)? {
             let present = !tlv::trim_zero_fill(t.value).is_empty();
@@ -487,22 +484,6 @@ impl SignatureFile2 {
         }
         Ok(out)
     }
-}
-
-/// The data covered by the second-generation signature (notes §4.5): the printed
-/// entries' values (53 bytes) ‖ the face value (3000) ‖ the name-image value (2500) —
-/// face before name, although the file stores the name first. Values shorter than
-/// their field are zero-padded.
-pub fn signed_data(printed_53: &[u8], face: &Image, name: &Image) -> Vec<u8> {
-    let mut out = Vec::with_capacity(PRINTED_SIGNED_LEN + FACE_IMAGE_LEN + NAME_IMAGE_LEN);
-    out.extend_from_slice(printed_53);
-    let mut f = face.value.clone();
-    f.resize(f.len().max(FACE_IMAGE_LEN), 0);
-    out.extend_from_slice(&f);
-    let mut n = name.value.clone();
-    n.resize(n.len().max(NAME_IMAGE_LEN), 0);
-    out.extend_from_slice(&n);
-    out
 }
 
 #[cfg(test)]

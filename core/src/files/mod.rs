@@ -59,7 +59,7 @@ pub struct CommonData {
 
 impl CommonData {
     /// The file's name in errors.
-    pub const FILE: &'static str = "MF/EF01";
+    pub const FILE: &'static str = crate::layout::mf::EF01.name;
 
     /// Parses MF/EF01.
     pub fn parse(data: &[u8]) -> Result<Self, ParseError> {
@@ -94,7 +94,7 @@ pub enum CardType {
 
 impl CardType {
     /// The file's name in errors.
-    pub const FILE: &'static str = "MF/EF02";
+    pub const FILE: &'static str = crate::layout::gen1::MF_EF02.name;
 
     /// Parses MF/EF02 length-aware: `C1 01 3x` (first generation) or `C1 02 30 3x`
     /// (second generation and specified cards). Unknown values are an
@@ -151,6 +151,12 @@ impl CardType {
                 ("特定特別永住者証明書", "Specified special permanent resident certificate")
             }
         }
+    }
+
+    /// Whether the residence-card-only DF2 files exist: gen1 DF2/EF02-EF04 (SPEC15
+    /// §4.2.5 (iii): 在留カードのみ), gen2 DF2/EF01-EF02 (`docs/spec-facts.md` §2).
+    pub fn has_permission_files(self) -> bool {
+        matches!(self, CardType::ResidenceCard | CardType::Gen2ResidenceCard | CardType::SpecifiedResidenceCard)
     }
 
     /// Whether the card is a special permanent resident certificate (no DF2/EF02-04).

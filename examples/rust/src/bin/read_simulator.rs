@@ -3,18 +3,19 @@
 
 use zairyu::CardNumber;
 use zairyu::auth::OsRandom;
-use zairyu::reader::{ReadOptions, read_card};
+use zairyu::files::CardType;
 use zairyu::report::Report;
+use zairyu::sequence::{ReadOptions, read_card};
 use zairyu::session::Card;
 use zairyu::verify::TrustStore;
-use zairyu_sim::{IssueOptions, IssuedCard, SimCard, SimCardType};
+use zairyu_sim::{IssueOptions, IssuedCard, SimCard};
 
 fn main() -> Result<(), zairyu::Error> {
     let card_type = match std::env::args().nth(1).as_deref() {
-        Some("2") => SimCardType::SpecialPermanentResident,
-        Some("05") => SimCardType::Gen2ResidenceCard,
-        Some("06") => SimCardType::Gen2SpecialPermanentResident,
-        _ => SimCardType::ResidenceCard,
+        Some("2") => CardType::SpecialPermanentResident,
+        Some("05") => CardType::Gen2ResidenceCard,
+        Some("06") => CardType::Gen2SpecialPermanentResident,
+        _ => CardType::ResidenceCard,
     };
     // A synthetic card and the simulator's test CAs (test anchors, never production).
     let issued = IssuedCard::issue(&IssueOptions { card_type, ..IssueOptions::default() });

@@ -1,90 +1,28 @@
-//! The whole read of a card: dispatch on the card type, authenticate, read the
-//! files the policy asks for, parse, verify (SPEC15 §3.5.1 データ読み出しシーケンス;
-//! GEN2 §3.5.1).
+//! The read sequence (SPEC15 §3.5.1 データ読み出しシーケンス; GEN2 §3.5.1): dispatch
+//! on the card type, authenticate, read the files the policy asks for (addresses
+//! from [`crate::layout`]) and parse them, then hand the parsed data to
+//! [`crate::verify`].
 //!
 //! A read either returns a complete [`CardRead`] or an error: a card removed or
 //! reset half-way never yields something that looks complete.
-
-use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
 use crate::auth::RandomSource;
 use crate::card_number::CardNumber;
 use crate::crypto::{Aes128Suite, Suite, TdesSuite};
-use crate::error::{Error, Result, Step, UnsupportedError};
-use crate::files::gen2::{self, BackEntries, CodeTable, PrintedEntries, SignatureFile2};
+use crate::error::{Error, Result, Step};
+use crate::files::gen2::{self, BackEntries, PrintedEntries, SignatureFile2};
 use crate::files::{
     AddressRecord, CardType, CommonData, Image, RenewalStatus, SignatureFile, Text, TextEncoding, parse_face_image,
     parse_front_image, parse_permission,
 };
-use crate::session::{AuthenticatedCard, Card, Df, LinkReport, Metrics};
+use crate::layout::{self, Df, Ef};
+pub use crate::options::{Flow, ReadOptions, ReadPolicy};
+use crate::session::{AuthenticatedCard, Card, LinkReport, Metrics};
 use crate::transport::Transport;
-use crate::verify::{CardCertificate, TrustStore, Verification, unix_now, verify_gen1, verify_gen2};
-
-/// Which files to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ReadPolicy {
-    /// Everything, and verify the signature (the default).
-    #[default]
-    Full,
-    /// A privacy option: no face or name image, no card-face or address image, no
-    /// signature file. The text entries (first generation: DF2; second generation: the
-    /// card number, the printed entries and DF2) are read; the signature covers the
-    /// images, so it is reported as `not_checked`.
-    TextOnly,
-}
-
-/// An access flow: the cryptography and file layout of one card generation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum Flow {
-    /// First generation: 3DES and Retail MAC (SPEC15), types "1" and "2".
-    #[serde(rename = "gen1-3des")]
-    Gen1,
-    /// Second generation: AES and AES-CMAC (GEN2), types "05" and "06".
-    #[serde(rename = "gen2-aes")]
-    Gen2,
-}
-
-impl Flow {
-    /// The flow's stable name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Flow::Gen1 => "gen1-3des",
-            Flow::Gen2 => "gen2-aes",
-        }
-    }
-
-    /// The flow for a card type, or the reason it has none.
-    pub fn for_card_type(t: CardType) -> Result<Flow> {
-        match t {
-            CardType::ResidenceCard | CardType::SpecialPermanentResident => Ok(Flow::Gen1),
-            CardType::Gen2ResidenceCard | CardType::Gen2SpecialPermanentResident => Ok(Flow::Gen2),
-            _ => Err(UnsupportedError::CardType {
-                card_type: t.code().to_owned(),
-                description: "specified card (特定在留カード等, My Number integrated): not supported",
-            }
-            .into()),
-        }
-    }
-}
-
-/// Options of a read.
-#[derive(Debug, Clone, Default)]
-pub struct ReadOptions {
-    /// Which files to read.
-    pub policy: ReadPolicy,
-    /// Verification time (Unix seconds); `None` = now.
-    pub now_unix: Option<i64>,
-    /// Force an access flow instead of choosing it from the card type (diagnostics).
-    /// If it does not match the card, the card answers `63 00` and the read fails with
-    /// [`Error::WrongGeneration`].
-    pub force_flow: Option<Flow>,
-    /// Names for status-of-residence codes (second generation), supplied by the user.
-    pub status_table: Option<Arc<CodeTable>>,
-}
+use crate::verify::{TrustStore, Verification, unix_now, verify_first_generation, verify_second_generation};
+use crate::warning::{Warning, WarningCode};
 
 /// One elementary file as read, for dumps.
 #[derive(Clone, PartialEq, Eq)]
@@ -170,7 +108,7 @@ pub struct CardRead {
     /// Every file as read.
     pub raw_files: Vec<RawFile>,
     /// Things a clerk should know that are not errors.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 impl CardRead {
@@ -204,11 +142,16 @@ impl CardRead {
 /// the card type.
 pub fn read_card_type<T: Transport>(card: &mut Card<T>) -> Result<(CommonData, CardType, Vec<RawFile>)> {
     card.select_mf()?;
-    let ef01 = card.read_small_tlv_file(0x0B)?;
+    let ef01 = card.read_small_tlv_file(&layout::mf::EF01)?;
     let common = CommonData::parse(&ef01)?;
-    let ef02 = card.read_small_tlv_file(0x0A)?;
+    // The card-type file is 3 bytes in gen1 and 4 in gen2, at one address; the
+    // length-aware read takes whichever is there.
+    let ef02 = card.read_small_tlv_file(&layout::gen1::MF_EF02)?;
     let card_type = CardType::parse(&ef02)?;
-    let raw = vec![RawFile { name: "MF/EF01", bytes: ef01 }, RawFile { name: "MF/EF02", bytes: ef02 }];
+    let raw = vec![
+        RawFile { name: layout::mf::EF01.name, bytes: ef01 },
+        RawFile { name: layout::gen1::MF_EF02.name, bytes: ef02 },
+    ];
     Ok((common, card_type, raw))
 }
 
@@ -216,7 +159,7 @@ pub fn read_card_type<T: Transport>(card: &mut Card<T>) -> Result<(CommonData, C
 struct Partial {
     data: CardData,
     verification: Verification,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
 }
 
 /// Reads and verifies a card: the main entry point.
@@ -233,7 +176,10 @@ pub fn read_card<T: Transport>(
     let now = opts.now_unix.unwrap_or_else(unix_now);
     let mut warnings = Vec::new();
     if !number.has_usual_shape() {
-        warnings.push("card number does not have the usual 2 letters + 8 digits + 2 letters shape".to_owned());
+        warnings.push(Warning::new(
+            WarningCode::CardNumberShape,
+            "card number does not have the usual 2 letters + 8 digits + 2 letters shape",
+        ));
     }
     let partial = match flow {
         Flow::Gen1 => {
@@ -248,9 +194,12 @@ pub fn read_card<T: Transport>(
     warnings.extend(partial.warnings);
     let link = card.link_report().clone();
     if !link.fallbacks.is_empty() {
-        warnings.push(format!(
-            "the reader cannot carry extended APDUs; read with fallback {} (short APDUs; chunked secure-messaging reads are not described by the spec)",
-            link.fallbacks.join(", ")
+        warnings.push(Warning::new(
+            WarningCode::ShortApduFallback,
+            format!(
+                "the reader cannot carry extended APDUs; read with fallback {} (short APDUs; chunked secure-messaging reads are not described by the spec)",
+                link.fallbacks.join(", ")
+            ),
         ));
     }
     Ok(CardRead {
@@ -276,9 +225,9 @@ fn authenticate<'a, T: Transport, S: Suite>(
     detected: Flow,
     card_type: CardType,
 ) -> Result<AuthenticatedCard<'a, T, S>> {
-    card.authenticate::<S>(number, rng, flow.name()).map_err(|e| match e {
+    card.authenticate::<S>(number, rng, flow).map_err(|e| match e {
         Error::WrongCardNumber { step: Step::MutualAuthenticate, .. } if flow != detected => {
-            Error::WrongGeneration { card_type: card_type.code(), flow: flow.name() }
+            Error::WrongGeneration { card_type, flow }
         }
         e => e,
     })
@@ -296,36 +245,31 @@ fn read_gen1<T: Transport>(
     trust: &TrustStore,
     raw: &mut Vec<RawFile>,
 ) -> Result<Partial> {
+    use layout::gen1 as l;
     let full = opts.policy == ReadPolicy::Full;
     let (mut front_image, mut face_image) = (None, None);
     if full {
         s.select_df(Df::Df1)?;
-        let ef = s.sm_read_binary(0x05)?;
-        front_image = Some(parse_front_image(&ef)?);
-        raw.push(RawFile { name: "DF1/EF01", bytes: ef });
-        let ef = s.sm_read_binary(0x06)?;
-        face_image = Some(parse_face_image(&ef)?);
-        raw.push(RawFile { name: "DF1/EF02", bytes: ef });
+        front_image = Some(read_parsed(&mut s, raw, &l::DF1_EF01, parse_front_image)?);
+        face_image = Some(read_parsed(&mut s, raw, &l::DF1_EF02, parse_face_image)?);
     }
 
     s.select_df(Df::Df2)?;
-    let ef = s.read_binary(0x01)?;
-    let address = AddressRecord::parse(&ef)?;
-    raw.push(RawFile { name: "DF2/EF01", bytes: ef });
+    let address = read_parsed(&mut s, raw, &l::DF2_EF01, AddressRecord::parse)?;
     let (mut comprehensive_permission, mut individual_permission, mut renewal) = (None, None, None);
     if !card_type.is_special_permanent() {
-        let ef = s.read_binary(0x02)?;
-        comprehensive_permission = Some(parse_permission("DF2/EF02", &ef, 0xD5)?);
-        raw.push(RawFile { name: "DF2/EF02", bytes: ef });
-        let ef = s.read_binary(0x03)?;
-        individual_permission = Some(parse_permission("DF2/EF03", &ef, 0xD6)?);
-        raw.push(RawFile { name: "DF2/EF03", bytes: ef });
-        let ef = s.read_binary(0x04)?;
-        renewal = Some(RenewalStatus::parse(&ef)?);
-        raw.push(RawFile { name: "DF2/EF04", bytes: ef });
+        let permission = |ef: &'static Ef, tag| move |d: &[u8]| parse_permission(ef.name, d, tag);
+        comprehensive_permission = Some(read_parsed(&mut s, raw, &l::DF2_EF02, permission(&l::DF2_EF02, 0xD5))?);
+        individual_permission = Some(read_parsed(&mut s, raw, &l::DF2_EF03, permission(&l::DF2_EF03, 0xD6))?);
+        renewal = Some(read_parsed(&mut s, raw, &l::DF2_EF04, RenewalStatus::parse)?);
     }
 
-    let signature = if full { Some(read_df3(&mut s, raw, SignatureFile::parse)?) } else { None };
+    let signature = if full {
+        s.select_df(Df::Df3)?;
+        Some(read_parsed(&mut s, raw, &l::DF3_EF01, SignatureFile::parse)?)
+    } else {
+        None
+    };
     drop(s);
 
     let verification = match (&front_image, &face_image, &signature) {
@@ -334,9 +278,9 @@ fn read_gen1<T: Transport>(
     };
     let mut warnings = Vec::new();
     if let Some(t) = address.address.as_ref().filter(|t| t.encoding != TextEncoding::Utf8) {
-        warnings.push(format!(
-            "address is not UTF-8; decoded as Shift_JIS{}",
-            if t.lossy { " with unmapped bytes" } else { "" }
+        warnings.push(Warning::new(
+            WarningCode::AddressNotUtf8,
+            format!("address is not UTF-8; decoded as Shift_JIS{}", if t.lossy { " with unmapped bytes" } else { "" }),
         ));
     }
     let data = Gen1Data {
@@ -360,49 +304,39 @@ fn read_gen2<T: Transport>(
     trust: &TrustStore,
     raw: &mut Vec<RawFile>,
 ) -> Result<Partial> {
+    use layout::gen2 as l;
     let full = opts.policy == ReadPolicy::Full;
     s.select_df(Df::Df1)?;
-    let ef = s.sm_read_binary(0x01)?;
-    let stored = gen2::parse_card_number(&ef)?;
-    raw.push(RawFile { name: "DF1/EF01", bytes: ef });
+    let stored = read_parsed(&mut s, raw, &l::DF1_EF01, gen2::parse_card_number)?;
     if !number.ct_eq_bytes(&stored) {
         return Err(Error::CardNumberMismatch);
     }
-    let ef = s.sm_read_binary(0x03)?;
-    let printed = PrintedEntries::parse(&ef, opts.status_table.as_deref())?;
-    raw.push(RawFile { name: "DF1/EF02", bytes: ef });
+    let status_table = opts.status_table.as_deref();
+    let printed = read_parsed(&mut s, raw, &l::DF1_EF02, |d| PrintedEntries::parse(d, status_table))?;
     let (mut name_image, mut face_image, mut address_image) = (None, None, None);
     if full {
-        let ef = s.sm_read_binary(0x04)?;
-        let (name, face) = gen2::parse_name_and_face(&ef)?;
-        raw.push(RawFile { name: "DF1/EF03", bytes: ef });
-        let ef = s.sm_read_binary(0x06)?;
-        address_image = Some(gen2::parse_address_image(&ef)?);
-        raw.push(RawFile { name: "DF1/EF04", bytes: ef });
+        let (name, face) = read_parsed(&mut s, raw, &l::DF1_EF03, gen2::parse_name_and_face)?;
+        address_image = Some(read_parsed(&mut s, raw, &l::DF1_EF04, gen2::parse_address_image)?);
         name_image = Some(name);
         face_image = Some(face);
     }
 
     s.select_df(Df::Df2)?;
     let mut back = BackEntries::default();
-    if card_type.is_special_permanent() {
-        // The single DF2 file of type "06": SFI 3 per the public notes, SFI 1 by its
-        // name "EF01"; try 3, then 1 on 6A 82 (second-generation notes §3.3).
-        let ef = match s.read_binary(0x03) {
-            Err(Error::Card { sw: crate::apdu::StatusWord::FileNotFound, .. }) => s.read_binary(0x01)?,
-            other => other?,
-        };
-        back.add_file("DF2/EF01", &ef)?;
-        raw.push(RawFile { name: "DF2/EF01", bytes: ef });
-    } else {
-        for (sfi, name) in [(0x01, "DF2/EF01"), (0x02, "DF2/EF02"), (0x03, "DF2/EF03")] {
-            let ef = s.read_binary(sfi)?;
-            back.add_file(name, &ef)?;
-            raw.push(RawFile { name, bytes: ef });
-        }
+    let df2_files: &[Ef] =
+        if card_type.is_special_permanent() { &[l::DF2_SPRC] } else { &[l::DF2_EF01, l::DF2_EF02, l::DF2_EF03] };
+    for ef in df2_files {
+        let bytes = if *ef == l::DF2_SPRC { read_sprc_df2(&mut s)? } else { s.read_ef(ef)? };
+        back.add_file(ef.name, &bytes)?;
+        raw.push(RawFile { name: ef.name, bytes });
     }
 
-    let signature = if full { Some(read_df3(&mut s, raw, SignatureFile2::parse)?) } else { None };
+    let signature = if full {
+        s.select_df(Df::Df3)?;
+        Some(read_parsed(&mut s, raw, &l::DF3_EF01, SignatureFile2::parse)?)
+    } else {
+        None
+    };
     drop(s);
 
     let verification = match (&face_image, &name_image, &signature) {
@@ -411,68 +345,41 @@ fn read_gen2<T: Transport>(
     };
     let mut warnings = Vec::new();
     if back.note_text.as_ref().is_some_and(|t| t.lossy) {
-        warnings.push("DF2 note text is not valid UTF-8; shown with replacement characters".to_owned());
+        warnings.push(Warning::new(
+            WarningCode::NoteNotUtf8,
+            "DF2 note text is not valid UTF-8; shown with replacement characters",
+        ));
     }
     let data = Gen2Data { printed, name_image, face_image, address_image, back, signature };
     Ok(Partial { data: CardData::Gen2(Box::new(data)), verification, warnings })
 }
 
-/// Selects DF3 and reads its EF01 (P1 `82`: SFI 2 although the file is called EF01,
-/// SPEC15 §4.2.5 (iv); GEN2 likewise), parsed by the generation's parser.
-fn read_df3<T: Transport, S: Suite, R>(
+/// Reads one EF by its access rule, parses it, and keeps the bytes as a raw file.
+/// Parsed before it is kept: a file that does not parse ends the read.
+fn read_parsed<T: Transport, S: Suite, R>(
     s: &mut AuthenticatedCard<'_, T, S>,
     raw: &mut Vec<RawFile>,
-    parse: fn(&[u8]) -> core::result::Result<R, crate::error::ParseError>,
+    ef: &Ef,
+    parse: impl FnOnce(&[u8]) -> core::result::Result<R, crate::error::ParseError>,
 ) -> Result<R> {
-    s.select_df(Df::Df3)?;
-    let ef = s.read_binary(0x02)?;
-    let parsed = parse(&ef)?;
-    raw.push(RawFile { name: "DF3/EF01", bytes: ef });
+    let bytes = s.read_ef(ef)?;
+    let parsed = parse(&bytes)?;
+    raw.push(RawFile { name: ef.name, bytes });
     Ok(parsed)
 }
 
-/// Parses the certificate value; an unparseable certificate makes the signature
-/// invalid (the data was read completely: a forgery indicator, not a read failure).
-fn parse_cert(file: &'static str, value: Option<&[u8]>, now: i64) -> Result<Option<CardCertificate>, Verification> {
-    match value.map(|v| CardCertificate::parse(file, v)) {
-        None => Ok(None),
-        Some(Ok(c)) => Ok(Some(c)),
-        Some(Err(e)) => Err(Verification::invalid(&format!("certificate cannot be parsed: {e}"), now)),
+/// The single DF2 file of a type-06 card, at the first of
+/// [`layout::gen2::DF2_SPRC_SFIS`] that exists (`6A 82` moves to the next).
+fn read_sprc_df2<T: Transport>(s: &mut AuthenticatedCard<'_, T, Aes128Suite>) -> Result<Zeroizing<Vec<u8>>> {
+    let [first, rest @ ..] = layout::gen2::DF2_SPRC_SFIS;
+    let mut result = s.read_ef(&Ef { sfi: first, ..layout::gen2::DF2_SPRC });
+    for sfi in rest {
+        match result {
+            Err(Error::Card { sw: crate::apdu::StatusWord::FileNotFound, .. }) => {
+                result = s.read_ef(&Ef { sfi, ..layout::gen2::DF2_SPRC });
+            }
+            other => return other,
+        }
     }
-}
-
-/// SPEC15 §3.4.3: verifies the check code over the two images, and the chain of
-/// the `DB` certificate.
-pub fn verify_first_generation(
-    front: &Image,
-    face: &Image,
-    sig: &SignatureFile,
-    trust: &TrustStore,
-    now_unix: i64,
-) -> Verification {
-    match parse_cert("DF3/EF01 DB", sig.certificate.as_deref(), now_unix) {
-        Ok(cert) => verify_gen1(&front.value, &face.value, sig.check_code.as_deref(), cert.as_ref(), trust, now_unix),
-        Err(v) => v,
-    }
-}
-
-/// GEN2 §3.4.3.1: verifies the ECDSA signature `DC` over printed entries ‖ face ‖
-/// name image, and the chain of the `DD` certificate.
-pub fn verify_second_generation(
-    printed: &PrintedEntries,
-    face: &Image,
-    name: &Image,
-    sig: &SignatureFile2,
-    trust: &TrustStore,
-    now_unix: i64,
-) -> Verification {
-    let cert = match parse_cert("DF3/EF01 DD", sig.certificate.as_deref(), now_unix) {
-        Ok(c) => c,
-        Err(v) => return v,
-    };
-    let Some(printed_53) = printed.signed_part.as_deref() else {
-        return Verification::invalid("printed entries exceed the 53 bytes the signature covers", now_unix);
-    };
-    let data = gen2::signed_data(printed_53, face, name);
-    verify_gen2(&data, sig.signature.as_deref(), cert.as_ref(), trust, now_unix)
+    result
 }

@@ -1,0 +1,185 @@
+//! First-generation verification (SPEC15 §3.4.3, Fig. 3-4): RSA-2048 check code
+//! `DA` over the front image and the face, certificate `DB`.
+
+use rsa::BoxedUint;
+use rsa::traits::PublicKeyParts;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::cert::PublicKey;
+use super::{
+    CardCertificate, CheckCodeFormat, CheckFailure, SignatureStatus, TrustStore, Verification, evaluate_chain,
+    parse_cert,
+};
+use crate::files::{Image, SignatureFile};
+use crate::layout::value_len;
+
+/// Size of the DF1/EF01 `D0` value (券面画像, front image) covered by the
+/// first-generation check code (SPEC15 §3.4.3, Fig. 3-4).
+pub const GEN1_FRONT_LEN: usize = value_len::FRONT_IMAGE;
+/// Size of the DF1/EF02 `D1` value (顔画像, face image) covered by the
+/// first-generation check code (SPEC15 §3.4.3, Fig. 3-4).
+pub const GEN1_FACE_LEN: usize = value_len::FACE_IMAGE;
+/// Length of the first-generation check code `DA`: one RSA-2048 block (SPEC15
+/// §3.3.4.9, §3.4.3).
+pub const GEN1_CHECK_CODE_LEN: usize = value_len::CHECK_CODE;
+/// The DER prefix of a SHA-256 `DigestInfo` (RFC 8017 §9.2 note 1).
+const SHA256_DIGEST_INFO: [u8; 19] =
+    [0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20];
+
+/// SPEC15 §3.4.3: verifies the check code over the two images, and the chain of
+/// the `DB` certificate.
+pub fn verify_first_generation(
+    front: &Image,
+    face: &Image,
+    sig: &SignatureFile,
+    trust: &TrustStore,
+    now_unix: i64,
+) -> Verification {
+    match parse_cert("DF3/EF01 DB", sig.certificate.as_deref(), now_unix) {
+        Ok(cert) => verify_gen1(&front.value, &face.value, sig.check_code.as_deref(), cert.as_ref(), trust, now_unix),
+        Err(v) => v,
+    }
+}
+
+/// First-generation verification (SPEC15 §3.4.3, Fig. 3-4; first-generation notes §6).
+///
+/// * Data: SHA-256 over the value of DF1/EF01 `D0` (front image, [`GEN1_FRONT_LEN`]
+///   = 7000 bytes) ‖ the value of DF1/EF02 `D1` (face image, [`GEN1_FACE_LEN`] =
+///   3000 bytes), zero fill included. A shorter value is padded with `00` to its
+///   size; a longer one makes the signature `invalid`.
+/// * Check code: DF3/EF01 `DA` (256 bytes). Raw RSA public operation with the key
+///   of the card certificate `DB` (RSA-2048); the block must be `00 01 FF…FF 00`
+///   followed either by exactly the 32-byte hash ([`CheckCodeFormat::BareHash`],
+///   as Fig. 3-4 draws it) or by the SHA-256 `DigestInfo` and the hash
+///   ([`CheckCodeFormat::DigestInfo`]). The hash is compared in constant time.
+/// * Chain: every anchor's key is tried on the card certificate's signature
+///   (sha256WithRSAEncryption for RSA anchors, ecdsa-with-SHA256 for P-384 ones).
+///
+/// `check_code` `None` or empty, or `cert` `None`, gives signature
+/// [`SignatureStatus::Absent`] (under-16 cards, SPEC15 §3.3.5), never `invalid`.
+/// Validity of the certificate and the anchor at `now_unix` are reported
+/// separately.
+pub fn verify_gen1(
+    front: &[u8],
+    face: &[u8],
+    check_code: Option<&[u8]>,
+    cert: Option<&CardCertificate>,
+    trust: &TrustStore,
+    now_unix: i64,
+) -> Verification {
+    let mut v = Verification::not_checked("", now_unix);
+    evaluate_chain(&mut v, cert, trust);
+    let Some(check_code) = check_code.filter(|c| !c.is_empty()) else {
+        v.set_signature(
+            SignatureStatus::Absent,
+            None,
+            Some("no check code (DA) on the card; under-16 cards carry none (SPEC15 §3.3.5)".into()),
+        );
+        return v;
+    };
+    let Some(cert) = cert else {
+        v.set_signature(
+            SignatureStatus::Absent,
+            None,
+            Some("no card certificate (DB) on the card; under-16 cards carry none (SPEC15 §3.3.5)".into()),
+        );
+        return v;
+    };
+    let (status, format, reason) = match gen1_check(front, face, check_code, cert) {
+        Ok(format) => (SignatureStatus::Valid, Some(format), None),
+        Err((format, reason)) => (SignatureStatus::Invalid, format, Some(reason)),
+    };
+    v.set_signature(status, format, reason);
+    v
+}
+
+/// The SHA-256 of Fig. 3-4: front (7000) ‖ face (3000), each zero-padded.
+fn gen1_digest(front: &[u8], face: &[u8]) -> Result<[u8; 32], String> {
+    if front.len() > GEN1_FRONT_LEN {
+        return Err(format!("front image value is {} bytes, more than {GEN1_FRONT_LEN}", front.len()));
+    }
+    if face.len() > GEN1_FACE_LEN {
+        return Err(format!("face image value is {} bytes, more than {GEN1_FACE_LEN}", face.len()));
+    }
+    let mut h = Sha256::new();
+    h.update(front);
+    h.update(vec![0u8; GEN1_FRONT_LEN - front.len()]);
+    h.update(face);
+    h.update(vec![0u8; GEN1_FACE_LEN - face.len()]);
+    Ok(h.finalize().into())
+}
+
+fn gen1_check(
+    front: &[u8],
+    face: &[u8],
+    check_code: &[u8],
+    cert: &CardCertificate,
+) -> Result<CheckCodeFormat, CheckFailure> {
+    let fail = |reason: String| (None, reason);
+    let expected = gen1_digest(front, face).map_err(fail)?;
+    let key = match cert.key() {
+        Ok(PublicKey::Rsa(k)) => k,
+        Ok(other) => {
+            return Err(fail(format!("card certificate key is {}, not RSA", other.algorithm_name())));
+        }
+        Err(reason) => return Err(fail(format!("card certificate key unusable: {reason}"))),
+    };
+    let k = key.size();
+    if k != GEN1_CHECK_CODE_LEN {
+        return Err(fail(format!("card certificate key is {} bits; SPEC15 §3.4.3 uses RSA-2048", key.n().bit_width())));
+    }
+    if check_code.len() != k {
+        return Err(fail(format!("check code is {} bytes, expected {k}", check_code.len())));
+    }
+    let s = BoxedUint::from_be_slice(check_code, key.n_bits_precision())
+        .map_err(|_| fail("check code does not fit the modulus".into()))?;
+    if s >= *key.n().as_ref() {
+        return Err(fail("check code is not smaller than the modulus".into()));
+    }
+    let m = rsa::hazmat::rsa_encrypt(key, &s).map_err(|e| fail(format!("RSA public operation failed: {e}")))?;
+    let em = left_pad(&m.to_be_bytes(), k).ok_or_else(|| fail("RSA result longer than the modulus".into()))?;
+    let (format, hash) = parse_pkcs1_type1(&em).map_err(fail)?;
+    if bool::from(hash.ct_eq(&expected)) {
+        Ok(format)
+    } else {
+        Err((Some(format), "hash in the check code does not match the front and face images".into()))
+    }
+}
+
+/// `bytes` as exactly `k` big-endian bytes, or `None` if it needs more.
+fn left_pad(bytes: &[u8], k: usize) -> Option<Vec<u8>> {
+    let skip = bytes.iter().take_while(|&&b| b == 0).count();
+    let significant = &bytes[skip..];
+    if significant.len() > k {
+        return None;
+    }
+    let mut out = vec![0u8; k - significant.len()];
+    out.extend_from_slice(significant);
+    Some(out)
+}
+
+/// Splits a decoded block `00 01 FF…FF 00 T` (SPEC15 Fig. 3-4, PKCS #1 v1.5
+/// type 1 with at least 8 `FF`) and identifies `T`: the bare 32-byte hash, or the
+/// SHA-256 `DigestInfo` and the hash.
+fn parse_pkcs1_type1(em: &[u8]) -> Result<(CheckCodeFormat, &[u8]), String> {
+    if em.len() < 11 || em[0] != 0x00 || em[1] != 0x01 {
+        return Err("decoded check code does not start with 00 01 (wrong key or not a signature)".into());
+    }
+    let ff = em[2..].iter().take_while(|&&b| b == 0xFF).count();
+    let sep = 2 + ff;
+    if ff < 8 || em.get(sep) != Some(&0x00) {
+        return Err("decoded check code has no 00 01 FF…FF 00 padding (wrong key or not a signature)".into());
+    }
+    let t = &em[sep + 1..];
+    if t.len() == 32 {
+        Ok((CheckCodeFormat::BareHash, t))
+    } else if t.len() == SHA256_DIGEST_INFO.len() + 32 && t.starts_with(&SHA256_DIGEST_INFO) {
+        Ok((CheckCodeFormat::DigestInfo, &t[SHA256_DIGEST_INFO.len()..]))
+    } else {
+        Err(format!(
+            "decoded check code carries {} bytes after the padding, neither a bare SHA-256 nor a SHA-256 DigestInfo",
+            t.len()
+        ))
+    }
+}
