@@ -16,8 +16,7 @@ use zairyu_sim::{IssueOptions, IssuedCard, SimCard};
 pub fn run(iterations: u32, types: &[CardType]) -> Result<u8, Error> {
     let iterations = iterations.max(1);
     let mut trust = TrustStore::new();
-    trust.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA")?;
-    trust.add_test_anchor_der(IssuedCard::test_ca2_der(), "simulator test CA2")?;
+    zairyu_sim::add_test_anchors(&mut trust);
     println!("full read + verify over the in-process simulator, {iterations} iterations per card type");
     println!("(host CPU includes the simulated card, which runs in the same process)\n");
     println!(
@@ -90,8 +89,7 @@ pub fn run_pcsc(
     const READER: &str = "Virtual PCD 00 00";
     let iterations = iterations.max(1);
     let mut trust = TrustStore::new();
-    trust.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA")?;
-    trust.add_test_anchor_der(IssuedCard::test_ca2_der(), "simulator test CA2")?;
+    zairyu_sim::add_test_anchors(&mut trust);
     let rate = f64::from(link.kbps()) * 1000.0;
     println!("full read + verify through pcscd + vpcd, link {link} ({model} model), {iterations} reads per card type");
     println!(

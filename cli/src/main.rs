@@ -18,7 +18,7 @@ use zairyu::files::gen2::CodeTable;
 use zairyu::report::Report;
 use zairyu::sequence::{CardRead, Flow, ReadOptions, ReadPolicy, read_card};
 use zairyu::session::Card;
-use zairyu::verify::{ChainStatus, SignatureStatus, TrustStore};
+use zairyu::verify::{TrustStore, Verdict};
 use zairyu::{CardNumber, Error};
 use zairyu_sim::{IssueOptions, IssuedCard, SimCard};
 
@@ -344,9 +344,9 @@ fn exit_code_for_error(e: &Error) -> u8 {
 }
 
 fn exit_code_for_read(r: &CardRead) -> u8 {
-    match (r.verification.signature, r.verification.chain) {
-        (SignatureStatus::Invalid, _) => 10,
-        (SignatureStatus::Valid, ChainStatus::Verified) => 0,
+    match r.verification.verdict() {
+        Verdict::Production | Verdict::Test => 0,
+        Verdict::Invalid => 10,
         _ => 11,
     }
 }
@@ -357,11 +357,10 @@ fn build_trust(args: &TrustArgs, with_sim_ca: bool) -> Result<TrustStore, Error>
         trust.load_production_dir(dir)?;
     }
     if let Some(dir) = &args.test_anchors {
-        trust.add_test_dir(dir)?;
+        trust.add_test_anchors_dir(dir)?;
     }
     if with_sim_ca && !args.no_sim_test_ca {
-        trust.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA")?;
-        trust.add_test_anchor_der(IssuedCard::test_ca2_der(), "simulator test CA2")?;
+        zairyu_sim::add_test_anchors(&mut trust);
     }
     Ok(trust)
 }

@@ -17,7 +17,7 @@ use crate::files::{ImageFormat, RenewalStatus, Text};
 use crate::options::{Flow, ReadPolicy};
 use crate::sequence::{CardData, CardRead};
 use crate::session::{LinkReport, Metrics};
-use crate::verify::Verification;
+use crate::verify::{Verdict, Verification};
 use crate::warning::Warning;
 
 /// Schema version of the report.
@@ -120,6 +120,9 @@ pub struct Report {
     pub images: BTreeMap<&'static str, ImageSummary>,
     /// Verification results.
     pub verification: Verification,
+    /// [`Verification::verdict`]: `production`, `test`, `untrusted`, `invalid`,
+    /// `absent` or `not_checked`.
+    pub verdict: Verdict,
     /// Counters.
     pub metrics: Metrics,
     /// How the reads were carried: `extended_length` and the `fallbacks` used.
@@ -169,6 +172,7 @@ impl Report {
             fields,
             images,
             verification: r.verification.clone(),
+            verdict: r.verification.verdict(),
             metrics: r.metrics,
             link: r.link.clone(),
             warnings: r.warnings.clone(),

@@ -5,7 +5,6 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use zairyu_core::Error;
 use zairyu_core::verify::TrustStore;
-use zairyu_sim::IssuedCard;
 
 use crate::result::zairyu_result;
 use crate::util::{Failure, bytes_arg, guard, non_null, non_null_mut, str_arg, write_out};
@@ -88,7 +87,7 @@ unsafe fn add_dir(
     let dir = unsafe { str_arg(dir, "dir") }?;
     let n = {
         let mut s = store.write();
-        if production { s.load_production_dir(Path::new(dir)) } else { s.add_test_dir(Path::new(dir)) }
+        if production { s.load_production_dir(Path::new(dir)) } else { s.add_test_anchors_dir(Path::new(dir)) }
     }
     .map_err(Error::from)?;
     if !out_count.is_null() {
@@ -178,8 +177,7 @@ pub unsafe extern "C" fn zairyu_trust_store_add_simulator_test_anchors(
         // SAFETY: header contract: a live handle.
         let store = unsafe { store_arg(store) }?;
         let mut s = store.write();
-        s.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA").map_err(Error::from)?;
-        s.add_test_anchor_der(IssuedCard::test_ca2_der(), "simulator test CA2").map_err(Error::from)?;
+        zairyu_sim::add_test_anchors(&mut s);
         Ok(())
     })
 }

@@ -52,8 +52,7 @@ fn base() -> &'static Base {
     static BASE: OnceLock<Base> = OnceLock::new();
     BASE.get_or_init(|| {
         let mut trust = TrustStore::new();
-        trust.add_test_anchor_der(IssuedCard::test_ca_der(), "sim").unwrap();
-        trust.add_test_anchor_der(IssuedCard::test_ca2_der(), "sim2").unwrap();
+        zairyu_sim::add_test_anchors(&mut trust);
         let gen2 = IssueOptions { card_type: CardType::Gen2ResidenceCard, ..IssueOptions::default() };
         Base { gen1: IssuedCard::issue(&IssueOptions::default()), gen2: IssuedCard::issue(&gen2), trust }
     })

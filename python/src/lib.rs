@@ -86,7 +86,7 @@ impl TrustStore {
     fn add_test_anchor(&self, py: Python<'_>, path: PathBuf) -> PyResult<usize> {
         let mut store = lock(&self.inner);
         if path.is_dir() {
-            return store.add_test_dir(&path).map_err(|e| errors::to_py(py, &e.into()));
+            return store.add_test_anchors_dir(&path).map_err(|e| errors::to_py(py, &e.into()));
         }
         let origin = path.display().to_string();
         let bad =
@@ -138,8 +138,7 @@ impl TrustStore {
 }
 
 fn add_sim_anchors(store: &mut CoreTrustStore) -> Result<(), Error> {
-    store.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA")?;
-    store.add_test_anchor_der(IssuedCard::test_ca2_der(), "simulator test CA2")?;
+    zairyu_sim::add_test_anchors(store);
     Ok(())
 }
 

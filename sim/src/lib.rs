@@ -86,6 +86,25 @@ pub use crate::issue::{
 };
 pub use crate::rng::{ANNEX2_K_ICC, ANNEX2_RND_ICC, APPENDIX2_K_ICC, APPENDIX2_RND_ICC, Drbg, SimRandomness};
 
+/// Adds the simulator's two test CAs (first generation RSA, second generation
+/// P-384) to `store` as test anchors: the one place every binding and test gets
+/// them from. Cards chaining to them are never production-valid.
+pub fn add_test_anchors(store: &mut zairyu::verify::TrustStore) {
+    for (der, origin) in [(GEN1_TEST_CA_DER, "simulator test CA"), (GEN2_TEST_CA_DER, "simulator test CA2")] {
+        // Both are fixtures of this crate, tested to parse (`test_trust_store_holds_both`).
+        if let Err(e) = store.add_test_anchor_der(der, origin) {
+            unreachable!("simulator fixture {origin} does not load: {e}");
+        }
+    }
+}
+
+/// A trust store holding only the simulator's two test CAs ([`add_test_anchors`]).
+pub fn test_trust_store() -> zairyu::verify::TrustStore {
+    let mut store = zairyu::verify::TrustStore::new();
+    add_test_anchors(&mut store);
+    store
+}
+
 /// An injected failure. Faults that name `ins` (and optionally `p1`) apply to
 /// every command with that INS (and P1); [`SimCard::with_fault`] may be called
 /// several times, and response faults then apply in the order they were added.

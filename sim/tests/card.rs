@@ -448,3 +448,10 @@ fn seeded_randomness_is_reproducible() {
     let mut os = card(IssueOptions { randomness: SimRandomness::Os, ..Default::default() });
     assert_ne!(sendh(&mut os, "00 84 00 00 08").0, sendh(&mut os, "00 84 00 00 08").0);
 }
+
+#[test]
+fn test_trust_store_holds_both() {
+    let store = test_trust_store();
+    assert_eq!(store.anchors().len(), 2);
+    assert!(store.anchors().iter().all(|a| a.profile() == zairyu::verify::AnchorProfile::Test));
+}

@@ -13,8 +13,7 @@ use zairyu_sim::{IssueOptions, IssuedCard, SimCard};
 /// A trust store holding the simulator's test CAs (both generations) as test anchors.
 pub fn sim_trust() -> TrustStore {
     let mut t = TrustStore::new();
-    t.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA").unwrap();
-    t.add_test_anchor_der(IssuedCard::test_ca2_der(), "simulator test CA2").unwrap();
+    zairyu_sim::add_test_anchors(&mut t);
     t
 }
 

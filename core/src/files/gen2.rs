@@ -164,6 +164,14 @@ impl CodeTable {
         Ok(CodeTable { entries })
     }
 
+    /// Reads and parses a table file. An unreadable file or a bad line is
+    /// [`crate::error::InputError::BadFile`] naming the file (and the line).
+    pub fn load(path: &std::path::Path) -> crate::Result<Self> {
+        let bad = |reason: String| crate::error::InputError::BadFile { path: path.display().to_string(), reason };
+        let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+        Ok(Self::parse(&text).map_err(|line| bad(format!("line {line}: expected code<TAB>Japanese name[<TAB>English name]")))?)
+    }
+
     /// Looks a code up.
     pub fn get(&self, code: &str) -> Option<(&str, &str)> {
         self.entries.get(code).map(|(j, e)| (j.as_str(), e.as_str()))

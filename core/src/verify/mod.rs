@@ -29,7 +29,7 @@ pub use gen1::{GEN1_CHECK_CODE_LEN, GEN1_FACE_LEN, GEN1_FRONT_LEN, verify_first_
 pub use gen2::{GEN2_RAW_SIGNATURE_LEN, signed_data as gen2_signed_data, verify_gen2, verify_second_generation};
 pub use trust::{
     AnchorProfile, KNOWN_MOJ_TEST_CA2, PINNED_GEN1_ROOTS, PINNED_GEN2_ROOTS, TrustAnchor, TrustStore,
-    is_pinned_production_root,
+    is_pinned_production_root, split_certificates,
 };
 
 /// A failed check: the check-code format if it was identified, and the reason.
@@ -78,6 +78,40 @@ pub enum ChainStatus {
     NoCertificate,
     /// The chain was not checked.
     NotChecked,
+}
+
+/// What a verification means for the clerk, from [`Verification::verdict`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Verdict {
+    /// Signature valid and the card certificate chains to a pinned Ministry root:
+    /// genuine under the Ministry's PKI.
+    Production,
+    /// Signature valid and chained to a caller-supplied test anchor: not genuine.
+    Test,
+    /// Signature valid, but no trust anchor's key signed the card certificate.
+    Untrusted,
+    /// Signature invalid: possible forgery or alteration.
+    Invalid,
+    /// No signature on the card.
+    Absent,
+    /// The signature was not checked (read policy `text_only`).
+    NotChecked,
+}
+
+impl Verdict {
+    /// The stable name, as in the JSON report.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Production => "production",
+            Verdict::Test => "test",
+            Verdict::Untrusted => "untrusted",
+            Verdict::Invalid => "invalid",
+            Verdict::Absent => "absent",
+            Verdict::NotChecked => "not_checked",
+        }
+    }
 }
 
 /// Result of verification (SPEC15 §3.4.3; GEN2 §3.4.3.1). Signature and chain
@@ -142,13 +176,25 @@ impl Verification {
         Self::empty(SignatureStatus::Invalid, ChainStatus::NotChecked, reason, now_unix)
     }
 
+    /// The verdict: the one function that the CLI's exit codes, the C verdict
+    /// getter, Python's `ok` and the `watch` loop all derive "genuine" from.
+    pub fn verdict(&self) -> Verdict {
+        match (self.signature, self.chain, self.anchor_profile) {
+            (SignatureStatus::Valid, ChainStatus::Verified, Some(AnchorProfile::Production)) => Verdict::Production,
+            (SignatureStatus::Valid, ChainStatus::Verified, _) => Verdict::Test,
+            (SignatureStatus::Valid, _, _) => Verdict::Untrusted,
+            (SignatureStatus::Invalid, _, _) => Verdict::Invalid,
+            (SignatureStatus::Absent, _, _) => Verdict::Absent,
+            (SignatureStatus::NotChecked, _, _) => Verdict::NotChecked,
+        }
+    }
+
     /// True only if the signature is valid **and** the card certificate chains to a
-    /// pinned Ministry root (notes §6, §5.4). Validity periods are not part of this:
-    /// read [`Self::certificate_valid_now`] and [`Self::anchor_valid_now`] for them.
+    /// pinned Ministry root (notes §6, §5.4): [`Verdict::Production`]. Validity
+    /// periods are not part of this: read [`Self::certificate_valid_now`] and
+    /// [`Self::anchor_valid_now`] for them.
     pub fn is_production_valid(&self) -> bool {
-        self.signature == SignatureStatus::Valid
-            && self.chain == ChainStatus::Verified
-            && self.anchor_profile == Some(AnchorProfile::Production)
+        self.verdict() == Verdict::Production
     }
 
     pub(crate) fn set_signature(

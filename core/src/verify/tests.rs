@@ -494,7 +494,7 @@ fn test_dir_reads_der_and_multi_cert_pem() {
     dir.write("b.pem", format!("{}\n{}", pem(GEN1_OTHER_CA), pem(GEN2_CA)).as_bytes());
     dir.write("notes.md", b"ignored");
     let mut trust = TrustStore::new();
-    assert_eq!(trust.add_test_dir(&dir.0), Ok(3));
+    assert_eq!(trust.add_test_anchors_dir(&dir.0), Ok(3));
     let fps: Vec<String> = trust.anchors().iter().map(TrustAnchor::fingerprint_hex).collect();
     assert_eq!(fps, [GEN1_CA_FP, GEN1_OTHER_CA_FP, GEN2_CA_FP]);
     assert!(trust.anchors().iter().all(|a| a.profile() == AnchorProfile::Test));

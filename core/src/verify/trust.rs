@@ -201,7 +201,7 @@ pub struct TrustStore {
 }
 
 /// File extensions [`TrustStore::load_production_dir`] and
-/// [`TrustStore::add_test_dir`] read (compared case-insensitively).
+/// [`TrustStore::add_test_anchors_dir`] read (compared case-insensitively).
 const ANCHOR_EXTENSIONS: [&str; 4] = ["der", "crt", "cer", "pem"];
 
 impl TrustStore {
@@ -270,9 +270,20 @@ impl TrustStore {
     /// Adds every certificate in `dir` as a test anchor, with the same file rules
     /// as [`Self::load_production_dir`] but no pinning. All or nothing; returns the
     /// number of certificates read.
-    pub fn add_test_dir(&mut self, dir: &Path) -> Result<usize, VerifyError> {
+    pub fn add_test_anchors_dir(&mut self, dir: &Path) -> Result<usize, VerifyError> {
+        self.add_test_files(read_anchor_dir(dir)?)
+    }
+
+    /// Adds the certificates of one file (one DER certificate, or PEM text with one
+    /// or more `CERTIFICATE` blocks) as test anchors, whatever the file's name. All
+    /// or nothing; returns the number of certificates read.
+    pub fn add_test_anchors_file(&mut self, path: &Path) -> Result<usize, VerifyError> {
+        self.add_test_files(vec![read_anchor_file(path)?])
+    }
+
+    fn add_test_files(&mut self, files: Vec<AnchorFile>) -> Result<usize, VerifyError> {
         let mut loaded = Vec::new();
-        for (path, ders) in read_anchor_dir(dir)? {
+        for (path, ders) in files {
             for der in ders {
                 loaded.push(TrustAnchor::from_der(&der, &path, AnchorProfile::Test)?);
             }
@@ -323,17 +334,20 @@ fn read_anchor_dir(dir: &Path) -> Result<Vec<AnchorFile>, VerifyError> {
         }
     }
     paths.sort();
-    let mut out = Vec::with_capacity(paths.len());
-    for path in paths {
-        let bytes = std::fs::read(&path).map_err(|e| bad(&path, format!("cannot read file: {e}")))?;
-        let ders = split_certificates(&bytes).map_err(|reason| bad(&path, reason))?;
-        out.push((path.display().to_string(), ders));
-    }
-    Ok(out)
+    paths.iter().map(|p| read_anchor_file(p)).collect()
 }
 
-/// One DER certificate, or the `CERTIFICATE` blocks of a PEM file (RFC 7468 §5).
-fn split_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+/// Reads one anchor file: its DER certificates.
+fn read_anchor_file(path: &Path) -> Result<AnchorFile, VerifyError> {
+    let bad = |reason: String| VerifyError::BadAnchorFile { path: path.display().to_string(), reason };
+    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read file: {e}")))?;
+    let ders = split_certificates(&bytes).map_err(bad)?;
+    Ok((path.display().to_string(), ders))
+}
+
+/// One DER certificate, or the `CERTIFICATE` blocks of a PEM file (RFC 7468 §5):
+/// the one PEM/DER splitter of every anchor loader.
+pub fn split_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     const BEGIN: &[u8] = b"-----BEGIN ";
     const END: &[u8] = b"-----END ";
     let is_pem = bytes.iter().position(|b| !b.is_ascii_whitespace()).is_some_and(|i| bytes[i..].starts_with(BEGIN));

@@ -20,8 +20,7 @@ fn main() -> Result<(), zairyu::Error> {
     // A synthetic card and the simulator's test CAs (test anchors, never production).
     let issued = IssuedCard::issue(&IssueOptions { card_type, ..IssueOptions::default() });
     let mut trust = TrustStore::new();
-    trust.add_test_anchor_der(IssuedCard::test_ca_der(), "simulator test CA")?;
-    trust.add_test_anchor_der(IssuedCard::test_ca2_der(), "simulator test CA2")?;
+    zairyu_sim::add_test_anchors(&mut trust);
 
     // The number the clerk types.
     let number = CardNumber::parse("AB12345678CD")?;
