@@ -26,8 +26,8 @@ pub const fn p1_sfi(sfi: u8) -> u8 {
 }
 
 /// Upper bound of GET RESPONSE rounds for one command (256 bytes each: 65,536
-/// bytes, more than any EF of either generation).
-pub const MAX_GET_RESPONSE_ROUNDS: usize = 256;
+/// bytes is the most an extended Le can ask for, plus one round to end).
+pub const MAX_GET_RESPONSE_ROUNDS: usize = 257;
 
 /// Counters for one card session.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -179,39 +179,8 @@ pub unsafe extern "C" fn zairyu_reader_wait(
 
 #[cfg(feature = "pcsc")]
 fn wait(reader: &str, present: bool, timeout_ms: u32) -> Result<bool, Failure> {
-    use std::time::{Duration, Instant};
-    use zairyu_core::error::TransportError;
-    use zairyu_pcsc::pcsc::{Error as PcscError, ReaderState, State};
-
-    let no_such = || Failure::from(TransportError::NoSuchReader(reader.to_owned()));
-    let name = std::ffi::CString::new(reader).map_err(|_| no_such())?;
-    let deadline = Instant::now() + Duration::from_millis(u64::from(timeout_ms));
-    let mut ctx = zairyu_pcsc::PcscContext::new();
-    let mut state = ReaderState::new(name, State::UNAWARE);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        // The first call (UNAWARE) returns at once with the current state.
-        match ctx.run(|c| c.get_status_change(left, std::slice::from_mut(&mut state))) {
-            Ok(()) => {}
-            Err(PcscError::Timeout) => return Ok(false),
-            Err(PcscError::UnknownReader) => return Err(no_such()),
-            Err(e) => return Err(zairyu_pcsc::map_pcsc_error(e).into()),
-        }
-        let ev = state.event_state();
-        if ev.intersects(State::UNKNOWN | State::IGNORE) {
-            return Err(no_such());
-        }
-        if ev.intersects(State::UNAVAILABLE) {
-            return Err(TransportError::ReaderUnavailable(format!("reader {reader:?} unavailable")).into());
-        }
-        if ev.contains(State::PRESENT) == present {
-            return Ok(true);
-        }
-        if Instant::now() >= deadline {
-            return Ok(false);
-        }
-        state.sync_current_state();
-    }
+    let timeout = std::time::Duration::from_millis(u64::from(timeout_ms));
+    Ok(zairyu_pcsc::wait_for_card(reader, present, timeout)?)
 }
 
 #[cfg(not(feature = "pcsc"))]

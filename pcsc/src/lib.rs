@@ -523,6 +523,47 @@ impl Drop for PcscCard {
     }
 }
 
+/// Waits until `reader` shows a card (`present = true`) or no card, for at most
+/// `timeout`: `Ok(true)` when reached, `Ok(false)` on time-out. Event-driven
+/// (`SCardGetStatusChange`), no polling loop. The one wait used by the CLI, the C
+/// library, the Python module and `watch`.
+///
+/// Errors: [`TransportError::NoSuchReader`] for a reader pcscd does not know,
+/// [`TransportError::ReaderUnavailable`] when the reader or the service is gone.
+pub fn wait_for_card(reader: &str, present: bool, timeout: Duration) -> Result<bool, TransportError> {
+    use pcsc::{Error as PcscError, ReaderState, State};
+
+    let no_such = || TransportError::NoSuchReader(reader.to_owned());
+    let name = std::ffi::CString::new(reader).map_err(|_| no_such())?;
+    let deadline = std::time::Instant::now() + timeout;
+    let mut ctx = PcscContext::new();
+    let mut state = ReaderState::new(name, State::UNAWARE);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        // The first call (UNAWARE) returns at once with the current state.
+        match ctx.run(|c| c.get_status_change(left, std::slice::from_mut(&mut state))) {
+            Ok(()) => {}
+            Err(PcscError::Timeout) => return Ok(false),
+            Err(PcscError::UnknownReader) => return Err(no_such()),
+            Err(e) => return Err(map_pcsc_error(e)),
+        }
+        let ev = state.event_state();
+        if ev.intersects(State::UNKNOWN | State::IGNORE) {
+            return Err(no_such());
+        }
+        if ev.intersects(State::UNAVAILABLE) {
+            return Err(TransportError::ReaderUnavailable(format!("reader {reader:?} unavailable")));
+        }
+        if ev.contains(State::PRESENT) == present {
+            return Ok(true);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        state.sync_current_state();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

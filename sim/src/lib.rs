@@ -67,6 +67,7 @@
 
 pub mod airtime;
 mod chip;
+mod fault_spec;
 mod issue;
 mod rng;
 pub mod vpcd;
