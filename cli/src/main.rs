@@ -1,5 +1,4 @@
 //! `zairyu`: read and verify residence cards from the command line.
-#![forbid(unsafe_code)]
 
 mod bench;
 #[cfg(feature = "pcsc")]

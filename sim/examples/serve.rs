@@ -14,7 +14,6 @@
 //! inject the link faults [`ServeFault::DropAfter`] and
 //! [`ServeFault::DropMidResponse`]. Logs go to stderr (`RUST_LOG=debug`
 //! shows headers and status words). Stops after `--seconds` (default: never).
-#![forbid(unsafe_code)]
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

@@ -62,8 +62,6 @@
 //! * Data longer than Lc is cut to Lc for SELECT, VERIFY and MUTUAL
 //!   AUTHENTICATE (SPEC15 §4.2.1(6), §4.2.2(6), §4.2.4(6)); any other
 //!   malformed APDU gives `67 00`.
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod airtime;
 mod chip;

@@ -1,5 +1,4 @@
 //! Helpers shared by the end-to-end tests.
-#![forbid(unsafe_code)]
 
 use zairyu::auth::OsRandom;
 use zairyu::error::TransportError;
