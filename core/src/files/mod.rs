@@ -10,6 +10,7 @@
 use crate::error::{ParseError, ParseProblem};
 use crate::tlv::{self, Tlv};
 
+pub mod codes;
 pub mod gen1;
 pub mod gen2;
 
