@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::files::gen2::{BackEntries, Coded, PeriodOfStay, PrintedEntries};
 use crate::files::{ImageFormat, RenewalStatus, Text, TextEncoding};
 use crate::sequence::{CardData, CardRead};
-use crate::verify::{AnchorProfile, ChainStatus, CheckCodeFormat, SignatureStatus, Verification};
+use crate::verify::{AnchorProfile, ChainStatus, CheckCodeFormat, Reason, SignatureStatus, Verification};
 
 fn image_format(f: ImageFormat) -> &'static str {
     match f {
@@ -234,6 +234,11 @@ pub struct ReportVerification {
     pub signature_format: Option<&'static str>,
     /// Why the signature is invalid, absent or not checked.
     pub reason: Option<String>,
+    /// The same as a stable code ([`crate::verify::Reason::as_str`]): `under_16`,
+    /// `policy_text_only`, `signature_missing`, `signature_file_layout`,
+    /// `printed_entries_layout`, `image_layout`, `certificate_malformed`,
+    /// `certificate_key`, `check_code_malformed`, `signature_mismatch`.
+    pub reason_code: Option<&'static str>,
     /// `verified`, `no_matching_anchor`, `no_certificate`, `not_checked`.
     pub chain: &'static str,
     /// SHA-256 fingerprint (hex) of the anchor whose key signed the card certificate.
@@ -268,6 +273,7 @@ impl From<&Verification> for ReportVerification {
                 CheckCodeFormat::EcdsaDer => "ecdsa_der",
             }),
             reason: v.reason.clone(),
+            reason_code: v.reason_code.map(Reason::as_str),
             chain: match v.chain {
                 ChainStatus::Verified => "verified",
                 ChainStatus::NoMatchingAnchor => "no_matching_anchor",
@@ -322,7 +328,7 @@ pub struct ReportWarning {
 #[serde(untagged)]
 pub enum Fields {
     /// Types "1"/"2".
-    Gen1(Gen1Fields),
+    Gen1(Box<Gen1Fields>),
     /// Types "05"/"06".
     Gen2(Box<Gen2Fields>),
 }
@@ -369,7 +375,7 @@ impl Report {
         let (ja, en) = r.card_type.names();
         let spec_version = r.common.spec_version.clone();
         let fields = match &r.data {
-            CardData::Gen1(d) => Fields::Gen1(Gen1Fields {
+            CardData::Gen1(d) => Fields::Gen1(Box::new(Gen1Fields {
                 spec_version,
                 name: None,
                 address_written_on: d.address.date.clone(),
@@ -382,7 +388,7 @@ impl Report {
                     RenewalStatus::Pending => "pending",
                     RenewalStatus::Empty => "empty",
                 }),
-            }),
+            })),
             CardData::Gen2(d) => Fields::Gen2(Box::new(Gen2Fields::new(spec_version, &d.printed, &d.back))),
         };
         let images = r

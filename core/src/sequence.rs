@@ -21,7 +21,10 @@ use crate::layout::{self, Df, Ef};
 pub use crate::options::{Flow, ReadOptions, ReadPolicy};
 use crate::session::{AuthenticatedCard, Card, LinkReport, Metrics};
 use crate::transport::Transport;
-use crate::verify::{TrustStore, Verification, unix_now, verify_first_generation, verify_second_generation};
+use crate::verify::{
+    Gen1SignedFiles, Gen2SignedFiles, Reason, TrustStore, Verification, unix_now, verify_first_generation,
+    verify_second_generation,
+};
 use crate::warning::{Warning, WarningCode};
 
 /// One elementary file as read, for dumps.
@@ -234,7 +237,11 @@ fn authenticate<'a, T: Transport, S: Suite>(
 }
 
 fn not_read(now: i64) -> Verification {
-    Verification::not_checked("read policy text_only: the images the signature covers were not read", now)
+    Verification::not_checked(
+        Reason::PolicyTextOnly,
+        "read policy text_only: the images the signature covers were not read",
+        now,
+    )
 }
 
 fn read_gen1<T: Transport>(
@@ -251,7 +258,8 @@ fn read_gen1<T: Transport>(
     if full {
         s.select_df(Df::Df1)?;
         front_image = Some(read_parsed(&mut s, raw, &l::DF1_EF01, parse_front_image)?);
-        face_image = Some(read_parsed(&mut s, raw, &l::DF1_EF02, parse_face_image)?);
+        // An under-16 card may answer 6A 82 for the face it does not have.
+        face_image = Some(read_parsed_or_missing(&mut s, raw, &l::DF1_EF02, parse_face_image)?);
     }
 
     s.select_df(Df::Df2)?;
@@ -266,15 +274,21 @@ fn read_gen1<T: Transport>(
 
     let signature = if full {
         s.select_df(Df::Df3)?;
-        Some(read_parsed(&mut s, raw, &l::DF3_EF01, SignatureFile::parse)?)
+        Some(read_parsed_or_missing(&mut s, raw, &l::DF3_EF01, SignatureFile::parse)?)
     } else {
         None
     };
     drop(s);
 
-    let verification = match (&front_image, &face_image, &signature) {
-        (Some(front), Some(face), Some(sig)) => verify_first_generation(front, face, sig, trust, now),
-        _ => not_read(now),
+    let verification = if full {
+        let files = Gen1SignedFiles {
+            front: raw_bytes(raw, &l::DF1_EF01),
+            face: raw_bytes(raw, &l::DF1_EF02),
+            signature: raw_bytes(raw, &l::DF3_EF01),
+        };
+        verify_first_generation(&files, trust, now)
+    } else {
+        not_read(now)
     };
     let mut warnings = Vec::new();
     if let Some(t) = address.address.as_ref().filter(|t| t.encoding != TextEncoding::Utf8) {
@@ -333,15 +347,22 @@ fn read_gen2<T: Transport>(
 
     let signature = if full {
         s.select_df(Df::Df3)?;
-        Some(read_parsed(&mut s, raw, &l::DF3_EF01, SignatureFile2::parse)?)
+        Some(read_parsed_or_missing(&mut s, raw, &l::DF3_EF01, SignatureFile2::parse)?)
     } else {
         None
     };
     drop(s);
 
-    let verification = match (&face_image, &name_image, &signature) {
-        (Some(face), Some(name), Some(sig)) => verify_second_generation(&printed, face, name, sig, trust, now),
-        _ => not_read(now),
+    let verification = if full {
+        let files = Gen2SignedFiles {
+            card_type,
+            printed: raw_bytes(raw, &l::DF1_EF02),
+            images: raw_bytes(raw, &l::DF1_EF03),
+            signature: raw_bytes(raw, &l::DF3_EF01),
+        };
+        verify_second_generation(&files, trust, now)
+    } else {
+        not_read(now)
     };
     let mut warnings = Vec::new();
     if back.note_text.as_ref().is_some_and(|t| t.lossy) {
@@ -366,6 +387,29 @@ fn read_parsed<T: Transport, S: Suite, R>(
     let parsed = parse(&bytes)?;
     raw.push(RawFile { name: ef.name, bytes });
     Ok(parsed)
+}
+
+/// As [`read_parsed`], but a file the card answers `6A 82` for is read as empty
+/// (an under-16 card may have no face file and no DF3/EF01; the verifier decides
+/// whether that is the documented under-16 layout).
+fn read_parsed_or_missing<T: Transport, S: Suite, R>(
+    s: &mut AuthenticatedCard<'_, T, S>,
+    raw: &mut Vec<RawFile>,
+    ef: &Ef,
+    parse: impl FnOnce(&[u8]) -> core::result::Result<R, crate::error::ParseError>,
+) -> Result<R> {
+    let bytes = match s.read_ef(ef) {
+        Err(Error::Card { sw: crate::apdu::StatusWord::FileNotFound, .. }) => Zeroizing::new(Vec::new()),
+        other => other?,
+    };
+    let parsed = parse(&bytes)?;
+    raw.push(RawFile { name: ef.name, bytes });
+    Ok(parsed)
+}
+
+/// The bytes of a file of this read (empty if it was not read).
+fn raw_bytes<'a>(raw: &'a [RawFile], ef: &Ef) -> &'a [u8] {
+    raw.iter().find(|f| f.name == ef.name).map_or(&[][..], |f| &f.bytes[..])
 }
 
 /// The single DF2 file of a type-06 card, at the first of

@@ -13,7 +13,6 @@ use crate::tlv::{self, Tlv};
 
 use crate::layout::value_len::{
     ADDRESS_IMAGE as ADDRESS_IMAGE_LEN, FACE_IMAGE as FACE_IMAGE_LEN, NAME_IMAGE as NAME_IMAGE_LEN,
-    PRINTED_SIGNED as PRINTED_SIGNED_LEN,
 };
 
 fn date(file: &'static str, t: &Tlv<'_>) -> Result<Option<String>, ParseError> {
@@ -140,10 +139,6 @@ pub struct PrintedEntries {
     pub work_restriction: Option<Coded>,
     /// `CD` 在留期間の満了日.
     pub stay_expiry: Option<String>,
-    /// The values concatenated in file order, zero-padded to 53 bytes: the first part
-    /// of the signed data (notes §4.4). `None` if they exceed 53 bytes.
-    #[serde(skip)]
-    pub signed_part: Option<Vec<u8>>,
 }
 
 impl PrintedEntries {
@@ -165,11 +160,8 @@ impl PrintedEntries {
             permission_date: None,
             work_restriction: None,
             stay_expiry: None,
-            signed_part: None,
         };
-        let mut signed = Vec::with_capacity(PRINTED_SIGNED_LEN);
         for t in &objs {
-            signed.extend_from_slice(t.value);
             match t.tag {
                 0xC5 => p.card_expiry = date(F, t)?,
                 0xC6 => p.birth_date = date(F, t)?,
@@ -207,11 +199,6 @@ impl PrintedEntries {
                 0xCD => p.stay_expiry = date(F, t)?,
                 other => return Err(perr(F, t.offset, ParseProblem::UnexpectedTag { expected: 0xC5, found: other })),
             }
-        }
-        if signed.len() <= PRINTED_SIGNED_LEN {
-            // Type "06" has 34 bytes, padded with 19 × 00 to the 53-byte target.
-            signed.resize(PRINTED_SIGNED_LEN, 0);
-            p.signed_part = Some(signed);
         }
         Ok(p)
     }
@@ -382,9 +369,6 @@ mod tests {
         assert_eq!(p.permission_type.as_deref(), Some("01"));
         assert_eq!(p.work_restriction.as_ref().unwrap().code, "2");
         assert_eq!(p.stay_expiry.as_deref(), Some("20290401"));
-        let signed = p.signed_part.unwrap();
-        assert_eq!(signed.len(), 53);
-        assert_eq!(&signed[..8], b"20310401");
     }
 
     #[test]
@@ -407,7 +391,7 @@ mod tests {
     }
 
     #[test]
-    fn sprc_printed_entries_pad_to_53() {
+    fn sprc_printed_entries() {
         let mut f = Vec::new();
         for (tag, v) in [
             (0xC5, &b"20310401"[..]),
@@ -421,8 +405,6 @@ mod tests {
         }
         assert_eq!(f.len(), 46);
         let p = PrintedEntries::parse(&f, None).unwrap();
-        let s = p.signed_part.unwrap();
-        assert_eq!(&s[34..], &[0u8; 19]);
         assert_eq!(p.period_of_stay, Some(PeriodOfStay::Indefinite));
         assert_eq!(p.nationality.unwrap().en.as_deref(), Some("South Korea"));
     }

@@ -8,11 +8,10 @@ use subtle::ConstantTimeEq;
 
 use super::cert::PublicKey;
 use super::{
-    CardCertificate, CheckCodeFormat, CheckFailure, SignatureStatus, TrustStore, Verification, evaluate_chain,
-    parse_cert,
+    CardCertificate, CheckCodeFormat, CheckFailure, Reason, SignatureObjects, TrustStore, Verification, evaluate_chain,
+    exact_objects, image_blank, parse_cert, signature_objects,
 };
-use crate::files::{Image, SignatureFile};
-use crate::layout::value_len;
+use crate::layout::{self, value_len};
 
 /// Size of the DF1/EF01 `D0` value (券面画像, front image) covered by the
 /// first-generation check code (SPEC15 §3.4.3, Fig. 3-4).
@@ -27,17 +26,68 @@ pub const GEN1_CHECK_CODE_LEN: usize = value_len::CHECK_CODE;
 const SHA256_DIGEST_INFO: [u8; 19] =
     [0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20];
 
+/// The first-generation files the check code covers, exactly as the chip returned
+/// them (a file answered `6A 82` as empty).
+#[derive(Debug, Clone, Copy)]
+pub struct Gen1SignedFiles<'a> {
+    /// DF1/EF01: `D0` front image.
+    pub front: &'a [u8],
+    /// DF1/EF02: `D1` face image.
+    pub face: &'a [u8],
+    /// DF3/EF01: `DA` check code, `DB` certificate.
+    pub signature: &'a [u8],
+}
+
 /// SPEC15 §3.4.3: verifies the check code over the two images, and the chain of
-/// the `DB` certificate.
-pub fn verify_first_generation(
-    front: &Image,
-    face: &Image,
-    sig: &SignatureFile,
-    trust: &TrustStore,
-    now_unix: i64,
-) -> Verification {
-    match parse_cert("DF3/EF01 DB", sig.certificate.as_deref(), now_unix) {
-        Ok(cert) => verify_gen1(&front.value, &face.value, sig.check_code.as_deref(), cert.as_ref(), trust, now_unix),
+/// the `DB` certificate, from the files as read.
+///
+/// * `absent` only for the under-16 layout of SPEC15 §3.3.5: no face photo (the file
+///   empty, all zero, or answered `6A 82`) **and** DF3 one of the documented fillers
+///   (all zero, `DA 00`, `DA 00 DB 00`, then zeros). A filler beside a face photo, or
+///   half a signature, is `invalid` ([`Reason::SignatureMissing`]).
+/// * The signed files must be exactly one `D0` of 7000 bytes and one `D1` of 3000
+///   bytes (or an empty face), else `invalid` ([`Reason::ImageLayout`]).
+pub fn verify_first_generation(files: &Gen1SignedFiles<'_>, trust: &TrustStore, now_unix: i64) -> Verification {
+    use layout::gen1::{DF1_EF01, DF1_EF02, DF3_EF01};
+    let face_blank = image_blank(DF1_EF02.name, files.face, 0xD1);
+    let (check_code, certificate) = match signature_objects(
+        DF3_EF01.name,
+        files.signature,
+        (0xDA, value_len::CHECK_CODE),
+        (0xDB, value_len::CERTIFICATE),
+    ) {
+        Ok(SignatureObjects::Filler) if face_blank => {
+            return Verification::absent(
+                Reason::Under16,
+                "no face photo and no check code or certificate: an under-16 card (SPEC15 §3.3.5)",
+                now_unix,
+            );
+        }
+        Ok(SignatureObjects::Filler) => {
+            return Verification::invalid(
+                Reason::SignatureMissing,
+                "DF3/EF01 holds no check code or certificate although the card holds a face photo; only under-16 cards, which have no photo, carry none (SPEC15 §3.3.5)",
+                now_unix,
+            );
+        }
+        Ok(SignatureObjects::Present { check_code, certificate }) => (check_code, certificate),
+        Err((code, reason)) => return Verification::invalid(code, &reason, now_unix),
+    };
+    let front = match exact_objects(DF1_EF01.name, files.front, &[(0xD0, GEN1_FRONT_LEN)]) {
+        Ok(v) => v[0],
+        Err(reason) => return Verification::invalid(Reason::ImageLayout, &reason, now_unix),
+    };
+    // A blank face is signed as 3000 zero bytes, whichever blank form it has.
+    let face: &[u8] = if face_blank {
+        &[]
+    } else {
+        match exact_objects(DF1_EF02.name, files.face, &[(0xD1, GEN1_FACE_LEN)]) {
+            Ok(v) => v[0],
+            Err(reason) => return Verification::invalid(Reason::ImageLayout, &reason, now_unix),
+        }
+    };
+    match parse_cert("DF3/EF01 DB", Some(certificate), now_unix) {
+        Ok(cert) => verify_gen1(front, face, Some(check_code), cert.as_ref(), trust, now_unix),
         Err(v) => v,
     }
 }
@@ -56,8 +106,9 @@ pub fn verify_first_generation(
 /// * Chain: every anchor's key is tried on the card certificate's signature
 ///   (sha256WithRSAEncryption for RSA anchors, ecdsa-with-SHA256 for P-384 ones).
 ///
-/// `check_code` `None` or empty, or `cert` `None`, gives signature
-/// [`SignatureStatus::Absent`] (under-16 cards, SPEC15 §3.3.5), never `invalid`.
+/// `check_code` `None` or empty, or `cert` `None`, gives signature `invalid`
+/// ([`Reason::SignatureMissing`]): whether a card without a signature is a genuine
+/// under-16 card is decided from its files by [`verify_first_generation`].
 /// Validity of the certificate and the anchor at `now_unix` are reported
 /// separately.
 pub fn verify_gen1(
@@ -68,39 +119,25 @@ pub fn verify_gen1(
     trust: &TrustStore,
     now_unix: i64,
 ) -> Verification {
-    let mut v = Verification::not_checked("", now_unix);
+    let mut v = Verification::pending(now_unix);
     evaluate_chain(&mut v, cert, trust);
-    let Some(check_code) = check_code.filter(|c| !c.is_empty()) else {
-        v.set_signature(
-            SignatureStatus::Absent,
-            None,
-            Some("no check code (DA) on the card; under-16 cards carry none (SPEC15 §3.3.5)".into()),
-        );
-        return v;
+    let result = match (check_code.filter(|c| !c.is_empty()), cert) {
+        (Some(check_code), Some(cert)) => gen1_check(front, face, check_code, cert),
+        (None, _) => Err((None, Reason::SignatureMissing, "no check code (DA)".to_owned())),
+        (_, None) => Err((None, Reason::SignatureMissing, "no card certificate (DB)".to_owned())),
     };
-    let Some(cert) = cert else {
-        v.set_signature(
-            SignatureStatus::Absent,
-            None,
-            Some("no card certificate (DB) on the card; under-16 cards carry none (SPEC15 §3.3.5)".into()),
-        );
-        return v;
-    };
-    let (status, format, reason) = match gen1_check(front, face, check_code, cert) {
-        Ok(format) => (SignatureStatus::Valid, Some(format), None),
-        Err((format, reason)) => (SignatureStatus::Invalid, format, Some(reason)),
-    };
-    v.set_signature(status, format, reason);
+    v.set_signature(result);
     v
 }
 
 /// The SHA-256 of Fig. 3-4: front (7000) ‖ face (3000), each zero-padded.
-fn gen1_digest(front: &[u8], face: &[u8]) -> Result<[u8; 32], String> {
+fn gen1_digest(front: &[u8], face: &[u8]) -> Result<[u8; 32], CheckFailure> {
+    let fail = |reason: String| (None, Reason::ImageLayout, reason);
     if front.len() > GEN1_FRONT_LEN {
-        return Err(format!("front image value is {} bytes, more than {GEN1_FRONT_LEN}", front.len()));
+        return Err(fail(format!("front image value is {} bytes, more than {GEN1_FRONT_LEN}", front.len())));
     }
     if face.len() > GEN1_FACE_LEN {
-        return Err(format!("face image value is {} bytes, more than {GEN1_FACE_LEN}", face.len()));
+        return Err(fail(format!("face image value is {} bytes, more than {GEN1_FACE_LEN}", face.len())));
     }
     let mut h = Sha256::new();
     h.update(front);
@@ -116,18 +153,22 @@ fn gen1_check(
     check_code: &[u8],
     cert: &CardCertificate,
 ) -> Result<CheckCodeFormat, CheckFailure> {
-    let fail = |reason: String| (None, reason);
-    let expected = gen1_digest(front, face).map_err(fail)?;
+    let fail = |reason: String| (None, Reason::CheckCodeMalformed, reason);
+    let key_fail = |reason: String| (None, Reason::CertificateKey, reason);
+    let expected = gen1_digest(front, face)?;
     let key = match cert.key() {
         Ok(PublicKey::Rsa(k)) => k,
         Ok(other) => {
-            return Err(fail(format!("card certificate key is {}, not RSA", other.algorithm_name())));
+            return Err(key_fail(format!("card certificate key is {}, not RSA", other.algorithm_name())));
         }
-        Err(reason) => return Err(fail(format!("card certificate key unusable: {reason}"))),
+        Err(reason) => return Err(key_fail(format!("card certificate key unusable: {reason}"))),
     };
     let k = key.size();
     if k != GEN1_CHECK_CODE_LEN {
-        return Err(fail(format!("card certificate key is {} bits; SPEC15 §3.4.3 uses RSA-2048", key.n().bit_width())));
+        return Err(key_fail(format!(
+            "card certificate key is {} bits; SPEC15 §3.4.3 uses RSA-2048",
+            key.n().bit_width()
+        )));
     }
     if check_code.len() != k {
         return Err(fail(format!("check code is {} bytes, expected {k}", check_code.len())));
@@ -143,7 +184,11 @@ fn gen1_check(
     if bool::from(hash.ct_eq(&expected)) {
         Ok(format)
     } else {
-        Err((Some(format), "hash in the check code does not match the front and face images".into()))
+        Err((
+            Some(format),
+            Reason::SignatureMismatch,
+            "hash in the check code does not match the front and face images".into(),
+        ))
     }
 }
 

@@ -6,36 +6,89 @@ use sha2::{Digest, Sha256};
 
 use super::cert::PublicKey;
 use super::{
-    CardCertificate, CheckCodeFormat, CheckFailure, SignatureStatus, TrustStore, Verification, evaluate_chain,
-    parse_cert,
+    CardCertificate, CheckCodeFormat, CheckFailure, Reason, SignatureObjects, TrustStore, Verification, evaluate_chain,
+    exact_objects, is_blank, parse_cert, signature_objects,
 };
-use crate::files::Image;
-use crate::files::gen2::{PrintedEntries, SignatureFile2};
-use crate::layout::value_len;
+use crate::files::CardType;
+use crate::layout::{self, value_len};
 
 /// Length of a raw second-generation check code `DC`: `r ‖ s`, 48 bytes each
 /// (second-generation notes §5.1).
 pub const GEN2_RAW_SIGNATURE_LEN: usize = value_len::RAW_SIGNATURE;
 
+/// The second-generation files the signature covers, exactly as the chip returned
+/// them (a DF3 answered `6A 82` as empty).
+#[derive(Debug, Clone, Copy)]
+pub struct Gen2SignedFiles<'a> {
+    /// The card type (05 and 06 differ in their printed entries).
+    pub card_type: CardType,
+    /// DF1/EF02: the printed entries.
+    pub printed: &'a [u8],
+    /// DF1/EF03: `D0` name image, `D1` face.
+    pub images: &'a [u8],
+    /// DF3/EF01: `DC` check code, `DD` certificate.
+    pub signature: &'a [u8],
+}
+
+/// The printed entries of DF1/EF02 in file order with their fixed widths
+/// (`docs/spec-facts.md` §2; second-generation notes §4.2-4.4): 53 value bytes on a
+/// type-05 card, the first 34 on a type-06 card.
+pub const PRINTED_LAYOUT_05: [(u16, usize); 10] =
+    [(0xC5, 8), (0xC6, 8), (0xC7, 1), (0xC8, 3), (0xC9, 10), (0xCE, 4), (0xCA, 2), (0xCB, 8), (0xCC, 1), (0xCD, 8)];
+
 /// GEN2 §3.4.3.1: verifies the ECDSA signature `DC` over printed entries ‖ face ‖
-/// name image, and the chain of the `DD` certificate.
-pub fn verify_second_generation(
-    printed: &PrintedEntries,
-    face: &Image,
-    name: &Image,
-    sig: &SignatureFile2,
-    trust: &TrustStore,
-    now_unix: i64,
-) -> Verification {
-    let cert = match parse_cert("DF3/EF01 DD", sig.certificate.as_deref(), now_unix) {
+/// name image, and the chain of the `DD` certificate, from the files as read.
+///
+/// * The signed data is the printed entries' *values* without their tags, so the
+///   file must be exactly the card type's entries, each tag once, in order, at its
+///   fixed width, then zero fill: otherwise a forger could swap two tags of equal
+///   width and keep the signed bytes ([`Reason::PrintedEntriesLayout`]). DF1/EF03
+///   must be exactly `D0` 2500 then `D1` 3000 ([`Reason::ImageLayout`]).
+/// * `absent` only for an under-16 card: a face of all zero **and** DF3 all zero (or
+///   `DC 00` / `DC 00 DD 00` then zeros, by analogy with SPEC15 §3.3.5; the second
+///   generation's under-16 layout is not public, `docs/spec-facts.md` §9).
+pub fn verify_second_generation(files: &Gen2SignedFiles<'_>, trust: &TrustStore, now_unix: i64) -> Verification {
+    use layout::gen2::{DF1_EF02, DF1_EF03, DF3_EF01};
+    let images = match exact_objects(
+        DF1_EF03.name,
+        files.images,
+        &[(0xD0, value_len::NAME_IMAGE), (0xD1, value_len::FACE_IMAGE)],
+    ) {
+        Ok(v) => v,
+        Err(reason) => return Verification::invalid(Reason::ImageLayout, &reason, now_unix),
+    };
+    let (name, face) = (images[0], images[1]);
+    let (check_code, certificate) =
+        match signature_objects(DF3_EF01.name, files.signature, (0xDC, 104), (0xDD, value_len::GEN2_CERTIFICATE_MAX)) {
+            Ok(SignatureObjects::Filler) if is_blank(face) => {
+                return Verification::absent(
+                    Reason::Under16,
+                    "no face photo and no check code or certificate: an under-16 card",
+                    now_unix,
+                );
+            }
+            Ok(SignatureObjects::Filler) => {
+                return Verification::invalid(
+                    Reason::SignatureMissing,
+                    "DF3/EF01 holds no check code or certificate although the card holds a face photo",
+                    now_unix,
+                );
+            }
+            Ok(SignatureObjects::Present { check_code, certificate }) => (check_code, certificate),
+            Err((code, reason)) => return Verification::invalid(code, &reason, now_unix),
+        };
+    let expected: &[(u16, usize)] =
+        if files.card_type.is_special_permanent() { &PRINTED_LAYOUT_05[..6] } else { &PRINTED_LAYOUT_05 };
+    let printed = match exact_objects(DF1_EF02.name, files.printed, expected) {
+        Ok(values) => values.concat(),
+        Err(reason) => return Verification::invalid(Reason::PrintedEntriesLayout, &reason, now_unix),
+    };
+    let cert = match parse_cert("DF3/EF01 DD", Some(certificate), now_unix) {
         Ok(c) => c,
         Err(v) => return v,
     };
-    let Some(printed_53) = printed.signed_part.as_deref() else {
-        return Verification::invalid("printed entries exceed the 53 bytes the signature covers", now_unix);
-    };
-    let data = signed_data(printed_53, face, name);
-    verify_gen2(&data, sig.signature.as_deref(), cert.as_ref(), trust, now_unix)
+    let data = signed_data(&printed, face, name);
+    verify_gen2(&data, Some(check_code), cert.as_ref(), trust, now_unix)
 }
 
 /// Second-generation verification (GEN2 §3.4.3.1; second-generation notes §5).
@@ -48,7 +101,8 @@ pub fn verify_second_generation(
 /// * Chain: as in [`verify_gen1`], by key (ecdsa-with-SHA256 under the CA2 key),
 ///   over the TBSCertificate bytes as stored on the card.
 ///
-/// `signature` `None` or empty, or `cert` `None`, gives [`SignatureStatus::Absent`].
+/// `signature` `None` or empty, or `cert` `None`, gives `invalid`
+/// ([`Reason::SignatureMissing`]); [`verify_second_generation`] decides absence.
 pub fn verify_gen2(
     signed_data: &[u8],
     signature: Option<&[u8]>,
@@ -56,38 +110,37 @@ pub fn verify_gen2(
     trust: &TrustStore,
     now_unix: i64,
 ) -> Verification {
-    let mut v = Verification::not_checked("", now_unix);
+    let mut v = Verification::pending(now_unix);
     evaluate_chain(&mut v, cert, trust);
-    let Some(signature) = signature.filter(|s| !s.is_empty()) else {
-        v.set_signature(SignatureStatus::Absent, None, Some("no check code (DC) on the card".into()));
-        return v;
+    let result = match (signature.filter(|s| !s.is_empty()), cert) {
+        (Some(signature), Some(cert)) => gen2_check(signed_data, signature, cert),
+        (None, _) => Err((None, Reason::SignatureMissing, "no check code (DC)".to_owned())),
+        (_, None) => Err((None, Reason::SignatureMissing, "no card certificate (DD)".to_owned())),
     };
-    let Some(cert) = cert else {
-        v.set_signature(SignatureStatus::Absent, None, Some("no card certificate (DD) on the card".into()));
-        return v;
-    };
-    let (status, format, reason) = match gen2_check(signed_data, signature, cert) {
-        Ok(format) => (SignatureStatus::Valid, Some(format), None),
-        Err((format, reason)) => (SignatureStatus::Invalid, format, Some(reason)),
-    };
-    v.set_signature(status, format, reason);
+    v.set_signature(result);
     v
 }
 
 fn gen2_check(signed_data: &[u8], signature: &[u8], cert: &CardCertificate) -> Result<CheckCodeFormat, CheckFailure> {
-    let fail = |reason: String| (None, reason);
+    let fail = |reason: String| (None, Reason::CheckCodeMalformed, reason);
+    let key_fail = |reason: String| (None, Reason::CertificateKey, reason);
     let key = match cert.key() {
         Ok(PublicKey::P384(k)) => k,
         Ok(other) => {
-            return Err(fail(format!("card certificate key is {}, not EC P-384", other.algorithm_name())));
+            return Err(key_fail(format!("card certificate key is {}, not EC P-384", other.algorithm_name())));
         }
-        Err(reason) => return Err(fail(format!("card certificate key unusable: {reason}"))),
+        Err(reason) => return Err(key_fail(format!("card certificate key unusable: {reason}"))),
     };
     let (format, sig) = if let Ok(sig) = p384::ecdsa::Signature::from_der(signature) {
         (CheckCodeFormat::EcdsaDer, sig)
     } else if signature.len() == GEN2_RAW_SIGNATURE_LEN {
-        let sig = p384::ecdsa::Signature::from_slice(signature)
-            .map_err(|_| (Some(CheckCodeFormat::EcdsaRaw), "check code r or s is zero or out of range".to_string()))?;
+        let sig = p384::ecdsa::Signature::from_slice(signature).map_err(|_| {
+            (
+                Some(CheckCodeFormat::EcdsaRaw),
+                Reason::CheckCodeMalformed,
+                "check code r or s is zero or out of range".to_string(),
+            )
+        })?;
         (CheckCodeFormat::EcdsaRaw, sig)
     } else {
         return Err(fail(format!(
@@ -95,23 +148,22 @@ fn gen2_check(signed_data: &[u8], signature: &[u8], cert: &CardCertificate) -> R
             signature.len()
         )));
     };
-    key.verify_prehash(&Sha256::digest(signed_data), &sig)
-        .map(|()| format)
-        .map_err(|_| (Some(format), "ECDSA signature does not match the signed data".to_string()))
+    key.verify_prehash(&Sha256::digest(signed_data), &sig).map(|()| format).map_err(|_| {
+        (Some(format), Reason::SignatureMismatch, "ECDSA signature does not match the signed data".to_string())
+    })
 }
 
 /// The data covered by the second-generation signature (notes §4.5): the printed
-/// entries' values (53 bytes) ‖ the face value (3000) ‖ the name-image value (2500) —
-/// face before name, although the file stores the name first. Values shorter than
-/// their field are zero-padded.
-pub fn signed_data(printed_53: &[u8], face: &Image, name: &Image) -> Vec<u8> {
+/// entries' values (type 06: 34 bytes, zero-padded to 53) ‖ the face value (3000) ‖
+/// the name-image value (2500) — face before name, although the file stores the
+/// name first. Values shorter than their field are zero-padded.
+pub fn signed_data(printed: &[u8], face: &[u8], name: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value_len::PRINTED_SIGNED + value_len::FACE_IMAGE + value_len::NAME_IMAGE);
-    out.extend_from_slice(printed_53);
-    let mut f = face.value.clone();
-    f.resize(f.len().max(value_len::FACE_IMAGE), 0);
-    out.extend_from_slice(&f);
-    let mut n = name.value.clone();
-    n.resize(n.len().max(value_len::NAME_IMAGE), 0);
-    out.extend_from_slice(&n);
+    for (part, field) in
+        [(printed, value_len::PRINTED_SIGNED), (face, value_len::FACE_IMAGE), (name, value_len::NAME_IMAGE)]
+    {
+        out.extend_from_slice(part);
+        out.resize(out.len() + field.saturating_sub(part.len()), 0);
+    }
     out
 }

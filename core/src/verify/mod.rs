@@ -25,15 +25,71 @@ mod trust;
 mod tests;
 
 pub use cert::CardCertificate;
-pub use gen1::{GEN1_CHECK_CODE_LEN, GEN1_FACE_LEN, GEN1_FRONT_LEN, verify_first_generation, verify_gen1};
-pub use gen2::{GEN2_RAW_SIGNATURE_LEN, signed_data as gen2_signed_data, verify_gen2, verify_second_generation};
+pub use gen1::{
+    GEN1_CHECK_CODE_LEN, GEN1_FACE_LEN, GEN1_FRONT_LEN, Gen1SignedFiles, verify_first_generation, verify_gen1,
+};
+pub use gen2::{
+    GEN2_RAW_SIGNATURE_LEN, Gen2SignedFiles, PRINTED_LAYOUT_05, signed_data as gen2_signed_data, verify_gen2,
+    verify_second_generation,
+};
 pub use trust::{
     AnchorProfile, KNOWN_MOJ_TEST_CA2, PINNED_GEN1_ROOTS, PINNED_GEN2_ROOTS, TrustAnchor, TrustStore,
     is_pinned_production_root, split_certificates,
 };
 
-/// A failed check: the check-code format if it was identified, and the reason.
-pub(crate) type CheckFailure = (Option<CheckCodeFormat>, String);
+/// A failed check: the check-code format if it was identified, the reason code and
+/// the reason in words.
+pub(crate) type CheckFailure = (Option<CheckCodeFormat>, Reason, String);
+
+/// Why a signature is not `valid`: a stable code beside the English reason, so that
+/// registry systems and tests act on the code, never on the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Reason {
+    /// `absent`: no face photo and one of the documented under-16 fillers in DF3
+    /// (SPEC15 §3.3.5).
+    Under16,
+    /// `not_checked`: the read policy `text_only` did not read the signed files.
+    PolicyTextOnly,
+    /// `invalid`: DF3 holds no signature, or only part of one (check code without
+    /// certificate or the reverse), although the card is not an under-16 card.
+    SignatureMissing,
+    /// `invalid`: DF3 is not exactly the check code then the certificate.
+    SignatureFileLayout,
+    /// `invalid`: second-generation DF1/EF02 is not exactly the printed entries of the
+    /// card type, each tag once, in order, at its fixed width.
+    PrintedEntriesLayout,
+    /// `invalid`: an image file covered by the signature is not exactly its one object
+    /// (or, second generation, `D0` then `D1`) at its fixed width.
+    ImageLayout,
+    /// `invalid`: the card certificate cannot be parsed.
+    CertificateMalformed,
+    /// `invalid`: the card certificate's key is of the wrong kind or size.
+    CertificateKey,
+    /// `invalid`: the check code has the wrong length or encoding.
+    CheckCodeMalformed,
+    /// `invalid`: the check code does not match the signed data.
+    SignatureMismatch,
+}
+
+impl Reason {
+    /// The stable name, as in the JSON report's `verification.reason_code`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Reason::Under16 => "under_16",
+            Reason::PolicyTextOnly => "policy_text_only",
+            Reason::SignatureMissing => "signature_missing",
+            Reason::SignatureFileLayout => "signature_file_layout",
+            Reason::PrintedEntriesLayout => "printed_entries_layout",
+            Reason::ImageLayout => "image_layout",
+            Reason::CertificateMalformed => "certificate_malformed",
+            Reason::CertificateKey => "certificate_key",
+            Reason::CheckCodeMalformed => "check_code_malformed",
+            Reason::SignatureMismatch => "signature_mismatch",
+        }
+    }
+}
 
 /// The signature (check code) result (SPEC15 §3.4.3; GEN2 §3.4.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -124,6 +180,8 @@ pub struct Verification {
     pub signature_format: Option<CheckCodeFormat>,
     /// Why the signature is invalid, absent or not checked. Never contains card data.
     pub reason: Option<String>,
+    /// The same as a stable code.
+    pub reason_code: Option<Reason>,
     /// The chain result.
     pub chain: ChainStatus,
     /// SHA-256 fingerprint (lowercase hex) of the anchor whose key signed the card certificate.
@@ -143,11 +201,18 @@ pub struct Verification {
 }
 
 impl Verification {
-    fn empty(signature: SignatureStatus, chain: ChainStatus, reason: &str, now_unix: i64) -> Self {
+    fn empty(
+        signature: SignatureStatus,
+        chain: ChainStatus,
+        code: Option<Reason>,
+        reason: &str,
+        now_unix: i64,
+    ) -> Self {
         Verification {
             signature,
             signature_format: None,
-            reason: Some(reason.to_string()),
+            reason: (!reason.is_empty()).then(|| reason.to_string()),
+            reason_code: code,
             chain,
             anchor: None,
             anchor_profile: None,
@@ -159,21 +224,26 @@ impl Verification {
         }
     }
 
-    /// Nothing checked (SPEC15 §3.4.3 not run): signature and chain `not_checked`.
-    pub fn not_checked(reason: &str, now_unix: i64) -> Self {
-        Self::empty(SignatureStatus::NotChecked, ChainStatus::NotChecked, reason, now_unix)
+    /// The state before any check has run.
+    pub(crate) fn pending(now_unix: i64) -> Self {
+        Self::empty(SignatureStatus::NotChecked, ChainStatus::NotChecked, None, "", now_unix)
     }
 
-    /// No check code and no certificate on the card (under-16 cards, SPEC15 §3.3.5):
-    /// signature `absent`, chain `no_certificate`.
-    pub fn absent(reason: &str, now_unix: i64) -> Self {
-        Self::empty(SignatureStatus::Absent, ChainStatus::NoCertificate, reason, now_unix)
+    /// Nothing checked (SPEC15 §3.4.3 not run): signature and chain `not_checked`.
+    pub fn not_checked(code: Reason, reason: &str, now_unix: i64) -> Self {
+        Self::empty(SignatureStatus::NotChecked, ChainStatus::NotChecked, Some(code), reason, now_unix)
+    }
+
+    /// No check code and no certificate on the card, in one of the documented
+    /// under-16 layouts (SPEC15 §3.3.5): signature `absent`, chain `no_certificate`.
+    pub fn absent(code: Reason, reason: &str, now_unix: i64) -> Self {
+        Self::empty(SignatureStatus::Absent, ChainStatus::NoCertificate, Some(code), reason, now_unix)
     }
 
     /// Signature `invalid` before any check could run, e.g. a certificate that does
     /// not parse (SPEC15 §3.4.3: treat as possible tampering); chain `not_checked`.
-    pub fn invalid(reason: &str, now_unix: i64) -> Self {
-        Self::empty(SignatureStatus::Invalid, ChainStatus::NotChecked, reason, now_unix)
+    pub fn invalid(code: Reason, reason: &str, now_unix: i64) -> Self {
+        Self::empty(SignatureStatus::Invalid, ChainStatus::NotChecked, Some(code), reason, now_unix)
     }
 
     /// The verdict: the one function that the CLI's exit codes, the C verdict
@@ -197,15 +267,22 @@ impl Verification {
         self.verdict() == Verdict::Production
     }
 
-    pub(crate) fn set_signature(
-        &mut self,
-        status: SignatureStatus,
-        format: Option<CheckCodeFormat>,
-        reason: Option<String>,
-    ) {
-        self.signature = status;
-        self.signature_format = format;
-        self.reason = reason;
+    /// Sets the signature result: valid, or invalid with its reason.
+    pub(crate) fn set_signature(&mut self, result: Result<CheckCodeFormat, CheckFailure>) {
+        match result {
+            Ok(format) => {
+                self.signature = SignatureStatus::Valid;
+                self.signature_format = Some(format);
+                self.reason = None;
+                self.reason_code = None;
+            }
+            Err((format, code, reason)) => {
+                self.signature = SignatureStatus::Invalid;
+                self.signature_format = format;
+                self.reason = Some(reason);
+                self.reason_code = Some(code);
+            }
+        }
     }
 }
 
@@ -256,6 +333,98 @@ pub(crate) fn parse_cert(
     match value.map(|v| CardCertificate::parse(file, v)) {
         None => Ok(None),
         Some(Ok(c)) => Ok(Some(c)),
-        Some(Err(e)) => Err(Verification::invalid(&format!("certificate cannot be parsed: {e}"), now)),
+        Some(Err(e)) => {
+            Err(Verification::invalid(Reason::CertificateMalformed, &format!("certificate cannot be parsed: {e}"), now))
+        }
+    }
+}
+
+/// Whether a file holds nothing: empty (answered `6A 82`) or all zero.
+pub(crate) fn is_blank(data: &[u8]) -> bool {
+    data.iter().all(|&b| b == 0)
+}
+
+/// Whether an image file holds no image: nothing at all, or its one object `tag`
+/// with an empty or all-zero value (the under-16 face of SPEC15 §3.3.5, whose
+/// encoding the spec leaves open: every such form is accepted).
+pub(crate) fn image_blank(file: &'static str, data: &[u8], tag: u16) -> bool {
+    is_blank(data)
+        || crate::tlv::parse_all(file, data).is_ok_and(|o| matches!(&o[..], [t] if t.tag == tag && is_blank(t.value)))
+}
+
+/// The values of a signed file that must hold exactly these objects: each tag once,
+/// in this order, each value exactly its width, then only zero fill. Anything else
+/// is refused, so that no byte the signature covers can be read under another label.
+pub(crate) fn exact_objects<'a>(
+    file: &'static str,
+    data: &'a [u8],
+    expected: &[(u16, usize)],
+) -> Result<Vec<&'a [u8]>, String> {
+    let objs = crate::tlv::parse_all(file, data).map_err(|e| e.to_string())?;
+    let found: Vec<String> = objs.iter().map(|t| format!("{:02X}({})", t.tag, t.value.len())).collect();
+    let wanted: Vec<String> = expected.iter().map(|(t, n)| format!("{t:02X}({n})")).collect();
+    let exact = objs.len() == expected.len()
+        && objs.iter().zip(expected).all(|(t, &(tag, len))| t.tag == tag && t.value.len() == len);
+    if !exact {
+        return Err(format!("{file} holds {}; the signed layout is exactly {}", found.join(" "), wanted.join(" ")));
+    }
+    Ok(objs.iter().map(|t| t.value).collect())
+}
+
+/// DF3/EF01 of either generation, as the verifier sees it.
+pub(crate) enum SignatureObjects<'a> {
+    /// One of the under-16 fillers: all zero, `CC 00` or `CC 00 CT 00` then zeros
+    /// (`CC` the check-code tag, `CT` the certificate tag).
+    Filler,
+    /// A non-empty check code and certificate value.
+    Present {
+        /// The check-code value.
+        check_code: &'a [u8],
+        /// The certificate value (with any zero fill).
+        certificate: &'a [u8],
+    },
+}
+
+/// Reads DF3/EF01: the check code (tag `cc`, at most `cc_max` bytes) then the
+/// certificate (tag `ct`, at most `ct_max` bytes), then only zero fill.
+pub(crate) fn signature_objects<'a>(
+    file: &'static str,
+    data: &'a [u8],
+    (cc, cc_max): (u16, usize),
+    (ct, ct_max): (u16, usize),
+) -> Result<SignatureObjects<'a>, (Reason, String)> {
+    let objs = crate::tlv::parse_all(file, data).map_err(|e| (Reason::SignatureFileLayout, e.to_string()))?;
+    let blank = |v: &[u8]| is_blank(v);
+    let tags: Vec<u16> = objs.iter().map(|t| t.tag).collect();
+    let layout_ok = tags.is_empty() || tags == [cc] || tags == [cc, ct];
+    if !layout_ok {
+        let found: Vec<String> = tags.iter().map(|t| format!("{t:02X}")).collect();
+        return Err((
+            Reason::SignatureFileLayout,
+            format!("{file} holds {}; expected {cc:02X} then {ct:02X}", found.join(" ")),
+        ));
+    }
+    let values: Vec<&[u8]> = objs.iter().map(|t| t.value).collect();
+    if values.iter().all(|v| v.is_empty()) {
+        return Ok(SignatureObjects::Filler);
+    }
+    match values[..] {
+        [check_code, certificate] if !blank(check_code) && !blank(certificate) => {
+            if check_code.len() > cc_max || certificate.len() > ct_max {
+                return Err((
+                    Reason::SignatureFileLayout,
+                    format!(
+                        "{file}: check code {} bytes (at most {cc_max}), certificate {} bytes (at most {ct_max})",
+                        check_code.len(),
+                        certificate.len()
+                    ),
+                ));
+            }
+            Ok(SignatureObjects::Present { check_code, certificate })
+        }
+        _ => Err((
+            Reason::SignatureMissing,
+            format!("{file} holds only part of a signature (a check code or a certificate is missing or zeroed)"),
+        )),
     }
 }

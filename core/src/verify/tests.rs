@@ -251,26 +251,28 @@ fn gen1_short_values_are_zero_padded_long_ones_rejected() {
 }
 
 #[test]
-fn gen1_under_16_is_absent_never_invalid() {
+fn gen1_missing_parts_are_invalid_never_absent() {
+    // Absence is decided from the files (verify_first_generation); a missing check
+    // code or certificate handed to the check itself is a missing signature.
     let (f, p) = (front(), face());
     let trust = gen1_trust();
     let v = verify_gen1(&f, &p, None, None, &trust, NOW);
-    assert_eq!(v.signature, SignatureStatus::Absent);
+    assert_eq!((v.signature, v.reason_code), (SignatureStatus::Invalid, Some(Reason::SignatureMissing)));
     assert_eq!(v.chain, ChainStatus::NoCertificate);
     assert!(!v.is_production_valid());
 
     let v = verify_gen1(&f, &[], Some(&[]), None, &trust, NOW);
-    assert_eq!(v.signature, SignatureStatus::Absent);
+    assert_eq!(v.reason_code, Some(Reason::SignatureMissing));
 
-    // A check code but no certificate: still absent, not invalid.
+    // A check code but no certificate.
     let dc = sign_bare(GEN1_SIGNER_KEY, &digest(&f, &p));
     let v = verify_gen1(&f, &p, Some(&dc), None, &trust, NOW);
-    assert_eq!(v.signature, SignatureStatus::Absent);
+    assert_eq!((v.signature, v.reason_code), (SignatureStatus::Invalid, Some(Reason::SignatureMissing)));
     assert_eq!(v.chain, ChainStatus::NoCertificate);
 
-    // A certificate but no check code: absent, and the chain is still reported.
+    // A certificate but no check code: invalid, and the chain is still reported.
     let v = verify_gen1(&f, &p, None, Some(&gen1_cert()), &trust, NOW);
-    assert_eq!(v.signature, SignatureStatus::Absent);
+    assert_eq!((v.signature, v.reason_code), (SignatureStatus::Invalid, Some(Reason::SignatureMissing)));
     assert_eq!(v.chain, ChainStatus::Verified);
 }
 
@@ -571,11 +573,11 @@ fn gen2_malformed_signatures_are_invalid() {
     let v = verify_gen2(&data, Some(&raw), Some(&gen1_cert()), &trust, NOW);
     assert_eq!(v.signature, SignatureStatus::Invalid);
     assert!(v.reason.as_deref().unwrap().contains("not EC P-384"), "{:?}", v.reason);
-    // Absent.
+    // Missing parts: invalid (absence is decided from the files).
     let v = verify_gen2(&data, None, Some(&cert), &trust, NOW);
-    assert_eq!(v.signature, SignatureStatus::Absent);
+    assert_eq!((v.signature, v.reason_code), (SignatureStatus::Invalid, Some(Reason::SignatureMissing)));
     let v = verify_gen2(&data, Some(&raw), None, &trust, NOW);
-    assert_eq!(v.signature, SignatureStatus::Absent);
+    assert_eq!((v.signature, v.reason_code), (SignatureStatus::Invalid, Some(Reason::SignatureMissing)));
     assert_eq!(v.chain, ChainStatus::NoCertificate);
 }
 
@@ -659,14 +661,14 @@ fn verification_serialises_in_snake_case() {
     assert_eq!(j["anchor"], GEN1_CA_FP);
     assert_eq!(j["verified_at_unix"], NOW);
 
-    let j = serde_json::to_value(Verification::absent("under 16", NOW)).unwrap();
+    let j = serde_json::to_value(Verification::absent(Reason::Under16, "under 16", NOW)).unwrap();
     assert_eq!(j["signature"], "absent");
     assert_eq!(j["chain"], "no_certificate");
-    let n = Verification::not_checked("skipped", NOW);
+    let n = Verification::not_checked(Reason::PolicyTextOnly, "skipped", NOW);
     assert_eq!((n.signature, n.chain), (SignatureStatus::NotChecked, ChainStatus::NotChecked));
     assert_eq!(n.reason.as_deref(), Some("skipped"));
     assert!(!n.is_production_valid());
-    let i = Verification::invalid("bad certificate", NOW);
+    let i = Verification::invalid(Reason::CertificateMalformed, "bad certificate", NOW);
     assert_eq!(i.signature, SignatureStatus::Invalid);
     assert_eq!(serde_json::to_value(i).unwrap()["chain"], "not_checked");
 }
