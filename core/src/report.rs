@@ -255,11 +255,25 @@ pub struct ReportVerification {
     pub anchor_valid_now: Option<bool>,
     /// The verification time, Unix seconds.
     pub verified_at_unix: i64,
+    /// The names (keys of `fields` and `images`, and `card_type`, `card_number`)
+    /// that a **valid** signature binds on this card ([`crate::verify::coverage`]);
+    /// empty unless the signature is valid.
+    pub signed_fields: Vec<&'static str>,
+    /// Every other name: nothing but the chip's access control protects them.
+    pub unsigned_fields: Vec<&'static str>,
 }
 
-impl From<&Verification> for ReportVerification {
-    fn from(v: &Verification) -> Self {
+impl ReportVerification {
+    fn new(v: &Verification, card_type: crate::files::CardType) -> Self {
+        let c = crate::verify::coverage(card_type);
+        let (signed_fields, unsigned_fields) = if v.signature == SignatureStatus::Valid {
+            (c.signed.to_vec(), c.unsigned.to_vec())
+        } else {
+            (Vec::new(), c.signed.iter().chain(c.unsigned).copied().collect())
+        };
         ReportVerification {
+            signed_fields,
+            unsigned_fields,
             signature: match v.signature {
                 SignatureStatus::Valid => "valid",
                 SignatureStatus::Invalid => "invalid",
@@ -409,7 +423,7 @@ impl Report {
             card_number: r.card_number_redacted.clone(),
             fields,
             images,
-            verification: ReportVerification::from(&r.verification),
+            verification: ReportVerification::new(&r.verification, r.card_type),
             verdict: r.verification.verdict().as_str(),
             metrics: ReportMetrics {
                 apdus: r.metrics.apdus,

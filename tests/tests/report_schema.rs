@@ -69,3 +69,40 @@ fn report_of_text_only_reads_is_pinned() {
 fn report_with_a_warning_is_pinned() {
     check("1-sjis-address", &report_json(CardType::ResidenceCard, ReadPolicy::Full, true));
 }
+
+#[test]
+fn signed_and_unsigned_fields_name_every_field_of_the_report() {
+    for t in [
+        CardType::ResidenceCard,
+        CardType::SpecialPermanentResident,
+        CardType::Gen2ResidenceCard,
+        CardType::Gen2SpecialPermanentResident,
+    ] {
+        let json: serde_json::Value = serde_json::from_str(&report_json(t, ReadPolicy::Full, false)).unwrap();
+        let v = &json["verification"];
+        let listed = |k: &str| -> Vec<String> {
+            v[k].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect()
+        };
+        let (signed, unsigned) = (listed("signed_fields"), listed("unsigned_fields"));
+        assert!(!signed.is_empty(), "{t:?}: a valid signature binds something");
+        // Every name is a key of the report; every non-null field is listed once.
+        let is_key =
+            |n: &str| json["fields"].get(n).is_some() || json["images"].get(n).is_some() || json.get(n).is_some();
+        for n in signed.iter().chain(&unsigned) {
+            assert!(is_key(n), "{t:?}: {n} is not a report key");
+        }
+        let all: Vec<&String> = signed.iter().chain(&unsigned).collect();
+        for (k, value) in json["fields"].as_object().unwrap().iter().chain(json["images"].as_object().unwrap()) {
+            if !value.is_null() {
+                assert_eq!(all.iter().filter(|n| **n == k).count(), 1, "{t:?}: {k} listed once");
+            }
+        }
+        for n in ["address", "card_type", "card_number"] {
+            assert!(unsigned.contains(&n.to_owned()), "{t:?}: {n} must be listed as not signed");
+        }
+    }
+    // No valid signature: nothing is listed as signed.
+    let json: serde_json::Value =
+        serde_json::from_str(&report_json(CardType::ResidenceCard, ReadPolicy::TextOnly, false)).unwrap();
+    assert_eq!(json["verification"]["signed_fields"], serde_json::json!([]));
+}

@@ -286,6 +286,91 @@ impl Verification {
     }
 }
 
+/// What the signature of a card type covers, by the names of the JSON report
+/// (keys of `fields` and `images`, and the top-level `card_type` and
+/// `card_number`). Everything in `unsigned` is protected by nothing but the chip's
+/// access control: a chip emulator can show any value there under a valid signature.
+///
+/// | generation | signed (SPEC15 §3.4.3; GEN2 §3.4.3.1) | not signed |
+/// |---|---|---|
+/// | 1 | the front image (which shows the name and the printed face of the card) and the face photo | card type, card number, spec version, the address and its date and municipality code (DF2), permissions and renewal (DF2) |
+/// | 2 | the printed entries (DF1/EF02), the face photo and the name image | card type, card number, spec version, the address image, DF2 (permissions, renewal, note) |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coverage {
+    /// Covered by the signature.
+    pub signed: &'static [&'static str],
+    /// Not covered by any signature.
+    pub unsigned: &'static [&'static str],
+}
+
+/// The [`Coverage`] of a card type (empty for the specified cards "07"/"08").
+pub fn coverage(card_type: crate::files::CardType) -> Coverage {
+    use crate::files::CardType::*;
+    const COMMON: [&str; 3] = ["card_type", "card_number", "spec_version"];
+    match card_type {
+        ResidenceCard => Coverage {
+            signed: &["front", "face"],
+            unsigned: &[
+                COMMON[0],
+                COMMON[1],
+                COMMON[2],
+                "address_written_on",
+                "municipality_code",
+                "address",
+                "comprehensive_permission",
+                "individual_permission",
+                "renewal_application",
+            ],
+        },
+        SpecialPermanentResident => Coverage {
+            signed: &["front", "face"],
+            unsigned: &[COMMON[0], COMMON[1], COMMON[2], "address_written_on", "municipality_code", "address"],
+        },
+        Gen2ResidenceCard => Coverage {
+            signed: &[
+                "card_expiry",
+                "birth_date",
+                "sex",
+                "nationality",
+                "status_of_residence",
+                "period_of_stay",
+                "permission_type",
+                "permission_date",
+                "work_restriction",
+                "stay_expiry",
+                "face",
+                "name",
+            ],
+            unsigned: &[
+                COMMON[0],
+                COMMON[1],
+                COMMON[2],
+                "address",
+                "comprehensive_permission",
+                "comprehensive_permission_deadline",
+                "individual_permission",
+                "renewal_application_pending",
+                "note_recorded",
+                "note_text",
+            ],
+        },
+        Gen2SpecialPermanentResident => Coverage {
+            signed: &[
+                "card_expiry",
+                "birth_date",
+                "sex",
+                "nationality",
+                "status_of_residence",
+                "period_of_stay",
+                "face",
+                "name",
+            ],
+            unsigned: &[COMMON[0], COMMON[1], COMMON[2], "address", "note_recorded", "note_text"],
+        },
+        SpecifiedResidenceCard | SpecifiedSpecialPermanentResident => Coverage { signed: &[], unsigned: &[] },
+    }
+}
+
 /// The current time as Unix seconds, for the `now_unix` arguments.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
