@@ -137,6 +137,16 @@ pub mod value_len {
     pub const CARD_NUMBER: usize = 12;
     /// gen2 printed-entries part of the signed data (values, type 06 zero-filled).
     pub const PRINTED_SIGNED: usize = 53;
+    /// gen2 `C8` nationality/region (alpha-3).
+    pub const NATIONALITY: usize = 3;
+    /// gen2 `C9` status-of-residence code.
+    pub const STATUS_CODE: usize = 10;
+    /// gen2 `CE` period of stay.
+    pub const PERIOD_OF_STAY: usize = 4;
+    /// gen2 `CA` permission type.
+    pub const PERMISSION_TYPE: usize = 2;
+    /// gen2 `D5` comprehensive permission: one code character and six `00`.
+    pub const COMPREHENSIVE_PERMISSION: usize = 7;
     /// gen2 `D0` name image.
     pub const NAME_IMAGE: usize = 2500;
     /// gen2 `DF D1` address image (not signed).
@@ -198,6 +208,24 @@ pub mod gen2 {
     /// 券面記載事項 `C5`–`CD`: 73 bytes on type 05 (10 TLVs), 46 on type 06 (6 TLVs).
     pub const DF1_EF02: Ef =
         ef("DF1/EF02", Df::Df1, 0x03, 73, Access::SecureMessaging, "printed entries C5-CD", "GEN2 §3.3.4");
+    /// The printed entries of DF1/EF02 in file order with their fixed widths: all ten
+    /// on a type-05 card (53 value bytes), the first six on a type-06 card (34). The
+    /// signature covers the values without their tags, so this exact layout is part
+    /// of what the verifier checks (`docs/spec-facts.md` §2, §3).
+    pub const PRINTED_ENTRIES: [(u16, usize); 10] = [
+        (0xC5, value_len::DATE),
+        (0xC6, value_len::DATE),
+        (0xC7, 1),
+        (0xC8, value_len::NATIONALITY),
+        (0xC9, value_len::STATUS_CODE),
+        (0xCE, value_len::PERIOD_OF_STAY),
+        (0xCA, value_len::PERMISSION_TYPE),
+        (0xCB, value_len::DATE),
+        (0xCC, 1),
+        (0xCD, value_len::DATE),
+    ];
+    /// How many of [`PRINTED_ENTRIES`] a type-06 card holds.
+    pub const PRINTED_ENTRIES_SPRC: usize = 6;
     /// Capacity of DF1/EF02 on a type-06 card.
     pub const DF1_EF02_SPRC_CAPACITY: usize = 46;
     /// 氏名画像 `D0` 2500 + 顔画像 `D1` 3000.
@@ -307,6 +335,10 @@ mod tests {
         assert_eq!(gen1::DF3_EF01.capacity, 4 + CHECK_CODE + 4 + CERTIFICATE);
         assert_eq!(gen2::DF1_EF01.capacity, 2 + CARD_NUMBER);
         assert_eq!(gen2::DF1_EF02.capacity, 20 + PRINTED_SIGNED);
+        let widths = |n: usize| gen2::PRINTED_ENTRIES[..n].iter().map(|(_, w)| w).sum::<usize>();
+        assert_eq!(widths(10), PRINTED_SIGNED);
+        assert_eq!(widths(gen2::PRINTED_ENTRIES_SPRC) + 2 * 6, gen2::DF1_EF02_SPRC_CAPACITY);
+        assert_eq!(gen2::DF2_EF01.capacity, 2 + COMPREHENSIVE_PERMISSION + 2 + DATE + 2 + 1);
         assert_eq!(gen2::DF1_EF03.capacity, 4 + NAME_IMAGE + 4 + FACE_IMAGE);
         assert_eq!(gen2::DF1_EF04.capacity, 5 + ADDRESS_IMAGE);
         assert_eq!(gen2::DF2_EF03.capacity, 3 + 4 + NOTE_TEXT);

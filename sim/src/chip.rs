@@ -10,11 +10,10 @@ use core::marker::PhantomData;
 use subtle::ConstantTimeEq;
 use zairyu::apdu::{ParsedCommand, Response, StatusWord};
 use zairyu::crypto::{Key16, Suite, derive_base_key, derive_session_key, pad_iso};
+use zairyu::layout::{self, Access, Df};
 use zairyu::sm::{PADDING_INDICATOR, SecureMessaging, TAG_CRYPTOGRAM, TAG_LE};
 use zairyu::tlv;
 use zeroize::Zeroizing;
-
-use zairyu::layout::Df;
 
 use crate::issue::IssuedCard;
 use crate::rng::CardRng;
@@ -298,13 +297,15 @@ impl<S: Suite> Chip<S> {
                 None => return sw(StatusWord::NoCurrentEf),
             }
         };
-        // Access rights (SPEC15 Tables 3-4/3-5; GEN2 §3.3.3, second-generation
-        // notes §3.3): MF files free, the rest after authentication, DF1 only
-        // under SM. The same in both generations.
-        if key.0 != Df::Mf && !self.state.authenticated {
-            return sw(StatusWord::SecurityStatusNotSatisfied);
-        }
-        if key.0 == Df::Df1 && !sm {
+        // Access rights from the layout (SPEC15 Tables 3-4/3-5; GEN2 §3.3.3,
+        // second-generation notes §3.3): MF files free, the rest after
+        // authentication, DF1 only under SM.
+        let allowed = match access_rule(card, key) {
+            Access::Free => true,
+            Access::Authenticated => self.state.authenticated,
+            Access::SecureMessaging => self.state.authenticated && sm,
+        };
+        if !allowed {
             return sw(StatusWord::SecurityStatusNotSatisfied);
         }
         // The requested length: 0 means "the whole file".
@@ -358,6 +359,19 @@ impl<S: Suite> Chip<S> {
     }
 }
 
+/// The access rule of the EF at `(df, sfi)`: the layout's for the card's type, or,
+/// for a file the layout does not place there (the type-06 DF2 file at another
+/// SFI, a file a test added with [`IssuedCard::set_file`]), the rule of the other
+/// files of its DF, which all share one rule in both generations.
+fn access_rule(card: &IssuedCard, (df, sfi): (Df, u8)) -> Access {
+    let files = layout::files(card.card_type());
+    files
+        .iter()
+        .find(|ef| (ef.df, ef.sfi) == (df, sfi))
+        .or_else(|| files.iter().find(|ef| ef.df == df))
+        .map_or(Access::SecureMessaging, |ef| ef.access)
+}
+
 /// `86 L 01 ‖ e[KSenc](content ‖ 7F 00…)`: the padding marker is wrong, so a strict
 /// unpadder must reject it (fault injection only).
 fn bad_padding_object<S: Suite>(ks: &Key16, content: &[u8]) -> Option<Vec<u8>> {
@@ -371,4 +385,32 @@ fn bad_padding_object<S: Suite>(ks: &Key16, content: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(value.len() + 4);
     tlv::encode(u16::from(TAG_CRYPTOGRAM), &value, &mut out);
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::IssueOptions;
+    use zairyu::files::CardType;
+
+    #[test]
+    fn access_rules_come_from_the_layout() {
+        for t in [
+            CardType::ResidenceCard,
+            CardType::SpecialPermanentResident,
+            CardType::Gen2ResidenceCard,
+            CardType::Gen2SpecialPermanentResident,
+        ] {
+            let card = IssuedCard::issue(&IssueOptions { card_type: t, ..Default::default() });
+            for ef in layout::files(t) {
+                assert_eq!(access_rule(&card, (ef.df, ef.sfi)), ef.access, "{t:?} {}", ef.name);
+                // A file the layout does not place gets its DF's rule.
+                assert_eq!(access_rule(&card, (ef.df, 0x1E)), ef.access, "{t:?} {} DF rule", ef.name);
+            }
+            let want = [Access::Free, Access::SecureMessaging, Access::Authenticated, Access::Authenticated];
+            for (df, rule) in Df::ALL.into_iter().zip(want) {
+                assert_eq!(access_rule(&card, (df, 0x1E)), rule, "{t:?} {df:?}");
+            }
+        }
+    }
 }

@@ -63,9 +63,7 @@ impl FromStr for Fault {
         let (name, args) = parts.split_first().map_or(("", &[][..]), |(n, a)| (*n, a));
         let fault = match (name, args) {
             ("status_word", a) => ins_p1(a, sw).map(|(ins, p1, sw)| Fault::StatusWord { ins, p1, sw }),
-            ("truncate_response", a) => {
-                ins_p1(a, num).map(|(ins, p1, keep)| Fault::TruncateResponse { ins, p1, keep })
-            }
+            ("truncate_response", a) => ins_p1(a, num).map(|(ins, p1, keep)| Fault::TruncateResponse { ins, p1, keep }),
             ("truncate_data", a) => ins_p1(a, num).map(|(ins, p1, keep)| Fault::TruncateData { ins, p1, keep }),
             ("append_garbage", a) => ins_p1(a, num).map(|(ins, p1, bytes)| Fault::AppendGarbage { ins, p1, bytes }),
             ("corrupt_response_byte", a) => {
@@ -154,7 +152,8 @@ mod tests {
         for f in all {
             assert_eq!(f.to_string().parse::<Fault>().unwrap(), f, "{f}");
         }
-        for f in [ServeFault::DropAfter(3), ServeFault::DropMidResponse(1), ServeFault::CorruptByte { apdu: 2, index: 0 }]
+        for f in
+            [ServeFault::DropAfter(3), ServeFault::DropMidResponse(1), ServeFault::CorruptByte { apdu: 2, index: 0 }]
         {
             assert_eq!(f.to_string().parse::<ServeFault>().unwrap(), f, "{f}");
         }
@@ -162,7 +161,8 @@ mod tests {
 
     #[test]
     fn bad_specs_are_input_errors() {
-        for bad in ["", "nope", "status_word:B0:6A8", "status_word:ZZ:6A82", "remove_card_after:x", "short_apdus_only:1"]
+        for bad in
+            ["", "nope", "status_word:B0:6A8", "status_word:ZZ:6A82", "remove_card_after:x", "short_apdus_only:1"]
         {
             assert_eq!(bad.parse::<Fault>().unwrap_err().code(), "input_bad_option", "{bad:?}");
         }

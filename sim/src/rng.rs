@@ -127,39 +127,33 @@ impl CardRng {
         }
     }
 
-    fn fill(&mut self, dest: &mut [u8]) -> Result<(), RngFailure> {
-        match self {
-            CardRng::Os => getrandom::fill(dest).map_err(|_| RngFailure),
-            CardRng::Drbg(d) => {
-                d.fill(dest);
-                Ok(())
-            }
-            // Only reached for bytes that the worked examples do not define (none today).
-            CardRng::Fixed(..) => {
-                dest.fill(0);
-                Ok(())
-            }
-        }
-    }
-
     /// RND.ICC (SPEC15 §4.2.3; GEN2 §4.2.3).
     pub(crate) fn challenge(&mut self) -> Result<[u8; 8], RngFailure> {
-        if let CardRng::Fixed(rnd, _) = self {
-            return Ok(*rnd);
+        match self {
+            CardRng::Fixed(rnd, _) => Ok(*rnd),
+            _ => self.next(),
         }
-        let mut c = [0u8; 8];
-        self.fill(&mut c)?;
-        Ok(c)
     }
 
     /// K.ICC (SPEC15 Annex 1 step 4).
     pub(crate) fn k_icc(&mut self) -> Result<[u8; 16], RngFailure> {
-        if let CardRng::Fixed(_, k) = self {
-            return Ok(*k);
+        match self {
+            CardRng::Fixed(_, k) => Ok(*k),
+            _ => self.next(),
         }
-        let mut k = [0u8; 16];
-        self.fill(&mut k)?;
-        Ok(k)
+    }
+
+    /// The next `N` bytes of the generator.
+    fn next<const N: usize>(&mut self) -> Result<[u8; N], RngFailure> {
+        let mut b = [0u8; N];
+        match self {
+            CardRng::Os => getrandom::fill(&mut b).map_err(|_| RngFailure)?,
+            CardRng::Drbg(d) => d.fill(&mut b),
+            // The worked examples define RND.ICC and K.ICC only, answered above;
+            // no other random bytes are drawn today.
+            CardRng::Fixed(..) => {}
+        }
+        Ok(b)
     }
 }
 

@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::*;
+
 use rsa::pkcs8::DecodePublicKey;
 use rsa::{Pkcs1v15Sign, PublicKey};
 use sha2::{Digest, Sha256};
@@ -16,73 +18,6 @@ use zairyu::vectors::{annex2, hex};
 use zairyu_sim::*;
 
 type Sm = SecureMessaging<TdesSuite>;
-
-/// Sends a command given in hex; returns (data, SW).
-fn send(card: &mut SimCard, apdu: &[u8]) -> (Vec<u8>, [u8; 2]) {
-    let raw = card.transmit(apdu).expect("transport ok");
-    assert!(raw.len() >= 2);
-    let (d, s) = raw.split_at(raw.len() - 2);
-    (d.to_vec(), [s[0], s[1]])
-}
-
-fn sendh(card: &mut SimCard, apdu: &str) -> (Vec<u8>, [u8; 2]) {
-    send(card, &hex(apdu))
-}
-
-const OK: [u8; 2] = [0x90, 0x00];
-
-fn select_df(card: &mut SimCard, df: Df) -> [u8; 2] {
-    let mut apdu = vec![0x00, 0xA4, 0x04, 0x0C, 0x10];
-    apdu.extend_from_slice(&df.aid().unwrap());
-    send(card, &apdu).1
-}
-
-/// GET CHALLENGE + MUTUAL AUTHENTICATE with `number`; returns the MA SW and the
-/// session (if the terminal accepted the card's answer).
-fn mutual_auth(card: &mut SimCard, number: &str, seed: u64) -> ([u8; 2], Option<Sm>) {
-    let (rnd, s) = sendh(card, "00 84 00 00 08");
-    assert_eq!(s, OK);
-    let rnd_icc: [u8; 8] = rnd.try_into().unwrap();
-    let base = derive_base_key(number.as_bytes());
-    let t = TerminalRandom::generate(&mut Drbg::new(seed));
-    let mut apdu = hex("00 82 00 00 28");
-    apdu.extend_from_slice(&terminal_cryptogram::<TdesSuite>(&base, &rnd_icc, &t)[..]);
-    apdu.push(0x00);
-    let (data, sw) = send(card, &apdu);
-    let sm = (sw == OK).then(|| finish_mutual_authentication::<TdesSuite>(&base, &rnd_icc, &t, &data).ok()).flatten();
-    (sw, sm.map(Sm::new))
-}
-
-fn verify(card: &mut SimCard, sm: &Sm, number: &str) -> [u8; 2] {
-    let cmd = sm.verify_command(&CardNumber::parse(number).unwrap()).unwrap();
-    send(card, &cmd.encode()).1
-}
-
-fn open(card: &mut SimCard) -> Sm {
-    let number = card.issued().card_number().to_owned();
-    let (s, sm) = mutual_auth(card, &number, 99);
-    assert_eq!(s, OK);
-    let sm = sm.expect("card MAC ok");
-    assert_eq!(verify(card, &sm, &number), OK);
-    sm
-}
-
-fn sm_read(card: &mut SimCard, sm: &Sm, p1: u8) -> (Vec<u8>, [u8; 2]) {
-    let cmd = Sm::read_binary_command(p1, 0, 0);
-    let (data, s) = send(card, &cmd.encode());
-    if s != OK {
-        return (data, s);
-    }
-    (sm.unwrap_read(&data).expect("decrypts").to_vec(), s)
-}
-
-fn plain_read(card: &mut SimCard, p1: u8) -> (Vec<u8>, [u8; 2]) {
-    send(card, &[0x00, 0xB0, p1, 0x00, 0x00, 0x00, 0x00])
-}
-
-fn card(opts: IssueOptions) -> SimCard {
-    SimCard::new(IssuedCard::issue(&opts))
-}
 
 #[test]
 fn annex2_trace_byte_for_byte() {
@@ -126,7 +61,7 @@ fn full_manual_read_sequence() {
     assert_eq!(plain_read(&mut c, 0x8B), (b"\xC0\x040001".to_vec(), OK));
     // short Le works for the MF files too
     assert_eq!(sendh(&mut c, "00 B0 8A 00 03"), (b"\xC1\x011".to_vec(), OK));
-    let sm = open(&mut c);
+    let sm = open::<TdesSuite>(&mut c);
 
     assert_eq!(select_df(&mut c, Df::Df1), OK);
     let (front, s) = sm_read(&mut c, &sm, 0x85);
@@ -179,7 +114,7 @@ fn full_manual_read_sequence() {
 #[test]
 fn wrong_card_number_fails_at_mutual_authenticate() {
     let mut c = card(IssueOptions::default());
-    let (s, sm) = mutual_auth(&mut c, "ZZ99999999ZZ", 5);
+    let (s, sm) = mutual_auth::<TdesSuite>(&mut c, "ZZ99999999ZZ", 5);
     assert_eq!(s, [0x63, 0x00]);
     assert!(sm.is_none());
     assert!(!c.has_session());
@@ -193,7 +128,7 @@ fn wrong_card_number_fails_at_mutual_authenticate() {
 #[test]
 fn wrong_number_at_verify_drops_authentication() {
     let mut c = card(IssueOptions::default());
-    let sm = open(&mut c);
+    let sm = open::<TdesSuite>(&mut c);
     assert_eq!(select_df(&mut c, Df::Df2), OK);
     assert_eq!(plain_read(&mut c, 0x81).1, OK);
     // Same session, different number: 63 00, and the earlier success is overwritten.
@@ -215,7 +150,7 @@ fn wrong_number_at_verify_drops_authentication() {
 fn sprc_has_no_permission_files() {
     let mut c = card(IssueOptions { card_type: CardType::SpecialPermanentResident, ..Default::default() });
     assert_eq!(plain_read(&mut c, 0x8A), (b"\xC1\x012".to_vec(), OK));
-    open(&mut c);
+    open::<TdesSuite>(&mut c);
     assert_eq!(select_df(&mut c, Df::Df2), OK);
     assert_eq!(plain_read(&mut c, 0x81).1, OK);
     for p1 in [0x82, 0x83, 0x84] {
@@ -231,7 +166,7 @@ fn reads_before_authentication_are_refused() {
         assert_eq!(plain_read(&mut c, p1).1, [0x69, 0x82]);
     }
     // Session but no VERIFY yet: still refused, also under SM.
-    let (s, sm) = mutual_auth(&mut c, "AB12345678CD", 1);
+    let (s, sm) = mutual_auth::<TdesSuite>(&mut c, "AB12345678CD", 1);
     assert_eq!(s, OK);
     let sm = sm.unwrap();
     assert_eq!(sm_read(&mut c, &sm, 0x85).1, [0x69, 0x82]);
@@ -284,18 +219,18 @@ fn mutual_authenticate_needs_an_immediate_challenge() {
 #[test]
 fn power_cycle_and_faults() {
     let mut c = card(IssueOptions::default());
-    open(&mut c);
+    open::<TdesSuite>(&mut c);
     assert_eq!(select_df(&mut c, Df::Df2), OK);
     c.power_cycle();
     assert_eq!(c.current_df(), Df::Mf);
     assert!(!c.has_session() && !c.is_authenticated());
 
     let mut c = card(IssueOptions::default()).with_fault(Fault::CorruptMacIcc);
-    let (s, sm) = mutual_auth(&mut c, "AB12345678CD", 1);
+    let (s, sm) = mutual_auth::<TdesSuite>(&mut c, "AB12345678CD", 1);
     assert_eq!((s, sm.is_none()), (OK, true), "terminal rejects M_ICC");
 
     let mut c = card(IssueOptions::default()).with_fault(Fault::BadSmPadding);
-    let sm = open(&mut c);
+    let sm = open::<TdesSuite>(&mut c);
     select_df(&mut c, Df::Df1);
     let (data, s) = send(&mut c, &Sm::read_binary_command(0x86, 0, 0).encode());
     assert_eq!(s, OK);
@@ -340,13 +275,13 @@ fn random_apdus_never_panic() {
     let mut rng = Drbg::new(2024);
     let mut c = card(IssueOptions::default());
     // Start some runs authenticated so that the deeper paths are reached.
-    let sm = open(&mut c);
+    let sm = open::<TdesSuite>(&mut c);
     for i in 0..4000 {
-        let apdu = common::random_apdu(&mut rng, false);
+        let apdu = random_apdu(&mut rng, false);
         if i % 97 == 0 {
             let _ = verify(&mut c, &sm, "AB12345678CD");
         }
-        common::assert_spec_status(&c.transmit(&apdu).expect("no transport errors without faults"));
+        assert_spec_status(&c.transmit(&apdu).expect("no transport errors without faults"));
     }
 }
 

@@ -3,15 +3,17 @@
 
 mod common;
 
+use common::*;
+
 use p384::ecdsa::signature::hazmat::PrehashVerifier;
 use p384::ecdsa::{Signature, VerifyingKey};
 use p384::pkcs8::DecodePublicKey;
 use sha2::{Digest, Sha256};
 use zairyu::CardNumber;
 use zairyu::auth::{FixedRandom, TerminalRandom, finish_mutual_authentication, terminal_cryptogram};
-use zairyu::crypto::{Aes128Suite, Key16, Suite, TdesSuite, derive_base_key};
+use zairyu::crypto::{Aes128Suite, Key16, TdesSuite, derive_base_key};
 use zairyu::files::CardType;
-use zairyu::layout::Df;
+use zairyu::layout::{self, Df};
 use zairyu::sm::SecureMessaging;
 use zairyu::tlv;
 use zairyu::transport::Transport;
@@ -20,71 +22,9 @@ use zairyu_sim::*;
 
 type Sm = SecureMessaging<Aes128Suite>;
 
-const OK: [u8; 2] = [0x90, 0x00];
 const NOT_FOUND: [u8; 2] = [0x6A, 0x82];
 const DENIED: [u8; 2] = [0x69, 0x82];
 const GEN2_TYPES: [CardType; 2] = [CardType::Gen2ResidenceCard, CardType::Gen2SpecialPermanentResident];
-
-fn send(card: &mut SimCard, apdu: &[u8]) -> (Vec<u8>, [u8; 2]) {
-    let raw = card.transmit(apdu).expect("transport ok");
-    assert!(raw.len() >= 2);
-    let (d, s) = raw.split_at(raw.len() - 2);
-    (d.to_vec(), [s[0], s[1]])
-}
-
-fn sendh(card: &mut SimCard, apdu: &str) -> (Vec<u8>, [u8; 2]) {
-    send(card, &hex(apdu))
-}
-
-fn select_df(card: &mut SimCard, df: Df) -> [u8; 2] {
-    let mut apdu = vec![0x00, 0xA4, 0x04, 0x0C, 0x10];
-    apdu.extend_from_slice(&df.aid().unwrap());
-    send(card, &apdu).1
-}
-
-/// GET CHALLENGE + MUTUAL AUTHENTICATE under suite `S`; returns the MA SW and the
-/// session key if the terminal accepted the card's answer.
-fn mutual_auth<S: Suite>(card: &mut SimCard, number: &str, seed: u64) -> ([u8; 2], Option<Key16>) {
-    let (rnd, s) = sendh(card, "00 84 00 00 08");
-    assert_eq!(s, OK);
-    let rnd_icc: [u8; 8] = rnd.try_into().unwrap();
-    let base = derive_base_key(number.as_bytes());
-    let t = TerminalRandom::generate(&mut Drbg::new(seed));
-    let mut apdu = hex("00 82 00 00 28");
-    apdu.extend_from_slice(&terminal_cryptogram::<S>(&base, &rnd_icc, &t)[..]);
-    apdu.push(0x00);
-    let (data, sw) = send(card, &apdu);
-    let ks = (sw == OK).then(|| finish_mutual_authentication::<S>(&base, &rnd_icc, &t, &data).ok()).flatten();
-    (sw, ks)
-}
-
-fn verify(card: &mut SimCard, sm: &Sm, number: &str) -> [u8; 2] {
-    let cmd = sm.verify_command(&CardNumber::parse(number).unwrap()).unwrap();
-    send(card, &cmd.encode()).1
-}
-
-fn open(card: &mut SimCard) -> Sm {
-    let number = card.issued().card_number().to_owned();
-    let (s, ks) = mutual_auth::<Aes128Suite>(card, &number, 99);
-    assert_eq!(s, OK);
-    let sm = Sm::new(ks.expect("card MAC ok"));
-    assert_eq!(verify(card, &sm, &number), OK);
-    sm
-}
-
-/// SM READ BINARY of the whole file; returns (plaintext, raw response length, SW).
-fn sm_read(card: &mut SimCard, sm: &Sm, p1: u8) -> (Vec<u8>, usize, [u8; 2]) {
-    let (data, s) = send(card, &Sm::read_binary_command(p1, 0, 0).encode());
-    if s != OK {
-        return (data, 0, s);
-    }
-    let n = data.len();
-    (sm.unwrap_read(&data).expect("decrypts").to_vec(), n, s)
-}
-
-fn plain_read(card: &mut SimCard, p1: u8) -> (Vec<u8>, [u8; 2]) {
-    send(card, &[0x00, 0xB0, p1, 0x00, 0x00, 0x00, 0x00])
-}
 
 fn gen2(card_type: CardType) -> IssueOptions {
     IssueOptions { card_type, ..Default::default() }
@@ -163,23 +103,17 @@ fn appendix2_trace_byte_for_byte() {
     assert_eq!(&df3[..2], &[0xDC, 0x60]);
 }
 
-/// Expected (P1, plain length, SM response length) per DF for one card type
-/// (second-generation notes §3.3).
-fn capacity_table(t: CardType) -> Vec<(Df, u8, usize, usize)> {
-    let sprc = t.is_special_permanent();
-    let mut v = vec![
-        (Df::Df1, 0x81, 14, 19),
-        (Df::Df1, 0x83, if sprc { 46 } else { 73 }, if sprc { 51 } else { 83 }),
-        (Df::Df1, 0x84, 5508, 5525),
-        (Df::Df1, 0x86, 2505, 2517),
-    ];
-    if sprc {
-        v.push((Df::Df2, 0x83, 207, 212));
-    } else {
-        v.extend([(Df::Df2, 0x81, 22, 35), (Df::Df2, 0x82, 3, 19), (Df::Df2, 0x83, 207, 212)]);
-    }
-    v.push((Df::Df3, 0x82, 704, 4 + 1 + 720));
-    v
+/// Length of an SM READ BINARY answer carrying `n` plain bytes under AES:
+/// `86 L 01 ‖ cryptogram`, the plaintext padded `80 00…` to a multiple of 16
+/// (second-generation notes §2.1).
+fn sm_response_len(n: usize) -> usize {
+    let value = 1 + (n / 16 + 1) * 16;
+    let length_field = match value {
+        0..0x80 => 1,
+        0x80..0x100 => 2,
+        _ => 3,
+    };
+    1 + length_field + value
 }
 
 #[test]
@@ -193,31 +127,32 @@ fn full_manual_read_of_both_types() {
         // Header-first read (notes §1.2): a short Le is honoured exactly.
         assert_eq!(sendh(&mut c, "00 B0 8A 00 02").0, &ef02[..2]);
         assert_eq!(sendh(&mut c, "00 B0 8A 00 03").0, &ef02[..3]);
-        let sm = open(&mut c);
+        let sm = open::<Aes128Suite>(&mut c);
 
-        let mut total = 0;
-        for (df, p1, plain_len, sm_len) in capacity_table(t) {
+        // Every EF below the MF, where and as large as the layout says.
+        assert_eq!((sm_response_len(5508), sm_response_len(14)), (5525, 19), "Appendix 2: 86 82 15 91 01");
+        for ef in layout::files(t).iter().filter(|ef| ef.df != Df::Mf) {
+            let (df, p1) = (ef.df, ef.p1());
             assert_eq!(select_df(&mut c, df), OK);
-            let (data, raw_len, s) = sm_read(&mut c, &sm, p1);
-            assert_eq!(s, OK, "{t:?} {df:?} {p1:02X}");
-            assert_eq!(data.len(), plain_len, "{t:?} {df:?} {p1:02X}");
-            assert_eq!(raw_len, sm_len, "{t:?} {df:?} {p1:02X} SM response");
+            let (data, s) = sm_read(&mut c, &sm, p1);
+            let raw_len = c.trace().last().unwrap().response_len;
+            assert_eq!(s, OK, "{t:?} {}", ef.name);
+            assert_eq!(data.len(), ef.capacity, "{t:?} {}", ef.name);
+            assert_eq!(raw_len, sm_response_len(ef.capacity), "{t:?} {} SM response", ef.name);
             if df == Df::Df1 {
                 assert_eq!(plain_read(&mut c, p1).1, DENIED, "DF1 needs SM");
             } else {
                 assert_eq!(plain_read(&mut c, p1), (data.clone(), OK));
             }
-            let card_file = c.issued().file(df, p1 & 0x1F).unwrap();
-            assert_eq!(card_file, &data[..]);
-            total += 1;
+            assert_eq!(c.issued().file(df, ef.sfi).unwrap(), &data[..]);
         }
-        assert_eq!(c.issued().files().count(), total + 2, "{t:?}: no other EF");
+        assert_eq!(c.issued().files().count(), layout::files(t).len(), "{t:?}: no other EF");
 
         // Contents.
         assert_eq!(select_df(&mut c, Df::Df1), OK);
-        let (ef01, _, _) = sm_read(&mut c, &sm, 0x81);
+        let (ef01, _) = sm_read(&mut c, &sm, 0x81);
         assert_eq!(ef01, b"\xC2\x0CAB12345678CD");
-        let (printed, _, _) = sm_read(&mut c, &sm, 0x83);
+        let (printed, _) = sm_read(&mut c, &sm, 0x83);
         let objs = tlv::parse_all("DF1/EF02", &printed).unwrap();
         let tags: Vec<u16> = objs.iter().map(|o| o.tag).collect();
         let mut want = vec![0xC5, 0xC6, 0xC7, 0xC8, 0xC9, 0xCE];
@@ -228,11 +163,11 @@ fn full_manual_read_of_both_types() {
             assert_eq!(printed[..], hex(appendix2::SM_EF02_PLAIN)[..46]);
         }
         assert_eq!(tags, want);
-        let (images, _, _) = sm_read(&mut c, &sm, 0x84);
+        let (images, _) = sm_read(&mut c, &sm, 0x84);
         assert_eq!(&images[4..4 + NAME_TIF.len()], NAME_TIF);
         assert!(images[4 + NAME_TIF.len()..2504].iter().all(|&b| b == 0));
         assert_eq!(&images[2508..2508 + FACE_JP2.len()], FACE_JP2);
-        let (addr, _, _) = sm_read(&mut c, &sm, 0x86);
+        let (addr, _) = sm_read(&mut c, &sm, 0x86);
         assert_eq!(&addr[..5], &[0xDF, 0xD1, 0x82, 0x09, 0xC4]);
         assert_eq!(&addr[5..5 + ADDRESS_TIF.len()], ADDRESS_TIF);
         let objs = tlv::parse_all("DF1/EF04", &addr).unwrap();
@@ -270,17 +205,17 @@ fn access_rules_before_and_after_authentication() {
         assert_eq!(plain_read(&mut c, p1).1, DENIED);
     }
     // Session, no VERIFY: refused under SM too.
-    let (s, ks) = mutual_auth::<Aes128Suite>(&mut c, "AB12345678CD", 4);
+    let (s, sm) = mutual_auth::<Aes128Suite>(&mut c, "AB12345678CD", 4);
     assert_eq!(s, OK);
-    let sm = Sm::new(ks.unwrap());
+    let sm = sm.unwrap();
     assert_eq!(select_df(&mut c, Df::Df1), OK);
-    assert_eq!(sm_read(&mut c, &sm, 0x84).2, DENIED);
+    assert_eq!(sm_read(&mut c, &sm, 0x84).1, DENIED);
     // Wrong number at VERIFY: 63 00.
     assert_eq!(verify(&mut c, &sm, "AB12345678CE"), [0x63, 0x00]);
     assert_eq!(verify(&mut c, &sm, "AB12345678CD"), OK);
-    assert_eq!(sm_read(&mut c, &sm, 0x84).2, OK);
+    assert_eq!(sm_read(&mut c, &sm, 0x84).1, OK);
     // The gen1 DF1 P1 85 does not exist in gen2.
-    assert_eq!(sm_read(&mut c, &sm, 0x85).2, NOT_FOUND);
+    assert_eq!(sm_read(&mut c, &sm, 0x85).1, NOT_FOUND);
     // Chunked SM read: each chunk padded and encrypted on its own.
     let (data, s) = send(&mut c, &Sm::read_binary_command(0x84, 0, 0x100).encode());
     assert_eq!(s, OK);
@@ -323,7 +258,7 @@ fn sprc_df2_sfi_option() {
         }
         opts.gen2_note_flag = true;
         let mut c = card(opts);
-        open(&mut c);
+        open::<Aes128Suite>(&mut c);
         assert_eq!(select_df(&mut c, Df::Df2), OK);
         let configured = 0x80 | sfi.unwrap_or(0x03);
         let (note, s) = plain_read(&mut c, configured);
@@ -507,14 +442,14 @@ fn gen2_faults() {
     assert_eq!((s, ks.is_none()), (OK, true), "terminal rejects M_ICC");
 
     let mut c = card(gen2(CardType::Gen2ResidenceCard)).with_fault(Fault::BadSmPadding);
-    let sm = open(&mut c);
+    let sm = open::<Aes128Suite>(&mut c);
     select_df(&mut c, Df::Df1);
     let (data, s) = send(&mut c, &Sm::read_binary_command(0x83, 0, 0).encode());
     assert_eq!(s, OK);
     assert!(sm.unwrap_read(&data).is_err());
 
     let mut c = card(gen2(CardType::Gen2SpecialPermanentResident));
-    open(&mut c);
+    open::<Aes128Suite>(&mut c);
     c.power_cycle();
     assert!(!c.has_session() && !c.is_authenticated());
     assert_eq!(c.current_df(), Df::Mf);
@@ -528,15 +463,15 @@ fn random_apdus_never_panic_on_gen2_cards() {
         IssueOptions { sprc_df2_sfi: 1, gen2_signature_der: true, ..gen2(CardType::Gen2SpecialPermanentResident) },
     ] {
         let mut c = card(opts);
-        let sm = open(&mut c);
+        let sm = open::<Aes128Suite>(&mut c);
         for i in 0..3000 {
-            let apdu = common::random_apdu(&mut rng, true);
+            let apdu = random_apdu(&mut rng, true);
             if i % 97 == 0 {
                 let _ = verify(&mut c, &sm, "AB12345678CD");
                 let df = [Df::Df1, Df::Df2, Df::Df3][rng.below(3)];
                 let _ = select_df(&mut c, df);
             }
-            common::assert_spec_status(&c.transmit(&apdu).expect("no transport errors without faults"));
+            assert_spec_status(&c.transmit(&apdu).expect("no transport errors without faults"));
         }
     }
 }

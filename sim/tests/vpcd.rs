@@ -10,16 +10,17 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use zairyu::CardNumber;
-use zairyu::auth::{TerminalRandom, finish_mutual_authentication, terminal_cryptogram};
-use zairyu::crypto::{TdesSuite, derive_base_key};
+use zairyu::crypto::TdesSuite;
+use zairyu::error::TransportError;
 use zairyu::layout::Df;
-use zairyu::sm::SecureMessaging;
+use zairyu::transport::{Limits, Transport};
 use zairyu::vectors::hex;
 use zairyu_sim::vpcd::*;
 use zairyu_sim::*;
 
-const OK: [u8; 2] = [0x90, 0x00];
+mod common;
+
+use common::*;
 
 /// The reader side of one connection.
 struct Vpcd(TcpStream);
@@ -54,47 +55,27 @@ impl Vpcd {
         self.read_msg()
     }
 
-    fn send(&mut self, apdu: &[u8]) -> (Vec<u8>, [u8; 2]) {
-        let r = self.raw(apdu).expect("response");
-        assert!(r.len() >= 2);
-        let (d, s) = r.split_at(r.len() - 2);
-        (d.to_vec(), [s[0], s[1]])
-    }
-
-    fn sendh(&mut self, apdu: &str) -> (Vec<u8>, [u8; 2]) {
-        self.send(&hex(apdu))
-    }
-
     /// Whether the card has closed the connection (EOF within 3 s).
     fn closed(&mut self) -> bool {
         let mut b = [0u8; 1];
         matches!(self.0.read(&mut b), Ok(0) | Err(_))
     }
+}
 
-    /// GET CHALLENGE, MUTUAL AUTHENTICATE and VERIFY with the default card number.
-    fn open(&mut self) {
-        let number = "AB12345678CD";
-        let (rnd, s) = self.sendh("00 84 00 00 08");
-        assert_eq!(s, OK);
-        let rnd_icc: [u8; 8] = rnd.try_into().unwrap();
-        let base = derive_base_key(number.as_bytes());
-        let t = TerminalRandom::generate(&mut Drbg::new(7));
-        let mut apdu = hex("00 82 00 00 28");
-        apdu.extend_from_slice(&terminal_cryptogram::<TdesSuite>(&base, &rnd_icc, &t)[..]);
-        apdu.push(0x00);
-        let (data, s) = self.send(&apdu);
-        assert_eq!(s, OK);
-        let keys = finish_mutual_authentication::<TdesSuite>(&base, &rnd_icc, &t, &data).expect("card MAC ok");
-        let sm = SecureMessaging::<TdesSuite>::new(keys);
-        let cmd = sm.verify_command(&CardNumber::parse(number).unwrap()).unwrap();
-        assert_eq!(self.send(&cmd.encode()).1, OK);
+/// The reader side as a transport: a closed connection is a removed card.
+impl Transport for Vpcd {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.raw(command).ok_or(TransportError::CardRemoved)
     }
 
-    fn select_df2(&mut self) -> [u8; 2] {
-        let mut apdu = hex("00 A4 04 0C 10");
-        apdu.extend_from_slice(&Df::Df2.aid().unwrap());
-        self.send(&apdu).1
+    fn limits(&self) -> Limits {
+        Limits::FULL
     }
+}
+
+/// GET CHALLENGE, MUTUAL AUTHENTICATE and VERIFY with the default card number.
+fn open(v: &mut Vpcd) {
+    open_with::<TdesSuite>(v, &IssueOptions::default().card_number);
 }
 
 /// A fake vpcd listening on a free port, with `serve` running in a thread.
@@ -168,16 +149,16 @@ fn atr_power_on_and_apdus() {
     v.ctrl(CTRL_ON); // no answer: the next message read is the ATR
     v.ctrl(0x7F); // unknown control codes are ignored, without answer
     assert_eq!(v.atr(), default_atr());
-    assert_eq!(v.sendh("00 A4 00 00 02 3F 00"), (vec![], OK));
-    assert_eq!(v.sendh("00 B0 8B 00 00 00 00"), (b"\xC0\x040001".to_vec(), OK));
+    assert_eq!(sendh(&mut v, "00 A4 00 00 02 3F 00"), (vec![], OK));
+    assert_eq!(sendh(&mut v, "00 B0 8B 00 00 00 00"), (b"\xC0\x040001".to_vec(), OK));
     assert_eq!(v.atr(), default_atr(), "ATR polls between APDUs");
-    assert_eq!(v.sendh("00 B0 8A 00 03"), (b"\xC1\x011".to_vec(), OK));
+    assert_eq!(sendh(&mut v, "00 B0 8A 00 03"), (b"\xC1\x011".to_vec(), OK));
     v.ctrl(CTRL_OFF);
     drop(v);
     // pcscd restarted: the card connects again and keeps its state.
     let mut v = h.accept();
     assert_eq!(v.atr(), default_atr());
-    assert_eq!(v.sendh("00 B0 8A 00 03").1, OK);
+    assert_eq!(sendh(&mut v, "00 B0 8A 00 03").1, OK);
     let cards = h.cards.load(Ordering::SeqCst);
     let stats = h.finish();
     assert_eq!(cards, 1);
@@ -189,21 +170,21 @@ fn reset_and_power_cycle_clear_the_session() {
     let h = harness();
     let mut v = h.accept();
     v.ctrl(CTRL_ON);
-    v.open();
-    assert_eq!(v.select_df2(), OK);
-    let (addr, s) = v.sendh("00 B0 81 00 00 00 00");
+    open(&mut v);
+    assert_eq!(select_df(&mut v, Df::Df2), OK);
+    let (addr, s) = sendh(&mut v, "00 B0 81 00 00 00 00");
     assert_eq!((addr.len(), s), (342, OK));
     v.ctrl(CTRL_RESET);
-    assert_eq!(v.select_df2(), OK);
-    assert_eq!(v.sendh("00 B0 81 00 00 00 00"), (vec![], [0x69, 0x82]));
+    assert_eq!(select_df(&mut v, Df::Df2), OK);
+    assert_eq!(sendh(&mut v, "00 B0 81 00 00 00 00"), (vec![], [0x69, 0x82]));
 
-    v.open();
-    assert_eq!(v.select_df2(), OK);
-    assert_eq!(v.sendh("00 B0 81 00 00 00 00").1, OK);
+    open(&mut v);
+    assert_eq!(select_df(&mut v, Df::Df2), OK);
+    assert_eq!(sendh(&mut v, "00 B0 81 00 00 00 00").1, OK);
     v.ctrl(CTRL_OFF);
     v.ctrl(CTRL_ON);
-    assert_eq!(v.select_df2(), OK);
-    assert_eq!(v.sendh("00 B0 81 00 00 00 00").1, [0x69, 0x82]);
+    assert_eq!(select_df(&mut v, Df::Df2), OK);
+    assert_eq!(sendh(&mut v, "00 B0 81 00 00 00 00").1, [0x69, 0x82]);
     h.finish();
 }
 
@@ -213,9 +194,9 @@ fn short_apdus_only_reader() {
     // The chip appends 300 bytes to every READ BINARY answer: more than 256 data bytes.
     let h = Harness::start(opts, vec![Fault::AppendGarbage { ins: 0xB0, p1: Some(0x8A), bytes: 300 }]);
     let mut v = h.accept();
-    assert_eq!(v.sendh("00 B0 8B 00 00 00 00"), (vec![], [0x67, 0x00]), "extended Le refused");
-    assert_eq!(v.sendh("00 B0 8B 00 00"), (b"\xC0\x040001".to_vec(), OK), "short Le works");
-    assert_eq!(v.sendh("00 B0 8A 00 00"), (vec![], [0x67, 0x00]), "long response refused");
+    assert_eq!(sendh(&mut v, "00 B0 8B 00 00 00 00"), (vec![], [0x67, 0x00]), "extended Le refused");
+    assert_eq!(sendh(&mut v, "00 B0 8B 00 00"), (b"\xC0\x040001".to_vec(), OK), "short Le works");
+    assert_eq!(sendh(&mut v, "00 B0 8A 00 00"), (vec![], [0x67, 0x00]), "long response refused");
     let stats = h.finish();
     assert_eq!(stats.apdus, 3);
 }
@@ -225,15 +206,15 @@ fn drop_after_presents_a_new_card_after_a_second() {
     let opts = ServeOptions { faults: vec![ServeFault::DropAfter(3)], ..Default::default() };
     let h = Harness::start(opts, Vec::new());
     let mut v = h.accept();
-    v.open(); // 3 APDUs: GET CHALLENGE, MUTUAL AUTHENTICATE, VERIFY
+    open(&mut v); // 3 APDUs: GET CHALLENGE, MUTUAL AUTHENTICATE, VERIFY
     let t0 = Instant::now();
     assert!(v.closed(), "connection closed after the third answer");
     let mut v = h.accept();
     let away = t0.elapsed();
     assert!(away >= Duration::from_millis(900) && away < Duration::from_secs(3), "away for {away:?}");
     assert_eq!(h.cards.load(Ordering::SeqCst), 2, "a fresh card");
-    assert_eq!(v.select_df2(), OK);
-    assert_eq!(v.sendh("00 B0 81 00 00 00 00").1, [0x69, 0x82], "new card: not authenticated");
+    assert_eq!(select_df(&mut v, Df::Df2), OK);
+    assert_eq!(sendh(&mut v, "00 B0 81 00 00 00 00").1, [0x69, 0x82], "new card: not authenticated");
     let stats = h.finish();
     assert_eq!((stats.apdus, stats.reconnects), (5, 1));
 }
@@ -243,7 +224,7 @@ fn drop_mid_response_cuts_the_answer() {
     let opts = ServeOptions { faults: vec![ServeFault::DropMidResponse(2)], ..Default::default() };
     let h = Harness::start(opts, Vec::new());
     let mut v = h.accept();
-    assert_eq!(v.sendh("00 A4 00 00 02 3F 00").1, OK);
+    assert_eq!(sendh(&mut v, "00 A4 00 00 02 3F 00").1, OK);
     v.write_msg(&hex("00 B0 8B 00 00 00 00"));
     let mut len = [0u8; 2];
     v.0.read_exact(&mut len).unwrap();
@@ -252,7 +233,7 @@ fn drop_mid_response_cuts_the_answer() {
     let _ = v.0.read_to_end(&mut rest);
     assert_eq!(rest, b"\xC0\x04\x30\x30", "then half of it, then EOF");
     let mut v = h.accept();
-    assert_eq!(v.sendh("00 B0 8B 00 00 00 00").1, OK, "reconnected at once");
+    assert_eq!(sendh(&mut v, "00 B0 8B 00 00 00 00").1, OK, "reconnected at once");
     assert_eq!(h.cards.load(Ordering::SeqCst), 1, "same card");
     let stats = h.finish();
     assert_eq!((stats.apdus, stats.bytes_out, stats.reconnects), (3, 2 + 4 + 8, 1));
@@ -263,9 +244,9 @@ fn corrupt_byte_flips_one_response_byte_once() {
     let opts = ServeOptions { faults: vec![ServeFault::CorruptByte { apdu: 2, index: 1 }], ..Default::default() };
     let h = Harness::start(opts, Vec::new());
     let mut v = h.accept();
-    assert_eq!(v.sendh("00 B0 8B 00 00 00 00"), (b"\xC0\x040001".to_vec(), OK));
-    assert_eq!(v.sendh("00 B0 8B 00 00 00 00"), (b"\xC0\xFB0001".to_vec(), OK));
-    assert_eq!(v.sendh("00 B0 8B 00 00 00 00"), (b"\xC0\x040001".to_vec(), OK));
+    assert_eq!(sendh(&mut v, "00 B0 8B 00 00 00 00"), (b"\xC0\x040001".to_vec(), OK));
+    assert_eq!(sendh(&mut v, "00 B0 8B 00 00 00 00"), (b"\xC0\xFB0001".to_vec(), OK));
+    assert_eq!(sendh(&mut v, "00 B0 8B 00 00 00 00"), (b"\xC0\x040001".to_vec(), OK));
     h.finish();
 }
 
@@ -273,7 +254,7 @@ fn corrupt_byte_flips_one_response_byte_once() {
 fn chip_transport_error_closes_the_connection() {
     let h = Harness::start(ServeOptions::default(), vec![Fault::RemoveCardAfter(1)]);
     let mut v = h.accept();
-    assert_eq!(v.sendh("00 A4 00 00 02 3F 00").1, OK);
+    assert_eq!(sendh(&mut v, "00 A4 00 00 02 3F 00").1, OK);
     assert_eq!(v.raw(&hex("00 B0 8B 00 00 00 00")), None, "card left the field");
     let stats = h.finish();
     assert_eq!(stats.apdus, 2);

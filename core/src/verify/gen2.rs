@@ -30,12 +30,6 @@ pub struct Gen2SignedFiles<'a> {
     pub signature: &'a [u8],
 }
 
-/// The printed entries of DF1/EF02 in file order with their fixed widths
-/// (`docs/spec-facts.md` §2; second-generation notes §4.2-4.4): 53 value bytes on a
-/// type-05 card, the first 34 on a type-06 card.
-pub const PRINTED_LAYOUT_05: [(u16, usize); 10] =
-    [(0xC5, 8), (0xC6, 8), (0xC7, 1), (0xC8, 3), (0xC9, 10), (0xCE, 4), (0xCA, 2), (0xCB, 8), (0xCC, 1), (0xCD, 8)];
-
 /// GEN2 §3.4.3.1: verifies the ECDSA signature `DC` over printed entries ‖ face ‖
 /// name image, and the chain of the `DD` certificate, from the files as read.
 ///
@@ -77,8 +71,12 @@ pub fn verify_second_generation(files: &Gen2SignedFiles<'_>, trust: &TrustStore,
             Ok(SignatureObjects::Present { check_code, certificate }) => (check_code, certificate),
             Err((code, reason)) => return Verification::invalid(code, &reason, now_unix),
         };
-    let expected: &[(u16, usize)] =
-        if files.card_type.is_special_permanent() { &PRINTED_LAYOUT_05[..6] } else { &PRINTED_LAYOUT_05 };
+    let entries = &layout::gen2::PRINTED_ENTRIES;
+    let expected = if files.card_type.is_special_permanent() {
+        &entries[..layout::gen2::PRINTED_ENTRIES_SPRC]
+    } else {
+        &entries[..]
+    };
     let printed = match exact_objects(DF1_EF02.name, files.printed, expected) {
         Ok(values) => values.concat(),
         Err(reason) => return Verification::invalid(Reason::PrintedEntriesLayout, &reason, now_unix),

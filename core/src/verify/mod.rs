@@ -29,7 +29,7 @@ pub use gen1::{
     GEN1_CHECK_CODE_LEN, GEN1_FACE_LEN, GEN1_FRONT_LEN, Gen1SignedFiles, verify_first_generation, verify_gen1,
 };
 pub use gen2::{
-    GEN2_RAW_SIGNATURE_LEN, Gen2SignedFiles, PRINTED_LAYOUT_05, signed_data as gen2_signed_data, verify_gen2,
+    GEN2_RAW_SIGNATURE_LEN, Gen2SignedFiles, signed_data as gen2_signed_data, verify_gen2,
     verify_second_generation,
 };
 pub use trust::{

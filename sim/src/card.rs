@@ -1,0 +1,200 @@
+//! The simulated chip as a [`Transport`]: [`SimCard`] runs the protocol of
+//! `chip.rs` with the suite of the card's generation, fires the injected
+//! [`Fault`]s and records the [`TraceEntry`] of every exchange.
+
+use zairyu::apdu::{ParsedCommand, StatusWord};
+use zairyu::crypto::{Aes128Suite, TdesSuite};
+use zairyu::error::TransportError;
+use zairyu::layout::Df;
+use zairyu::transport::{Limits, Transport};
+
+use crate::chip::{Chip, Quirks};
+use crate::fault::Fault;
+use crate::issue::IssuedCard;
+
+/// One exchange as seen on the wire. Never holds command or response data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceEntry {
+    /// CLA INS P1 P2 (zero-filled if the command was shorter than 4 bytes).
+    pub header: [u8; 4],
+    /// Length of the command data field (0 if the APDU did not parse).
+    pub lc: usize,
+    /// Length of the response data, without SW.
+    pub response_len: usize,
+    /// SW1 SW2 as sent; `None` when the transmit failed with a transport error
+    /// or the (faulted) response was shorter than 2 bytes.
+    pub sw: Option<[u8; 2]>,
+}
+
+/// The suite-specific chip: one protocol implementation, two crypto suites.
+enum Engine {
+    /// First generation (types `1`/`2`): 3DES, Retail MAC.
+    Tdes(Chip<TdesSuite>),
+    /// Second generation (types `05`/`06`): AES-128, AES-CMAC (GEN2 Appendix 1).
+    Aes(Chip<Aes128Suite>),
+}
+
+macro_rules! with_chip {
+    ($engine:expr, $c:ident => $body:expr) => {
+        match $engine {
+            Engine::Tdes($c) => $body,
+            Engine::Aes($c) => $body,
+        }
+    };
+}
+
+/// The simulated chip: a state machine per SPEC15 §3.5 / §4.2 (GEN2 §3.5, §4.2).
+pub struct SimCard {
+    card: IssuedCard,
+    engine: Engine,
+    faults: Vec<(Fault, bool)>,
+    trace: Vec<TraceEntry>,
+    transmitted: usize,
+    removed: bool,
+}
+
+impl core::fmt::Debug for SimCard {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "SimCard({:?}, faults={:?}, apdus={})", self.card, self.faults.len(), self.transmitted)
+    }
+}
+
+impl SimCard {
+    /// Activates a card: MF current, no session.
+    pub fn new(card: IssuedCard) -> Self {
+        // `IssuedCard::try_issue` issues only types 1, 2, 05 and 06.
+        let engine = match card.card_type().generation() {
+            1 => Engine::Tdes(Chip::new(&card)),
+            _ => Engine::Aes(Chip::new(&card)),
+        };
+        SimCard { card, engine, faults: Vec::new(), trace: Vec::new(), transmitted: 0, removed: false }
+    }
+
+    /// Adds a fault.
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.faults.push((fault, false));
+        self
+    }
+
+    /// Every exchange so far.
+    pub fn trace(&self) -> &[TraceEntry] {
+        &self.trace
+    }
+
+    /// Deactivates and reactivates the card: clears the session key, the
+    /// authentication state and the challenge; the MF becomes current (SPEC15 §4.2.4(2)).
+    pub fn power_cycle(&mut self) {
+        with_chip!(&mut self.engine, c => c.reset());
+    }
+
+    /// The personalised contents.
+    pub fn issued(&self) -> &IssuedCard {
+        &self.card
+    }
+
+    /// The currently selected DF.
+    pub fn current_df(&self) -> Df {
+        with_chip!(&self.engine, c => c.current_df())
+    }
+
+    /// Whether the last VERIFY succeeded within the current session.
+    pub fn is_authenticated(&self) -> bool {
+        with_chip!(&self.engine, c => c.authenticated())
+    }
+
+    /// Whether a session key is established.
+    pub fn has_session(&self) -> bool {
+        with_chip!(&self.engine, c => c.has_session())
+    }
+
+    /// How many APDUs were offered to [`Transport::transmit`].
+    pub fn apdu_count(&self) -> usize {
+        self.transmitted
+    }
+
+    fn has(&self, f: &Fault) -> bool {
+        self.faults.iter().any(|(x, _)| x == f)
+    }
+
+    fn quirks(&self) -> Quirks {
+        Quirks {
+            short_only: self.has(&Fault::ShortApdusOnly),
+            corrupt_mac_icc: self.has(&Fault::CorruptMacIcc),
+            bad_sm_padding: self.has(&Fault::BadSmPadding),
+        }
+    }
+
+    fn record(&mut self, header: [u8; 4], lc: usize, raw: Option<&[u8]>) {
+        let (response_len, sw) = match raw {
+            Some(r) if r.len() >= 2 => (r.len() - 2, Some([r[r.len() - 2], r[r.len() - 1]])),
+            Some(r) => (r.len(), None),
+            None => (0, None),
+        };
+        self.trace.push(TraceEntry { header, lc, response_len, sw });
+    }
+
+    fn exchange(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let n = self.transmitted;
+        self.transmitted = n.saturating_add(1);
+        if self.removed || self.faults.iter().any(|(f, _)| matches!(f, Fault::RemoveCardAfter(k) if n >= *k)) {
+            self.removed = true;
+            return Err(TransportError::CardRemoved);
+        }
+        if let Some(slot) =
+            self.faults.iter_mut().find(|(f, fired)| !*fired && matches!(f, Fault::ResetAfter(k) if n >= *k))
+        {
+            slot.1 = true;
+            self.power_cycle();
+            return Err(TransportError::CardReset);
+        }
+        let header = command.get(..4).and_then(|h| <[u8; 4]>::try_from(h).ok());
+        let mut raw = match self.faults.iter().find_map(|(f, _)| f.forced_status(header)) {
+            Some(sw) => {
+                with_chip!(&mut self.engine, c => c.forget_challenge());
+                sw.to_vec()
+            }
+            None => {
+                let q = self.quirks();
+                with_chip!(&mut self.engine, c => c.process(&self.card, command, q)).encode()
+            }
+        };
+        for (f, _) in &self.faults {
+            f.alter_response(header, &mut raw);
+        }
+        if self.has(&Fault::ShortApdusOnly) && raw.len() > 256 + 2 {
+            // A short-APDU reader cannot carry more than 256 data bytes back, whatever
+            // the card sent.
+            raw = zairyu::apdu::Response::status(StatusWord::WrongLength).encode();
+        }
+        Ok(raw)
+    }
+}
+
+impl Transport for SimCard {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let mut header = [0u8; 4];
+        for (h, b) in header.iter_mut().zip(command) {
+            *h = *b;
+        }
+        let lc = ParsedCommand::parse(command).map_or(0, |p| p.data.len());
+        let result = self.exchange(command);
+        self.record(header, lc, result.as_ref().ok().map(Vec::as_slice));
+        result
+    }
+
+    fn limits(&self) -> Limits {
+        if self.has(&Fault::ShortApdusOnly) {
+            Limits { extended_length: false, max_command: 261, max_response: 258 }
+        } else {
+            Limits::FULL
+        }
+    }
+}
+
+/// The status word of a raw response, if it has one (test helper).
+pub fn status_of(raw: &[u8]) -> Option<StatusWord> {
+    match raw {
+        [.., a, b] => Some(StatusWord::from_bytes(*a, *b)),
+        _ => None,
+    }
+}
