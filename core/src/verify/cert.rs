@@ -85,53 +85,131 @@ pub(crate) struct X509 {
     tbs: Range<usize>,
 }
 
-/// Reads one definite-length DER/BER header at `pos`: (tag, header length,
-/// content length). Long lengths of up to four bytes are accepted (BER allows a
-/// non-minimal length, which a lenient reader tolerates); the indefinite form
-/// (`80`) is not.
-fn read_header(data: &[u8], pos: usize) -> Result<(u8, usize, usize), (usize, ParseProblem)> {
-    let tag = *data.get(pos).ok_or((pos, ParseProblem::Truncated))?;
-    let first = *data.get(pos + 1).ok_or((pos + 1, ParseProblem::Truncated))?;
-    match first {
-        0x00..=0x7F => Ok((tag, 2, usize::from(first))),
-        0x81..=0x84 => {
-            let n = usize::from(first & 0x7F);
-            let bytes = data.get(pos + 2..pos + 2 + n).ok_or((pos + 1, ParseProblem::Truncated))?;
-            let len = bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-            Ok((tag, 2 + n, len))
-        }
-        other => Err((pos + 1, ParseProblem::BadLengthForm(other))),
+/// How deep a certificate's structure may nest (real ones reach about 8).
+const MAX_DEPTH: usize = 24;
+
+/// Appends a DER (minimal) length.
+fn der_length(len: usize, out: &mut Vec<u8>) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
     }
 }
 
+/// Walks one BER element at `pos` of `data` and appends its DER re-encoding to
+/// `out`; returns the offset just after it. Tolerated, as the notes require of card
+/// certificates (first-generation notes §6, second-generation notes §5.2):
+/// non-minimal definite lengths (up to four length bytes), the indefinite length
+/// (`80` … `00 00`) on constructed elements, and BOOLEAN values other than `FF`
+/// (re-encoded as `FF`). Anything else that is not DER is left for the DER decoder
+/// to refuse. Never panics; nesting is bounded.
+fn ber_to_der(data: &[u8], pos: usize, depth: usize, out: &mut Vec<u8>) -> Result<usize, (usize, ParseProblem)> {
+    if depth > MAX_DEPTH {
+        return Err((pos, ParseProblem::BadFormat("certificate nested too deeply")));
+    }
+    let first = *data.get(pos).ok_or((pos, ParseProblem::Truncated))?;
+    let mut p = pos + 1;
+    if first & 0x1F == 0x1F {
+        // High tag number: base-128 bytes, the last without bit 8.
+        loop {
+            let b = *data.get(p).ok_or((p, ParseProblem::Truncated))?;
+            p += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+            if p - pos > 5 {
+                return Err((pos, ParseProblem::BadFormat("tag number too long")));
+            }
+        }
+    }
+    let tag = &data[pos..p];
+    let constructed = first & 0x20 != 0;
+    let length_byte = *data.get(p).ok_or((p, ParseProblem::Truncated))?;
+    p += 1;
+    let mut content = Vec::new();
+    let end = if length_byte == 0x80 {
+        if !constructed {
+            return Err((p - 1, ParseProblem::BadLengthForm(0x80)));
+        }
+        let mut q = p;
+        loop {
+            match data.get(q..q + 2) {
+                Some([0, 0]) => break q + 2,
+                Some(_) => q = ber_to_der(data, q, depth + 1, &mut content)?,
+                None => return Err((q, ParseProblem::Truncated)),
+            }
+        }
+    } else {
+        let len = match length_byte {
+            0x00..=0x7F => usize::from(length_byte),
+            0x81..=0x84 => {
+                let n = usize::from(length_byte & 0x7F);
+                let bytes = data.get(p..p + n).ok_or((p, ParseProblem::Truncated))?;
+                p += n;
+                bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
+            }
+            other => return Err((p - 1, ParseProblem::BadLengthForm(other))),
+        };
+        let end = p.checked_add(len).filter(|&e| e <= data.len()).ok_or((p, ParseProblem::Truncated))?;
+        if constructed {
+            let mut q = p;
+            while q < end {
+                q = ber_to_der(&data[..end], q, depth + 1, &mut content)?;
+            }
+        } else if first == 0x01 && len == 1 {
+            // BER BOOLEAN: any non-zero octet is TRUE; DER writes FF.
+            content.push(if data[p] == 0 { 0x00 } else { 0xFF });
+        } else {
+            content.extend_from_slice(&data[p..end]);
+        }
+        end
+    };
+    out.extend_from_slice(tag);
+    der_length(content.len(), out);
+    out.extend_from_slice(&content);
+    Ok(end)
+}
+
+/// The offset just after the BER element at `pos`.
+fn ber_end(data: &[u8], pos: usize) -> Result<usize, (usize, ParseProblem)> {
+    ber_to_der(data, pos, 0, &mut Vec::new())
+}
+
 impl X509 {
-    /// Decodes exactly one certificate that fills `der` completely.
-    pub(crate) fn from_exact_der(der: &[u8]) -> Result<Self, (usize, ParseProblem)> {
-        let (tag, hdr, len) = read_header(der, 0)?;
-        if tag != 0x30 {
-            return Err((0, ParseProblem::UnexpectedTag { expected: 0x30, found: u16::from(tag) }));
+    /// Decodes exactly one certificate that fills `stored` completely, in DER or in
+    /// the BER forms [`ber_to_der`] tolerates. The typed certificate is decoded from
+    /// the DER re-encoding; signatures are checked over the TBSCertificate bytes
+    /// exactly as stored.
+    pub(crate) fn from_exact_der(stored: &[u8]) -> Result<Self, (usize, ParseProblem)> {
+        let first = *stored.first().ok_or((0, ParseProblem::Truncated))?;
+        if first != 0x30 {
+            return Err((0, ParseProblem::UnexpectedTag { expected: 0x30, found: u16::from(first) }));
         }
-        let total = hdr.checked_add(len).ok_or((1, ParseProblem::Truncated))?;
-        if total > der.len() {
-            return Err((der.len(), ParseProblem::Truncated));
-        }
-        if total < der.len() {
+        let mut der = Vec::with_capacity(stored.len());
+        let total = ber_to_der(stored, 0, 0, &mut der)?;
+        if total < stored.len() {
             return Err((total, ParseProblem::TrailingGarbage));
         }
-        let (tbs_tag, tbs_hdr, tbs_len) = read_header(der, hdr)?;
-        if tbs_tag != 0x30 {
-            return Err((hdr, ParseProblem::UnexpectedTag { expected: 0x30, found: u16::from(tbs_tag) }));
+        // The TBSCertificate is the outer SEQUENCE's first element.
+        let tbs_start = match stored.get(1) {
+            Some(&l) if l < 0x80 || l == 0x80 => 2,
+            Some(&l) => 2 + usize::from(l & 0x7F),
+            None => return Err((1, ParseProblem::Truncated)),
+        };
+        if stored.get(tbs_start) != Some(&0x30) {
+            let found = stored.get(tbs_start).copied().unwrap_or(0);
+            return Err((tbs_start, ParseProblem::UnexpectedTag { expected: 0x30, found: u16::from(found) }));
         }
-        let tbs_end = hdr
-            .checked_add(tbs_hdr)
-            .and_then(|v| v.checked_add(tbs_len))
-            .filter(|&end| end <= total)
-            .ok_or((hdr, ParseProblem::Truncated))?;
-        let cert = Certificate::from_der(der).map_err(|e| {
+        let tbs_end = ber_end(stored, tbs_start)?;
+        let cert = Certificate::from_der(&der).map_err(|e| {
             let offset = e.position().map_or(0, |p| u32::from(p) as usize);
             (offset, ParseProblem::Certificate(e.to_string()))
         })?;
-        Ok(X509 { der: der.to_vec(), cert, tbs: hdr..tbs_end })
+        Ok(X509 { der: stored.to_vec(), cert, tbs: tbs_start..tbs_end })
     }
 
     /// The certificate bytes exactly as decoded.
@@ -228,8 +306,9 @@ impl core::fmt::Debug for CardCertificate {
 impl CardCertificate {
     /// Parses the value of `DB` / `DD` (SPEC15 §3.3.4.9; GEN2 §3.4.3).
     ///
-    /// The outer `SEQUENCE` header (`30 82 xx xx`, `30 81 xx` or the short form)
-    /// gives the certificate's length; the rest of the value must be `00` fill
+    /// The outer `SEQUENCE` (definite length in any form, or indefinite) decides
+    /// where the certificate ends; BER inside it is tolerated as [`X509`] describes
+    /// (non-minimal and indefinite lengths, BER booleans); the rest of the value must be `00` fill
     /// (a non-zero byte there is [`ParseProblem::TrailingGarbage`] at its offset).
     /// The certificate itself is then decoded with `x509-cert`; a failure there is
     /// [`ParseProblem::Certificate`]. A value cut short is
@@ -239,14 +318,11 @@ impl CardCertificate {
     /// reports it instead.
     pub fn parse(file: &'static str, value: &[u8]) -> Result<Self, ParseError> {
         let err = |(offset, what): (usize, ParseProblem)| ParseError { file, offset, what };
-        let (tag, hdr, len) = read_header(value, 0).map_err(err)?;
-        if tag != 0x30 {
-            return Err(err((0, ParseProblem::UnexpectedTag { expected: 0x30, found: u16::from(tag) })));
+        if value.first() != Some(&0x30) {
+            let found = value.first().copied().unwrap_or(0);
+            return Err(err((0, ParseProblem::UnexpectedTag { expected: 0x30, found: u16::from(found) })));
         }
-        let total = hdr.checked_add(len).ok_or_else(|| err((1, ParseProblem::Truncated)))?;
-        if total > value.len() {
-            return Err(err((value.len(), ParseProblem::Truncated)));
-        }
+        let total = ber_end(value, 0).map_err(err)?;
         if let Some(pos) = value[total..].iter().position(|&b| b != 0) {
             return Err(err((total + pos, ParseProblem::TrailingGarbage)));
         }
@@ -255,7 +331,7 @@ impl CardCertificate {
         Ok(CardCertificate { x509, key })
     }
 
-    /// The certificate's DER, without the `00` fill.
+    /// The certificate as stored (DER, or the tolerated BER), without the `00` fill.
     pub fn der(&self) -> &[u8] {
         self.x509.der()
     }

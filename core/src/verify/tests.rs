@@ -672,3 +672,156 @@ fn verification_serialises_in_snake_case() {
     assert_eq!(i.signature, SignatureStatus::Invalid);
     assert_eq!(serde_json::to_value(i).unwrap()["chain"], "not_checked");
 }
+
+// --- BER-tolerant card certificates (first-generation notes §6, second-generation notes §5.2).
+
+const GEN1_CA_KEY: &[u8] = include_bytes!("../../../sim/fixtures/gen1-test-ca.key.der");
+
+/// The (tag, header, content) elements of a DER SEQUENCE's content, in order.
+fn der_children(der: &[u8]) -> Vec<Vec<u8>> {
+    let content_start = if der[1] < 0x80 { 2 } else { 2 + usize::from(der[1] & 0x7F) };
+    let mut out = Vec::new();
+    let mut p = content_start;
+    while p < der.len() {
+        let len_byte = der[p + 1];
+        let (len, hdr) = if len_byte < 0x80 {
+            (usize::from(len_byte), 2)
+        } else {
+            let n = usize::from(len_byte & 0x7F);
+            (der[p + 2..p + 2 + n].iter().fold(0usize, |a, &b| (a << 8) | usize::from(b)), 2 + n)
+        };
+        out.push(der[p..p + hdr + len].to_vec());
+        p += hdr + len;
+    }
+    out
+}
+
+/// `tag`, a length in the 4-byte long form (`83 00 HH LL`, non-minimal), content.
+fn long_form(tag: u8, content: &[u8]) -> Vec<u8> {
+    let n = content.len();
+    let mut v = vec![tag, 0x83, 0x00, (n >> 8) as u8, n as u8];
+    v.extend_from_slice(content);
+    v
+}
+
+/// `tag 80 content 00 00`: the indefinite length.
+fn indefinite(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut v = vec![tag, 0x80];
+    v.extend_from_slice(content);
+    v.extend_from_slice(&[0, 0]);
+    v
+}
+
+fn chain_of(value: &[u8]) -> (ChainStatus, Option<String>) {
+    let cert = CardCertificate::parse("DF3/EF01 DB", value).unwrap();
+    let dc = sign_bare(GEN1_SIGNER_KEY, &digest(&front(), &face()));
+    let v = verify_gen1(&front(), &face(), Some(&dc), Some(&cert), &gen1_trust(), NOW);
+    assert_eq!(v.signature, SignatureStatus::Valid, "{:?}", v.reason);
+    (v.chain, v.certificate_subject)
+}
+
+#[test]
+fn ber_outer_lengths_and_zero_fill_are_tolerated() {
+    let parts = der_children(GEN1_SIGNER);
+    let content = parts.concat();
+    let mut long = long_form(0x30, &content);
+    long.resize(1200, 0);
+    let mut indef = indefinite(0x30, &content);
+    indef.resize(1200, 0);
+    for value in [long, indef] {
+        let (chain, subject) = chain_of(&value);
+        assert_eq!(chain, ChainStatus::Verified);
+        assert_eq!(subject, gen1_cert().subject().into());
+    }
+}
+
+#[test]
+fn ber_inside_the_signed_part_verifies_over_the_bytes_as_stored() {
+    // A TBSCertificate with a non-minimal length, an indefinite-length extensions
+    // wrapper and a BER boolean (`01 01 01` for TRUE), signed by the test CA over
+    // exactly these bytes: the typed certificate comes from a DER re-encoding, the
+    // signature is checked over the stored bytes.
+    let parts = der_children(GEN1_SIGNER);
+    let (tbs, alg) = (&parts[0], &parts[1]);
+    let mut tbs_parts = der_children(tbs);
+    let ext = tbs_parts.last_mut().unwrap();
+    assert_eq!(ext[0], 0xA3, "extensions [3]");
+    let ext_content = der_children(ext).concat();
+    let ber_ext_content: Vec<u8> = {
+        // Inside the SEQUENCE OF Extension, turn every `01 01 FF` into `01 01 01`.
+        let mut v = ext_content.clone();
+        let mut i = 0;
+        while i + 2 < v.len() {
+            if v[i..i + 3] == [0x01, 0x01, 0xFF] {
+                v[i + 2] = 0x01;
+            }
+            i += 1;
+        }
+        v
+    };
+    assert_ne!(ber_ext_content, ext_content, "the fixture has a critical extension");
+    *ext = indefinite(0xA3, &ber_ext_content);
+    let ber_tbs = long_form(0x30, &tbs_parts.concat());
+    let sig = rsa_key(GEN1_CA_KEY).sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(&ber_tbs)).unwrap();
+    let mut bit_string = vec![0x03, 0x82, 0x01, 0x01, 0x00];
+    bit_string.extend_from_slice(&sig);
+    let mut value = indefinite(0x30, &[ber_tbs, alg.clone(), bit_string].concat());
+    value.resize(1200, 0);
+    let (chain, subject) = chain_of(&value);
+    assert_eq!(chain, ChainStatus::Verified);
+    assert_eq!(subject, gen1_cert().subject().into());
+
+    // The same bytes with one TBS byte changed no longer chain.
+    let pos = value.windows(6).position(|w| w == b"Signer").unwrap();
+    value[pos] ^= 0x20;
+    let (chain, _) = chain_of(&value);
+    assert_eq!(chain, ChainStatus::NoMatchingAnchor);
+}
+
+#[test]
+fn malformed_certificates_are_invalid_with_their_reason_code() {
+    let dc = sign_bare(GEN1_SIGNER_KEY, &digest(&front(), &face()));
+    let content = der_children(GEN1_SIGNER).concat();
+    let mut unterminated = vec![0x30, 0x80];
+    unterminated.extend_from_slice(&content);
+    let mut primitive_indefinite = GEN1_SIGNER.to_vec();
+    primitive_indefinite[4] = 0x04;
+    primitive_indefinite[5] = 0x80;
+    let mut deep = Vec::new();
+    for _ in 0..40 {
+        deep.extend_from_slice(&[0x30, 0x80]);
+    }
+    deep.resize(1200, 0);
+    for (name, value) in [
+        ("truncated", GEN1_SIGNER[..400].to_vec()),
+        ("unterminated indefinite", unterminated),
+        ("primitive indefinite", primitive_indefinite),
+        ("nested too deeply", deep),
+        ("not a sequence", vec![0x04, 0x01, 0x00]),
+        ("five length bytes", vec![0x30, 0x85, 0, 0, 0, 0, 1, 0]),
+    ] {
+        let r = CardCertificate::parse("DF3/EF01 DB", &value);
+        assert!(r.is_err(), "{name}");
+        if name == "unterminated indefinite" {
+            // In the 1200-byte field the zero fill ends it: a well-formed BER value.
+            continue;
+        }
+        let mut df3 = vec![0xDA, 0x82, 0x01, 0x00];
+        df3.extend_from_slice(&dc);
+        df3.extend_from_slice(&[0xDB, 0x82, 0x04, 0xB0]);
+        let mut v = value.clone();
+        v.resize(1200, 0);
+        df3.extend_from_slice(&v);
+        let mut front_file = vec![0xD0, 0x82, 0x1B, 0x58];
+        front_file.extend_from_slice(&front());
+        let mut face_file = vec![0xD1, 0x82, 0x0B, 0xB8];
+        face_file.extend_from_slice(&face());
+        let files = Gen1SignedFiles { front: &front_file, face: &face_file, signature: &df3 };
+        let v = verify_first_generation(&files, &gen1_trust(), NOW);
+        assert_eq!(
+            (v.signature, v.reason_code),
+            (SignatureStatus::Invalid, Some(Reason::CertificateMalformed)),
+            "{name}"
+        );
+    }
+}
