@@ -196,7 +196,8 @@ impl X509 {
         }
         // The TBSCertificate is the outer SEQUENCE's first element.
         let tbs_start = match stored.get(1) {
-            Some(&l) if l < 0x80 || l == 0x80 => 2,
+            // Short form, or the indefinite form `80`.
+            Some(&l) if l <= 0x80 => 2,
             Some(&l) => 2 + usize::from(l & 0x7F),
             None => return Err((1, ParseProblem::Truncated)),
         };
