@@ -297,6 +297,12 @@ fn read_gen1<T: Transport>(
             format!("address is not UTF-8; decoded as Shift_JIS{}", if t.lossy { " with unmapped bytes" } else { "" }),
         ));
     }
+    let texts = [
+        ("DF2/EF01 D4 address", address.address.as_ref()),
+        ("DF2/EF02 D5 comprehensive permission", comprehensive_permission.as_ref().and_then(Option::as_ref)),
+        ("DF2/EF03 D6 individual permission", individual_permission.as_ref().and_then(Option::as_ref)),
+    ];
+    warnings.extend(unsafe_text_warnings(&texts));
     let data = Gen1Data {
         front_image,
         face_image,
@@ -371,8 +377,24 @@ fn read_gen2<T: Transport>(
             "DF2 note text is not valid UTF-8; shown with replacement characters",
         ));
     }
+    warnings.extend(unsafe_text_warnings(&[("DF2 DE note", back.note_text.as_ref())]));
     let data = Gen2Data { printed, name_image, face_image, address_image, back, signature };
     Ok(Partial { data: CardData::Gen2(Box::new(data)), verification, warnings })
+}
+
+/// One [`WarningCode::UnsafeCharacters`] warning per named text that holds
+/// control or bidirectional-override characters.
+fn unsafe_text_warnings(texts: &[(&str, Option<&Text>)]) -> Vec<Warning> {
+    texts
+        .iter()
+        .filter(|(_, t)| t.is_some_and(Text::has_unsafe_chars))
+        .map(|(name, _)| {
+            Warning::new(
+                WarningCode::UnsafeCharacters,
+                format!("{name} holds control or bidirectional-override characters; shown escaped"),
+            )
+        })
+        .collect()
 }
 
 /// Reads one EF by its access rule, parses it, and keeps the bytes as a raw file.

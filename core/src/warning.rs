@@ -19,6 +19,9 @@ pub enum WarningCode {
     AddressNotUtf8,
     /// A second-generation note text is not UTF-8 and was decoded lossily.
     NoteNotUtf8,
+    /// A text field holds control characters (C0, C1, DEL) or bidirectional
+    /// overrides, which could change how the text around it is shown.
+    UnsafeCharacters,
 }
 
 impl WarningCode {
@@ -29,6 +32,7 @@ impl WarningCode {
             WarningCode::ShortApduFallback => "short_apdu_fallback",
             WarningCode::AddressNotUtf8 => "address_not_utf8",
             WarningCode::NoteNotUtf8 => "note_not_utf8",
+            WarningCode::UnsafeCharacters => "unsafe_characters",
         }
     }
 }

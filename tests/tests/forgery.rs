@@ -273,3 +273,28 @@ fn altered_address_keeps_the_signature_valid_because_it_is_not_signed() {
     assert_eq!(r.verification.signature, SignatureStatus::Valid);
     assert_eq!(r.gen1().unwrap().address.address.as_ref().unwrap().text, "偽の住所");
 }
+
+// --- Text that could attack the terminal or the page.
+
+#[test]
+fn control_and_bidi_characters_in_card_text_are_flagged() {
+    let opts = IssueOptions {
+        address: Some(zairyu_sim::Address {
+            date: "20260101".into(),
+            municipality_code: "131016".into(),
+            text: "東京都\u{202E}区田代千\u{1b}[2J\u{0}x".into(),
+        }),
+        individual_permission: Some("許可\u{2066}なし\u{2069}".into()),
+        ..IssueOptions::default()
+    };
+    let r = read(IssuedCard::issue(&opts));
+    let codes: Vec<_> = r.warnings.iter().map(|w| (w.code, w.message.clone())).collect();
+    let unsafe_warnings: Vec<_> =
+        codes.iter().filter(|(c, _)| *c == zairyu::warning::WarningCode::UnsafeCharacters).collect();
+    assert_eq!(unsafe_warnings.len(), 2, "{codes:?}");
+    assert!(unsafe_warnings[0].1.contains("address") && unsafe_warnings[1].1.contains("individual"));
+    // The read completes and the text is kept as read, for the bindings to escape.
+    assert!(r.gen1().unwrap().address.address.as_ref().unwrap().text.contains('\u{202E}'));
+    // A clean card has no such warning.
+    assert!(read(issue(CardType::ResidenceCard)).warnings.is_empty());
+}

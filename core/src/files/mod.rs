@@ -389,7 +389,20 @@ pub struct Text {
     pub lossy: bool,
 }
 
+/// Whether a character can change how a terminal or a page shows the text around
+/// it: C0 and C1 controls, DEL, and the bidirectional embeddings, overrides and
+/// isolates (U+202A–U+202E, U+2066–U+2069).
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 impl Text {
+    /// Whether the text holds a character of [`is_unsafe_char`]; such text is
+    /// reported with a warning and shown escaped by the CLI.
+    pub fn has_unsafe_chars(&self) -> bool {
+        self.text.chars().any(is_unsafe_char)
+    }
+
     /// Decodes a zero-filled value: UTF-8, else Shift_JIS/CP932 flagged.
     /// JIS X 0213 plane-2 characters have no CP932 mapping and come out as U+FFFD
     /// with `lossy = true`; the raw bytes remain available in the dump.
