@@ -36,6 +36,55 @@ pub const GEN2_CARD_SIGNER_DER: &[u8] = include_bytes!("../fixtures/gen2-card-si
 /// The gen2 card signer's private key (PKCS#8 DER, published on purpose, test only).
 pub const GEN2_CARD_SIGNER_KEY_DER: &[u8] = include_bytes!("../fixtures/gen2-card-signer.key.der");
 
+/// The synthetic "production" root, first generation
+/// (`fixtures/gen1-synthetic-production-ca.der`, `make-synthetic-production.sh`):
+/// pinned by the core only in test builds (cargo feature `test-production-root`).
+pub const GEN1_SYNTHETIC_PRODUCTION_CA_DER: &[u8] = include_bytes!("../fixtures/gen1-synthetic-production-ca.der");
+/// The first-generation card signer under it.
+pub const GEN1_SYNTHETIC_PRODUCTION_SIGNER_DER: &[u8] =
+    include_bytes!("../fixtures/gen1-synthetic-production-signer.der");
+/// Its private key (PKCS#8 DER, published on purpose, test only).
+pub const GEN1_SYNTHETIC_PRODUCTION_SIGNER_KEY_DER: &[u8] =
+    include_bytes!("../fixtures/gen1-synthetic-production-signer.key.der");
+/// The synthetic "production" root, second generation (P-384).
+pub const GEN2_SYNTHETIC_PRODUCTION_CA_DER: &[u8] = include_bytes!("../fixtures/gen2-synthetic-production-ca.der");
+/// The second-generation card signer under it.
+pub const GEN2_SYNTHETIC_PRODUCTION_SIGNER_DER: &[u8] =
+    include_bytes!("../fixtures/gen2-synthetic-production-signer.der");
+/// Its private key (PKCS#8 DER, published on purpose, test only).
+pub const GEN2_SYNTHETIC_PRODUCTION_SIGNER_KEY_DER: &[u8] =
+    include_bytes!("../fixtures/gen2-synthetic-production-signer.key.der");
+
+/// Which throw-away PKI signs a simulated card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum SimPki {
+    /// The test CAs ([`GEN1_TEST_CA_DER`], [`GEN2_TEST_CA_DER`]): verdict `test`
+    /// under [`add_test_anchors`].
+    #[default]
+    Test,
+    /// The synthetic production roots: verdict `production` only in a build of the
+    /// core with the feature `test-production-root` that loads them as production
+    /// roots; in any other build they are unpinned, like any unknown root.
+    SyntheticProduction,
+}
+
+impl SimPki {
+    /// The card signer's certificate and PKCS#8 key of a generation (1 or 2).
+    pub(crate) fn signer(self, generation: u8) -> (&'static [u8], &'static [u8]) {
+        match (self, generation) {
+            (SimPki::Test, 1) => (GEN1_CARD_SIGNER_DER, GEN1_CARD_SIGNER_KEY_DER),
+            (SimPki::Test, _) => (GEN2_CARD_SIGNER_DER, GEN2_CARD_SIGNER_KEY_DER),
+            (SimPki::SyntheticProduction, 1) => {
+                (GEN1_SYNTHETIC_PRODUCTION_SIGNER_DER, GEN1_SYNTHETIC_PRODUCTION_SIGNER_KEY_DER)
+            }
+            (SimPki::SyntheticProduction, _) => {
+                (GEN2_SYNTHETIC_PRODUCTION_SIGNER_DER, GEN2_SYNTHETIC_PRODUCTION_SIGNER_KEY_DER)
+            }
+        }
+    }
+}
+
 /// Adds the simulator's two test CAs (first generation RSA, second generation
 /// P-384) to `store` as test anchors: the one place every binding and test gets
 /// them from. Cards chaining to them are never production-valid.

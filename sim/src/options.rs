@@ -158,6 +158,8 @@ pub struct IssueOptions {
     /// `C6` birth-date digit, so the file still parses), so the check code no
     /// longer verifies.
     pub tamper_printed_entries: bool,
+    /// Which throw-away PKI signs the card (default: the test CAs).
+    pub pki: crate::fixtures::SimPki,
 }
 
 impl Default for IssueOptions {
@@ -189,6 +191,7 @@ impl Default for IssueOptions {
             gen2_signature_der: false,
             sprc_df2_sfi: gen2::DF2_SPRC.sfi,
             tamper_printed_entries: false,
+            pki: crate::fixtures::SimPki::Test,
         }
     }
 }

@@ -29,9 +29,10 @@ pub use gen1::{
     GEN1_CHECK_CODE_LEN, GEN1_FACE_LEN, GEN1_FRONT_LEN, Gen1SignedFiles, verify_first_generation, verify_gen1,
 };
 pub use gen2::{
-    GEN2_RAW_SIGNATURE_LEN, Gen2SignedFiles, signed_data as gen2_signed_data, verify_gen2,
-    verify_second_generation,
+    GEN2_RAW_SIGNATURE_LEN, Gen2SignedFiles, signed_data as gen2_signed_data, verify_gen2, verify_second_generation,
 };
+#[cfg(feature = "test-production-root")]
+pub use trust::TEST_BUILD_PINNED_ROOTS;
 pub use trust::{
     AnchorProfile, KNOWN_MOJ_TEST_CA2, PINNED_GEN1_ROOTS, PINNED_GEN2_ROOTS, TrustAnchor, TrustStore,
     is_pinned_production_root, split_certificates,

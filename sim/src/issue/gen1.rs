@@ -18,7 +18,7 @@ use zairyu::layout::{gen1, value_len};
 
 use super::encode::{Files, filled, fixed_ascii, flag, insert, tlv, zero_file, zero_padded};
 use super::face_image;
-use crate::fixtures::{FRONT_TIF, GEN1_CARD_SIGNER_DER, GEN1_CARD_SIGNER_KEY_DER};
+use crate::fixtures::FRONT_TIF;
 use crate::options::{Address, CheckCodeFormat, IssueError, IssueOptions, Under16Df3};
 
 /// Places every first-generation EF below the MF.
@@ -31,8 +31,9 @@ pub(super) fn build(opts: &IssueOptions, files: &mut Files) -> Result<(), IssueE
     let df3 = if opts.under_16 {
         filled(&gen1::DF3_EF01, under_16_df3(opts.under_16_df3_variant))?
     } else {
-        let sig = sign_check_code(&front, &face, opts.check_code_format)?;
-        let cert = zero_padded("certificate", GEN1_CARD_SIGNER_DER, value_len::CERTIFICATE)?;
+        let (cert, key) = opts.pki.signer(1);
+        let sig = sign_check_code(key, &front, &face, opts.check_code_format)?;
+        let cert = zero_padded("certificate", cert, value_len::CERTIFICATE)?;
         tlv(&[(0xDA, sig), (0xDB, cert)])
     };
     if opts.tamper_front_image {
@@ -97,10 +98,10 @@ fn address_file(a: &Address, sjis: bool) -> Result<Vec<u8>, IssueError> {
     Ok(tlv(&[(0xD2, date), (0xD3, code), (0xD4, text)]))
 }
 
-/// Signs SHA-256(`D0` value ‖ `D1` value) with the test card-signer key
+/// Signs SHA-256(`D0` value ‖ `D1` value) with a card-signer key (PKCS#8 DER)
 /// (SPEC15 §3.4.3, Fig. 3-4).
-fn sign_check_code(front: &[u8], face: &[u8], format: CheckCodeFormat) -> Result<Vec<u8>, IssueError> {
-    let key = PrivateKey::from_pkcs8_der(GEN1_CARD_SIGNER_KEY_DER).map_err(|e| IssueError::Signing(e.to_string()))?;
+fn sign_check_code(key: &[u8], front: &[u8], face: &[u8], format: CheckCodeFormat) -> Result<Vec<u8>, IssueError> {
+    let key = PrivateKey::from_pkcs8_der(key).map_err(|e| IssueError::Signing(e.to_string()))?;
     let mut h = Sha256::new();
     h.update(front);
     h.update(face);

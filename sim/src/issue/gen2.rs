@@ -21,7 +21,7 @@ use zairyu::layout::{Ef, gen2, value_len};
 
 use super::encode::{Files, ascii_char, ascii_padded, filled, fixed_ascii, flag, insert, tlv, zero_file, zero_padded};
 use super::face_image;
-use crate::fixtures::{ADDRESS_TIF, GEN2_CARD_SIGNER_DER, GEN2_CARD_SIGNER_KEY_DER, NAME_TIF};
+use crate::fixtures::{ADDRESS_TIF, NAME_TIF};
 use crate::options::{IssueError, IssueOptions, PrintedEntries};
 
 /// Value lengths of the second-generation data objects, from the core's layout.
@@ -56,15 +56,16 @@ pub(super) fn build(opts: &IssueOptions, files: &mut Files) -> Result<(), IssueE
         zero_file(&gen2::DF3_EF01)
     } else {
         let signed = [&target[..], &face, &name].concat();
-        let sig = sign(&signed, opts.gen2_signature_der)?;
-        if GEN2_CARD_SIGNER_DER.len() > value_len::GEN2_CERTIFICATE_MAX {
+        let (cert, key) = opts.pki.signer(2);
+        let sig = sign(key, &signed, opts.gen2_signature_der)?;
+        if cert.len() > value_len::GEN2_CERTIFICATE_MAX {
             return Err(IssueError::TooLong {
                 field: "certificate",
-                got: GEN2_CARD_SIGNER_DER.len(),
+                got: cert.len(),
                 max: value_len::GEN2_CERTIFICATE_MAX,
             });
         }
-        filled(&gen2::DF3_EF01, tlv(&[(0xDC, &sig[..]), (0xDD, GEN2_CARD_SIGNER_DER)]))?
+        filled(&gen2::DF3_EF01, tlv(&[(0xDC, &sig[..]), (0xDD, cert)]))?
     };
     insert(files, &gen2::DF3_EF01, df3);
 
@@ -135,12 +136,12 @@ fn printed_objects(p: &PrintedEntries, card_type: CardType) -> Result<Vec<(u16, 
 /// deterministic (RFC 6979). The 32-byte digest is shorter than the P-384 group
 /// order and is used as is (standard "SHA256withECDSA"). Returns the raw
 /// 96-byte `r ‖ s`, or the DER `ECDSA-Sig-Value` when `der` is set.
-fn sign(signed_data: &[u8], der: bool) -> Result<Vec<u8>, IssueError> {
+fn sign(key: &[u8], signed_data: &[u8], der: bool) -> Result<Vec<u8>, IssueError> {
     use p384::ecdsa::signature::hazmat::PrehashSigner;
     use p384::ecdsa::{Signature, SigningKey};
     use p384::pkcs8::DecodePrivateKey;
 
-    let key = SigningKey::from_pkcs8_der(GEN2_CARD_SIGNER_KEY_DER).map_err(|e| IssueError::Signing(e.to_string()))?;
+    let key = SigningKey::from_pkcs8_der(key).map_err(|e| IssueError::Signing(e.to_string()))?;
     let digest = Sha256::digest(signed_data);
     let sig: Signature = key.sign_prehash(&digest).map_err(|e| IssueError::Signing(e.to_string()))?;
     Ok(if der { sig.to_der().as_bytes().to_vec() } else { sig.to_bytes().to_vec() })
