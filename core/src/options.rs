@@ -59,7 +59,7 @@ pub struct ReadOptions {
     pub now_unix: Option<i64>,
     /// Force an access flow instead of choosing it from the card type (diagnostics).
     /// If it does not match the card, the card answers `63 00` and the read fails with
-    /// [`Error::WrongGeneration`].
+    /// [`crate::Error::WrongGeneration`].
     pub force_flow: Option<Flow>,
     /// Names for status-of-residence codes (second generation), supplied by the user.
     pub status_table: Option<Arc<CodeTable>>,

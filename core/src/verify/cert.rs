@@ -308,7 +308,7 @@ impl CardCertificate {
     /// Parses the value of `DB` / `DD` (SPEC15 §3.3.4.9; GEN2 §3.4.3).
     ///
     /// The outer `SEQUENCE` (definite length in any form, or indefinite) decides
-    /// where the certificate ends; BER inside it is tolerated as [`X509`] describes
+    /// where the certificate ends; BER inside it is tolerated as the certificate decoder describes
     /// (non-minimal and indefinite lengths, BER booleans); the rest of the value must be `00` fill
     /// (a non-zero byte there is [`ParseProblem::TrailingGarbage`] at its offset).
     /// The certificate itself is then decoded with `x509-cert`; a failure there is

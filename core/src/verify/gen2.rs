@@ -96,7 +96,7 @@ pub fn verify_second_generation(files: &Gen2SignedFiles<'_>, trust: &TrustStore,
 /// * The check code `DC` is accepted as a DER `ECDSA-Sig-Value` covering the whole
 ///   value ([`CheckCodeFormat::EcdsaDer`]) or, failing that, as exactly 96 bytes
 ///   `r ‖ s` ([`CheckCodeFormat::EcdsaRaw`]); r = 0 or s = 0 is invalid.
-/// * Chain: as in [`verify_gen1`], by key (ecdsa-with-SHA256 under the CA2 key),
+/// * Chain: as in [`super::verify_gen1`], by key (ecdsa-with-SHA256 under the CA2 key),
 ///   over the TBSCertificate bytes as stored on the card.
 ///
 /// `signature` `None` or empty, or `cert` `None`, gives `invalid`
