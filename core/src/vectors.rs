@@ -1,5 +1,15 @@
-//! Official test vectors, copied from the specifications so that the project builds
-//! and tests on its own. Hex strings with spaces, exactly as printed.
+//! Test vectors, so that the project builds and tests on its own. Hex strings with
+//! spaces, exactly as printed. Where they come from (`docs/spec-facts.md`, test
+//! vectors):
+//!
+//! * [`annex2`]: **official**, SPEC15 Annex 2 (first generation, 3DES);
+//! * [`appendix2`]: **official**, GEN2 Appendix 2 (second generation, AES), as the
+//!   second-generation notes §2.4 restate it;
+//! * [`gen2_synthetic`]: **synthetic**, derived by the notes' author from the
+//!   Appendix-2 session key (notes §3.5), not printed in any specification. So that
+//!   the simulator and the reader cannot agree on a shared mistake, they are
+//!   cross-checked with an independent implementation (the `openssl` command line,
+//!   `tests/tests/vectors_openssl.rs`).
 
 /// Parses a hex string with optional spaces (test helper).
 pub fn hex(s: &str) -> Vec<u8> {
@@ -44,7 +54,7 @@ pub mod annex2 {
 }
 
 /// GEN2 Appendix 2 (pp.36-38), second generation, AES, as restated in the
-/// second-generation notes §2.4, plus the notes' synthetic SM vectors (§3.5).
+/// second-generation notes §2.4 (official).
 pub mod appendix2 {
     /// RND.ICC.
     pub const RND_ICC: &str = "92 1C E2 77 32 3D A0 57";
@@ -64,12 +74,19 @@ pub mod appendix2 {
     pub const KS_ENC: &str = "C1 9C F1 3D 3D 7F BE E9 EA 29 3D 83 4C 88 95 2F";
     /// The VERIFY command.
     pub const VERIFY_COMMAND: &str = "08 20 00 86 13 86 11 01 EE 0B 31 EF 87 7F 68 D0 71 C5 6D 58 C7 2E 67 48";
-    /// Synthetic: DF1/EF01 plaintext.
+}
+
+/// **Synthetic** second-generation SM vectors (second-generation notes §3.5): the
+/// card number and printed entries of the notes' example, encrypted under
+/// [`appendix2::KS_ENC`] by the notes' author. Not from a specification; checked
+/// against `openssl` in `tests/tests/vectors_openssl.rs`.
+pub mod gen2_synthetic {
+    /// DF1/EF01 plaintext.
     pub const SM_EF01_PLAIN: &str = "C2 0C 41 41 31 32 33 34 35 36 37 38 42 42";
-    /// Synthetic: DF1/EF01 SM response (without SW).
+    /// DF1/EF01 SM response (without SW).
     pub const SM_EF01_RESPONSE: &str = "86 11 01 14 3D 16 76 C5 7E D6 59 B4 CA 6D A0 6D 25 15 91";
-    /// Synthetic: DF1/EF02 plaintext.
+    /// DF1/EF02 plaintext.
     pub const SM_EF02_PLAIN: &str = "C5 08 32 30 33 31 30 34 30 31 C6 08 32 30 30 30 30 31 30 32 C7 01 31 C8 03 50 41 4B C9 0A 41 42 43 44 45 46 47 48 49 4A CE 04 30 33 30 30 CA 02 30 31 CB 08 32 30 32 36 30 34 30 31 CC 01 32 CD 08 32 30 32 39 30 34 30 31";
-    /// Synthetic: DF1/EF02 SM response (without SW).
+    /// DF1/EF02 SM response (without SW).
     pub const SM_EF02_RESPONSE: &str = "86 51 01 21 FB A9 39 83 F8 62 D3 9C 93 C5 8D 2B FF C8 F2 36 D2 35 F6 F5 A5 AE F1 8E 9B C9 BE F2 6E 90 3E EB FF BC F4 96 87 92 6C 94 86 04 28 F6 B8 34 AD EC 5D 63 8F BF 1A 5D 84 11 27 85 A4 6A AD 9E 78 DC 63 A1 57 A6 01 11 2E 10 45 2B D1 07 B9 22 3E";
 }

@@ -17,7 +17,7 @@ use zairyu::layout::{self, Df};
 use zairyu::sm::SecureMessaging;
 use zairyu::tlv;
 use zairyu::transport::Transport;
-use zairyu::vectors::{appendix2, hex};
+use zairyu::vectors::{appendix2, gen2_synthetic, hex};
 use zairyu_sim::*;
 
 type Sm = SecureMessaging<Aes128Suite>;
@@ -88,8 +88,8 @@ fn appendix2_trace_byte_for_byte() {
     // The notes' synthetic SM vectors (§3.5) follow from the same KSenc and the
     // default printed entries.
     let read = |c: &mut SimCard, p1| send(c, &Sm::read_binary_command(p1, 0, 0).encode());
-    assert_eq!(read(&mut c, 0x81), (hex(appendix2::SM_EF01_RESPONSE), OK));
-    assert_eq!(read(&mut c, 0x83), (hex(appendix2::SM_EF02_RESPONSE), OK));
+    assert_eq!(read(&mut c, 0x81), (hex(gen2_synthetic::SM_EF01_RESPONSE), OK));
+    assert_eq!(read(&mut c, 0x83), (hex(gen2_synthetic::SM_EF02_RESPONSE), OK));
     let (ef03, s) = sendh(&mut c, "08 B0 84 00 00 00 04 96 02 00 00 00 00");
     assert_eq!((s, ef03.len()), (OK, 5525));
     assert_eq!(&ef03[..5], &[0x86, 0x82, 0x15, 0x91, 0x01]);
@@ -158,9 +158,9 @@ fn full_manual_read_of_both_types() {
         let mut want = vec![0xC5, 0xC6, 0xC7, 0xC8, 0xC9, 0xCE];
         if !t.is_special_permanent() {
             want.extend([0xCA, 0xCB, 0xCC, 0xCD]);
-            assert_eq!(printed, hex(appendix2::SM_EF02_PLAIN), "notes §3.5 example");
+            assert_eq!(printed, hex(gen2_synthetic::SM_EF02_PLAIN), "notes §3.5 example");
         } else {
-            assert_eq!(printed[..], hex(appendix2::SM_EF02_PLAIN)[..46]);
+            assert_eq!(printed[..], hex(gen2_synthetic::SM_EF02_PLAIN)[..46]);
         }
         assert_eq!(tags, want);
         let (images, _) = sm_read(&mut c, &sm, 0x84);

@@ -5,7 +5,7 @@ use super::*;
 use crate::auth::{FixedRandom, TerminalRandom, finish_mutual_authentication, terminal_cryptogram};
 use crate::card_number::CardNumber;
 use crate::sm::SecureMessaging;
-use crate::vectors::{annex2 as v1, appendix2 as v2};
+use crate::vectors::{annex2 as v1, appendix2 as v2, gen2_synthetic};
 
 fn h(s: &str) -> Vec<u8> {
     crate::vectors::hex(s)
@@ -116,11 +116,11 @@ fn second_generation_sm_vectors() {
     // Synthetic vectors from the second-generation notes §3.5 (KSenc of Appendix 2).
     let ks = Key16::from_bytes(h(v2::KS_ENC).try_into().unwrap());
     let sm = SecureMessaging::<Aes128Suite>::new(ks);
-    let plain = sm.unwrap_read(&h(v2::SM_EF01_RESPONSE)).unwrap();
-    assert_eq!(plain.to_vec(), h(v2::SM_EF01_PLAIN));
-    assert_eq!(sm.encrypt_object(&h(v2::SM_EF01_PLAIN)).unwrap(), h(v2::SM_EF01_RESPONSE));
-    let plain = sm.unwrap_read(&h(v2::SM_EF02_RESPONSE)).unwrap();
-    assert_eq!(plain.to_vec(), h(v2::SM_EF02_PLAIN));
+    let plain = sm.unwrap_read(&h(gen2_synthetic::SM_EF01_RESPONSE)).unwrap();
+    assert_eq!(plain.to_vec(), h(gen2_synthetic::SM_EF01_PLAIN));
+    assert_eq!(sm.encrypt_object(&h(gen2_synthetic::SM_EF01_PLAIN)).unwrap(), h(gen2_synthetic::SM_EF01_RESPONSE));
+    let plain = sm.unwrap_read(&h(gen2_synthetic::SM_EF02_RESPONSE)).unwrap();
+    assert_eq!(plain.to_vec(), h(gen2_synthetic::SM_EF02_PLAIN));
 }
 
 #[test]

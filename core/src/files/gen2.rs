@@ -353,11 +353,11 @@ impl SignatureFile2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vectors::{appendix2, hex};
+    use crate::vectors::{gen2_synthetic, hex};
 
     #[test]
     fn printed_entries_of_the_notes_example() {
-        let p = PrintedEntries::parse(&hex(appendix2::SM_EF02_PLAIN), None).unwrap();
+        let p = PrintedEntries::parse(&hex(gen2_synthetic::SM_EF02_PLAIN), None).unwrap();
         assert_eq!(p.card_expiry.as_deref(), Some("20310401"));
         assert_eq!(p.birth_date.as_deref(), Some("20000102"));
         assert_eq!(p.sex.as_ref().unwrap().en.as_deref(), Some("male"));
@@ -374,7 +374,7 @@ mod tests {
     #[test]
     fn status_table_names_codes() {
         let table = CodeTable::parse("# test\nABCDEFGHIJ\t留学\tStudent\n\n").unwrap();
-        let p = PrintedEntries::parse(&hex(appendix2::SM_EF02_PLAIN), Some(&table)).unwrap();
+        let p = PrintedEntries::parse(&hex(gen2_synthetic::SM_EF02_PLAIN), Some(&table)).unwrap();
         assert_eq!(p.status_of_residence.unwrap().en.as_deref(), Some("Student"));
         assert_eq!(CodeTable::parse("X\n"), Err(1));
         assert_eq!(CodeTable::parse("A\tB\tC\tD\n"), Err(1));
