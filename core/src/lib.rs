@@ -28,6 +28,7 @@
 //! | [`tlv`] | SPEC15 §3.2.3.1; GEN2 §3.2.3.1 | §1.3, §2.5 | BER-TLV as on the card: 1- and 2-byte tags, three length forms, zero fill |
 //! | [`crypto`] | SPEC15 Annex 1; GEN2 Appendix 1 | §6.1 | the two suites: 3DES + Retail MAC, AES + CMAC; base-key and session-key derivation |
 //! | [`card_number`] | SPEC15 §3.4.1 | §12 | the 在留カード等番号, the secret that opens the chip; zeroized, never printed |
+//! | [`checks`] | SPEC15 §3.3.4.5; GEN2 §3.3.4 | §11 | value checks (dates, municipality check digit, codes) that warn and never stop a read |
 //! | [`auth`] | SPEC15 §3.4.1, §4.2.3–4.2.4, Annex 1 | §6.3 | the terminal's side of GET CHALLENGE and MUTUAL AUTHENTICATE, as pure functions |
 //! | [`sm`] | SPEC15 §3.4.2, §4.2.2, §4.2.5; GEN2 §4.2.5 | §7, §4.5 | secure messaging: VERIFY, SM READ BINARY (extended and short forms), strict unwrapping |
 //! | [`transport`] | — | — | the one trait a backend implements, and its limits |
@@ -70,6 +71,7 @@
 pub mod apdu;
 pub mod auth;
 pub mod card_number;
+pub mod checks;
 pub mod crypto;
 pub mod error;
 pub mod files;

@@ -303,6 +303,7 @@ fn read_gen1<T: Transport>(
         ("DF2/EF03 D6 individual permission", individual_permission.as_ref().and_then(Option::as_ref)),
     ];
     warnings.extend(unsafe_text_warnings(&texts));
+    warnings.extend(crate::checks::gen1(&address));
     let data = Gen1Data {
         front_image,
         face_image,
@@ -378,6 +379,7 @@ fn read_gen2<T: Transport>(
         ));
     }
     warnings.extend(unsafe_text_warnings(&[("DF2 DE note", back.note_text.as_ref())]));
+    warnings.extend(crate::checks::gen2(&printed, &back));
     let data = Gen2Data { printed, name_image, face_image, address_image, back, signature };
     Ok(Partial { data: CardData::Gen2(Box::new(data)), verification, warnings })
 }

@@ -22,6 +22,14 @@ pub enum WarningCode {
     /// A text field holds control characters (C0, C1, DEL) or bidirectional
     /// overrides, which could change how the text around it is shown.
     UnsafeCharacters,
+    /// A date is not a calendar date `YYYYMMDD`; shown as read.
+    DateInvalid,
+    /// A municipality code is not 6 digits or its check digit is wrong; shown as read.
+    MunicipalityCodeInvalid,
+    /// A code or flag value is outside the known set; shown as read.
+    CodeUnknown,
+    /// A period of stay is neither `YYMM`, `DDD` nor `0000`; shown as read.
+    PeriodOfStayUnusual,
 }
 
 impl WarningCode {
@@ -33,6 +41,10 @@ impl WarningCode {
             WarningCode::AddressNotUtf8 => "address_not_utf8",
             WarningCode::NoteNotUtf8 => "note_not_utf8",
             WarningCode::UnsafeCharacters => "unsafe_characters",
+            WarningCode::DateInvalid => "date_invalid",
+            WarningCode::MunicipalityCodeInvalid => "municipality_code_invalid",
+            WarningCode::CodeUnknown => "code_unknown",
+            WarningCode::PeriodOfStayUnusual => "period_of_stay_unusual",
         }
     }
 }

@@ -298,3 +298,40 @@ fn control_and_bidi_characters_in_card_text_are_flagged() {
     // A clean card has no such warning.
     assert!(read(issue(CardType::ResidenceCard)).warnings.is_empty());
 }
+
+// --- Values with a wrong form never sink the read: they are shown as read, with a
+// coded warning.
+
+#[test]
+fn wrong_values_are_warnings_and_the_read_completes() {
+    use zairyu::warning::WarningCode as W;
+    let codes = |r: &CardRead| r.warnings.iter().map(|w| w.code).collect::<Vec<_>>();
+    let opts = IssueOptions {
+        address: Some(zairyu_sim::Address {
+            date: "20240231".into(),
+            municipality_code: "131017".into(),
+            text: "東京都".into(),
+        }),
+        ..IssueOptions::default()
+    };
+    let r = read(IssuedCard::issue(&opts));
+    assert_eq!(codes(&r), [W::DateInvalid, W::MunicipalityCodeInvalid]);
+    assert_eq!(r.gen1().unwrap().address.municipality_code.as_deref(), Some("131017"));
+    assert_eq!(r.verification.signature, SignatureStatus::Valid);
+
+    let printed = zairyu_sim::PrintedEntries {
+        period_of_stay: "090 ".into(),
+        sex: '8',
+        birth_date: "20001302".into(),
+        ..Default::default()
+    };
+    let opts = IssueOptions { card_type: CardType::Gen2ResidenceCard, printed, ..IssueOptions::default() };
+    let r = read(IssuedCard::issue(&opts));
+    let got = codes(&r);
+    for w in [W::DateInvalid, W::CodeUnknown, W::PeriodOfStayUnusual] {
+        assert!(got.contains(&w), "{w:?} in {got:?}");
+    }
+    // Signed, and still valid: the values are what the issuer signed.
+    assert_eq!(r.verification.signature, SignatureStatus::Valid);
+    assert_eq!(r.gen2().unwrap().printed.birth_date.as_deref(), Some("20001302"));
+}

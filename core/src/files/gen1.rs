@@ -1,6 +1,6 @@
 //! First-generation files (SPEC15 §3.3.4, types "1" and "2").
 
-use super::{Image, Text, ascii_digits, max_len, perr, single};
+use super::{Image, Text, ascii_text, max_len, perr, single};
 use crate::error::{ParseError, ParseProblem};
 use crate::layout;
 use crate::tlv;
@@ -39,32 +39,16 @@ impl AddressRecord {
         let mut rec = AddressRecord { date: None, municipality_code: None, address: None };
         for t in &objs {
             match t.tag {
+                // Kept as read; a wrong form or check digit is a warning, not an
+                // error: these values are not signed, and the clerk still needs the
+                // card (crate::checks).
                 0xD2 => {
                     max_len(Self::FILE, t, 8)?;
-                    let d = ascii_digits(Self::FILE, t, "date is not YYYYMMDD digits")?;
-                    if !d.is_empty() {
-                        if d.len() != 8 {
-                            return Err(perr(Self::FILE, t.offset, ParseProblem::BadFormat("date is not YYYYMMDD")));
-                        }
-                        rec.date = Some(d);
-                    }
+                    rec.date = ascii_text(Self::FILE, t, "date is not ASCII")?;
                 }
                 0xD3 => {
                     max_len(Self::FILE, t, 6)?;
-                    let c = ascii_digits(Self::FILE, t, "municipality code is not digits")?;
-                    if !c.is_empty() {
-                        if c.len() != 6 {
-                            return Err(perr(
-                                Self::FILE,
-                                t.offset,
-                                ParseProblem::BadFormat("municipality code is not 6 digits"),
-                            ));
-                        }
-                        if !municipality_check_digit_ok(&c) {
-                            return Err(perr(Self::FILE, t.offset, ParseProblem::CheckDigit));
-                        }
-                        rec.municipality_code = Some(c);
-                    }
+                    rec.municipality_code = ascii_text(Self::FILE, t, "municipality code is not ASCII")?;
                 }
                 0xD4 => {
                     max_len(Self::FILE, t, 320)?;

@@ -6,7 +6,7 @@
 //! Shift_JIS fallback: a value that is not UTF-8 is decoded lossily and flagged.
 
 pub use super::codes::{CodeTable, Coded, comprehensive_permission_name, nationality, sex_name, work_restriction_name};
-use super::{Image, ascii_digits, max_len, perr};
+use super::{Image, ascii_text, max_len, perr};
 use crate::error::{ParseError, ParseProblem};
 use crate::layout;
 use crate::tlv::{self, Tlv};
@@ -15,23 +15,16 @@ use crate::layout::value_len::{
     ADDRESS_IMAGE as ADDRESS_IMAGE_LEN, FACE_IMAGE as FACE_IMAGE_LEN, NAME_IMAGE as NAME_IMAGE_LEN,
 };
 
+/// A `YYYYMMDD` value as read (a non-calendar date is reported with a warning,
+/// crate::checks).
 fn date(file: &'static str, t: &Tlv<'_>) -> Result<Option<String>, ParseError> {
     max_len(file, t, 8)?;
-    let d = ascii_digits(file, t, "date is not YYYYMMDD digits")?;
-    match d.len() {
-        0 => Ok(None),
-        8 => Ok(Some(d)),
-        _ => Err(perr(file, t.offset, ParseProblem::BadFormat("date is not YYYYMMDD"))),
-    }
+    ascii_text(file, t, "date is not ASCII")
 }
 
 fn ascii(file: &'static str, t: &Tlv<'_>, max: usize, what: &'static str) -> Result<Option<String>, ParseError> {
     max_len(file, t, max)?;
-    let v = tlv::trim_zero_fill(t.value);
-    if !v.iter().all(|b| b.is_ascii_graphic()) {
-        return Err(perr(file, t.offset, ParseProblem::BadFormat(what)));
-    }
-    Ok((!v.is_empty()).then(|| String::from_utf8(v.to_vec()).expect("ASCII")))
+    ascii_text(file, t, what)
 }
 
 fn one_char(file: &'static str, t: &Tlv<'_>, max: usize) -> Result<Option<char>, ParseError> {

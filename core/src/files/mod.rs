@@ -43,12 +43,33 @@ pub(crate) fn max_len(file: &'static str, t: &Tlv<'_>, max: usize) -> Result<(),
     Ok(())
 }
 
-pub(crate) fn ascii_digits(file: &'static str, t: &Tlv<'_>, what: &'static str) -> Result<String, ParseError> {
+/// A short value as printable ASCII text (zero fill removed), kept as read so that
+/// a value with a wrong form is reported raw (with a warning) rather than ending the
+/// read. Bytes outside printable ASCII are a parse error: not a value of this kind.
+pub(crate) fn ascii_text(file: &'static str, t: &Tlv<'_>, what: &'static str) -> Result<Option<String>, ParseError> {
     let v = tlv::trim_zero_fill(t.value);
-    if !v.iter().all(u8::is_ascii_digit) {
+    if !v.iter().all(|&b| b == b' ' || b.is_ascii_graphic()) {
         return Err(perr(file, t.offset, ParseProblem::BadFormat(what)));
     }
-    Ok(String::from_utf8(v.to_vec()).expect("ASCII digits"))
+    Ok((!v.is_empty()).then(|| String::from_utf8_lossy(v).into_owned()))
+}
+
+/// Whether `d` is a calendar date written `YYYYMMDD` (Gregorian).
+pub fn is_calendar_date(d: &str) -> bool {
+    if d.len() != 8 || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let n = |r: core::ops::Range<usize>| d[r].parse::<u32>().unwrap_or(0);
+    let (y, m, day) = (n(0..4), n(4..6), n(6..8));
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
 }
 
 /// MF/EF01 共通データ要素: tag `C0`, the spec version, 4 ASCII characters (SPEC15 §3.3.4.1).
@@ -468,7 +489,13 @@ mod tests {
         assert_eq!(a.encoding, TextEncoding::Utf8);
 
         let bad = file(&[(0xD2, b"20240401"), (0xD3, b"131017"), (0xD4, &padded(text, 320))], 342);
-        assert_eq!(AddressRecord::parse(&bad).unwrap_err().what, ParseProblem::CheckDigit);
+        // A wrong check digit is kept as read (a warning, crate::checks), never an error.
+        let r = AddressRecord::parse(&bad).unwrap();
+        assert_eq!(r.municipality_code.as_deref(), Some("131017"));
+        assert_eq!(crate::checks::gen1(&r)[0].code, crate::warning::WarningCode::MunicipalityCodeInvalid);
+        // Bytes that are not ASCII text are not a code at all.
+        let bad = file(&[(0xD3, &[0x31, 0x80, 0x31])], 342);
+        assert!(matches!(AddressRecord::parse(&bad).unwrap_err().what, ParseProblem::BadFormat(_)));
 
         let empty = AddressRecord::parse(&[0u8; 342]).unwrap();
         assert_eq!(empty, AddressRecord { date: None, municipality_code: None, address: None });
