@@ -1,20 +1,21 @@
-//! Commands on real PC/SC readers (feature `pcsc`): `readers`, `read --reader`,
-//! `watch`, `doctor`, and the benchmark through pcscd + vpcd.
+//! Commands on real PC/SC readers (feature `pcsc`): `readers`, `doctor`, and the
+//! simulated card on vpcd that the benchmark through pcscd reads. (`read --reader` is
+//! in `read.rs`, `watch` in `watch.rs`.)
 
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use zairyu::auth::OsRandom;
-use zairyu::sequence::{CardRead, ReadOptions, read_card, read_card_type};
+use zairyu::Error;
+use zairyu::sequence::read_card_type;
 use zairyu::session::Card;
-use zairyu::verify::TrustStore;
-use zairyu::{CardNumber, Error};
-use zairyu_pcsc::{PcscCard, list_readers};
+use zairyu_pcsc::{PcscCard, list_readers, wait_for_card};
+
+use crate::error::CliError;
 
 /// `zairyu readers`.
-pub fn readers(json: bool) -> Result<u8, Error> {
+pub fn readers(json: bool) -> Result<u8, CliError> {
     let list = list_readers()?;
     if json {
         let v: Vec<_> = list
@@ -27,9 +28,9 @@ pub fn readers(json: bool) -> Result<u8, Error> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        outln!("{:#}", serde_json::Value::Array(v))?;
     } else if list.is_empty() {
-        println!("no readers (is pcscd running, and a reader connected?)");
+        outln!("no readers (is pcscd running, and a reader connected?)")?;
     } else {
         for r in &list {
             let card = match (&r.card_present, &r.atr) {
@@ -37,34 +38,14 @@ pub fn readers(json: bool) -> Result<u8, Error> {
                 (true, None) => "card present".to_owned(),
                 (false, _) => "no card".to_owned(),
             };
-            println!("{}\t{card}", r.name);
+            outln!("{}\t{card}", r.name)?;
         }
     }
     Ok(0)
 }
 
-/// `zairyu read --reader NAME`.
-pub fn read(reader: &str, number: &str, trust: &TrustStore, opts: &ReadOptions) -> Result<CardRead, Error> {
-    let number = CardNumber::parse(number)?;
-    let mut card = Card::new(PcscCard::connect(reader)?);
-    read_card(&mut card, &number, trust, &mut OsRandom, opts)
-}
-
-/// `zairyu watch --reader NAME`: the counter loop on stdin/stdout. Stdin is read on
-/// a thread that sets `stop` when it closes, so that closing it ends the loop even
-/// while no card is present.
-pub fn watch(reader: &str, trust: &TrustStore, opts: &ReadOptions) -> Result<u8, Error> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut input = zairyu_pcsc::watch::LineInput::spawn(std::io::BufReader::new(std::io::stdin()), stop.clone());
-    let stdout = std::io::stdout();
-    let mut output = stdout.lock();
-    zairyu_pcsc::watch::run(reader, trust, opts, &mut input, &mut output, &stop)
-        .map_err(|e| Error::Transport(zairyu::error::TransportError::Other(format!("watch: {e}"))))?;
-    Ok(0)
-}
-
 /// `zairyu doctor`: a redacted capability report per reader.
-pub fn doctor(only: Option<&str>, json: bool) -> Result<u8, Error> {
+pub fn doctor(only: Option<&str>, json: bool) -> Result<u8, CliError> {
     let list = list_readers()?;
     let mut reports = Vec::new();
     for r in list.iter().filter(|r| only.is_none_or(|n| n == r.name)) {
@@ -76,16 +57,16 @@ pub fn doctor(only: Option<&str>, json: bool) -> Result<u8, Error> {
         return Err(zairyu::error::TransportError::NoSuchReader(n.to_owned()).into());
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&reports).expect("json"));
+        outln!("{:#}", serde_json::Value::Array(reports.clone()))?;
     } else {
         if reports.is_empty() {
-            println!("no readers (is pcscd running, and a reader connected?)");
+            outln!("no readers (is pcscd running, and a reader connected?)")?;
         }
         for r in &reports {
             for (k, v) in r.as_object().expect("object") {
-                println!("{k:<22}: {}", v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()));
+                outln!("{k:<22}: {}", v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))?;
             }
-            println!();
+            outln!()?;
         }
     }
     let _ = std::io::stdout().flush();
@@ -139,36 +120,27 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
-/// Waits until `reader` shows a card, or no card (`present = false`).
-pub fn wait_for_card(reader: &str, present: bool, timeout: Duration) -> Result<(), Error> {
-    let t0 = Instant::now();
-    loop {
-        if let Ok(list) = list_readers()
-            && list.iter().any(|r| r.name == reader && r.card_present == present)
-        {
-            return Ok(());
-        }
-        if t0.elapsed() > timeout {
-            return Err(zairyu::error::TransportError::CardRemoved.into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Runs the simulator on vpcd in a thread for the duration of `f`, then waits until
-/// `reader` no longer shows the card.
+/// Serves the simulated card on vpcd in a thread, waits (up to 10 s) until `reader`
+/// shows it, runs `f`, stops serving and waits (up to 5 s) until `reader` no longer
+/// shows the card. A card that never shows is [`TransportError::CardRemoved`].
+///
+/// [`TransportError::CardRemoved`]: zairyu::error::TransportError::CardRemoved
 pub fn with_served_card<R>(
     reader: &str,
     issue: &zairyu_sim::IssueOptions,
     opts: zairyu_sim::vpcd::ServeOptions,
-    f: impl FnOnce() -> R,
-) -> R {
+    f: impl FnOnce() -> Result<R, Error>,
+) -> Result<R, Error> {
     let stop = Arc::new(AtomicBool::new(false));
-    let issued = zairyu_sim::IssuedCard::issue(issue);
+    let issued = crate::read::issue(issue)?;
     let s = stop.clone();
     let handle =
         std::thread::spawn(move || zairyu_sim::vpcd::serve(|| zairyu_sim::SimCard::new(issued.clone()), &opts, &s));
-    let r = f();
+    let r = match wait_for_card(reader, true, Duration::from_secs(10)) {
+        Ok(true) => f(),
+        Ok(false) => Err(zairyu::error::TransportError::CardRemoved.into()),
+        Err(e) => Err(e.into()),
+    };
     stop.store(true, Ordering::SeqCst);
     let _ = handle.join();
     let _ = wait_for_card(reader, false, Duration::from_secs(5));

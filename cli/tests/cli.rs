@@ -100,6 +100,49 @@ fn help_documents_exit_codes() {
     assert_eq!(code, 0);
     assert!(out.contains("Exit codes"));
     assert!(out.contains("10  read complete, signature INVALID"));
+    assert!(out.contains("\n  8   output error"), "{out}");
+    // Second-generation cards are read: exit 6 is not about them.
+    let six = out.lines().find(|l| l.starts_with("  6 ")).expect("exit 6 listed");
+    assert!(six.contains("07/08") && !six.contains("second-generation"), "{six}");
+}
+
+#[test]
+fn a_dump_that_cannot_be_written_is_an_output_error() {
+    let file = std::env::temp_dir().join(format!("zairyu-cli-not-a-dir-{}", std::process::id()));
+    std::fs::write(&file, b"a file, not a directory").unwrap();
+    // The directory cannot be created (a file is in the way): exit 8, not a card or
+    // transport error, and the path is named.
+    let out = file.join("dump");
+    let (code, stdout, err) = zairyu(&["dump", "--card-number", "AB12345678CD", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 8, "{err}");
+    assert!(err.starts_with("error [output_write_failed]: cannot write "), "{err}");
+    assert!(err.contains(out.to_str().unwrap()), "{err}");
+    assert!(stdout.is_empty(), "{stdout}");
+    // The card is read before anything is written: a card error stays a card error.
+    let (code, _, err) = zairyu(&["dump", "--card-number", "ZZ00000000ZZ", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 3, "{err}");
+    std::fs::remove_file(&file).unwrap();
+}
+
+#[test]
+fn option_values_use_the_cores_spellings() {
+    // "5" is the core's other spelling of "05".
+    let (code, out, err) = zairyu(&["read", "--card-number", "AB12345678CD", "--sim-card-type", "5", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["card_type"], "05");
+    let (code, out, _) = zairyu(&["read", "--card-number", "AB12345678CD", "--policy", "text_only", "--json"]);
+    assert_eq!(code, 11);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["verification"]["signature"], "not_checked");
+    // The simulator cannot issue 07/08; unknown values are usage errors naming the choices.
+    for bad in [&["read", "--card-number", "AB12345678CD", "--sim-card-type", "07"][..], &["demo", "--card-type", "3"]]
+    {
+        let (code, _, err) = zairyu(bad);
+        assert_eq!(code, 2, "{bad:?}: {err}");
+        assert!(err.contains("[possible values: 1, 2, 05, 06]"), "{err}");
+    }
+    let (code, _, err) = zairyu(&["sim", "serve", "--fault", "explode"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("drop-after:N"), "{err}");
 }
 
 #[test]

@@ -1,9 +1,10 @@
 //! # zairyu-pcsc
 //!
-//! The PC/SC backend of zairyu: [`PcscCard`] implements [`zairyu::transport::Transport`]
-//! over a PC/SC reader (pcsc-lite's `pcscd` on Linux, WinSCard on Windows), and
-//! [`watch::run`] is the counter loop that a registry system drives as a subprocess
-//! (`zairyu watch --reader NAME`).
+//! The PC/SC backend of zairyu, and only a transport: [`PcscCard`] implements
+//! [`zairyu::transport::Transport`] over a PC/SC reader (pcsc-lite's `pcscd` on Linux,
+//! WinSCard on Windows); [`list_readers`] and [`wait_for_card`] are the reader
+//! queries the CLI, the C library and the Python module share. The counter loop
+//! (`zairyu watch`) lives in the CLI.
 //!
 //! What this crate does, and what it leaves to the core:
 //!
@@ -11,7 +12,8 @@
 //!   until the `PcscCard` is dropped or [`PcscCard::finish`]ed, so no other application
 //!   can interleave commands with (or reset the card under) a secure-messaging session;
 //! * `61 XX` responses (produced by some readers and T=0 drivers; the chip never does)
-//!   are completed with GET RESPONSE here, because that is a link-layer matter;
+//!   are passed up as they are: the core's `Card::exchange` completes them with GET
+//!   RESPONSE, for every transport alike;
 //! * extended-length APDUs are passed through ([`Transport::limits`] says
 //!   `extended_length = true`): probing for short-APDU-only readers and falling back is
 //!   the core's job, never this crate's;
@@ -32,12 +34,15 @@ use zairyu::error::TransportError;
 use zairyu::transport::{Limits, Transport};
 use zeroize::Zeroizing;
 
-pub mod watch;
-
 pub use pcsc;
 
 /// Log target of this crate.
 const LOG: &str = "zairyu_pcsc";
+
+/// Longest single wait inside `SCardGetStatusChange` for callers that loop on it and
+/// must notice a stop request (the CLI's `watch`, the Python module's waits): how
+/// quickly such a loop sees it.
+pub const POLL: Duration = Duration::from_millis(250);
 
 /// The largest response the spec defines plus SW is 7015 bytes (first-generation
 /// DF1/EF01 with SW); the receive buffer is PC/SC's extended maximum, so any
@@ -48,10 +53,6 @@ pub const RECEIVE_BUFFER: usize = pcsc::MAX_BUFFER_SIZE_EXTENDED;
 /// failure (pcsc-lite polls card presence every 400 ms for readers without
 /// interrupt-driven events, vpcd among them).
 const LINK_SETTLE: Duration = Duration::from_millis(1200);
-
-/// Upper bound of GET RESPONSE rounds for one command (256 bytes each: 65,536 bytes
-/// is the most an extended Le can ask for).
-const MAX_GET_RESPONSE_ROUNDS: usize = 257;
 
 /// Maps a PC/SC error to the core's transport error. The one place this mapping lives.
 ///
@@ -88,40 +89,6 @@ fn service_gone(e: pcsc::Error) -> bool {
         e,
         pcsc::Error::NoService | pcsc::Error::ServiceStopped | pcsc::Error::InvalidHandle | pcsc::Error::CommError
     )
-}
-
-/// Completes a response that ends in `61 XX` by GET RESPONSE `00 C0 00 00 XX`,
-/// repeated while the card answers `61 XX`, and concatenates the data parts
-/// (ISO/IEC 7816-4 §5.1.3). `send` transmits one raw APDU and returns the raw
-/// response. The final status word is the last response's.
-pub fn transmit_with_get_response(
-    mut send: impl FnMut(&[u8]) -> Result<Vec<u8>, TransportError>,
-    command: &[u8],
-) -> Result<Vec<u8>, TransportError> {
-    let mut resp = send(command)?;
-    let mut collected: Option<Zeroizing<Vec<u8>>> = None;
-    let mut rounds = 0usize;
-    while let [.., 0x61, xx] = resp[..] {
-        rounds += 1;
-        if rounds > MAX_GET_RESPONSE_ROUNDS {
-            return Err(TransportError::Other(format!(
-                "card kept answering 61 XX after {MAX_GET_RESPONSE_ROUNDS} GET RESPONSE commands"
-            )));
-        }
-        let acc = collected.get_or_insert_with(|| Zeroizing::new(Vec::new()));
-        acc.extend_from_slice(&resp[..resp.len() - 2]);
-        zeroize::Zeroize::zeroize(&mut resp);
-        log::debug!(target: LOG, "61 {xx:02X}: GET RESPONSE 00 C0 00 00 {xx:02X}");
-        resp = send(&[0x00, 0xC0, 0x00, 0x00, xx])?;
-    }
-    match collected {
-        None => Ok(resp),
-        Some(mut acc) => {
-            acc.extend_from_slice(&resp);
-            zeroize::Zeroize::zeroize(&mut resp);
-            Ok(core::mem::take(&mut *acc))
-        }
-    }
 }
 
 /// A reader as PC/SC lists it.
@@ -501,7 +468,7 @@ impl Transport for PcscCard {
         if let Some(h) = command.get(..4) {
             log::trace!(target: LOG, "> {:02X} {:02X} {:02X} {:02X} len={}", h[0], h[1], h[2], h[3], command.len());
         }
-        let resp = transmit_with_get_response(|c| self.transmit_raw(c), command)?;
+        let resp = self.transmit_raw(command)?;
         if let [.., a, b] = resp[..] {
             log::trace!(target: LOG, "< len={} sw={a:02X}{b:02X}", resp.len() - 2);
         }
@@ -524,7 +491,7 @@ impl Drop for PcscCard {
 /// Waits until `reader` shows a card (`present = true`) or no card, for at most
 /// `timeout`: `Ok(true)` when reached, `Ok(false)` on time-out. Event-driven
 /// (`SCardGetStatusChange`), no polling loop. The one wait used by the CLI, the C
-/// library, the Python module and `watch`.
+/// library and the Python module.
 ///
 /// Errors: [`TransportError::NoSuchReader`] for a reader pcscd does not know,
 /// [`TransportError::ReaderUnavailable`] when the reader or the service is gone.
@@ -600,61 +567,6 @@ mod tests {
         assert!(service_gone(pcsc::Error::CommError));
         assert!(!service_gone(pcsc::Error::RemovedCard));
         assert!(!service_gone(pcsc::Error::Timeout));
-    }
-
-    /// A fake link: answers each command from a script and records the commands.
-    fn fake(script: Vec<Result<Vec<u8>, TransportError>>) -> impl FnMut(&[u8]) -> Result<Vec<u8>, TransportError> {
-        let mut script = script.into_iter();
-        move |_cmd| script.next().expect("more commands than scripted")
-    }
-
-    #[test]
-    fn plain_response_passes_through() {
-        let r = transmit_with_get_response(fake(vec![Ok(vec![1, 2, 0x90, 0x00])]), &[0, 0xB0, 0x8B, 0]);
-        assert_eq!(r.unwrap(), vec![1, 2, 0x90, 0x00]);
-        let r = transmit_with_get_response(fake(vec![Ok(vec![0x6A, 0x82])]), &[0, 0xB0, 0x8B, 0]);
-        assert_eq!(r.unwrap(), vec![0x6A, 0x82]);
-    }
-
-    #[test]
-    fn get_response_concatenates() {
-        let mut sent: Vec<Vec<u8>> = Vec::new();
-        let mut script =
-            vec![Ok(vec![0xAA, 0xBB, 0x61, 0x03]), Ok(vec![0xCC, 0xDD, 0xEE, 0x61, 0x00]), Ok(vec![0x11, 0x90, 0x00])]
-                .into_iter();
-        let r = transmit_with_get_response(
-            |c| {
-                sent.push(c.to_vec());
-                script.next().unwrap()
-            },
-            &[0x08, 0xB0, 0x85, 0x00],
-        );
-        assert_eq!(r.unwrap(), vec![0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0x11, 0x90, 0x00]);
-        assert_eq!(
-            sent,
-            vec![vec![0x08, 0xB0, 0x85, 0x00], vec![0x00, 0xC0, 0x00, 0x00, 0x03], vec![0x00, 0xC0, 0x00, 0x00, 0x00],]
-        );
-    }
-
-    #[test]
-    fn get_response_keeps_final_error_status() {
-        let r = transmit_with_get_response(fake(vec![Ok(vec![0x01, 0x61, 0x05]), Ok(vec![0x6F, 0x00])]), &[0, 1, 2, 3]);
-        assert_eq!(r.unwrap(), vec![0x01, 0x6F, 0x00]);
-    }
-
-    #[test]
-    fn get_response_transport_error_propagates() {
-        let r = transmit_with_get_response(
-            fake(vec![Ok(vec![0x61, 0x10]), Err(TransportError::CardRemoved)]),
-            &[0, 0xB0, 0x8B, 0],
-        );
-        assert_eq!(r, Err(TransportError::CardRemoved));
-    }
-
-    #[test]
-    fn endless_61_is_bounded() {
-        let r = transmit_with_get_response(|_| Ok(vec![0x00, 0x61, 0x01]), &[0, 0xB0, 0x8B, 0]);
-        assert!(matches!(r, Err(TransportError::Other(_))), "{r:?}");
     }
 
     #[test]

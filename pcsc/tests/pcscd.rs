@@ -4,10 +4,11 @@
 //!
 //! All ignored by default: `scripts/test-all` starts pcscd and runs them with
 //! `--ignored --test-threads=1` (they share pcscd's two virtual slots, and one of them
-//! restarts pcscd).
+//! restarts pcscd). The counter loop's tests through pcscd are the CLI's
+//! (`cli/tests/pcscd.rs`).
 
-use std::io::{BufReader, Write};
-use std::process::Command;
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -23,7 +24,9 @@ use zairyu::session::{Card, Df};
 use zairyu::transport::Transport;
 use zairyu::verify::{AnchorProfile, SignatureStatus, TrustStore};
 use zairyu_pcsc::pcsc;
-use zairyu_pcsc::{PcscCard, list_readers, watch};
+use zairyu_pcsc::{PcscCard, list_readers, wait_for_card};
+
+use crate::common::pcscd::{pcscd, wait_card};
 use zairyu_sim::vpcd::{ServeFault, ServeOptions, serve};
 use zairyu_sim::{IssueOptions, IssuedCard, SimCard};
 
@@ -88,20 +91,6 @@ impl Drop for Served {
     }
 }
 
-/// Waits until `reader` shows a card (`present`) or none.
-fn wait_card(reader: &str, present: bool, timeout: Duration) {
-    let start = Instant::now();
-    loop {
-        if let Ok(readers) = list_readers()
-            && readers.iter().any(|r| r.name == reader && r.card_present == present)
-        {
-            return;
-        }
-        assert!(start.elapsed() < timeout, "{reader}: card_present={present} not reached in {timeout:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn read(reader: &str, number: &str) -> Result<CardRead, Error> {
     let number = CardNumber::parse(number).unwrap();
     let mut card = Card::new(PcscCard::connect(reader)?);
@@ -135,6 +124,25 @@ fn unknown_reader_is_no_such_reader() {
     init_log();
     let e = PcscCard::connect("No Such Reader 00 00").unwrap_err();
     assert_eq!(e, TransportError::NoSuchReader("No Such Reader 00 00".to_owned()));
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn wait_for_card_times_out_and_refuses_unknown_readers() {
+    init_log();
+    wait_card(SLOT0.0, false, Duration::from_secs(10));
+    // An empty slot stays empty: Ok(false) once the time is up, not before.
+    let t0 = Instant::now();
+    assert_eq!(wait_for_card(SLOT0.0, true, Duration::from_millis(400)), Ok(false));
+    assert!(t0.elapsed() >= Duration::from_millis(400), "{:?}", t0.elapsed());
+    // Already in the state asked for: at once.
+    assert_eq!(wait_for_card(SLOT0.0, false, Duration::from_secs(5)), Ok(true));
+    let e = wait_for_card("No Such Reader 00 00", true, Duration::from_secs(1)).unwrap_err();
+    assert_eq!(e, TransportError::NoSuchReader("No Such Reader 00 00".to_owned()));
+    // A card arriving ends the wait.
+    let served = Served::start(SLOT0, CardType::ResidenceCard, ServeOptions::default());
+    assert_eq!(wait_for_card(SLOT0.0, true, Duration::from_secs(10)), Ok(true));
+    served.remove();
 }
 
 #[test]
@@ -322,30 +330,6 @@ fn short_apdu_only_reader() {
     served.remove();
 }
 
-fn pcscd_running() -> bool {
-    Command::new("pgrep").args(["-x", "pcscd"]).status().is_ok_and(|s| s.success())
-}
-
-fn start_pcscd() {
-    // A pcscd that was killed hard leaves its socket and pid file behind.
-    if !pcscd_running() {
-        for f in ["/run/pcscd/pcscd.comm", "/run/pcscd/pcscd.pid"] {
-            let _ = std::fs::remove_file(f);
-        }
-    }
-    let status = Command::new("pcscd").status().expect("pcscd is installed");
-    assert!(status.success(), "pcscd failed to start: {status}");
-}
-
-fn stop_pcscd() {
-    let _ = Command::new("pkill").args(["-x", "pcscd"]).status();
-    let start = Instant::now();
-    while pcscd_running() {
-        assert!(start.elapsed() < Duration::from_secs(10), "pcscd does not stop");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 #[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
 fn pcscd_restart_recovery() {
@@ -354,163 +338,16 @@ fn pcscd_restart_recovery() {
     assert_verified(&read(SLOT0.0, NUMBER).unwrap(), "2");
     // A connection held across the restart dies with pcscd.
     let mut held = PcscCard::connect(SLOT0.0).unwrap();
-    stop_pcscd();
+    pcscd("stop");
     let e = list_readers().unwrap_err();
     assert!(matches!(e, TransportError::ReaderUnavailable(_)), "{e:?}");
     // Observed: SCARD_E_NO_SERVICE on the handle whose daemon is gone.
     let e = held.transmit(&[0x00, 0xA4, 0x00, 0x00, 0x02, 0x3F, 0x00]).unwrap_err();
     assert!(matches!(e, TransportError::ReaderUnavailable(_)), "{e:?}");
     drop(held);
-    start_pcscd();
+    pcscd("start");
     // The card's serve thread reconnects to the new vpcd by itself.
     wait_card(SLOT0.0, true, Duration::from_secs(15));
     assert_verified(&read(SLOT0.0, NUMBER).unwrap(), "2");
     served.remove();
-}
-
-/// A `Write` that sends each complete line to a channel.
-struct ChannelOutput {
-    tx: std::sync::mpsc::Sender<String>,
-    partial: Vec<u8>,
-}
-
-impl Write for ChannelOutput {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.partial.extend_from_slice(b);
-        while let Some(i) = self.partial.iter().position(|&c| c == b'\n') {
-            let line: Vec<u8> = self.partial.drain(..=i).collect();
-            let _ = self.tx.send(String::from_utf8(line).unwrap());
-        }
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn next_event(rx: &std::sync::mpsc::Receiver<String>) -> serde_json::Value {
-    let line = rx.recv_timeout(Duration::from_secs(30)).expect("watch emitted no event in 30 s");
-    assert!(!line.contains(NUMBER), "an event contains the card number: {line}");
-    serde_json::from_str(&line).unwrap()
-}
-
-#[test]
-#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
-fn watch_three_insertions() {
-    init_log();
-    wait_card(SLOT1.0, false, Duration::from_secs(10));
-    let (in_tx, in_rx) = std::sync::mpsc::channel::<String>();
-    let (out_tx, out_rx) = std::sync::mpsc::channel::<String>();
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    let watcher = std::thread::spawn(move || {
-        let mut input = watch::LineInput::new(in_rx);
-        let mut output = ChannelOutput { tx: out_tx, partial: Vec::new() };
-        watch::run(SLOT1.0, &sim_trust(), &ReadOptions::default(), &mut input, &mut output, &s)
-    });
-    let types = [
-        (CardType::ResidenceCard, "1"),
-        (CardType::Gen2ResidenceCard, "05"),
-        (CardType::Gen2SpecialPermanentResident, "06"),
-    ];
-    let mut events = Vec::new();
-    for (t, code) in types {
-        in_tx.send(format!("{NUMBER}\n")).unwrap();
-        let served = Served::start(SLOT1, t, ServeOptions::default());
-        let inserted = next_event(&out_rx);
-        assert_eq!(inserted["event"], "card_inserted", "{inserted}");
-        assert_eq!(inserted["reader"], SLOT1.0);
-        assert_eq!(inserted["atr"], hex::encode(ServeOptions::default().atr));
-        let result = next_event(&out_rx);
-        assert_eq!(result["event"], "result", "{result}");
-        assert_eq!(result["ok"], true, "{result}");
-        assert_eq!(result["report"]["card_type"], code);
-        assert_eq!(result["report"]["verification"]["signature"], "valid");
-        assert_eq!(result["report"]["verification"]["anchor_profile"], "test");
-        // The same insertion is not read twice: nothing happens until removal.
-        assert!(out_rx.recv_timeout(Duration::from_millis(1500)).is_err(), "an event before removal");
-        served.remove();
-        let removed = next_event(&out_rx);
-        assert_eq!(removed["event"], "card_removed", "{removed}");
-        events.extend([inserted["event"].clone(), result["event"].clone(), removed["event"].clone()]);
-    }
-    assert_eq!(events.len(), 9);
-    // Stop: the loop notices within its poll interval.
-    stop.store(true, Ordering::Relaxed);
-    watcher.join().unwrap().unwrap();
-    assert!(out_rx.try_recv().is_err(), "events after the last removal");
-}
-
-#[test]
-#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
-fn watch_skip_bad_number_and_eof() {
-    init_log();
-    wait_card(SLOT1.0, false, Duration::from_secs(10));
-    let input = b"\nAB123\n".to_vec();
-    let (out_tx, out_rx) = std::sync::mpsc::channel::<String>();
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    let watcher = std::thread::spawn(move || {
-        let mut input = BufReader::new(&input[..]);
-        let mut output = ChannelOutput { tx: out_tx, partial: Vec::new() };
-        watch::run(SLOT1.0, &sim_trust(), &ReadOptions::default(), &mut input, &mut output, &s)
-    });
-    // Empty line: skipped.
-    let served = Served::start(SLOT1, CardType::ResidenceCard, ServeOptions::default());
-    assert_eq!(next_event(&out_rx)["event"], "card_inserted");
-    assert_eq!(next_event(&out_rx)["event"], "skipped");
-    served.remove();
-    assert_eq!(next_event(&out_rx)["event"], "card_removed");
-    // A malformed number: a typed error, no read.
-    let served = Served::start(SLOT1, CardType::ResidenceCard, ServeOptions::default());
-    assert_eq!(next_event(&out_rx)["event"], "card_inserted");
-    let r = next_event(&out_rx);
-    assert_eq!(r["ok"], false);
-    assert_eq!(r["error"]["code"], "input_bad_card_number");
-    served.remove();
-    assert_eq!(next_event(&out_rx)["event"], "card_removed");
-    // End of input at the next insertion: the loop ends with Ok.
-    let served = Served::start(SLOT1, CardType::ResidenceCard, ServeOptions::default());
-    assert_eq!(next_event(&out_rx)["event"], "card_inserted");
-    watcher.join().unwrap().unwrap();
-    served.remove();
-}
-
-#[test]
-#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
-fn watch_survives_pcscd_restart() {
-    init_log();
-    wait_card(SLOT1.0, false, Duration::from_secs(10));
-    let (in_tx, in_rx) = std::sync::mpsc::channel::<String>();
-    let (out_tx, out_rx) = std::sync::mpsc::channel::<String>();
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    let watcher = std::thread::spawn(move || {
-        let mut input = watch::LineInput::new(in_rx);
-        let mut output = ChannelOutput { tx: out_tx, partial: Vec::new() };
-        watch::run(SLOT1.0, &sim_trust(), &ReadOptions::default(), &mut input, &mut output, &s)
-    });
-    in_tx.send(format!("{NUMBER}\n")).unwrap();
-    let served = Served::start(SLOT1, CardType::Gen2ResidenceCard, ServeOptions::default());
-    assert_eq!(next_event(&out_rx)["event"], "card_inserted");
-    let r = next_event(&out_rx);
-    assert_eq!((r["event"].as_str(), r["ok"].as_bool()), (Some("result"), Some(true)), "{r}");
-    // pcscd goes away with the card in the reader: the card is gone with it, and the
-    // reader is reported unavailable once.
-    stop_pcscd();
-    assert_eq!(next_event(&out_rx)["event"], "card_removed");
-    assert_eq!(next_event(&out_rx)["event"], "reader_unavailable");
-    std::thread::sleep(Duration::from_secs(1));
-    assert!(out_rx.try_recv().is_err(), "reader_unavailable repeated");
-    // pcscd is back and the card reconnects to vpcd: a new insertion, asked for a
-    // number again (an empty line skips it).
-    in_tx.send("\n".to_owned()).unwrap();
-    start_pcscd();
-    let e = next_event(&out_rx);
-    assert_eq!(e["event"], "card_inserted", "{e}");
-    assert_eq!(next_event(&out_rx)["event"], "skipped");
-    served.remove();
-    assert_eq!(next_event(&out_rx)["event"], "card_removed");
-    stop.store(true, Ordering::Relaxed);
-    watcher.join().unwrap().unwrap();
 }

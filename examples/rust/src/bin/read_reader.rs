@@ -1,7 +1,7 @@
 //! Reads and verifies the card in a PC/SC reader:
 //! `cargo run -p zairyu-examples --bin read_reader -- "READER NAME" CARD_NUMBER [TRUST_DIR]`.
-//! With a directory of the Ministry's root certificates the result says whether the
-//! card chains to a production root.
+//! With a directory of the Ministry's root certificates the verdict says whether the
+//! card chains to a production root (`production`).
 
 use std::path::Path;
 
@@ -26,11 +26,7 @@ fn main() -> Result<(), zairyu::Error> {
     let mut card = Card::new(PcscCard::connect(reader)?);
     let read = read_card(&mut card, &number, &trust, &mut OsRandom, &ReadOptions::default())?;
     let v = &read.verification;
-    println!(
-        "card type {}: signature {:?}, production-valid: {}",
-        read.card_type.code(),
-        v.signature,
-        v.is_production_valid()
-    );
+    // The verdict: production (genuine), test, untrusted, invalid, absent or not_checked.
+    println!("card type {}: signature {:?}, verdict {}", read.card_type, v.signature, v.verdict().as_str());
     Ok(())
 }

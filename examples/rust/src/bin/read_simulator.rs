@@ -1,5 +1,6 @@
 //! Reads and verifies a simulated card in-process, as an application would read a
-//! real one: `cargo run -p zairyu-examples --bin read_simulator [05]`.
+//! real one: `cargo run -p zairyu-examples --bin read_simulator [TYPE]` (TYPE: 1, 2,
+//! 05 or 06; default 1).
 
 use zairyu::CardNumber;
 use zairyu::auth::OsRandom;
@@ -7,20 +8,20 @@ use zairyu::files::CardType;
 use zairyu::report::Report;
 use zairyu::sequence::{ReadOptions, read_card};
 use zairyu::session::Card;
-use zairyu::verify::TrustStore;
 use zairyu_sim::{IssueOptions, IssuedCard, SimCard};
 
 fn main() -> Result<(), zairyu::Error> {
-    let card_type = match std::env::args().nth(1).as_deref() {
-        Some("2") => CardType::SpecialPermanentResident,
-        Some("05") => CardType::Gen2ResidenceCard,
-        Some("06") => CardType::Gen2SpecialPermanentResident,
-        _ => CardType::ResidenceCard,
+    // The core's parser for card types, as the CLI, C and Python use it.
+    let card_type = match std::env::args().nth(1) {
+        Some(arg) => arg.parse::<CardType>()?,
+        None => CardType::ResidenceCard,
     };
     // A synthetic card and the simulator's test CAs (test anchors, never production).
-    let issued = IssuedCard::issue(&IssueOptions { card_type, ..IssueOptions::default() });
-    let mut trust = TrustStore::new();
-    zairyu_sim::add_test_anchors(&mut trust);
+    let Ok(issued) = IssuedCard::try_issue(&IssueOptions { card_type, ..IssueOptions::default() }) else {
+        eprintln!("the simulator issues card types 1, 2, 05 and 06");
+        std::process::exit(2);
+    };
+    let trust = zairyu_sim::test_trust_store();
 
     // The number the clerk types.
     let number = CardNumber::parse("AB12345678CD")?;
@@ -29,9 +30,10 @@ fn main() -> Result<(), zairyu::Error> {
 
     let v = &read.verification;
     println!(
-        "card type {} ({}), signature {:?}, chain {:?}, anchor profile {:?}",
-        read.card_type.code(),
-        read.flow.name(),
+        "card type {} ({}), verdict {}: signature {:?}, chain {:?}, anchor profile {:?}",
+        read.card_type,
+        read.flow,
+        v.verdict().as_str(),
         v.signature,
         v.chain,
         v.anchor_profile

@@ -1,16 +1,16 @@
-//! The counter loop (窓口): wait for a card, ask for its number, read and verify it,
-//! wait for its removal, and again — driven by a registry system as a subprocess
-//! (`zairyu watch --reader NAME` calls [`run`]).
+//! `zairyu watch --reader NAME`, the counter loop (窓口): wait for a card, ask for its
+//! number, read and verify it, wait for its removal, and again — driven by a registry
+//! system as a subprocess.
 //!
-//! Protocol: one JSON object per line on `output`, flushed after every line; one card
-//! number per line on `input`, read once per insertion.
+//! Protocol: one JSON object per line on stdout, flushed after every line; one card
+//! number per line on stdin, read once per insertion.
 //!
 //! | event | when |
 //! |---|---|
-//! | `{"event":"card_inserted","reader":NAME,"atr":"hex"}` | a card is in the reader (also one already there at start); then one line is read from `input` |
+//! | `{"event":"card_inserted","reader":NAME,"atr":"hex"}` | a card is in the reader (also one already there at start); then one line is read from stdin |
 //! | `{"event":"skipped"}` | the line was empty: the card is not read |
-//! | `{"event":"result","ok":true,"report":REPORT}` | the read completed ([`zairyu::report::Report`]; check `report.verification`) |
-//! | `{"event":"result","ok":false,"error":{"code":CODE,"message":TEXT}}` | the read failed ([`zairyu::Error::code`]) |
+//! | `{"event":"result","ok":OK,"verdict":VERDICT,"report":REPORT}` | the read completed ([`zairyu::report::Report`]); `verdict` is [`Verification::verdict`], and `ok` is `true` exactly when the CLI's `read` would exit 0 (verdict `production` or `test`) |
+//! | `{"event":"result","ok":false,"error":{"code":CODE,"message":TEXT}}` | the read failed ([`zairyu::Error::code`]): no `report` |
 //! | `{"event":"card_removed"}` | the card left (or the reader vanished with it) |
 //! | `{"event":"reader_unavailable"}` | the reader or the PC/SC service is gone; polling goes on |
 //!
@@ -20,29 +20,43 @@
 //! A pcscd restart, or the reader going away, ends a present card (`card_removed`),
 //! is reported once (`reader_unavailable`), and the loop re-establishes its context
 //! and goes on; a card still in the reader afterwards is a new insertion.
-//! The loop ends with `Ok` on end of `input` (when it asks for a number) or when
-//! `stop` is set (checked at least every [`POLL`] while waiting for a card; not while
-//! blocked reading a number from `input`, which the caller ends by closing it).
-//! [`LineInput::spawn`] reads a stream such as stdin on a thread and sets `stop` when
-//! it ends, so that closing it ends the loop even while no card is present.
+//! The loop ends on end of input (when it asks for a number) or when `stop` is set
+//! (checked at least every [`POLL`] while waiting for a card; not while blocked reading
+//! a number, which the caller ends by closing the input). [`LineInput::spawn`] reads
+//! stdin on a thread and sets `stop` when it ends, so that closing stdin ends the loop
+//! even while no card is present.
 //! Messages never contain the card number; the report carries it redacted only.
 
 use std::ffi::CString;
 use std::io::{self, BufRead, Write};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use pcsc::{ReaderState, State};
 use serde_json::{Value, json};
 use zairyu::CardNumber;
-use zairyu::auth::OsRandom;
 use zairyu::error::{Error, TransportError};
 use zairyu::report::Report;
-use zairyu::sequence::{ReadOptions, read_card};
-use zairyu::session::Card;
-use zairyu::verify::TrustStore;
+use zairyu::sequence::ReadOptions;
+use zairyu::verify::{TrustStore, Verification};
+use zairyu_pcsc::pcsc::{self, ReaderState, State};
+use zairyu_pcsc::{POLL, PcscContext, map_pcsc_error};
 
-use crate::{LOG, PcscContext, map_pcsc_error};
+use crate::error::{CliError, STDOUT};
+use crate::exit;
+
+/// Log target.
+const LOG: &str = "zairyu::watch";
+
+/// `zairyu watch --reader NAME`: the loop on stdin and stdout. Stdin is read on a
+/// thread that sets `stop` when it closes, so that closing it ends the loop even while
+/// no card is present.
+pub fn command(reader: &str, trust: &TrustStore, opts: &ReadOptions) -> Result<u8, CliError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut input = LineInput::spawn(io::BufReader::new(io::stdin()), stop.clone());
+    run(reader, trust, opts, &mut input, &mut io::stdout().lock(), &stop)?;
+    Ok(exit::OK)
+}
 
 /// Lines from a channel as a [`BufRead`]: each message is one line (a missing `\n` is
 /// added); the stream ends when every sender is gone.
@@ -108,9 +122,6 @@ impl BufRead for LineInput {
     }
 }
 
-/// Longest wait inside SCardGetStatusChange: how quickly `stop` is noticed.
-pub const POLL: Duration = Duration::from_millis(250);
-
 /// Pause between attempts while the reader or the service is gone.
 const RETRY: Duration = Duration::from_millis(500);
 
@@ -132,7 +143,8 @@ enum Seen {
     Unavailable(String),
 }
 
-/// Watches `reader`; see the module documentation.
+/// Watches `reader`; see the module documentation. Fails only if `output` cannot be
+/// written, or for a reader name with a NUL byte (no such reader).
 pub fn run(
     reader: &str,
     trust: &TrustStore,
@@ -140,9 +152,9 @@ pub fn run(
     input: &mut impl BufRead,
     output: &mut impl Write,
     stop: &AtomicBool,
-) -> io::Result<()> {
+) -> Result<(), CliError> {
     let Ok(name) = CString::new(reader) else {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "reader name contains a NUL byte"));
+        return Err(TransportError::NoSuchReader(reader.to_owned()).into());
     };
     let mut ctx = PcscContext::new();
     let mut state: Option<ReaderState> = None;
@@ -181,16 +193,23 @@ pub fn run(
                     phase = Phase::WaitRemove;
                     emit(output, &json!({"event": "card_inserted", "reader": reader, "atr": hex::encode(&atr)}))?;
                     let mut line = zeroize::Zeroizing::new(String::new());
-                    if input.read_line(&mut line)? == 0 {
-                        log::info!(target: LOG, "end of input: watch ends");
-                        return Ok(());
+                    match input.read_line(&mut line) {
+                        Ok(0) => {
+                            log::info!(target: LOG, "end of input: watch ends");
+                            return Ok(());
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            log::info!(target: LOG, "input unreadable ({e}): watch ends");
+                            return Ok(());
+                        }
                     }
                     let typed = line.trim();
                     if typed.is_empty() {
                         emit(output, &json!({"event": "skipped"}))?;
                     } else {
                         let event = match read_one(&mut ctx, reader, typed, trust, opts) {
-                            Ok(report) => json!({"event": "result", "ok": true, "report": report}),
+                            Ok((verification, report)) => result_event(&verification, report),
                             Err(e) => {
                                 log::info!(target: LOG, "read failed: {}", e.code());
                                 json!({"event": "result", "ok": false,
@@ -206,22 +225,27 @@ pub fn run(
     Ok(())
 }
 
-/// Reads and verifies the card with a fresh connection; the report as JSON.
+/// Reads and verifies the card with a fresh connection (ended, resetting the card,
+/// before this returns); the verification and the report as JSON.
 fn read_one(
     ctx: &mut PcscContext,
     reader: &str,
     typed: &str,
     trust: &TrustStore,
     opts: &ReadOptions,
-) -> Result<Value, Error> {
+) -> Result<(Verification, Value), Error> {
     let number = CardNumber::parse(typed)?;
-    let transport = ctx.connect(reader)?;
-    let mut card = Card::new(transport);
-    let read = read_card(&mut card, &number, trust, &mut OsRandom, opts)?;
-    // End the transaction and disconnect (resetting the card) before reporting.
-    drop(card);
-    serde_json::to_value(Report::from_read(&read))
-        .map_err(|e| Error::Transport(TransportError::Other(format!("report serialisation: {e}"))))
+    let read = crate::read::read_on(ctx.connect(reader)?, &number, trust, opts)?;
+    let report = serde_json::to_value(Report::from_read(&read))
+        .map_err(|e| Error::Transport(TransportError::Other(format!("report serialisation: {e}"))))?;
+    Ok((read.verification, report))
+}
+
+/// The result event of a completed read: `ok` from the one verdict function, as the
+/// CLI's exit code.
+fn result_event(verification: &Verification, report: Value) -> Value {
+    let verdict = verification.verdict();
+    json!({"event": "result", "ok": exit::is_ok(verdict), "verdict": verdict.as_str(), "report": report})
 }
 
 /// One SCardGetStatusChange on `name`, waiting at most [`POLL`] for a change from
@@ -246,15 +270,16 @@ fn poll(ctx: &mut PcscContext, name: &CString, state: &mut Option<ReaderState>) 
 }
 
 /// Writes one JSON line and flushes.
-fn emit(out: &mut impl Write, v: &Value) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, v)?;
-    out.write_all(b"\n")?;
-    out.flush()
+fn emit(out: &mut impl Write, v: &Value) -> Result<(), CliError> {
+    let mut line = v.to_string().into_bytes();
+    line.push(b'\n');
+    out.write_all(&line).and_then(|()| out.flush()).map_err(|e| CliError::output(STDOUT, e))
 }
 
 #[cfg(test)]
-mod line_input_tests {
-    use std::sync::Arc;
+mod tests {
+    use zairyu::sequence::ReadPolicy;
+    use zairyu_sim::{IssueOptions, SimCard};
 
     use super::*;
 
@@ -281,5 +306,62 @@ mod line_input_tests {
         let lines: Vec<String> = (&mut input).lines().map(Result::unwrap).collect();
         assert_eq!(lines, ["one", "two"]);
         assert!(eof.load(Ordering::SeqCst));
+    }
+
+    /// The verification of a simulated card read with `trust` and `policy`.
+    fn verification(under_16: bool, trust: &TrustStore, policy: ReadPolicy) -> Verification {
+        let issued = crate::read::issue(&IssueOptions { under_16, ..IssueOptions::default() }).unwrap();
+        let number = CardNumber::parse(&IssueOptions::default().card_number).unwrap();
+        let opts = ReadOptions { policy, ..ReadOptions::default() };
+        crate::read::read_on(SimCard::new(issued), &number, trust, &opts).unwrap().verification
+    }
+
+    #[test]
+    fn a_completed_read_is_ok_exactly_when_it_verifies() {
+        let (test_ca, none) = (zairyu_sim::test_trust_store(), TrustStore::new());
+        let report = json!({"schema": 1});
+        let cases = [
+            (verification(false, &test_ca, ReadPolicy::Full), true, "test"),
+            (verification(false, &none, ReadPolicy::Full), false, "untrusted"),
+            (verification(true, &test_ca, ReadPolicy::Full), false, "absent"),
+            (verification(false, &test_ca, ReadPolicy::TextOnly), false, "not_checked"),
+        ];
+        for (v, ok, verdict) in cases {
+            let e = result_event(&v, report.clone());
+            assert_eq!(e["event"], "result");
+            assert_eq!(e["ok"], ok, "{e}");
+            assert_eq!(e["verdict"], verdict, "{e}");
+            assert_eq!(e["report"], report);
+            assert!(e.get("error").is_none());
+        }
+    }
+
+    /// A writer that always fails, as a closed pipe does.
+    struct Closed;
+
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_unwritable_output_is_an_output_error() {
+        let e = emit(&mut Closed, &json!({"event": "skipped"})).unwrap_err();
+        assert_eq!((e.code(), e.exit_code()), ("output_write_failed", exit::OUTPUT));
+        let mut out = Vec::new();
+        emit(&mut out, &json!({"event": "skipped"})).unwrap();
+        assert_eq!(out, b"{\"event\":\"skipped\"}\n");
+    }
+
+    #[test]
+    fn a_reader_name_with_a_nul_byte_is_no_such_reader() {
+        let stop = AtomicBool::new(false);
+        let e = run("a\0b", &TrustStore::new(), &ReadOptions::default(), &mut &b""[..], &mut Vec::new(), &stop)
+            .unwrap_err();
+        assert_eq!(e.code(), "transport_no_such_reader");
     }
 }

@@ -1,0 +1,389 @@
+//! The command line: clap's structures, nothing else. Option values parse through
+//! the core's `FromStr` (card type, read policy, access flow; the simulator's
+//! `ServeFault`), the one parser the C library and the Python module use too.
+
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Parser, Subcommand};
+use zairyu::files::CardType;
+use zairyu::sequence::{Flow, ReadPolicy};
+use zairyu_sim::vpcd::{LinkModel, LinkSpeed, ServeFault};
+
+/// Read and verify the IC chip of Japanese residence cards (在留カード) and special
+/// permanent resident certificates (特別永住者証明書).
+#[derive(Parser)]
+#[command(name = "zairyu", version, after_help = crate::exit::help())]
+pub struct Cli {
+    /// Log APDU headers and status words to stderr (never card data or numbers).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// A clap value parser for one of the core's option enums: parses with its `FromStr`
+/// (so the accepted spellings are the core's), keeps only `values`, and lists their
+/// stable names in `--help` and in the error for a bad value.
+#[derive(Clone)]
+pub struct Named<T: 'static> {
+    values: Vec<T>,
+    name: fn(T) -> &'static str,
+}
+
+impl<T: Copy + PartialEq + Send + Sync + 'static> Named<T> {
+    /// The values in `all` for which `keep` holds; `name` gives each one's stable name.
+    fn new(all: &[T], name: fn(T) -> &'static str, keep: impl Fn(T) -> bool) -> Self {
+        Named { values: all.iter().copied().filter(|&v| keep(v)).collect(), name }
+    }
+}
+
+impl<T> TypedValueParser for Named<T>
+where
+    T: FromStr + Copy + PartialEq + Send + Sync + 'static,
+{
+    type Value = T;
+
+    fn parse_ref(&self, cmd: &clap::Command, arg: Option<&clap::Arg>, value: &OsStr) -> Result<T, clap::Error> {
+        let text = value.to_string_lossy();
+        match text.parse::<T>() {
+            Ok(v) if self.values.contains(&v) => Ok(v),
+            _ => {
+                let mut e = clap::Error::new(ErrorKind::InvalidValue).with_cmd(cmd);
+                if let Some(arg) = arg {
+                    e.insert(ContextKind::InvalidArg, ContextValue::String(arg.to_string()));
+                }
+                e.insert(ContextKind::InvalidValue, ContextValue::String(text.into_owned()));
+                let valid = self.values.iter().map(|&v| (self.name)(v).to_owned()).collect();
+                e.insert(ContextKind::ValidValue, ContextValue::Strings(valid));
+                Err(e)
+            }
+        }
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(self.values.iter().map(|&v| PossibleValue::new((self.name)(v)))))
+    }
+}
+
+/// Card types the simulator issues (1, 2, 05, 06; also accepted as "5" and "6").
+pub fn sim_card_type() -> Named<CardType> {
+    Named::new(CardType::ALL, CardType::name, crate::read::simulated)
+}
+
+/// Read policies: `full`, `text_only` (also `text-only`).
+pub fn read_policy() -> Named<ReadPolicy> {
+    Named::new(ReadPolicy::ALL, ReadPolicy::name, |_| true)
+}
+
+/// Access flows: `gen1-3des` (also `gen1`), `gen2-aes` (also `gen2`).
+pub fn flow() -> Named<Flow> {
+    Named::new(Flow::ALL, Flow::name, |_| true)
+}
+
+/// What to read and how.
+#[derive(clap::Args)]
+pub struct ReadArgs {
+    /// Which files to read: `full` (everything, and verify the signature) or
+    /// `text_only`, also spelt `text-only` (privacy option: no face, name or card-face
+    /// image and no signature file; the signature is reported as not checked).
+    #[arg(long, default_value = "full", value_parser = read_policy())]
+    pub policy: ReadPolicy,
+    /// A status-of-residence code table (UTF-8, `code<TAB>日本語<TAB>English` per line,
+    /// `#` comments) to name the second generation's status codes.
+    #[arg(long, value_name = "FILE")]
+    pub status_table: Option<PathBuf>,
+    /// Diagnostics: force an access flow instead of choosing it from the card type.
+    #[arg(long, hide = true, value_parser = flow())]
+    pub force_flow: Option<Flow>,
+}
+
+/// Which trust anchors to use.
+#[derive(clap::Args, Default)]
+pub struct TrustArgs {
+    /// Directory with the Ministry's "ZairyuCard CA" root certificates (DER or PEM),
+    /// downloaded from the Ministry's site; every file must match a pinned fingerprint.
+    #[arg(long, value_name = "DIR")]
+    pub trust_dir: Option<PathBuf>,
+    /// Directory with test anchors (any certificate; reported as profile "test", never production).
+    #[arg(long, value_name = "DIR")]
+    pub test_anchors: Option<PathBuf>,
+    /// Do not trust the simulator's own test CA (it is trusted as a *test* anchor by default
+    /// when reading the in-process simulator).
+    #[arg(long)]
+    pub no_sim_test_ca: bool,
+    /// Trust the simulator's test CAs (as test anchors) when reading a real reader, e.g.
+    /// a simulated card served on vpcd by `zairyu sim serve`.
+    #[cfg(feature = "pcsc")]
+    #[arg(long)]
+    pub trust_sim_ca: bool,
+}
+
+/// Where the card is.
+#[derive(clap::Args)]
+pub struct SourceArgs {
+    /// Read the card in this PC/SC reader (see `zairyu readers`) instead of the
+    /// in-process simulator.
+    #[cfg(feature = "pcsc")]
+    #[arg(long, value_name = "NAME")]
+    pub reader: Option<String>,
+    #[command(flatten)]
+    pub sim: SimArgs,
+}
+
+/// The in-process simulated card (when no `--reader` is given).
+#[derive(clap::Args)]
+pub struct SimArgs {
+    /// Card type of the in-process simulated card.
+    #[arg(long, default_value = "1", value_parser = sim_card_type())]
+    pub sim_card_type: CardType,
+    /// Card number printed on the simulated card (the number you type must match it).
+    #[arg(long, default_value = crate::read::SIM_CARD_NUMBER, value_name = "N")]
+    pub sim_card_number: String,
+    /// Simulate a card of a holder under 16 (no photo, no signature).
+    #[arg(long)]
+    pub sim_under_16: bool,
+}
+
+/// A card to read and how: what `read` and `dump` share.
+#[derive(clap::Args)]
+pub struct CardArgs {
+    /// The card number the clerk types (在留カード等番号, 12 characters).
+    #[arg(long, value_name = "N")]
+    pub card_number: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// The commands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Issue a simulated card in-process, read it, verify it, and print the result.
+    Demo {
+        /// Print the JSON report instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Card generation: 1 (type "1") or 2 (type "05").
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+        generation: u8,
+        /// Card type of the simulated card (overrides --generation).
+        #[arg(long, value_parser = sim_card_type())]
+        card_type: Option<CardType>,
+    },
+    /// Read and verify a card, and print the result.
+    #[cfg_attr(
+        feature = "pcsc",
+        command(about = "Read and verify the card in --reader, or else an in-process simulated card")
+    )]
+    #[cfg_attr(
+        not(feature = "pcsc"),
+        command(about = "Read and verify an in-process simulated card (this build has no PC/SC)")
+    )]
+    Read {
+        #[command(flatten)]
+        card: CardArgs,
+        /// Print the JSON report instead of the summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read a card (as `read` does) and write every file's raw content, the images and
+    /// the JSON report to DIR.
+    Dump {
+        #[command(flatten)]
+        card: CardArgs,
+        /// Output directory (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Measure APDUs, bytes and host CPU time per full read + verify.
+    #[cfg_attr(
+        feature = "pcsc",
+        command(
+            about = "Measure APDUs, bytes and time per full read + verify (in-process simulator, or through pcscd with --pcsc)"
+        )
+    )]
+    #[cfg_attr(
+        not(feature = "pcsc"),
+        command(about = "Measure APDUs, bytes and host CPU time per full read + verify (in-process simulator)")
+    )]
+    Bench {
+        /// Number of reads.
+        #[arg(long, default_value_t = 50)]
+        iterations: u32,
+        /// Card types to measure (repeatable); default: 1, 2, 05, 06.
+        #[arg(long, value_parser = sim_card_type())]
+        card_type: Vec<CardType>,
+        /// Measure through the real pcscd: serve the simulated card on vpcd (port
+        /// 35963, reader "Virtual PCD 00 00") with the link model, and read it there.
+        #[cfg(feature = "pcsc")]
+        #[arg(long)]
+        pcsc: bool,
+        /// Link speed for --pcsc.
+        #[arg(long, default_value = "424k", value_name = "RATE")]
+        link: LinkSpeed,
+        /// Air-time model for --pcsc: `nominal` (bits / rate + per-frame overhead) or
+        /// `type-b` (every bit on the air, with start/stop bits and turnarounds).
+        #[arg(long, default_value = "nominal", value_name = "MODEL")]
+        link_model: LinkModel,
+    },
+    /// List PC/SC readers.
+    #[cfg(feature = "pcsc")]
+    Readers {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The counter loop: emit a JSON line when a card arrives, take the card number as
+    /// one line on stdin, read and verify, emit one JSON result line, emit a line on
+    /// removal; runs until stdin closes.
+    ///
+    /// A completed read is `{"event":"result","ok":OK,"verdict":VERDICT,"report":{…}}`,
+    /// where `ok` is true exactly when `zairyu read` would exit 0 (verdict `production`
+    /// or `test`); a failed read is `{"event":"result","ok":false,"error":{"code":…,
+    /// "message":…}}`. Other events: `card_inserted`, `skipped` (empty line),
+    /// `card_removed`, `reader_unavailable`.
+    #[cfg(feature = "pcsc")]
+    Watch {
+        /// The reader.
+        #[arg(long, value_name = "NAME")]
+        reader: String,
+        #[command(flatten)]
+        trust: TrustArgs,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
+    /// A redacted capability report per reader: protocol, ATR, extended-length support,
+    /// timings (no card data).
+    #[cfg(feature = "pcsc")]
+    Doctor {
+        /// Only this reader.
+        #[arg(long, value_name = "NAME")]
+        reader: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The card simulator.
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+}
+
+/// `zairyu sim …`.
+#[derive(Subcommand)]
+pub enum SimCommand {
+    /// Run a simulated card as the card in a vpcd slot of pcscd (vsmartcard's virtual
+    /// reader: port 35963 is "Virtual PCD 00 00", 35964 is "Virtual PCD 00 01").
+    Serve(ServeArgs),
+}
+
+/// `zairyu sim serve`.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// vpcd port.
+    #[arg(long, default_value_t = zairyu_sim::vpcd::DEFAULT_PORT)]
+    pub vpcd_port: u16,
+    /// vpcd host.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub vpcd_host: String,
+    /// Card type.
+    #[arg(long, default_value = "1", value_parser = sim_card_type())]
+    pub card_type: CardType,
+    /// Card number printed on the simulated card.
+    #[arg(long, default_value = crate::read::SIM_CARD_NUMBER)]
+    pub card_number: String,
+    /// A holder under 16 (no photo, no signature).
+    #[arg(long)]
+    pub under_16: bool,
+    /// Delay each exchange by its modelled ISO/IEC 14443 Type B air time.
+    #[arg(long, value_name = "RATE")]
+    pub link: Option<LinkSpeed>,
+    /// Air-time model: `nominal` (bits / rate + per-frame overhead) or `type-b`.
+    #[arg(long, default_value = "nominal", value_name = "MODEL")]
+    pub link_model: LinkModel,
+    /// Behave like a reader that cannot carry extended APDUs.
+    #[arg(long)]
+    pub short_apdus_only: bool,
+    /// Link faults for tests (repeatable): drop-after:N, drop-mid-response:N, corrupt:APDU:INDEX.
+    #[arg(long)]
+    pub fault: Vec<ServeFault>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("zairyu").chain(args.iter().copied()))
+    }
+
+    fn sim_type(value: &str) -> Result<CardType, clap::Error> {
+        match parse(&["read", "--card-number", "AB12345678CD", "--sim-card-type", value])?.command {
+            Command::Read { card, .. } => Ok(card.source.sim.sim_card_type),
+            _ => unreachable!("parsed a read"),
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn card_types_parse_with_the_cores_spellings() {
+        assert_eq!(sim_type("1").unwrap(), CardType::ResidenceCard);
+        assert_eq!(sim_type("2").unwrap(), CardType::SpecialPermanentResident);
+        assert_eq!(sim_type("05").unwrap(), CardType::Gen2ResidenceCard);
+        assert_eq!(sim_type("5").unwrap(), CardType::Gen2ResidenceCard);
+        assert_eq!(sim_type("06").unwrap(), CardType::Gen2SpecialPermanentResident);
+        // Types the simulator cannot issue, and non-types, are usage errors that name
+        // the accepted values.
+        for bad in ["07", "08", "3", "", "one"] {
+            let e = sim_type(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidValue, "{bad:?}");
+            let text = e.to_string();
+            assert!(text.contains("[possible values: 1, 2, 05, 06]"), "{text}");
+        }
+    }
+
+    #[test]
+    fn policies_and_flows_parse_with_the_cores_spellings() {
+        let read = |extra: &[&str]| match parse(&[&["read", "--card-number", "AB12345678CD"], extra].concat()) {
+            Ok(Cli { command: Command::Read { card, .. }, .. }) => Ok((card.read.policy, card.read.force_flow)),
+            Ok(_) => unreachable!("parsed a read"),
+            Err(e) => Err(e.kind()),
+        };
+        assert_eq!(read(&[]), Ok((ReadPolicy::Full, None)));
+        assert_eq!(read(&["--policy", "text-only"]), Ok((ReadPolicy::TextOnly, None)));
+        assert_eq!(read(&["--policy", "text_only"]), Ok((ReadPolicy::TextOnly, None)));
+        assert_eq!(read(&["--force-flow", "gen2"]), Ok((ReadPolicy::Full, Some(Flow::Gen2))));
+        assert_eq!(read(&["--force-flow", "gen1-3des"]), Ok((ReadPolicy::Full, Some(Flow::Gen1))));
+        assert_eq!(read(&["--policy", "Full"]), Err(ErrorKind::InvalidValue));
+        assert_eq!(read(&["--force-flow", "gen3"]), Err(ErrorKind::InvalidValue));
+    }
+
+    #[test]
+    fn serve_faults_parse_with_the_simulators_parser() {
+        let faults = |args: &[&str]| match parse(&[&["sim", "serve"], args].concat()) {
+            Ok(Cli { command: Command::Sim { command: SimCommand::Serve(a) }, .. }) => Ok(a.fault),
+            Ok(_) => unreachable!("parsed sim serve"),
+            Err(e) => Err(e.kind()),
+        };
+        assert_eq!(
+            faults(&["--fault", "drop-after:8", "--fault", "corrupt:3:1"]),
+            Ok(vec![ServeFault::DropAfter(8), ServeFault::CorruptByte { apdu: 3, index: 1 }])
+        );
+        assert_eq!(faults(&["--fault", "drop-after:x"]), Err(ErrorKind::ValueValidation));
+        assert_eq!(faults(&["--fault", "explode"]), Err(ErrorKind::ValueValidation));
+    }
+}

@@ -1,0 +1,113 @@
+//! The CLI's error: a core error, or a failure to write the CLI's own output; and
+//! [`write_stdout`], which reports a closed standard output as such an error (where
+//! `println!` would panic).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use zairyu::Error;
+use zairyu::error::TransportError;
+
+use crate::exit;
+
+/// What a command can fail with.
+#[derive(Debug)]
+pub enum CliError {
+    /// Reading or verifying failed (the core's typed error and code).
+    Core(Error),
+    /// Writing output failed: a file of `dump`, or standard output.
+    Output {
+        /// What could not be written.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl CliError {
+    /// The code of [`CliError::Output`].
+    pub const OUTPUT_CODE: &'static str = "output_write_failed";
+
+    /// An output error on `path`.
+    pub fn output(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        CliError::Output { path: path.into(), source }
+    }
+
+    /// The stable code: the core's ([`Error::code`]) or [`Self::OUTPUT_CODE`].
+    pub fn code(&self) -> &'static str {
+        match self {
+            CliError::Core(e) => e.code(),
+            CliError::Output { .. } => Self::OUTPUT_CODE,
+        }
+    }
+
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Core(e) => exit::for_error(e.error_code()),
+            CliError::Output { .. } => exit::OUTPUT,
+        }
+    }
+}
+
+impl core::fmt::Display for CliError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CliError::Core(e) => e.fmt(f),
+            CliError::Output { path, source } => write!(f, "cannot write {}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for CliError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CliError::Core(e) => Some(e),
+            CliError::Output { source, .. } => Some(source),
+        }
+    }
+}
+
+/// What [`CliError::Output`] names for standard output.
+pub const STDOUT: &str = "standard output";
+
+/// Writes to standard output and flushes; used through the `out!` and `outln!` macros.
+pub fn write_stdout(args: core::fmt::Arguments<'_>) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args).and_then(|()| out.flush()).map_err(|e| CliError::output(STDOUT, e))
+}
+
+impl From<Error> for CliError {
+    fn from(e: Error) -> Self {
+        CliError::Core(e)
+    }
+}
+
+/// `From` for the core's error kinds that commands meet directly.
+macro_rules! from_core {
+    ($($kind:ty),*) => {$(
+        impl From<$kind> for CliError {
+            fn from(e: $kind) -> Self {
+                CliError::Core(e.into())
+            }
+        }
+    )*};
+}
+
+from_core!(TransportError, zairyu::error::InputError, zairyu::error::VerifyError);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_errors_have_their_own_code_and_exit_code() {
+        let e = CliError::output("/x/report.json", std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert_eq!(e.code(), "output_write_failed");
+        assert_eq!(e.exit_code(), exit::OUTPUT);
+        assert!(e.to_string().starts_with("cannot write /x/report.json: "), "{e}");
+        let e = CliError::from(TransportError::CardRemoved);
+        assert_eq!((e.code(), e.exit_code()), ("transport_card_removed", exit::CARD_OR_TRANSPORT));
+        assert_ne!(exit::OUTPUT, exit::CARD_OR_TRANSPORT);
+    }
+}

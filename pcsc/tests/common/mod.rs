@@ -1,0 +1,3 @@
+//! Test helpers (not a test target of their own).
+
+pub mod pcscd;
