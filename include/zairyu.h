@@ -15,8 +15,10 @@
  *    and authentication, 5xx secure messaging, 6xx parse, 7xx trust store, 8xx
  *    unsupported card, 9xx internal). zairyu_result_name() gives a code's stable
  *    snake_case name (the core's error code name: the CLI and Python use the same
- *    words); zairyu_result_message() renders its description into a buffer, and
- *    zairyu_last_error_message() the detail of the calling thread's last failure.
+ *    words; zairyu_error_code_count() and zairyu_error_code_at() list the codes
+ *    that mirror a core error); zairyu_result_message() renders its description
+ *    into a buffer, and zairyu_last_error_message() the detail of the calling
+ *    thread's last failure.
  *    No message ever contains a card number, key or card data.
  * 3. Handles. zairyu_trust_store, zairyu_card, zairyu_read_result and
  *    zairyu_reader_list are opaque. Each is made by a function that writes it to
@@ -43,10 +45,10 @@
  *    are immutable and may be read from all threads; a card takes one call at a
  *    time (a concurrent call returns ZAIRYU_RESULT_HANDLE_BUSY).
  * 9. Verification. A read that completes is ZAIRYU_RESULT_OK even when the
- *    signature is invalid: check zairyu_read_result_signature() and
- *    zairyu_read_result_chain(). Only signature VALID with the chain VERIFIED to a
- *    PRODUCTION anchor (zairyu_read_result_is_production_valid) means a genuine
- *    card in the Ministry's production PKI.
+ *    signature is invalid: check zairyu_read_result_verdict() (or the signature
+ *    and the chain one by one). Only ZAIRYU_VERDICT_PRODUCTION (signature VALID,
+ *    chain VERIFIED to a PRODUCTION anchor; zairyu_read_result_is_production_valid)
+ *    means a genuine card in the Ministry's production PKI.
  *
  * ABI STABILITY
  *
@@ -134,7 +136,8 @@
 //
 // The snake_case name of each code (`zairyu_result_name`) is the core error's
 // stable code name where one exists (`wrong_card_number`, `transport_card_removed`
-// ...), the same names the CLI prints and the Python exceptions carry.
+// ...), the same names the CLI prints and the Python exceptions carry; those
+// codes are listed by `zairyu_error_code_count` and `zairyu_error_code_at`.
 enum zairyu_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -160,6 +163,11 @@ enum zairyu_result
   // The handle is in use by another call (another thread, or a transmit
   // callback calling back into its own card).
   ZAIRYU_RESULT_HANDLE_BUSY = 107,
+  // An option value is not one of its names (core `input_bad_option`). The
+  // functions of this version take options as numbers or flags and report a bad
+  // one as `ZAIRYU_RESULT_INVALID_ARGUMENT`, as before; this code is for core
+  // errors that carry it.
+  ZAIRYU_RESULT_INPUT_BAD_OPTION = 108,
   // The card left the field, or was never there.
   ZAIRYU_RESULT_TRANSPORT_CARD_REMOVED = 200,
   // The card was reset; the secure-messaging session is gone.
@@ -215,7 +223,10 @@ enum zairyu_result
   ZAIRYU_RESULT_UNKNOWN_CARD_TYPE = 801,
   // A Rust panic was caught at the API boundary (a bug: please report it).
   ZAIRYU_RESULT_PANIC = 900,
-  // A core error this version of the C library has no code for (a bug).
+  // An internal failure without a code of its own (a bug), e.g. a report that
+  // cannot be rendered as JSON. No core error maps to it: the core's error codes
+  // map to result codes exhaustively, checked when the library is built. The
+  // number is kept (ABI stability).
   ZAIRYU_RESULT_UNKNOWN_ERROR = 901,
 };
 #ifndef __cplusplus
@@ -313,6 +324,35 @@ enum zairyu_anchor_profile
 typedef enum zairyu_anchor_profile zairyu_anchor_profile;
 #else
 typedef uint32_t zairyu_anchor_profile;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What the verification means, in one value (`zairyu_read_result_verdict`): the
+// JSON report's `verdict`, and the one rule behind "ok" in the CLI.
+enum zairyu_verdict
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Signature valid and chained to a pinned Ministry root: genuine in the
+  // Ministry's production PKI (`zairyu_read_result_is_production_valid`).
+  ZAIRYU_VERDICT_PRODUCTION = 1,
+  // Signature valid and chained to a test anchor (simulator, sample cards): not genuine.
+  ZAIRYU_VERDICT_TEST = 2,
+  // Signature valid, but no trust anchor's key signed the card certificate.
+  ZAIRYU_VERDICT_UNTRUSTED = 3,
+  // Signature invalid: treat the card as possibly forged or altered.
+  ZAIRYU_VERDICT_INVALID = 4,
+  // No signature on the card (under-16 cards).
+  ZAIRYU_VERDICT_ABSENT = 5,
+  // The signature was not checked (read policy `ZAIRYU_READ_POLICY_TEXT_ONLY`).
+  ZAIRYU_VERDICT_NOT_CHECKED = 6,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum zairyu_verdict zairyu_verdict;
+#else
+typedef uint32_t zairyu_verdict;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -487,42 +527,6 @@ extern "C" {
 // Ownership: a static string; never free it. Thread safety: any thread.
 const char *zairyu_version(void);
 
-// The stable snake_case name of a result code, e.g. "wrong_card_number" for
-// `ZAIRYU_RESULT_WRONG_CARD_NUMBER`: for codes that mirror a core error it is the
-// core's code name, the same word the CLI prints (`error [wrong_card_number]: ...`)
-// and the Python exception carries. A number that is not a result code gives
-// "unknown".
-//
-// Ownership: a static string; never free it. Thread safety: any thread.
-const char *zairyu_result_name(uint32_t code);
-
-// Renders the generic message of a result code, "<name>: <description>", e.g.
-// "wrong_card_number: wrong card number: the card rejected it". Text output (see
-// the buffer rule at the top). A number that is not a result code renders
-// "unknown: result code N" (and succeeds).
-//
-// Thread safety: any thread.
-//
-// @param code a result code.
-// @param buf receives the text; may be NULL only if buf_len is 0.
-// @param buf_len its size in bytes.
-// @param out_len must not be NULL.
-zairyu_result zairyu_result_message(uint32_t code, char *buf, size_t buf_len, size_t *out_len);
-
-// Renders the detail of the most recent call **on the calling thread** that
-// returned a code other than `ZAIRYU_RESULT_OK`: "<name>: <detail>", e.g.
-// "card_status: SELECT DF failed: card status 6A82 (file not found)". Details never
-// contain the card number, keys or card data. Text output (see the buffer rule);
-// `ZAIRYU_RESULT_NOT_PRESENT` if no call on this thread has failed. A call of this
-// function that fails (buffer too small) does not replace the detail.
-//
-// Thread safety: any thread; each thread has its own last error.
-//
-// @param buf receives the text; may be NULL only if buf_len is 0.
-// @param buf_len its size in bytes.
-// @param out_len must not be NULL.
-zairyu_result zairyu_last_error_message(char *buf, size_t buf_len, size_t *out_len);
-
 // Opens the card in a PC/SC reader (user-scope context, shared mode, T=1
 // preferred) and begins a PC/SC transaction that is held until `zairyu_card_free`,
 // which ends it and resets the card.
@@ -546,7 +550,9 @@ zairyu_result zairyu_card_open_pcsc(const char *reader, struct zairyu_card **out
 // `zairyu_card_free`). Thread safety: may be called from any thread.
 //
 // @param card_type NUL-terminated card type: "1" (在留カード), "2" (特別永住者証明書),
-//        "05" or "06" (second generation); must not be NULL.
+//        "05" or "06" (second generation; also "5", "6"), parsed as the CLI and Python
+//        parse it; must not be NULL. Another value, or "07"/"08" (not simulated), is
+//        `ZAIRYU_RESULT_INVALID_ARGUMENT`.
 // @param card_number the simulated card's number (12 letters or digits), or NULL for "AB12345678CD".
 // @param flags zero or more `ZAIRYU_SIM_*` values or-ed together; unknown bits are
 //        `ZAIRYU_RESULT_INVALID_ARGUMENT`.
@@ -649,8 +655,18 @@ zairyu_result zairyu_read_result_chain(const struct zairyu_read_result *result, 
 // @param result must not be NULL. @param out must not be NULL; written only on success.
 zairyu_result zairyu_read_result_anchor_profile(const struct zairyu_read_result *result, zairyu_anchor_profile *out);
 
+// The verdict: what signature, chain and anchor profile mean together (the JSON
+// report's `verdict`). `ZAIRYU_VERDICT_PRODUCTION` and `ZAIRYU_VERDICT_TEST` are
+// what the CLI calls "ok" (exit 0); only `ZAIRYU_VERDICT_PRODUCTION` means a
+// genuine card. (Not a revocation check.)
+//
+// Thread safety: any thread, concurrently.
+// @param result must not be NULL. @param out must not be NULL; written only on success.
+zairyu_result zairyu_read_result_verdict(const struct zairyu_read_result *result, zairyu_verdict *out);
+
 // Whether the card is genuine in the Ministry's production PKI: signature valid
-// **and** chain verified to a pinned production root. (Not a revocation check.)
+// **and** chain verified to a pinned production root, i.e. the verdict is
+// `ZAIRYU_VERDICT_PRODUCTION`. (Not a revocation check.)
 //
 // Thread safety: any thread, concurrently.
 // @param result must not be NULL. @param out must not be NULL; written only on success.
@@ -701,8 +717,9 @@ zairyu_result zairyu_read_result_image_format(const struct zairyu_read_result *r
 
 // Copies the report as JSON, the same schema as `zairyu read --json` (see the
 // README): `card_type`, `generation`, `flow`, `policy`, `card_number` (redacted),
-// `fields`, `images`, `verification`, `metrics`, `link`, `warnings`. One line
-// unless `flags` has `ZAIRYU_JSON_PRETTY`. Text output (see the buffer rule).
+// `fields`, `images`, `verification`, `verdict`, `metrics`, `link`, `warnings`
+// (each `{"code", "message"}`). One line unless `flags` has `ZAIRYU_JSON_PRETTY`.
+// Text output (see the buffer rule).
 //
 // Thread safety: any thread, concurrently.
 //
@@ -764,6 +781,60 @@ void zairyu_reader_list_free(struct zairyu_reader_list *list);
 // @param timeout_ms the longest wait; 0 only looks.
 // @param out_reached must not be NULL; written only on success.
 zairyu_result zairyu_reader_wait(const char *reader, bool present, uint32_t timeout_ms, bool *out_reached);
+
+// The stable snake_case name of a result code, e.g. "wrong_card_number" for
+// `ZAIRYU_RESULT_WRONG_CARD_NUMBER`: for codes that mirror a core error it is the
+// core's code name, the same word the CLI prints (`error [wrong_card_number]: ...`)
+// and the Python exception carries. A number that is not a result code gives
+// "unknown".
+//
+// Ownership: a static string; never free it. Thread safety: any thread.
+const char *zairyu_result_name(uint32_t code);
+
+// Renders the generic message of a result code, "<name>: <description>", e.g.
+// "wrong_card_number: wrong card number: the card rejected it". Text output (see
+// the buffer rule at the top). A number that is not a result code renders
+// "unknown: result code N" (and succeeds).
+//
+// Thread safety: any thread.
+//
+// @param code a result code.
+// @param buf receives the text; may be NULL only if buf_len is 0.
+// @param buf_len its size in bytes.
+// @param out_len must not be NULL.
+zairyu_result zairyu_result_message(uint32_t code, char *buf, size_t buf_len, size_t *out_len);
+
+// The number of the core's error codes: the words the CLI prints and the Python
+// exceptions carry, each with a result code of the same name. With
+// `zairyu_error_code_at`, a program can list them (e.g. to check a table of its
+// own messages against the library it runs with).
+//
+// Thread safety: any thread.
+size_t zairyu_error_code_count(void);
+
+// The result code of the core's error code number `index` (0 to
+// `zairyu_error_code_count() - 1`, in the core's order); `zairyu_result_name` of
+// it is the core's name. An index out of range is `ZAIRYU_RESULT_INVALID_ARGUMENT`.
+//
+// Thread safety: any thread.
+//
+// @param index which error code.
+// @param out receives its result code; must not be NULL; written only on success.
+zairyu_result zairyu_error_code_at(size_t index, zairyu_result *out);
+
+// Renders the detail of the most recent call **on the calling thread** that
+// returned a code other than `ZAIRYU_RESULT_OK`: "<name>: <detail>", e.g.
+// "card_status: SELECT DF failed: card status 6A82 (file not found)". Details never
+// contain the card number, keys or card data. Text output (see the buffer rule);
+// `ZAIRYU_RESULT_NOT_PRESENT` if no call on this thread has failed. A call of this
+// function that fails (buffer too small) does not replace the detail.
+//
+// Thread safety: any thread; each thread has its own last error.
+//
+// @param buf receives the text; may be NULL only if buf_len is 0.
+// @param buf_len its size in bytes.
+// @param out_len must not be NULL.
+zairyu_result zairyu_last_error_message(char *buf, size_t buf_len, size_t *out_len);
 
 // Creates an empty trust store: nothing chains until anchors are added.
 //

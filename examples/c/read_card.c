@@ -11,8 +11,9 @@
  * Build (see the README, "C library"):
  *   cc read_card.c $(pkg-config --cflags --libs zairyu) -o read_card
  *
- * Exit status: 0 signature valid and chain verified, 1 read failed, 2 usage,
- * 10 signature invalid, 11 signature absent/not checked or no trusted anchor.
+ * Exit status, from the verdict (zairyu_read_result_verdict, as the CLI's): 0
+ * signature valid and chain verified (production or test anchor), 1 read failed,
+ * 2 usage, 10 signature invalid, 11 signature absent/not checked or no trusted anchor.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,18 @@ static const char *profile_name(zairyu_anchor_profile p) {
     case ZAIRYU_ANCHOR_PROFILE_PRODUCTION: return "production (Ministry root)";
     case ZAIRYU_ANCHOR_PROFILE_TEST: return "test";
     default: return "none (no trusted anchor)";
+  }
+}
+
+static const char *verdict_name(zairyu_verdict v) {
+  switch (v) {
+    case ZAIRYU_VERDICT_PRODUCTION: return "production: genuine (Ministry root)";
+    case ZAIRYU_VERDICT_TEST: return "test: valid under a test anchor, not genuine";
+    case ZAIRYU_VERDICT_UNTRUSTED: return "untrusted: valid signature, no trusted anchor";
+    case ZAIRYU_VERDICT_INVALID: return "INVALID signature";
+    case ZAIRYU_VERDICT_ABSENT: return "absent: no signature on the card";
+    case ZAIRYU_VERDICT_NOT_CHECKED: return "not checked";
+    default: return "?";
   }
 }
 
@@ -108,6 +121,8 @@ int main(int argc, char **argv) {
   zairyu_read_result_signature(result, &sig);
   zairyu_read_result_chain(result, &chain);
   zairyu_read_result_anchor_profile(result, &profile);
+  zairyu_verdict verdict = 0;
+  if ((rc = zairyu_read_result_verdict(result, &verdict)) != ZAIRYU_RESULT_OK) { fail("the verdict", rc); goto out; }
 
   printf("zairyu %s, %s\n", zairyu_version(), reader ? reader : "in-process simulator");
   printf("%-20s %s\n", "card type", card_type_name(type));
@@ -120,12 +135,13 @@ int main(int argc, char **argv) {
   printf("%-20s %s\n", "signature", signature_name(sig));
   printf("%-20s %s\n", "chain", chain == ZAIRYU_CHAIN_STATUS_VERIFIED ? "verified" : "not verified");
   printf("%-20s %s\n", "anchor profile", profile_name(profile));
+  printf("%-20s %s\n", "verdict", verdict_name(verdict));
   size_t face = 0;
   if (zairyu_read_result_image(result, ZAIRYU_IMAGE_KIND_FACE, NULL, 0, &face) == ZAIRYU_RESULT_BUFFER_TOO_SMALL)
     printf("%-20s %zu bytes\n", "face image", face);
 
-  if (sig == ZAIRYU_SIGNATURE_STATUS_INVALID) status = 10;
-  else if (sig == ZAIRYU_SIGNATURE_STATUS_VALID && chain == ZAIRYU_CHAIN_STATUS_VERIFIED) status = 0;
+  if (verdict == ZAIRYU_VERDICT_PRODUCTION || verdict == ZAIRYU_VERDICT_TEST) status = 0;
+  else if (verdict == ZAIRYU_VERDICT_INVALID) status = 10;
   else status = 11;
 
 out:

@@ -19,10 +19,9 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::read_result::zairyu_read_result;
 use crate::result::zairyu_result;
 use crate::trust::{store_arg, zairyu_trust_store};
-use crate::util::{Failure, bytes_arg, copy_out, guard, non_null, non_null_mut, str_arg, write_out};
+use crate::util::{CEnum, Failure, bytes_arg, c_enum, copy_out, guard, non_null, non_null_mut, str_arg, write_out};
 
 /// Read policy (the `policy` argument of `zairyu_card_read`).
-#[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum zairyu_read_policy {
@@ -31,6 +30,17 @@ pub enum zairyu_read_policy {
     /// The privacy option: text entries only; no face, name, card-face or address
     /// image and no signature file (the signature is then `NOT_CHECKED`).
     TextOnly = 1,
+}
+
+c_enum!(zairyu_read_policy, "read policy", [Full, TextOnly]);
+
+impl From<zairyu_read_policy> for ReadPolicy {
+    fn from(p: zairyu_read_policy) -> Self {
+        match p {
+            zairyu_read_policy::Full => ReadPolicy::Full,
+            zairyu_read_policy::TextOnly => ReadPolicy::TextOnly,
+        }
+    }
 }
 
 /// Simulator flag: an under-16 card (no face photo, no signature).
@@ -71,7 +81,6 @@ pub const ZAIRYU_MAX_RESPONSE: usize = 65538;
 /// card it was opened with, on the calling thread. `cmd` and `resp` are valid only
 /// during the call. The callback must not call functions on that same card (they
 /// return `ZAIRYU_RESULT_HANDLE_BUSY`); it may use other cards.
-#[allow(non_camel_case_types)]
 pub type zairyu_transmit_cb = Option<
     unsafe extern "C" fn(
         userdata: *mut c_void,
@@ -95,7 +104,7 @@ struct CallbackTransport {
 
 fn callback_error(rc: u32) -> TransportError {
     use zairyu_result as R;
-    match zairyu_result::from_u32(rc) {
+    match zairyu_result::from_number(rc) {
         Some(R::TransportCardRemoved) => TransportError::CardRemoved,
         Some(R::TransportCardReset) => TransportError::CardReset,
         Some(R::TransportReaderUnavailable) => {
@@ -241,7 +250,9 @@ fn open_pcsc(_reader: &str) -> Result<Box<dyn Transport>, Failure> {
 /// `zairyu_card_free`). Thread safety: may be called from any thread.
 ///
 /// @param card_type NUL-terminated card type: "1" (在留カード), "2" (特別永住者証明書),
-///        "05" or "06" (second generation); must not be NULL.
+///        "05" or "06" (second generation; also "5", "6"), parsed as the CLI and Python
+///        parse it; must not be NULL. Another value, or "07"/"08" (not simulated), is
+///        `ZAIRYU_RESULT_INVALID_ARGUMENT`.
 /// @param card_number the simulated card's number (12 letters or digits), or NULL for "AB12345678CD".
 /// @param flags zero or more `ZAIRYU_SIM_*` values or-ed together; unknown bits are
 ///        `ZAIRYU_RESULT_INVALID_ARGUMENT`.
@@ -266,13 +277,9 @@ pub unsafe extern "C" fn zairyu_card_open_simulator(
         if flags & !SIM_FLAGS != 0 {
             return Err(Failure::invalid(format!("unknown simulator flags {:#x}", flags & !SIM_FLAGS)));
         }
-        let card_type = match card_type {
-            "1" => CardType::ResidenceCard,
-            "2" => CardType::SpecialPermanentResident,
-            "05" => CardType::Gen2ResidenceCard,
-            "06" => CardType::Gen2SpecialPermanentResident,
-            other => return Err(Failure::invalid(format!("unknown simulator card type {other:?} (1, 2, 05, 06)"))),
-        };
+        // The core's one parser of card types; a bad value stays INVALID_ARGUMENT here
+        // (as in 0.1.0) rather than the core's input_bad_option.
+        let card_type: CardType = card_type.parse().map_err(|e: Error| Failure::invalid(e.to_string()))?;
         // The simulated number is validated like a typed one (never echoed).
         CardNumber::parse(card_number).map_err(Error::from)?;
         let opts = IssueOptions {
@@ -388,11 +395,7 @@ pub unsafe extern "C" fn zairyu_card_read(
         // SAFETY: header contract: NULL or a NUL-terminated string.
         let typed = unsafe { str_arg(card_number, "card_number") }?;
         let out = non_null_mut(out, "out")?;
-        let policy = match policy {
-            p if p == zairyu_read_policy::Full as u32 => ReadPolicy::Full,
-            p if p == zairyu_read_policy::TextOnly as u32 => ReadPolicy::TextOnly,
-            other => return Err(Failure::invalid(format!("unknown read policy {other}"))),
-        };
+        let policy = ReadPolicy::from(zairyu_read_policy::arg(policy)?);
         let number = CardNumber::parse(typed).map_err(Error::from)?;
         let opts = ReadOptions { policy, ..ReadOptions::default() };
         let read = {

@@ -39,13 +39,17 @@ pub use read_result::{
     zairyu_read_result_anchor_profile, zairyu_read_result_card_type, zairyu_read_result_chain,
     zairyu_read_result_field, zairyu_read_result_free, zairyu_read_result_generation, zairyu_read_result_image,
     zairyu_read_result_image_format, zairyu_read_result_is_production_valid, zairyu_read_result_json,
-    zairyu_read_result_signature, zairyu_read_result_verification_reason, zairyu_signature_status,
+    zairyu_read_result_signature, zairyu_read_result_verdict, zairyu_read_result_verification_reason,
+    zairyu_signature_status, zairyu_verdict,
 };
 pub use readers::{
     zairyu_reader_list, zairyu_reader_list_card_present, zairyu_reader_list_count, zairyu_reader_list_free,
     zairyu_reader_list_name, zairyu_reader_list_new, zairyu_reader_wait,
 };
-pub use result::zairyu_result;
+pub use result::{
+    zairyu_error_code_at, zairyu_error_code_count, zairyu_last_error_message, zairyu_result, zairyu_result_message,
+    zairyu_result_name,
+};
 pub use trust::{
     zairyu_trust_store, zairyu_trust_store_add_simulator_test_anchors, zairyu_trust_store_add_test_anchor_der,
     zairyu_trust_store_add_test_dir, zairyu_trust_store_count, zairyu_trust_store_free,
@@ -106,127 +110,6 @@ const _: () = {
 #[unsafe(no_mangle)]
 pub extern "C" fn zairyu_version() -> *const c_char {
     VERSION_C.as_ptr()
-}
-
-static NAMES: [&CStr; result::zairyu_result::ALL.len()] = {
-    // Built from `zairyu_result::name` by a test-checked table (C strings need a NUL).
-    [
-        c"ok",
-        c"null_pointer",
-        c"buffer_too_small",
-        c"invalid_utf8",
-        c"invalid_argument",
-        c"input_bad_card_number",
-        c"input_bad_file",
-        c"not_present",
-        c"handle_busy",
-        c"transport_card_removed",
-        c"transport_card_reset",
-        c"transport_reader_unavailable",
-        c"transport_no_such_reader",
-        c"transport_sharing_violation",
-        c"transport_command_too_long",
-        c"transport_extended_length_unsupported",
-        c"transport_other",
-        c"not_built_with_pcsc",
-        c"card_status",
-        c"wrong_card_number",
-        c"card_number_mismatch",
-        c"wrong_generation",
-        c"auth_card_mac_mismatch",
-        c"auth_random_mismatch",
-        c"auth_bad_length",
-        c"sm_missing_data_object",
-        c"sm_bad_padding_indicator",
-        c"sm_block_alignment",
-        c"sm_bad_padding",
-        c"sm_trailing_data",
-        c"parse",
-        c"verify_unpinned_production_root",
-        c"verify_bad_anchor_file",
-        c"unsupported_card_type",
-        c"unknown_card_type",
-        c"panic",
-        c"unknown_error",
-    ]
-};
-
-/// The stable snake_case name of a result code, e.g. "wrong_card_number" for
-/// `ZAIRYU_RESULT_WRONG_CARD_NUMBER`: for codes that mirror a core error it is the
-/// core's code name, the same word the CLI prints (`error [wrong_card_number]: ...`)
-/// and the Python exception carries. A number that is not a result code gives
-/// "unknown".
-///
-/// Ownership: a static string; never free it. Thread safety: any thread.
-#[unsafe(no_mangle)]
-pub extern "C" fn zairyu_result_name(code: u32) -> *const c_char {
-    util::guard_value(c"unknown".as_ptr(), || {
-        zairyu_result::ALL.iter().position(|r| *r as u32 == code).map_or(c"unknown".as_ptr(), |i| NAMES[i].as_ptr())
-    })
-}
-
-/// Renders the generic message of a result code, "<name>: <description>", e.g.
-/// "wrong_card_number: wrong card number: the card rejected it". Text output (see
-/// the buffer rule at the top). A number that is not a result code renders
-/// "unknown: result code N" (and succeeds).
-///
-/// Thread safety: any thread.
-///
-/// @param code a result code.
-/// @param buf receives the text; may be NULL only if buf_len is 0.
-/// @param buf_len its size in bytes.
-/// @param out_len must not be NULL.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn zairyu_result_message(
-    code: u32,
-    buf: *mut c_char,
-    buf_len: usize,
-    out_len: *mut usize,
-) -> zairyu_result {
-    util::guard(|| {
-        let text = match zairyu_result::from_u32(code) {
-            Some(r) => format!("{}: {}", r.name(), r.description()),
-            None => format!("unknown: result code {code}"),
-        };
-        // SAFETY: header contract: the buffer rule.
-        unsafe { util::copy_out(text.as_bytes(), true, buf.cast(), buf_len, out_len) }
-    })
-}
-
-/// Renders the detail of the most recent call **on the calling thread** that
-/// returned a code other than `ZAIRYU_RESULT_OK`: "<name>: <detail>", e.g.
-/// "card_status: SELECT DF failed: card status 6A82 (file not found)". Details never
-/// contain the card number, keys or card data. Text output (see the buffer rule);
-/// `ZAIRYU_RESULT_NOT_PRESENT` if no call on this thread has failed. A call of this
-/// function that fails (buffer too small) does not replace the detail.
-///
-/// Thread safety: any thread; each thread has its own last error.
-///
-/// @param buf receives the text; may be NULL only if buf_len is 0.
-/// @param buf_len its size in bytes.
-/// @param out_len must not be NULL.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn zairyu_last_error_message(
-    buf: *mut c_char,
-    buf_len: usize,
-    out_len: *mut usize,
-) -> zairyu_result {
-    let Some(text) = util::guard_value(None, util::last_error) else {
-        if out_len.is_null() {
-            return zairyu_result::NullPointer;
-        }
-        return zairyu_result::NotPresent;
-    };
-    // Not through `guard`: reading the last error must not overwrite it.
-    let copied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: header contract: the buffer rule.
-        unsafe { util::copy_out(text.as_bytes(), true, buf.cast(), buf_len, out_len) }
-    }));
-    match copied {
-        Ok(Ok(())) => zairyu_result::Ok,
-        Ok(Err(f)) => f.code,
-        Err(_) => zairyu_result::Panic,
-    }
 }
 
 #[cfg(test)]

@@ -5,10 +5,10 @@ use std::ffi::c_char;
 use zairyu_core::files::{CardType, Image, ImageFormat, Text};
 use zairyu_core::report::Report;
 use zairyu_core::sequence::{CardData, CardRead};
-use zairyu_core::verify::{AnchorProfile, ChainStatus, SignatureStatus};
+use zairyu_core::verify::{AnchorProfile, ChainStatus, SignatureStatus, Verdict};
 
 use crate::result::zairyu_result;
-use crate::util::{Failure, copy_out, guard, non_null, non_null_mut, write_out};
+use crate::util::{CEnum, Failure, c_enum, copy_out, guard, non_null, non_null_mut, write_out};
 
 /// A completed read (opaque): the data read from the card, its verification result
 /// and its report. Made by `zairyu_card_read`, freed by `zairyu_read_result_free`.
@@ -26,7 +26,6 @@ impl zairyu_read_result {
 }
 
 /// The card type (MF/EF02); the numbers are the spec's codes.
-#[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum zairyu_card_type {
@@ -41,7 +40,6 @@ pub enum zairyu_card_type {
 }
 
 /// The signature (check code) result.
-#[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum zairyu_signature_status {
@@ -56,7 +54,6 @@ pub enum zairyu_signature_status {
 }
 
 /// The certificate-chain result.
-#[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum zairyu_chain_status {
@@ -70,8 +67,27 @@ pub enum zairyu_chain_status {
     NotChecked = 4,
 }
 
+/// What the verification means, in one value (`zairyu_read_result_verdict`): the
+/// JSON report's `verdict`, and the one rule behind "ok" in the CLI.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum zairyu_verdict {
+    /// Signature valid and chained to a pinned Ministry root: genuine in the
+    /// Ministry's production PKI (`zairyu_read_result_is_production_valid`).
+    Production = 1,
+    /// Signature valid and chained to a test anchor (simulator, sample cards): not genuine.
+    Test = 2,
+    /// Signature valid, but no trust anchor's key signed the card certificate.
+    Untrusted = 3,
+    /// Signature invalid: treat the card as possibly forged or altered.
+    Invalid = 4,
+    /// No signature on the card (under-16 cards).
+    Absent = 5,
+    /// The signature was not checked (read policy `ZAIRYU_READ_POLICY_TEXT_ONLY`).
+    NotChecked = 6,
+}
+
 /// Which kind of anchor the chain ended in.
-#[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum zairyu_anchor_profile {
@@ -84,7 +100,6 @@ pub enum zairyu_anchor_profile {
 }
 
 /// An image on the card (the `kind` argument of the image getters).
-#[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum zairyu_image_kind {
@@ -99,7 +114,6 @@ pub enum zairyu_image_kind {
 }
 
 /// An image's container format.
-#[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum zairyu_image_format {
@@ -116,7 +130,6 @@ pub enum zairyu_image_format {
 /// A text field (the `field` argument of `zairyu_read_result_field`). Fields a
 /// card's generation does not have, or that are empty on the card, are
 /// `ZAIRYU_RESULT_NOT_PRESENT`. Coded values give their code (names are in the JSON).
-#[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum zairyu_field {
@@ -162,6 +175,90 @@ pub enum zairyu_field {
 
 /// JSON flag: indented output (as `zairyu read --json` prints it).
 pub const ZAIRYU_JSON_PRETTY: u32 = 1;
+
+c_enum!(zairyu_image_kind, "image kind", [Front, Face, Name, Address]);
+c_enum!(
+    zairyu_field,
+    "field",
+    [
+        SpecVersion,
+        CardNumberRedacted,
+        Address,
+        AddressWrittenOn,
+        MunicipalityCode,
+        ComprehensivePermission,
+        IndividualPermission,
+        CardExpiry,
+        BirthDate,
+        Sex,
+        Nationality,
+        StatusOfResidence,
+        PeriodOfStay,
+        PermissionType,
+        PermissionDate,
+        StayExpiry,
+        WorkRestriction,
+        ComprehensivePermissionDeadline,
+        NoteText,
+    ]
+);
+
+/// Implements `From` a core enum for the C enum whose values have the same names,
+/// by an exhaustive match (a value added to the core does not compile until C has it).
+macro_rules! same_values {
+    ($core:ident => $c:ident: $($value:ident),+) => {
+        impl From<$core> for $c {
+            fn from(v: $core) -> Self {
+                match v {
+                    $($core::$value => $c::$value,)+
+                }
+            }
+        }
+    };
+}
+
+same_values!(SignatureStatus => zairyu_signature_status: Valid, Invalid, Absent, NotChecked);
+same_values!(ChainStatus => zairyu_chain_status: Verified, NoMatchingAnchor, NoCertificate, NotChecked);
+same_values!(AnchorProfile => zairyu_anchor_profile: Production, Test);
+
+impl From<ImageFormat> for zairyu_image_format {
+    fn from(f: ImageFormat) -> Self {
+        match f {
+            ImageFormat::Tiff => zairyu_image_format::Tiff,
+            ImageFormat::Jp2 => zairyu_image_format::Jp2,
+            ImageFormat::J2k => zairyu_image_format::J2k,
+            ImageFormat::Empty | ImageFormat::Unknown => zairyu_image_format::Unknown,
+        }
+    }
+}
+
+impl zairyu_card_type {
+    fn from_core(t: CardType) -> Result<Self, Failure> {
+        match t {
+            CardType::ResidenceCard => Ok(zairyu_card_type::ResidenceCard),
+            CardType::SpecialPermanentResident => Ok(zairyu_card_type::SpecialPermanentResident),
+            CardType::Gen2ResidenceCard => Ok(zairyu_card_type::Gen2ResidenceCard),
+            CardType::Gen2SpecialPermanentResident => Ok(zairyu_card_type::Gen2SpecialPermanentResident),
+            // Specified cards (07, 08) are never read; `CardType` is non_exhaustive.
+            other => Err(Failure::new(zairyu_result::UnsupportedCardType, format!("card type {}", other.code()))),
+        }
+    }
+}
+
+impl zairyu_verdict {
+    pub(crate) fn from_core(v: Verdict) -> Result<Self, Failure> {
+        match v {
+            Verdict::Production => Ok(zairyu_verdict::Production),
+            Verdict::Test => Ok(zairyu_verdict::Test),
+            Verdict::Untrusted => Ok(zairyu_verdict::Untrusted),
+            Verdict::Invalid => Ok(zairyu_verdict::Invalid),
+            Verdict::Absent => Ok(zairyu_verdict::Absent),
+            Verdict::NotChecked => Ok(zairyu_verdict::NotChecked),
+            // No wildcard: `Verdict` is exhaustive, so a verdict added to the core
+            // fails to compile here until C has a value for it.
+        }
+    }
+}
 
 /// Borrows a read-result argument.
 ///
@@ -215,6 +312,21 @@ unsafe fn get_copy(
     })
 }
 
+/// Runs a getter that copies text into the caller's buffer (NUL-terminated).
+///
+/// # Safety
+/// As [`get_copy`].
+unsafe fn get_text(
+    r: *const zairyu_read_result,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+    f: impl FnOnce(&zairyu_read_result) -> Result<String, Failure>,
+) -> zairyu_result {
+    // SAFETY: this function's contract.
+    unsafe { get_copy(r, true, buf.cast(), buf_len, out_len, |r| f(r).map(String::into_bytes)) }
+}
+
 fn absent(what: &str) -> Failure {
     Failure::new(zairyu_result::NotPresent, format!("{what} is not on this card or was not read"))
 }
@@ -229,15 +341,7 @@ pub unsafe extern "C" fn zairyu_read_result_card_type(
     out: *mut zairyu_card_type,
 ) -> zairyu_result {
     // SAFETY: the arguments come unchanged from the caller, under the header's contract.
-    unsafe {
-        get_value(result, out, |r| match r.read.card_type {
-            CardType::ResidenceCard => Ok(zairyu_card_type::ResidenceCard),
-            CardType::SpecialPermanentResident => Ok(zairyu_card_type::SpecialPermanentResident),
-            CardType::Gen2ResidenceCard => Ok(zairyu_card_type::Gen2ResidenceCard),
-            CardType::Gen2SpecialPermanentResident => Ok(zairyu_card_type::Gen2SpecialPermanentResident),
-            other => Err(Failure::new(zairyu_result::UnsupportedCardType, format!("card type {}", other.code()))),
-        })
-    }
+    unsafe { get_value(result, out, |r| zairyu_card_type::from_core(r.read.card_type)) }
 }
 
 /// The card generation: 1 (types 1, 2) or 2 (types 05, 06).
@@ -263,16 +367,7 @@ pub unsafe extern "C" fn zairyu_read_result_signature(
     out: *mut zairyu_signature_status,
 ) -> zairyu_result {
     // SAFETY: the arguments come unchanged from the caller, under the header's contract.
-    unsafe {
-        get_value(result, out, |r| {
-            Ok(match r.read.verification.signature {
-                SignatureStatus::Valid => zairyu_signature_status::Valid,
-                SignatureStatus::Invalid => zairyu_signature_status::Invalid,
-                SignatureStatus::Absent => zairyu_signature_status::Absent,
-                SignatureStatus::NotChecked => zairyu_signature_status::NotChecked,
-            })
-        })
-    }
+    unsafe { get_value(result, out, |r| Ok(r.read.verification.signature.into())) }
 }
 
 /// The certificate-chain result.
@@ -285,16 +380,7 @@ pub unsafe extern "C" fn zairyu_read_result_chain(
     out: *mut zairyu_chain_status,
 ) -> zairyu_result {
     // SAFETY: the arguments come unchanged from the caller, under the header's contract.
-    unsafe {
-        get_value(result, out, |r| {
-            Ok(match r.read.verification.chain {
-                ChainStatus::Verified => zairyu_chain_status::Verified,
-                ChainStatus::NoMatchingAnchor => zairyu_chain_status::NoMatchingAnchor,
-                ChainStatus::NoCertificate => zairyu_chain_status::NoCertificate,
-                ChainStatus::NotChecked => zairyu_chain_status::NotChecked,
-            })
-        })
-    }
+    unsafe { get_value(result, out, |r| Ok(r.read.verification.chain.into())) }
 }
 
 /// The profile of the anchor the chain ended in (`ZAIRYU_ANCHOR_PROFILE_NONE` if none).
@@ -309,17 +395,30 @@ pub unsafe extern "C" fn zairyu_read_result_anchor_profile(
     // SAFETY: the arguments come unchanged from the caller, under the header's contract.
     unsafe {
         get_value(result, out, |r| {
-            Ok(match r.read.verification.anchor_profile {
-                None => zairyu_anchor_profile::None,
-                Some(AnchorProfile::Production) => zairyu_anchor_profile::Production,
-                Some(AnchorProfile::Test) => zairyu_anchor_profile::Test,
-            })
+            Ok(r.read.verification.anchor_profile.map_or(zairyu_anchor_profile::None, Into::into))
         })
     }
 }
 
+/// The verdict: what signature, chain and anchor profile mean together (the JSON
+/// report's `verdict`). `ZAIRYU_VERDICT_PRODUCTION` and `ZAIRYU_VERDICT_TEST` are
+/// what the CLI calls "ok" (exit 0); only `ZAIRYU_VERDICT_PRODUCTION` means a
+/// genuine card. (Not a revocation check.)
+///
+/// Thread safety: any thread, concurrently.
+/// @param result must not be NULL. @param out must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_verdict(
+    result: *const zairyu_read_result,
+    out: *mut zairyu_verdict,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe { get_value(result, out, |r| zairyu_verdict::from_core(r.read.verification.verdict())) }
+}
+
 /// Whether the card is genuine in the Ministry's production PKI: signature valid
-/// **and** chain verified to a pinned production root. (Not a revocation check.)
+/// **and** chain verified to a pinned production root, i.e. the verdict is
+/// `ZAIRYU_VERDICT_PRODUCTION`. (Not a revocation check.)
 ///
 /// Thread safety: any thread, concurrently.
 /// @param result must not be NULL. @param out must not be NULL; written only on success.
@@ -346,8 +445,8 @@ pub unsafe extern "C" fn zairyu_read_result_anchor_fingerprint(
 ) -> zairyu_result {
     // SAFETY: the arguments come unchanged from the caller, under the header's contract.
     unsafe {
-        get_copy(result, true, buf.cast(), buf_len, out_len, |r| {
-            r.read.verification.anchor.as_ref().map(|a| a.as_bytes().to_vec()).ok_or_else(|| absent("a trust anchor"))
+        get_text(result, buf, buf_len, out_len, |r| {
+            r.read.verification.anchor.clone().ok_or_else(|| absent("a trust anchor"))
         })
     }
 }
@@ -365,14 +464,8 @@ pub unsafe extern "C" fn zairyu_read_result_verification_reason(
 ) -> zairyu_result {
     // SAFETY: the arguments come unchanged from the caller, under the header's contract.
     unsafe {
-        get_copy(result, true, buf.cast(), buf_len, out_len, |r| {
-            r.read
-                .verification
-                .reason
-                .as_ref()
-                .filter(|s| !s.is_empty())
-                .map(|s| s.as_bytes().to_vec())
-                .ok_or_else(|| absent("a verification reason"))
+        get_text(result, buf, buf_len, out_len, |r| {
+            r.read.verification.reason.clone().filter(|s| !s.is_empty()).ok_or_else(|| absent("a verification reason"))
         })
     }
 }
@@ -383,31 +476,7 @@ fn text(t: &Option<Text>) -> Option<String> {
 
 fn field_value(r: &zairyu_read_result, field: u32) -> Result<Option<String>, Failure> {
     use zairyu_field as F;
-    let all = [
-        F::SpecVersion,
-        F::CardNumberRedacted,
-        F::Address,
-        F::AddressWrittenOn,
-        F::MunicipalityCode,
-        F::ComprehensivePermission,
-        F::IndividualPermission,
-        F::CardExpiry,
-        F::BirthDate,
-        F::Sex,
-        F::Nationality,
-        F::StatusOfResidence,
-        F::PeriodOfStay,
-        F::PermissionType,
-        F::PermissionDate,
-        F::StayExpiry,
-        F::WorkRestriction,
-        F::ComprehensivePermissionDeadline,
-        F::NoteText,
-    ];
-    let f = all
-        .into_iter()
-        .find(|f| *f as u32 == field)
-        .ok_or_else(|| Failure::invalid(format!("unknown field {field}")))?;
+    let f = F::arg(field)?;
     match f {
         F::SpecVersion => return Ok(Some(r.read.common.spec_version.clone())),
         F::CardNumberRedacted => return Ok(Some(r.read.card_number_redacted.clone())),
@@ -466,20 +535,19 @@ pub unsafe extern "C" fn zairyu_read_result_field(
 ) -> zairyu_result {
     // SAFETY: the arguments come unchanged from the caller, under the header's contract.
     unsafe {
-        get_copy(result, true, buf.cast(), buf_len, out_len, |r| {
-            field_value(r, field)?.map(String::into_bytes).ok_or_else(|| absent(&format!("field {field}")))
+        get_text(result, buf, buf_len, out_len, |r| {
+            field_value(r, field)?.ok_or_else(|| absent(&format!("field {field}")))
         })
     }
 }
 
 fn image(r: &zairyu_read_result, kind: u32) -> Result<&Image, Failure> {
     use zairyu_image_kind as K;
-    let name = match kind {
-        k if k == K::Front as u32 => "front",
-        k if k == K::Face as u32 => "face",
-        k if k == K::Name as u32 => "name",
-        k if k == K::Address as u32 => "address",
-        other => return Err(Failure::invalid(format!("unknown image kind {other}"))),
+    let name = match K::arg(kind)? {
+        K::Front => "front",
+        K::Face => "face",
+        K::Name => "name",
+        K::Address => "address",
     };
     r.read
         .images()
@@ -523,22 +591,14 @@ pub unsafe extern "C" fn zairyu_read_result_image_format(
     out: *mut zairyu_image_format,
 ) -> zairyu_result {
     // SAFETY: the arguments come unchanged from the caller, under the header's contract.
-    unsafe {
-        get_value(result, out, |r| {
-            Ok(match image(r, kind)?.format {
-                ImageFormat::Tiff => zairyu_image_format::Tiff,
-                ImageFormat::Jp2 => zairyu_image_format::Jp2,
-                ImageFormat::J2k => zairyu_image_format::J2k,
-                _ => zairyu_image_format::Unknown,
-            })
-        })
-    }
+    unsafe { get_value(result, out, |r| Ok(image(r, kind)?.format.into())) }
 }
 
 /// Copies the report as JSON, the same schema as `zairyu read --json` (see the
 /// README): `card_type`, `generation`, `flow`, `policy`, `card_number` (redacted),
-/// `fields`, `images`, `verification`, `metrics`, `link`, `warnings`. One line
-/// unless `flags` has `ZAIRYU_JSON_PRETTY`. Text output (see the buffer rule).
+/// `fields`, `images`, `verification`, `verdict`, `metrics`, `link`, `warnings`
+/// (each `{"code", "message"}`). One line unless `flags` has `ZAIRYU_JSON_PRETTY`.
+/// Text output (see the buffer rule).
 ///
 /// Thread safety: any thread, concurrently.
 ///
@@ -554,7 +614,7 @@ pub unsafe extern "C" fn zairyu_read_result_json(
 ) -> zairyu_result {
     // SAFETY: the arguments come unchanged from the caller, under the header's contract.
     unsafe {
-        get_copy(result, true, buf.cast(), buf_len, out_len, |r| {
+        get_text(result, buf, buf_len, out_len, |r| {
             if flags & !ZAIRYU_JSON_PRETTY != 0 {
                 return Err(Failure::invalid(format!("unknown JSON flags {flags:#x}")));
             }
@@ -563,7 +623,7 @@ pub unsafe extern "C" fn zairyu_read_result_json(
             } else {
                 serde_json::to_string(&r.report)
             };
-            json.map(String::into_bytes).map_err(|e| Failure::new(zairyu_result::UnknownError, format!("JSON: {e}")))
+            json.map_err(|e| Failure::new(zairyu_result::UnknownError, format!("JSON: {e}")))
         })
     }
 }

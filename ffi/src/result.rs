@@ -1,7 +1,13 @@
-//! Result codes: `zairyu_result`, numbered in category blocks, and the one
-//! function that maps a core [`Error`] onto them.
+//! Result codes: `zairyu_result`, numbered in category blocks; the one mapping
+//! from the core's [`ErrorCode`] onto them; their names and messages.
+
+use std::ffi::{CStr, CString, c_char};
+use std::sync::OnceLock;
 
 use zairyu_core::Error;
+use zairyu_core::error::ErrorCode;
+
+use crate::util::{self, CEnum, Failure, c_enum, guard, non_null_mut, write_out};
 
 /// Result of every fallible function. `ZAIRYU_RESULT_OK` (0) is success; every
 /// other value is a failure. Numbers are grouped in blocks of a hundred by
@@ -23,8 +29,8 @@ use zairyu_core::Error;
 ///
 /// The snake_case name of each code (`zairyu_result_name`) is the core error's
 /// stable code name where one exists (`wrong_card_number`, `transport_card_removed`
-/// ...), the same names the CLI prints and the Python exceptions carry.
-#[allow(non_camel_case_types)]
+/// ...), the same names the CLI prints and the Python exceptions carry; those
+/// codes are listed by `zairyu_error_code_count` and `zairyu_error_code_at`.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum zairyu_result {
@@ -49,6 +55,11 @@ pub enum zairyu_result {
     /// The handle is in use by another call (another thread, or a transmit
     /// callback calling back into its own card).
     HandleBusy = 107,
+    /// An option value is not one of its names (core `input_bad_option`). The
+    /// functions of this version take options as numbers or flags and report a bad
+    /// one as `ZAIRYU_RESULT_INVALID_ARGUMENT`, as before; this code is for core
+    /// errors that carry it.
+    InputBadOption = 108,
 
     /// The card left the field, or was never there.
     TransportCardRemoved = 200,
@@ -112,54 +123,108 @@ pub enum zairyu_result {
 
     /// A Rust panic was caught at the API boundary (a bug: please report it).
     Panic = 900,
-    /// A core error this version of the C library has no code for (a bug).
+    /// An internal failure without a code of its own (a bug), e.g. a report that
+    /// cannot be rendered as JSON. No core error maps to it: the core's error codes
+    /// map to result codes exhaustively, checked when the library is built. The
+    /// number is kept (ABI stability).
     UnknownError = 901,
 }
 
-impl zairyu_result {
-    /// Every code, in numeric order.
-    pub(crate) const ALL: [zairyu_result; 37] = [
-        Self::Ok,
-        Self::NullPointer,
-        Self::BufferTooSmall,
-        Self::InvalidUtf8,
-        Self::InvalidArgument,
-        Self::InputBadCardNumber,
-        Self::InputBadFile,
-        Self::NotPresent,
-        Self::HandleBusy,
-        Self::TransportCardRemoved,
-        Self::TransportCardReset,
-        Self::TransportReaderUnavailable,
-        Self::TransportNoSuchReader,
-        Self::TransportSharingViolation,
-        Self::TransportCommandTooLong,
-        Self::TransportExtendedLengthUnsupported,
-        Self::TransportOther,
-        Self::NotBuiltWithPcsc,
-        Self::CardStatus,
-        Self::WrongCardNumber,
-        Self::CardNumberMismatch,
-        Self::WrongGeneration,
-        Self::AuthCardMacMismatch,
-        Self::AuthRandomMismatch,
-        Self::AuthBadLength,
-        Self::SmMissingDataObject,
-        Self::SmBadPaddingIndicator,
-        Self::SmBlockAlignment,
-        Self::SmBadPadding,
-        Self::SmTrailingData,
-        Self::Parse,
-        Self::VerifyUnpinnedProductionRoot,
-        Self::VerifyBadAnchorFile,
-        Self::UnsupportedCardType,
-        Self::UnknownCardType,
-        Self::Panic,
-        Self::UnknownError,
-    ];
+c_enum!(
+    zairyu_result,
+    "result code",
+    [
+        Ok,
+        NullPointer,
+        BufferTooSmall,
+        InvalidUtf8,
+        InvalidArgument,
+        InputBadCardNumber,
+        InputBadFile,
+        NotPresent,
+        HandleBusy,
+        InputBadOption,
+        TransportCardRemoved,
+        TransportCardReset,
+        TransportReaderUnavailable,
+        TransportNoSuchReader,
+        TransportSharingViolation,
+        TransportCommandTooLong,
+        TransportExtendedLengthUnsupported,
+        TransportOther,
+        NotBuiltWithPcsc,
+        CardStatus,
+        WrongCardNumber,
+        CardNumberMismatch,
+        WrongGeneration,
+        AuthCardMacMismatch,
+        AuthRandomMismatch,
+        AuthBadLength,
+        SmMissingDataObject,
+        SmBadPaddingIndicator,
+        SmBlockAlignment,
+        SmBadPadding,
+        SmTrailingData,
+        Parse,
+        VerifyUnpinnedProductionRoot,
+        VerifyBadAnchorFile,
+        UnsupportedCardType,
+        UnknownCardType,
+        Panic,
+        UnknownError,
+    ]
+);
 
-    /// The stable snake_case name; for codes that mirror a core error it is that
-    /// error's [`Error::code`].
+impl zairyu_result {
+    /// The one mapping from the core's error codes. Exhaustive, without a wildcard
+    /// arm: a code added to the core does not compile here until it has a number.
+    pub const fn from_code(code: ErrorCode) -> Self {
+        use ErrorCode as C;
+        use zairyu_result as R;
+        match code {
+            C::TransportCardRemoved => R::TransportCardRemoved,
+            C::TransportCardReset => R::TransportCardReset,
+            C::TransportReaderUnavailable => R::TransportReaderUnavailable,
+            C::TransportNoSuchReader => R::TransportNoSuchReader,
+            C::TransportSharingViolation => R::TransportSharingViolation,
+            C::TransportCommandTooLong => R::TransportCommandTooLong,
+            C::TransportExtendedLengthUnsupported => R::TransportExtendedLengthUnsupported,
+            C::TransportOther => R::TransportOther,
+            C::CardStatus => R::CardStatus,
+            C::WrongCardNumber => R::WrongCardNumber,
+            C::WrongGeneration => R::WrongGeneration,
+            C::CardNumberMismatch => R::CardNumberMismatch,
+            C::AuthCardMacMismatch => R::AuthCardMacMismatch,
+            C::AuthRandomMismatch => R::AuthRandomMismatch,
+            C::AuthBadLength => R::AuthBadLength,
+            C::SmMissingDataObject => R::SmMissingDataObject,
+            C::SmBadPaddingIndicator => R::SmBadPaddingIndicator,
+            C::SmBlockAlignment => R::SmBlockAlignment,
+            C::SmBadPadding => R::SmBadPadding,
+            C::SmTrailingData => R::SmTrailingData,
+            C::Parse => R::Parse,
+            C::VerifyUnpinnedProductionRoot => R::VerifyUnpinnedProductionRoot,
+            C::VerifyBadAnchorFile => R::VerifyBadAnchorFile,
+            C::InputBadCardNumber => R::InputBadCardNumber,
+            C::InputBadFile => R::InputBadFile,
+            C::InputBadOption => R::InputBadOption,
+            C::UnsupportedCardType => R::UnsupportedCardType,
+            C::UnknownCardType => R::UnknownCardType,
+        }
+    }
+
+    /// The code of a core error.
+    pub fn from_error(e: &Error) -> Self {
+        Self::from_code(e.error_code())
+    }
+
+    /// The core error code this result code mirrors, if any.
+    pub fn error_code(self) -> Option<ErrorCode> {
+        ErrorCode::ALL.iter().copied().find(|c| Self::from_code(*c) == self)
+    }
+
+    /// The stable snake_case name: for codes that mirror a core error, that
+    /// error's [`ErrorCode::as_str`].
     pub fn name(self) -> &'static str {
         use zairyu_result as R;
         match self {
@@ -168,39 +233,22 @@ impl zairyu_result {
             R::BufferTooSmall => "buffer_too_small",
             R::InvalidUtf8 => "invalid_utf8",
             R::InvalidArgument => "invalid_argument",
-            R::InputBadCardNumber => "input_bad_card_number",
-            R::InputBadFile => "input_bad_file",
             R::NotPresent => "not_present",
             R::HandleBusy => "handle_busy",
-            R::TransportCardRemoved => "transport_card_removed",
-            R::TransportCardReset => "transport_card_reset",
-            R::TransportReaderUnavailable => "transport_reader_unavailable",
-            R::TransportNoSuchReader => "transport_no_such_reader",
-            R::TransportSharingViolation => "transport_sharing_violation",
-            R::TransportCommandTooLong => "transport_command_too_long",
-            R::TransportExtendedLengthUnsupported => "transport_extended_length_unsupported",
-            R::TransportOther => "transport_other",
             R::NotBuiltWithPcsc => "not_built_with_pcsc",
-            R::CardStatus => "card_status",
-            R::WrongCardNumber => "wrong_card_number",
-            R::CardNumberMismatch => "card_number_mismatch",
-            R::WrongGeneration => "wrong_generation",
-            R::AuthCardMacMismatch => "auth_card_mac_mismatch",
-            R::AuthRandomMismatch => "auth_random_mismatch",
-            R::AuthBadLength => "auth_bad_length",
-            R::SmMissingDataObject => "sm_missing_data_object",
-            R::SmBadPaddingIndicator => "sm_bad_padding_indicator",
-            R::SmBlockAlignment => "sm_block_alignment",
-            R::SmBadPadding => "sm_bad_padding",
-            R::SmTrailingData => "sm_trailing_data",
-            R::Parse => "parse",
-            R::VerifyUnpinnedProductionRoot => "verify_unpinned_production_root",
-            R::VerifyBadAnchorFile => "verify_bad_anchor_file",
-            R::UnsupportedCardType => "unsupported_card_type",
-            R::UnknownCardType => "unknown_card_type",
             R::Panic => "panic",
             R::UnknownError => "unknown_error",
+            // Every other code mirrors a core error (tested).
+            _ => self.error_code().map_or("unknown", ErrorCode::as_str),
         }
+    }
+
+    /// [`Self::name`] as a static C string.
+    fn c_name(self) -> &'static CStr {
+        static NAMES: OnceLock<Vec<CString>> = OnceLock::new();
+        let names =
+            NAMES.get_or_init(|| Self::ALL.iter().map(|r| CString::new(r.name()).unwrap_or_default()).collect());
+        Self::ALL.iter().position(|r| *r == self).and_then(|i| names.get(i)).map_or(c"unknown", CString::as_c_str)
     }
 
     /// A short generic description (the per-call detail is in the last-error message).
@@ -216,6 +264,7 @@ impl zairyu_result {
             R::InputBadFile => "an input file cannot be read or parsed",
             R::NotPresent => "the value is not on this card or was not read",
             R::HandleBusy => "the handle is in use by another call",
+            R::InputBadOption => "an option value is not one of its names",
             R::TransportCardRemoved => "card removed or not present",
             R::TransportCardReset => "card was reset; the secure-messaging session is dropped",
             R::TransportReaderUnavailable => "reader or PC/SC service unavailable",
@@ -243,19 +292,117 @@ impl zairyu_result {
             R::UnsupportedCardType => "card type recognised but not supported",
             R::UnknownCardType => "unknown card type",
             R::Panic => "internal error: a panic was caught at the API boundary",
-            R::UnknownError => "internal error: an error without a C result code",
+            R::UnknownError => "internal error without a result code of its own",
         }
     }
+}
 
-    /// The code for a raw number, if it is one.
-    pub fn from_u32(n: u32) -> Option<Self> {
-        Self::ALL.iter().copied().find(|r| *r as u32 == n)
-    }
+/// The stable snake_case name of a result code, e.g. "wrong_card_number" for
+/// `ZAIRYU_RESULT_WRONG_CARD_NUMBER`: for codes that mirror a core error it is the
+/// core's code name, the same word the CLI prints (`error [wrong_card_number]: ...`)
+/// and the Python exception carries. A number that is not a result code gives
+/// "unknown".
+///
+/// Ownership: a static string; never free it. Thread safety: any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn zairyu_result_name(code: u32) -> *const c_char {
+    util::guard_value(c"unknown".as_ptr(), || {
+        zairyu_result::from_number(code).map_or(c"unknown", zairyu_result::c_name).as_ptr()
+    })
+}
 
-    /// The one mapping from core errors to result codes, by the core's stable
-    /// code name ([`Error::code`]), so the C names equal the core's word for word.
-    pub fn from_error(e: &Error) -> Self {
-        let code = e.code();
-        Self::ALL.iter().copied().find(|r| *r != Self::Ok && r.name() == code).unwrap_or(Self::UnknownError)
+/// Renders the generic message of a result code, "<name>: <description>", e.g.
+/// "wrong_card_number: wrong card number: the card rejected it". Text output (see
+/// the buffer rule at the top). A number that is not a result code renders
+/// "unknown: result code N" (and succeeds).
+///
+/// Thread safety: any thread.
+///
+/// @param code a result code.
+/// @param buf receives the text; may be NULL only if buf_len is 0.
+/// @param buf_len its size in bytes.
+/// @param out_len must not be NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_result_message(
+    code: u32,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> zairyu_result {
+    guard(|| {
+        let text = match zairyu_result::from_number(code) {
+            Some(r) => format!("{}: {}", r.name(), r.description()),
+            None => format!("unknown: result code {code}"),
+        };
+        // SAFETY: header contract: the buffer rule.
+        unsafe { util::copy_out(text.as_bytes(), true, buf.cast(), buf_len, out_len) }
+    })
+}
+
+/// The number of the core's error codes: the words the CLI prints and the Python
+/// exceptions carry, each with a result code of the same name. With
+/// `zairyu_error_code_at`, a program can list them (e.g. to check a table of its
+/// own messages against the library it runs with).
+///
+/// Thread safety: any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn zairyu_error_code_count() -> usize {
+    ErrorCode::ALL.len()
+}
+
+/// The result code of the core's error code number `index` (0 to
+/// `zairyu_error_code_count() - 1`, in the core's order); `zairyu_result_name` of
+/// it is the core's name. An index out of range is `ZAIRYU_RESULT_INVALID_ARGUMENT`.
+///
+/// Thread safety: any thread.
+///
+/// @param index which error code.
+/// @param out receives its result code; must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_error_code_at(index: usize, out: *mut zairyu_result) -> zairyu_result {
+    guard(|| {
+        let out = non_null_mut(out, "out")?;
+        let code = ErrorCode::ALL.get(index).ok_or_else(|| {
+            Failure::invalid(format!("error code index {index} out of range (count {})", ErrorCode::ALL.len()))
+        })?;
+        // SAFETY: non-NULL and writable (header contract).
+        unsafe { write_out(out, zairyu_result::from_code(*code)) };
+        Ok(())
+    })
+}
+
+/// Renders the detail of the most recent call **on the calling thread** that
+/// returned a code other than `ZAIRYU_RESULT_OK`: "<name>: <detail>", e.g.
+/// "card_status: SELECT DF failed: card status 6A82 (file not found)". Details never
+/// contain the card number, keys or card data. Text output (see the buffer rule);
+/// `ZAIRYU_RESULT_NOT_PRESENT` if no call on this thread has failed. A call of this
+/// function that fails (buffer too small) does not replace the detail.
+///
+/// Thread safety: any thread; each thread has its own last error.
+///
+/// @param buf receives the text; may be NULL only if buf_len is 0.
+/// @param buf_len its size in bytes.
+/// @param out_len must not be NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_last_error_message(
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> zairyu_result {
+    let Some(text) = util::guard_value(None, util::last_error) else {
+        if out_len.is_null() {
+            return zairyu_result::NullPointer;
+        }
+        return zairyu_result::NotPresent;
+    };
+    // Not through `guard`: reading the last error must not overwrite it.
+    let copied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: header contract: the buffer rule.
+        unsafe { util::copy_out(text.as_bytes(), true, buf.cast(), buf_len, out_len) }
+    }));
+    match copied {
+        Ok(Ok(())) => zairyu_result::Ok,
+        Ok(Err(f)) => f.code,
+        Err(_) => zairyu_result::Panic,
     }
 }

@@ -1,5 +1,5 @@
-//! The API boundary: panic catching, the thread's last error, pointer checks and
-//! the copy-into-caller-buffer rule.
+//! The API boundary: panic catching, the thread's last error, pointer checks,
+//! numbers as C enum values and the copy-into-caller-buffer rule.
 
 use std::cell::RefCell;
 use std::ffi::{CStr, c_char};
@@ -78,6 +78,47 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> zairyu_result
 pub(crate) fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
 }
+
+/// A `#[repr(u32)]` C enum. Functions take such enums as `uint32_t` (so any number
+/// a C caller passes is defined behaviour) and decode it here, the one decoder.
+pub(crate) trait CEnum: Copy + 'static {
+    /// Every value (checked complete at compile time by [`c_enum!`]).
+    const ALL: &'static [Self];
+    /// What an argument of this type is called in messages ("field", "read policy").
+    const WHAT: &'static str;
+
+    /// The value's number.
+    fn number(self) -> u32;
+
+    /// The value with number `n`, if there is one.
+    fn from_number(n: u32) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.number() == n)
+    }
+
+    /// Decodes an argument: a number that is no value is `INVALID_ARGUMENT`.
+    fn arg(n: u32) -> Result<Self, Failure> {
+        Self::from_number(n).ok_or_else(|| Failure::invalid(format!("unknown {} {n}", Self::WHAT)))
+    }
+}
+
+/// Implements [`CEnum`] from the list of an enum's values. The list is matched
+/// exhaustively, so a value added to the enum and not to its list does not compile.
+macro_rules! c_enum {
+    ($ty:ident, $what:literal, [$($value:ident),+ $(,)?]) => {
+        impl $crate::util::CEnum for $ty {
+            const ALL: &'static [Self] = &[$($ty::$value),+];
+            const WHAT: &'static str = $what;
+
+            fn number(self) -> u32 {
+                // Completeness of `ALL`: this match has no wildcard.
+                match self {
+                    $($ty::$value => $ty::$value as u32,)+
+                }
+            }
+        }
+    };
+}
+pub(crate) use c_enum;
 
 /// Checks a pointer argument for NULL.
 pub(crate) fn non_null<T>(p: *const T, what: &str) -> Result<*const T, Failure> {

@@ -5,10 +5,12 @@
  *
  * Environment: ZAIRYU_TEST_READER names a PC/SC reader holding a simulated card
  * with number AB12345678CD (`zairyu sim serve` on vpcd); without it the tests that
- * need a card in a reader are skipped. EXPECTED_VERSION is defined by the build
- * (the crate version from Cargo).
+ * need a card in a reader are skipped. EXPECTED_VERSION (the crate version from
+ * Cargo) and ZAIRYU_HEADER_PATH (include/zairyu.h, whose result codes the tests
+ * read, so that no list of codes is kept here) are defined by the build.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,9 @@
 
 #ifndef EXPECTED_VERSION
 #error "build with -DEXPECTED_VERSION=\"x.y.z\" (the crate version)"
+#endif
+#ifndef ZAIRYU_HEADER_PATH
+#error "build with -DZAIRYU_HEADER_PATH=\"/path/to/include/zairyu.h\""
 #endif
 
 static int passed, failed, skipped;
@@ -92,6 +97,33 @@ static char *json(const zairyu_read_result *r, uint32_t flags) {
   return s;
 }
 
+/* Checks a read's verification: signature, chain, anchor profile, and the verdict
+   that sums them up, in the getter, in is_production_valid and in the JSON report. */
+static void check_verification(const zairyu_read_result *r, zairyu_signature_status want_sig,
+                               zairyu_chain_status want_chain, zairyu_anchor_profile want_prof,
+                               zairyu_verdict want_verdict, const char *verdict_name) {
+  zairyu_signature_status sig = 0;
+  zairyu_chain_status chain = 0;
+  zairyu_anchor_profile prof = 99;
+  zairyu_verdict verdict = 0;
+  bool prod = want_verdict != ZAIRYU_VERDICT_PRODUCTION;
+  CHECK_RC(zairyu_read_result_signature(r, &sig), ZAIRYU_RESULT_OK);
+  CHECK(sig == want_sig);
+  CHECK_RC(zairyu_read_result_chain(r, &chain), ZAIRYU_RESULT_OK);
+  CHECK(chain == want_chain);
+  CHECK_RC(zairyu_read_result_anchor_profile(r, &prof), ZAIRYU_RESULT_OK);
+  CHECK(prof == want_prof);
+  CHECK_RC(zairyu_read_result_verdict(r, &verdict), ZAIRYU_RESULT_OK);
+  CHECK(verdict == want_verdict);
+  CHECK_RC(zairyu_read_result_is_production_valid(r, &prod), ZAIRYU_RESULT_OK);
+  CHECK(prod == (want_verdict == ZAIRYU_VERDICT_PRODUCTION));
+  char want[64];
+  snprintf(want, sizeof want, "\"verdict\":\"%s\"", verdict_name);
+  char *j = json(r, 0);
+  CHECK(j && strstr(j, want) != NULL);
+  free(j);
+}
+
 static int last_error_starts_with(const char *prefix) {
   char buf[1024];
   size_t n = 0;
@@ -111,20 +143,76 @@ static void test_version(void) {
   CHECK(strcmp(zairyu_version(), EXPECTED_VERSION) == 0);
 }
 
+/* The constants of enum zairyu_result, as the header declares them. */
+struct header_code {
+  char name[64]; /* without the ZAIRYU_RESULT_ prefix, in lower case */
+  unsigned value;
+};
+
+static size_t header_result_codes(struct header_code *out, size_t cap) {
+  FILE *f = fopen(ZAIRYU_HEADER_PATH, "r");
+  if (!f) return 0;
+  char line[512];
+  size_t n = 0;
+  int in_enum = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (strcmp(line, "enum zairyu_result\n") == 0) {
+      in_enum = 1;
+    } else if (in_enum && strncmp(line, "};", 2) == 0) {
+      break;
+    } else if (in_enum && n < cap &&
+               sscanf(line, " ZAIRYU_RESULT_%63[A-Z0-9_] = %u,", out[n].name, &out[n].value) == 2) {
+      for (char *c = out[n].name; *c; c++) *c = (char)tolower((unsigned char)*c);
+      n++;
+    }
+  }
+  fclose(f);
+  return n;
+}
+
+static int header_has(const struct header_code *codes, size_t count, unsigned value) {
+  for (size_t i = 0; i < count; i++)
+    if (codes[i].value == value) return 1;
+  return 0;
+}
+
 static void test_result_codes(void) {
   CHECK(ZAIRYU_RESULT_OK == 0);
-  CHECK(strcmp(zairyu_result_name(ZAIRYU_RESULT_OK), "ok") == 0);
-  CHECK(strcmp(zairyu_result_name(ZAIRYU_RESULT_WRONG_CARD_NUMBER), "wrong_card_number") == 0);
-  CHECK(strcmp(zairyu_result_name(ZAIRYU_RESULT_TRANSPORT_NO_SUCH_READER), "transport_no_such_reader") == 0);
-  CHECK(strcmp(zairyu_result_name(ZAIRYU_RESULT_SM_BAD_PADDING), "sm_bad_padding") == 0);
-  CHECK(strcmp(zairyu_result_name(ZAIRYU_RESULT_PARSE), "parse") == 0);
+  /* Every code of the header's enum has its constant's name, and the library
+     names no other number (the numbers 0 to 999 hold every block). */
+  struct header_code codes[256];
+  size_t count = header_result_codes(codes, 256);
+  CHECK(count > 30 && count < 256);
+  for (size_t i = 0; i < count; i++) {
+    if (strcmp(zairyu_result_name(codes[i].value), codes[i].name) != 0) {
+      failed++;
+      fprintf(stderr, "FAIL: zairyu_result_name(%u) = %s, the header says %s\n", codes[i].value,
+              zairyu_result_name(codes[i].value), codes[i].name);
+    }
+  }
+  size_t named = 0;
+  for (unsigned n = 0; n < 1000; n++) {
+    if (strcmp(zairyu_result_name(n), "unknown") == 0) continue;
+    named++;
+    CHECK(header_has(codes, count, n));
+  }
+  CHECK(named == count);
   CHECK(strcmp(zairyu_result_name(4242), "unknown") == 0);
-  /* Category blocks. */
-  CHECK(ZAIRYU_RESULT_NULL_POINTER / 100 == 1 && ZAIRYU_RESULT_BUFFER_TOO_SMALL / 100 == 1);
-  CHECK(ZAIRYU_RESULT_TRANSPORT_CARD_REMOVED / 100 == 2 && ZAIRYU_RESULT_CARD_STATUS / 100 == 3);
-  CHECK(ZAIRYU_RESULT_WRONG_CARD_NUMBER / 100 == 4 && ZAIRYU_RESULT_SM_BAD_PADDING / 100 == 5);
-  CHECK(ZAIRYU_RESULT_PARSE / 100 == 6 && ZAIRYU_RESULT_VERIFY_UNPINNED_PRODUCTION_ROOT / 100 == 7);
-  CHECK(ZAIRYU_RESULT_UNSUPPORTED_CARD_TYPE / 100 == 8 && ZAIRYU_RESULT_PANIC / 100 == 9);
+
+  /* The codes of the core's errors: distinct header codes outside 0 and the 9xx block. */
+  size_t errors = zairyu_error_code_count();
+  zairyu_result seen[256];
+  CHECK(errors > 20 && errors < count);
+  for (size_t i = 0; i < errors && i < 256; i++) {
+    CHECK_RC(zairyu_error_code_at(i, &seen[i]), ZAIRYU_RESULT_OK);
+    CHECK(header_has(codes, count, seen[i]));
+    CHECK(seen[i] / 100 >= 1 && seen[i] / 100 <= 8);
+    for (size_t k = 0; k < i; k++) CHECK(seen[k] != seen[i]);
+  }
+  zairyu_result at = ZAIRYU_RESULT_OK;
+  CHECK_RC(zairyu_error_code_at(errors, &at), ZAIRYU_RESULT_INVALID_ARGUMENT);
+  CHECK(at == ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_error_code_at(0, NULL), ZAIRYU_RESULT_NULL_POINTER);
 
   char buf[256];
   size_t n = 0;
@@ -160,22 +248,12 @@ static void test_read_all_types(void) {
     if (!r) continue;
     zairyu_card_type t = 0;
     uint8_t gen = 0;
-    zairyu_signature_status sig = 0;
-    zairyu_chain_status chain = 0;
-    zairyu_anchor_profile prof = 99;
-    bool prod = true;
     CHECK_RC(zairyu_read_result_card_type(r, &t), ZAIRYU_RESULT_OK);
     CHECK(t == want_type[i]);
     CHECK_RC(zairyu_read_result_generation(r, &gen), ZAIRYU_RESULT_OK);
     CHECK(gen == (i < 2 ? 1 : 2));
-    CHECK_RC(zairyu_read_result_signature(r, &sig), ZAIRYU_RESULT_OK);
-    CHECK(sig == ZAIRYU_SIGNATURE_STATUS_VALID);
-    CHECK_RC(zairyu_read_result_chain(r, &chain), ZAIRYU_RESULT_OK);
-    CHECK(chain == ZAIRYU_CHAIN_STATUS_VERIFIED);
-    CHECK_RC(zairyu_read_result_anchor_profile(r, &prof), ZAIRYU_RESULT_OK);
-    CHECK(prof == ZAIRYU_ANCHOR_PROFILE_TEST);
-    CHECK_RC(zairyu_read_result_is_production_valid(r, &prod), ZAIRYU_RESULT_OK);
-    CHECK(!prod);
+    check_verification(r, ZAIRYU_SIGNATURE_STATUS_VALID, ZAIRYU_CHAIN_STATUS_VERIFIED, ZAIRYU_ANCHOR_PROFILE_TEST,
+                       ZAIRYU_VERDICT_TEST, "test");
 
     char fp[65];
     size_t n = 0;
@@ -248,14 +326,13 @@ static void test_read_all_types(void) {
 
 static void test_policies_and_card_variants(void) {
   zairyu_read_result *r = NULL;
-  zairyu_signature_status sig = 0;
   size_t n = 0;
   char buf[512];
 
   /* Privacy policy: text only, signature not checked, no images. */
   CHECK_RC(read_sim("05", 0, NUMBER, ZAIRYU_READ_POLICY_TEXT_ONLY, &r), ZAIRYU_RESULT_OK);
-  CHECK_RC(zairyu_read_result_signature(r, &sig), ZAIRYU_RESULT_OK);
-  CHECK(sig == ZAIRYU_SIGNATURE_STATUS_NOT_CHECKED);
+  check_verification(r, ZAIRYU_SIGNATURE_STATUS_NOT_CHECKED, ZAIRYU_CHAIN_STATUS_NOT_CHECKED, ZAIRYU_ANCHOR_PROFILE_NONE,
+                     ZAIRYU_VERDICT_NOT_CHECKED, "not_checked");
   CHECK_RC(zairyu_read_result_image(r, ZAIRYU_IMAGE_KIND_FACE, NULL, 0, &n), ZAIRYU_RESULT_NOT_PRESENT);
   CHECK_RC(zairyu_read_result_verification_reason(r, buf, sizeof buf, &n), ZAIRYU_RESULT_OK);
   CHECK(strstr(buf, "text_only") != NULL);
@@ -266,23 +343,26 @@ static void test_policies_and_card_variants(void) {
 
   /* A tampered card reads fine and says INVALID. */
   CHECK_RC(read_sim("1", ZAIRYU_SIM_TAMPERED, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
-  CHECK_RC(zairyu_read_result_signature(r, &sig), ZAIRYU_RESULT_OK);
-  CHECK(sig == ZAIRYU_SIGNATURE_STATUS_INVALID);
+  check_verification(r, ZAIRYU_SIGNATURE_STATUS_INVALID, ZAIRYU_CHAIN_STATUS_VERIFIED, ZAIRYU_ANCHOR_PROFILE_TEST,
+                     ZAIRYU_VERDICT_INVALID, "invalid");
   zairyu_read_result_free(r);
 
   /* Under-16: no signature, no face. */
   CHECK_RC(read_sim("1", ZAIRYU_SIM_UNDER_16, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
-  CHECK_RC(zairyu_read_result_signature(r, &sig), ZAIRYU_RESULT_OK);
-  CHECK(sig == ZAIRYU_SIGNATURE_STATUS_ABSENT);
+  check_verification(r, ZAIRYU_SIGNATURE_STATUS_ABSENT, ZAIRYU_CHAIN_STATUS_NO_CERTIFICATE, ZAIRYU_ANCHOR_PROFILE_NONE,
+                     ZAIRYU_VERDICT_ABSENT, "absent");
   CHECK_RC(zairyu_read_result_image(r, ZAIRYU_IMAGE_KIND_FACE, NULL, 0, &n), ZAIRYU_RESULT_NOT_PRESENT);
   zairyu_read_result_free(r);
 
-  /* A short-APDU link: the core's fallbacks, named in the report. */
-  CHECK_RC(read_sim("06", ZAIRYU_SIM_SHORT_APDUS_ONLY, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
-  CHECK_RC(zairyu_read_result_signature(r, &sig), ZAIRYU_RESULT_OK);
-  CHECK(sig == ZAIRYU_SIGNATURE_STATUS_VALID);
+  /* A short-APDU link: the core's fallbacks, named in the report and warned
+     about with a coded warning. The simulator's "6" is the second-generation "06". */
+  CHECK_RC(read_sim("6", ZAIRYU_SIM_SHORT_APDUS_ONLY, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  check_verification(r, ZAIRYU_SIGNATURE_STATUS_VALID, ZAIRYU_CHAIN_STATUS_VERIFIED, ZAIRYU_ANCHOR_PROFILE_TEST,
+                     ZAIRYU_VERDICT_TEST, "test");
   char *j = json(r, 0);
   CHECK(j && strstr(j, "\"extended_length\":false") != NULL);
+  CHECK(j && strstr(j, "\"warnings\":[{\"code\":\"") != NULL);
+  CHECK(j && strstr(j, "{\"code\":\"short_apdu_fallback\",\"message\":\"") != NULL);
   free(j);
   zairyu_read_result_free(r);
 
@@ -292,12 +372,8 @@ static void test_policies_and_card_variants(void) {
   CHECK_RC(zairyu_trust_store_new(&empty), ZAIRYU_RESULT_OK);
   CHECK_RC(zairyu_card_open_simulator("2", "XY00000000ZW", 0, &c), ZAIRYU_RESULT_OK);
   CHECK_RC(zairyu_card_read(c, empty, " xy00000000zw\n", ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
-  zairyu_chain_status chain = 0;
-  zairyu_anchor_profile prof = 9;
-  CHECK_RC(zairyu_read_result_chain(r, &chain), ZAIRYU_RESULT_OK);
-  CHECK(chain == ZAIRYU_CHAIN_STATUS_NO_MATCHING_ANCHOR);
-  CHECK_RC(zairyu_read_result_anchor_profile(r, &prof), ZAIRYU_RESULT_OK);
-  CHECK(prof == ZAIRYU_ANCHOR_PROFILE_NONE);
+  check_verification(r, ZAIRYU_SIGNATURE_STATUS_VALID, ZAIRYU_CHAIN_STATUS_NO_MATCHING_ANCHOR, ZAIRYU_ANCHOR_PROFILE_NONE,
+                     ZAIRYU_VERDICT_UNTRUSTED, "untrusted");
   CHECK_RC(zairyu_read_result_anchor_fingerprint(r, buf, sizeof buf, &n), ZAIRYU_RESULT_NOT_PRESENT);
   zairyu_read_result_free(r);
   /* The same card handle reads again. */
@@ -308,6 +384,8 @@ static void test_policies_and_card_variants(void) {
 
   /* Simulator arguments. */
   CHECK_RC(zairyu_card_open_simulator("07", NULL, 0, &c), ZAIRYU_RESULT_INVALID_ARGUMENT);
+  CHECK_RC(zairyu_card_open_simulator("3", NULL, 0, &c), ZAIRYU_RESULT_INVALID_ARGUMENT);
+  CHECK(last_error_starts_with("invalid_argument: \"3\" is not a valid card type"));
   CHECK_RC(zairyu_card_open_simulator("1", NULL, 1u << 20, &c), ZAIRYU_RESULT_INVALID_ARGUMENT);
   CHECK_RC(zairyu_card_open_simulator("1", "short", 0, &c), ZAIRYU_RESULT_INPUT_BAD_CARD_NUMBER);
 }
@@ -364,11 +442,9 @@ static zairyu_result read_via_callback(struct forward *f, uint32_t flags, const 
   CHECK_RC(zairyu_card_open_simulator("1", NULL, (flags & ZAIRYU_TRANSPORT_EXTENDED_LENGTH) ? 0 : ZAIRYU_SIM_SHORT_APDUS_ONLY, &f->inner), ZAIRYU_RESULT_OK);
   CHECK_RC(zairyu_card_open_callback(forward_cb, f, flags, &outer), ZAIRYU_RESULT_OK);
   zairyu_result rc = zairyu_card_read(outer, t, number, ZAIRYU_READ_POLICY_FULL, &r);
-  if (rc == ZAIRYU_RESULT_OK) {
-    zairyu_signature_status sig = 0;
-    CHECK_RC(zairyu_read_result_signature(r, &sig), ZAIRYU_RESULT_OK);
-    CHECK(sig == ZAIRYU_SIGNATURE_STATUS_VALID);
-  }
+  if (rc == ZAIRYU_RESULT_OK)
+    check_verification(r, ZAIRYU_SIGNATURE_STATUS_VALID, ZAIRYU_CHAIN_STATUS_VERIFIED, ZAIRYU_ANCHOR_PROFILE_TEST,
+                       ZAIRYU_VERDICT_TEST, "test");
   zairyu_read_result_free(r);
   zairyu_card_free(outer);
   zairyu_card_free(f->inner);
@@ -581,6 +657,8 @@ static void test_null_pointers(void) {
   CHECK_RC(zairyu_read_result_chain(NULL, NULL), ZAIRYU_RESULT_NULL_POINTER);
   CHECK_RC(zairyu_read_result_anchor_profile(r, NULL), ZAIRYU_RESULT_NULL_POINTER);
   CHECK_RC(zairyu_read_result_is_production_valid(NULL, &b), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_read_result_verdict(r, NULL), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_read_result_verdict(NULL, (zairyu_verdict *)&n), ZAIRYU_RESULT_NULL_POINTER);
   CHECK_RC(zairyu_read_result_field(r, ZAIRYU_FIELD_SPEC_VERSION, buf, sizeof buf, NULL), ZAIRYU_RESULT_NULL_POINTER);
   CHECK_RC(zairyu_read_result_field(r, ZAIRYU_FIELD_SPEC_VERSION, NULL, sizeof buf, &n), ZAIRYU_RESULT_NULL_POINTER);
   CHECK_RC(zairyu_read_result_json(NULL, 0, buf, sizeof buf, &n), ZAIRYU_RESULT_NULL_POINTER);
@@ -664,12 +742,8 @@ static void test_pcsc(void) {
   c = NULL;
   CHECK_RC(zairyu_card_open_pcsc(reader, &c), ZAIRYU_RESULT_OK);
   CHECK_RC(zairyu_card_read(c, t, NUMBER, 0, &r), ZAIRYU_RESULT_OK);
-  zairyu_signature_status sig = 0;
-  zairyu_anchor_profile prof = 0;
-  CHECK_RC(zairyu_read_result_signature(r, &sig), ZAIRYU_RESULT_OK);
-  CHECK(sig == ZAIRYU_SIGNATURE_STATUS_VALID);
-  CHECK_RC(zairyu_read_result_anchor_profile(r, &prof), ZAIRYU_RESULT_OK);
-  CHECK(prof == ZAIRYU_ANCHOR_PROFILE_TEST);
+  check_verification(r, ZAIRYU_SIGNATURE_STATUS_VALID, ZAIRYU_CHAIN_STATUS_VERIFIED, ZAIRYU_ANCHOR_PROFILE_TEST,
+                     ZAIRYU_VERDICT_TEST, "test");
   char *j = json(r, 0);
   CHECK(j && strstr(j, "\"extended_length\":true") != NULL && strstr(j, NUMBER) == NULL);
   free(j);

@@ -138,9 +138,10 @@ pub enum ChainStatus {
 }
 
 /// What a verification means for the clerk, from [`Verification::verdict`].
+/// Deliberately not `non_exhaustive`: the bindings match it exhaustively, so a new
+/// verdict fails to compile there until C and Python have a value for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum Verdict {
     /// Signature valid and the card certificate chains to a pinned Ministry root:
     /// genuine under the Ministry's PKI.
