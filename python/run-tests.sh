@@ -64,6 +64,9 @@ except zairyu.ReaderUnavailableError:
     pass
 else:
     raise SystemExit("list_readers() must raise ReaderUnavailableError without pcscd")
+# Without pcscd there is no card: a wait for one times out, a wait for removal ends.
+assert zairyu.wait_for_card("Virtual PCD 00 01", timeout=0.2, poll=0.05) is False
+assert zairyu.wait_for_removal("Virtual PCD 00 01", timeout=5) is True
 print("in-process read without pcscd: ok")
 PY
 unshare --mount bash -c "mkdir -p /run/pcscd && mount -t tmpfs tmpfs /run/pcscd && cd '$work' && '$work/venv/bin/python' no_pcscd.py"

@@ -10,12 +10,14 @@ the script. An empty line skips the card.
 
 The record never contains the card number in full (only redacted), and it carries the
 verification summary: a registry should import only records with
-``verification.genuine`` true (signature valid and chained to a Ministry root).
+``verification.genuine`` true (the library's verdict ``"production"``: signature valid
+and chained to a Ministry root).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import sys
@@ -29,22 +31,51 @@ def status(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def coded(c: Optional[zairyu.Coded]) -> Optional[Dict[str, Optional[str]]]:
-    return None if c is None else {"code": c.code, "ja": c.ja, "en": c.en}
+def plain(value: Any) -> Any:
+    """A field value as JSON: a text as its string, a coded value as ``{code, ja, en}``,
+    a period of stay as its set parts."""
+    if isinstance(value, zairyu.Text):
+        return value.text
+    if isinstance(value, zairyu.Coded):
+        return dataclasses.asdict(value)
+    if isinstance(value, zairyu.PeriodOfStay):
+        return {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
+    return value
 
 
-def period(p: Optional[zairyu.PeriodOfStay]) -> Optional[Dict[str, Any]]:
-    if p is None:
-        return None
-    out: Dict[str, Any] = {"kind": p.kind}
-    for key in ("years", "months", "days", "value"):
-        if getattr(p, key) is not None:
-            out[key] = getattr(p, key)
-    return out
+# The holder's fields of the record; each is the attribute of the same name of the
+# generation's fields where it has one (None elsewhere).
+HOLDER = (
+    "name",
+    "birth_date",
+    "sex",
+    "nationality",
+    "status_of_residence",
+    "period_of_stay",
+    "stay_expiry",
+    "card_expiry",
+    "address",
+    "address_written_on",
+    "municipality_code",
+)
 
-
-def text(t: Optional[zairyu.Text]) -> Optional[str]:
-    return None if t is None else t.text
+# The permissions of the record, by card type: record key -> attribute of the fields.
+PERMISSIONS: Dict[str, Dict[str, str]] = {
+    "1": {
+        "comprehensive": "comprehensive_permission",
+        "individual": "individual_permission",
+        "renewal_application": "renewal_application",
+    },
+    "05": {
+        "comprehensive": "comprehensive_permission",
+        "comprehensive_deadline": "comprehensive_permission_deadline",
+        "individual": "individual_permission",
+        "renewal_application_pending": "renewal_application_pending",
+        "work_restriction": "work_restriction",
+        "permission_type": "permission_type",
+        "permission_date": "permission_date",
+    },
+}
 
 
 def record(reader: str, r: zairyu.ReadResult) -> Dict[str, Any]:
@@ -52,7 +83,8 @@ def record(reader: str, r: zairyu.ReadResult) -> Dict[str, Any]:
     sex, nationality, status and period of stay only in the card-face image: they are
     null here and the image is named in ``images``."""
     v = r.verification
-    rec: Dict[str, Any] = {
+    f = r.fields
+    return {
         "ok": True,
         "reader": reader,
         "read_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -60,20 +92,11 @@ def record(reader: str, r: zairyu.ReadResult) -> Dict[str, Any]:
         "card_type_name": {"ja": r.card_type_name[0], "en": r.card_type_name[1]},
         "generation": r.generation,
         "card_number": r.card_number,
-        "name": None,
-        "birth_date": None,
-        "sex": None,
-        "nationality": None,
-        "status_of_residence": None,
-        "period_of_stay": None,
-        "stay_expiry": None,
-        "card_expiry": None,
-        "address": None,
-        "address_written_on": None,
-        "municipality_code": None,
-        "permissions": {},
+        **{key: plain(getattr(f, key, None)) for key in HOLDER},
+        "permissions": {key: plain(getattr(f, attr)) for key, attr in PERMISSIONS.get(r.card_type, {}).items()},
         "verification": {
-            "genuine": v.is_production_valid,
+            "genuine": r.verdict == "production",
+            "verdict": r.verdict,
             "signature": v.signature,
             "chain": v.chain,
             "anchor_profile": v.anchor_profile,
@@ -82,40 +105,8 @@ def record(reader: str, r: zairyu.ReadResult) -> Dict[str, Any]:
             "reason": v.reason,
         },
         "images": sorted(name for name, data in r.images.items() if data),
-        "warnings": list(r.warnings),
+        "warnings": [{"code": w.code, "message": w.message} for w in r.warnings],
     }
-    g1, g2 = r.gen1, r.gen2
-    if g1 is not None:
-        rec["name"] = g1.name
-        rec["address"] = text(g1.address)
-        rec["address_written_on"] = g1.address_written_on
-        rec["municipality_code"] = g1.municipality_code
-        if r.card_type == "1":
-            rec["permissions"] = {
-                "comprehensive": text(g1.comprehensive_permission),
-                "individual": text(g1.individual_permission),
-                "renewal_application": g1.renewal_application,
-            }
-    if g2 is not None:
-        rec["name"] = g2.name
-        rec["birth_date"] = g2.birth_date
-        rec["sex"] = coded(g2.sex)
-        rec["nationality"] = coded(g2.nationality)
-        rec["status_of_residence"] = coded(g2.status_of_residence)
-        rec["period_of_stay"] = period(g2.period_of_stay)
-        rec["stay_expiry"] = g2.stay_expiry
-        rec["card_expiry"] = g2.card_expiry
-        if r.card_type == "05":
-            rec["permissions"] = {
-                "comprehensive": coded(g2.comprehensive_permission),
-                "comprehensive_deadline": g2.comprehensive_permission_deadline,
-                "individual": g2.individual_permission,
-                "renewal_application_pending": g2.renewal_application_pending,
-                "work_restriction": coded(g2.work_restriction),
-                "permission_type": g2.permission_type,
-                "permission_date": g2.permission_date,
-            }
-    return rec
 
 
 def pick_reader(wanted: Optional[str]) -> str:

@@ -18,63 +18,70 @@ NUMBER = "AB12345678CD"
 # A number used only in failing reads: it must never show up in an exception.
 SECRET = "ZX98765432QW"
 
-EXPECTED: Dict[str, Type[zairyu.ZairyuError]] = {
-    "transport_card_removed": zairyu.CardRemovedError,
-    "transport_card_reset": zairyu.CardResetError,
-    "transport_reader_unavailable": zairyu.ReaderUnavailableError,
-    "transport_no_such_reader": zairyu.NoSuchReaderError,
-    "transport_sharing_violation": zairyu.TransportError,
-    "transport_command_too_long": zairyu.TransportError,
-    "transport_extended_length_unsupported": zairyu.TransportError,
-    "transport_other": zairyu.TransportError,
-    "card_status": zairyu.CardError,
-    "wrong_card_number": zairyu.WrongCardNumber,
-    "wrong_generation": zairyu.WrongGenerationError,
-    "card_number_mismatch": zairyu.WrongCardNumber,
-    "auth_card_mac_mismatch": zairyu.AuthenticationError,
-    "auth_random_mismatch": zairyu.AuthenticationError,
-    "auth_bad_length": zairyu.AuthenticationError,
-    "sm_missing_data_object": zairyu.SecureMessagingError,
-    "sm_bad_padding_indicator": zairyu.SecureMessagingError,
-    "sm_block_alignment": zairyu.SecureMessagingError,
-    "sm_bad_padding": zairyu.SecureMessagingError,
-    "sm_trailing_data": zairyu.SecureMessagingError,
-    "parse": zairyu.ParseError,
-    "verify_unpinned_production_root": zairyu.VerificationError,
-    "verify_bad_anchor_file": zairyu.VerificationError,
-    "input_bad_card_number": zairyu.InvalidInputError,
-    "input_bad_file": zairyu.InvalidInputError,
-    "unsupported_card_type": zairyu.UnsupportedCardType,
-    "unknown_card_type": zairyu.UnsupportedCardType,
-    "closed": zairyu.CardClosedError,
-    "input_bad_option": zairyu.InvalidInputError,
+# The family of every code with one of these prefixes (the README's exception table).
+FAMILY: Dict[str, Type[zairyu.ZairyuError]] = {
+    "transport_": zairyu.TransportError,
+    "auth_": zairyu.AuthenticationError,
+    "sm_": zairyu.SecureMessagingError,
+    "verify_": zairyu.VerificationError,
+    "input_": zairyu.InvalidInputError,
 }
 
 
+def test_error_codes_are_the_librarys() -> None:
+    codes = _native.ERROR_CODES
+    assert zairyu.ERROR_CODES == codes and isinstance(codes, tuple)
+    assert len(set(codes)) == len(codes) > 20
+    assert all(isinstance(c, str) and c.islower() and " " not in c for c in codes)
+    assert "input_bad_option" in codes and "transport_card_removed" in codes
+    assert "closed" not in codes  # the binding's own code, not the library's
+
+
 def test_every_rust_error_code_maps_to_its_class() -> None:
-    """One sample of every zairyu::Error variant, converted by the extension's single
-    conversion function (python/src/errors.rs)."""
+    """One sample of every zairyu::Error code (ERROR_CODES, from the library's
+    ErrorCode::ALL), converted by the extension's single conversion function
+    (python/src/errors.rs)."""
     samples = _native._error_samples()
-    assert {code for code, _ in samples} == set(EXPECTED)
-    assert set(_errors._CLASS_BY_CODE) == set(EXPECTED)
+    by_code = dict(samples)
+    assert len(by_code) == len(samples)
+    assert set(by_code) == set(_native.ERROR_CODES) | {"closed"}
     for code, exc in samples:
-        assert type(exc) is EXPECTED[code], code
-        assert isinstance(exc, zairyu.ZairyuError)
-        assert exc.code == code and str(exc) == exc.message and exc.message
-    by_code = {code: exc for code, exc in samples}
+        cls = type(exc)
+        assert isinstance(exc, zairyu.ZairyuError) and cls is not zairyu.ZairyuError, code
+        assert cls.__name__ in zairyu.__all__ and getattr(zairyu, cls.__name__) is cls, code
+        assert exc.code == code and str(exc) == exc.message and exc.message, code
+        for prefix, family in FAMILY.items():
+            if code.startswith(prefix):
+                assert isinstance(exc, family), (code, cls)
+    assert type(by_code["closed"]) is zairyu.CardClosedError
     card = by_code["card_status"]
-    assert isinstance(card, zairyu.CardError) and card.sw == 0x6982 and card.step == "READ BINARY"
+    assert type(card) is zairyu.CardError and card.sw == 0x6982 and card.step == "READ BINARY"
     wrong = by_code["wrong_card_number"]
-    assert isinstance(wrong, zairyu.WrongCardNumber) and wrong.sw == 0x6300
+    assert type(wrong) is zairyu.WrongCardNumber and wrong.sw == 0x6300
+    assert wrong.details == {"step": "VERIFY", "flow": "gen1-3des"}
     mismatch = by_code["card_number_mismatch"]
-    assert isinstance(mismatch, zairyu.WrongCardNumber) and mismatch.sw is None
+    assert type(mismatch) is zairyu.WrongCardNumber and mismatch.sw is None
+    generation = by_code["wrong_generation"]
+    assert type(generation) is zairyu.WrongGenerationError and generation.sw == 0x6300
+    assert generation.details == {"card_type": "1", "flow": "gen2-aes"}
     parse = by_code["parse"]
-    assert isinstance(parse, zairyu.ParseError) and isinstance(parse, ValueError)
+    assert type(parse) is zairyu.ParseError and isinstance(parse, ValueError)
     assert (parse.file, parse.offset) == ("DF2/EF01", 3)
-    assert isinstance(by_code["input_bad_card_number"], ValueError)
-    # Unknown codes from a newer library still land in the right family.
-    assert type(_errors._from_native("transport_new_thing", "m", None, {})) is zairyu.TransportError
-    assert type(_errors._from_native("something_else", "m", None, {})) is zairyu.ZairyuError
+    for code in ("input_bad_card_number", "input_bad_file", "input_bad_option"):
+        assert type(by_code[code]) is zairyu.InvalidInputError and isinstance(by_code[code], ValueError)
+    option = by_code["input_bad_option"]
+    assert isinstance(option, zairyu.InvalidInputError) and option.details == {"option": "read policy"}
+    for code in ("transport_card_removed", "transport_card_reset", "transport_reader_unavailable", "transport_no_such_reader"):
+        assert type(by_code[code]) is not zairyu.TransportError, code
+    for code in ("unsupported_card_type", "unknown_card_type"):
+        assert type(by_code[code]) is zairyu.UnsupportedCardType
+    # The class comes from the extension by name: a name that is not an exception
+    # class of zairyu is a programming error, not a silent fallback.
+    assert type(_errors._from_native("TransportError", "transport_new_thing", "m", None, {})) is zairyu.TransportError
+    with pytest.raises(KeyError):
+        _errors._from_native("NoSuchClass", "x", "m", None, {})
+    with pytest.raises(TypeError):
+        _errors._from_native("Mapping", "x", "m", None, {})
 
 
 def _read(card_type: str = "1", number: str = NUMBER, faults: Sequence[str] = (), **kw: Any) -> None:
@@ -115,16 +122,32 @@ def test_real_failures_in_process(card_type: str) -> None:
     i = _raises(zairyu.InvalidInputError, card_type, number="AB1234")
     assert i.code == "input_bad_card_number" and isinstance(i, ValueError)
     assert _raises(zairyu.InvalidInputError, card_type, policy="everything").code == "input_bad_option"
+    assert _raises(zairyu.InvalidInputError, card_type, force_flow="gen3").details == {"option": "access flow"}
     assert _raises(zairyu.InvalidInputError, card_type, status_table="/nonexistent.tsv").code == "input_bad_file"
 
 
 def test_bad_simulator_options() -> None:
+    with pytest.raises(zairyu.InvalidInputError) as info:
+        zairyu.open_simulator("07")  # a card type the simulator does not issue
+    assert info.value.code == "input_bad_option" and "simulator" in str(info.value)
+    with pytest.raises(zairyu.InvalidInputError) as info:
+        zairyu.open_simulator("9")
+    assert info.value.code == "input_bad_option" and info.value.details == {"option": "card type"}
+    with pytest.raises(zairyu.InvalidInputError) as info:
+        zairyu.open_simulator("1", faults=["short_apdus_only", "explode"])
+    assert info.value.code == "input_bad_option" and info.value.details == {"option": "simulator fault"}
     with pytest.raises(zairyu.InvalidInputError):
-        zairyu.open_simulator("07")
-    with pytest.raises(zairyu.InvalidInputError):
-        zairyu.open_simulator("1", faults=["explode"])
+        zairyu.open_simulator("1", faults=["status_word:B0:69"])
     with pytest.raises(zairyu.InvalidInputError):
         zairyu.open_simulator("1", check_code_format="md5")
+    with pytest.raises(zairyu.InvalidInputError) as info:
+        zairyu.open_simulator("1", link_speed="9600")
+    assert info.value.code == "input_bad_option" and "9600" in str(info.value)
+    # The native function takes the public function's keywords, and no other.
+    with pytest.raises(TypeError, match="sparkle"):
+        _native.open_simulator("1", NUMBER, sparkle=True)
+    with pytest.raises(TypeError):
+        _native.open_simulator("1", NUMBER, under_16="yes")
     with pytest.raises(zairyu.InvalidInputError) as info:
         zairyu.open_simulator("1", card_number="SHORT")
     assert info.value.code == "input_bad_card_number" and "SHORT" not in str(info.value)

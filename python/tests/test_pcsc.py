@@ -3,6 +3,8 @@ simulator served as the card in "Virtual PCD 00 01" by `zairyu sim serve`."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any, Callable
 
 import pytest
@@ -77,3 +79,26 @@ def test_wait_helpers(serve: Serve) -> None:
     assert zairyu.wait_for_card(READER, timeout=5, poll=0.05) is True
     served.stop()
     assert zairyu.wait_for_removal(READER, timeout=10, poll=0.05) is True
+
+
+def test_waits_are_event_driven(serve: Serve) -> None:
+    served = serve("--card-type", "05")
+    stopper = threading.Timer(0.3, served.proc.terminate)
+    stopper.start()
+    t0 = time.monotonic()
+    # A 10 s poll: a polling wait would notice the removal only after it.
+    assert zairyu.wait_for_removal(READER, timeout=30, poll=10) is True
+    assert time.monotonic() - t0 < 5
+    stopper.join()
+
+
+def test_waits_for_a_missing_reader() -> None:
+    missing = "No Such Reader 99"
+    t0 = time.monotonic()
+    assert zairyu.wait_for_card(missing, timeout=0.3, poll=0.05) is False
+    assert 0.3 <= time.monotonic() - t0 < 3
+    assert zairyu.wait_for_removal(missing, timeout=30) is True
+    for poll in (-1.0, float("nan")):
+        with pytest.raises(zairyu.InvalidInputError) as info:
+            zairyu.wait_for_card(EMPTY_READER, timeout=1, poll=poll)
+        assert info.value.code == "input_bad_option"

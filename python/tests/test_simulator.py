@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def test_reads_and_verifies_every_type(card_type: str, flow: str, apdus: int, im
     assert (v.signature, v.chain, v.anchor_profile) == ("valid", "verified", "test")
     assert v.anchor is not None and len(v.anchor) == 64
     assert v.reason is None and not v.is_production_valid and r.ok
+    assert r.verdict == v.verdict == r.to_dict()["verdict"] == "test"
     assert r.metrics == zairyu.Metrics(apdus=apdus, bytes_sent=r.metrics.bytes_sent, bytes_received=r.metrics.bytes_received)
     assert r.metrics.bytes_received > 9000
     assert set(r.images) == images == set(r.image_info)
@@ -90,18 +92,21 @@ def test_text_only_policy() -> None:
     with zairyu.open_simulator("05") as card:
         r = card.read(NUMBER, policy="text_only")
     assert r.policy == "text_only" and r.images == {}
+    assert r.verdict == "not_checked" and not r.ok
     assert r.verification.signature == "not_checked" and r.verification.reason is not None
     assert r.gen2 is not None and r.gen2.birth_date == "20000102"
 
 
 def test_tampered_and_under_16_and_variants() -> None:
     with zairyu.open_simulator("1", tamper_front_image=True) as card:
-        assert card.read(NUMBER).verification.signature == "invalid"
+        r = card.read(NUMBER)
+    assert r.verification.signature == "invalid" and r.verdict == "invalid" and not r.ok
     with zairyu.open_simulator("05", tamper_printed_entries=True) as card:
         assert card.read(NUMBER).verification.signature == "invalid"
     with zairyu.open_simulator("1", under_16=True) as card:
         r = card.read(NUMBER)
     assert r.verification.signature == "absent" and r.verification.chain == "no_certificate"
+    assert r.verdict == "absent" and not r.ok
     assert r.image_info["face"].format == "empty" and r.images["face"] == b""
     with zairyu.open_simulator("1", check_code_format="digest_info") as card:
         assert card.read(NUMBER).verification.signature_format == "digest_info"
@@ -113,6 +118,21 @@ def test_tampered_and_under_16_and_variants() -> None:
     assert r.link.extended_length is False and r.link.fallbacks and r.warnings
 
 
+def test_warnings_are_str_with_a_code() -> None:
+    with zairyu.open_simulator("5", faults=["short_apdus_only"]) as card:
+        r = card.read(NUMBER)
+    assert r.card_type == "05"  # "5" is accepted for "05"
+    [w] = [w for w in r.warnings if w.code == "short_apdu_fallback"]
+    assert isinstance(w, zairyu.ReadWarning) and isinstance(w, str)
+    assert w == w.message and str(w) == w.message and w.message
+    assert {"code": w.code, "message": w.message} in r.to_dict()["warnings"]
+    assert len(r.warnings) == len(r.to_dict()["warnings"])
+    assert "short_apdu_fallback" in repr(w)
+    copied = pickle.loads(pickle.dumps(w))
+    assert copied == w and copied.code == w.code and type(copied) is zairyu.ReadWarning
+    assert zairyu.ReadWarning("m", "c") == "m" and zairyu.ReadWarning("m", "c").code == "c"
+
+
 def test_card_number_normalised() -> None:
     with zairyu.open_simulator("1") as card:
         assert card.read("  ab12345678cd\n").verification.signature == "valid"
@@ -122,8 +142,10 @@ def test_trust_store_choices(tmp_path: Path) -> None:
     empty = zairyu.TrustStore()
     assert len(empty) == 0 and empty.anchors == []
     with zairyu.open_simulator("1") as card:
-        v = card.read(NUMBER, trust=empty).verification
+        r = card.read(NUMBER, trust=empty)
+    v = r.verification
     assert (v.signature, v.chain, v.anchor) == ("valid", "no_matching_anchor", None)
+    assert r.verdict == v.verdict == "untrusted" and not r.ok and not v.is_production_valid
 
     sim = zairyu.TrustStore().add_simulator_test_anchors()
     assert len(sim) == 2 and {a.profile for a in sim.anchors} == {"test"}
@@ -185,3 +207,20 @@ def test_now_unix_is_used() -> None:
         r = card.read(NUMBER, now_unix=1_800_000_000)
     assert r.verification.verified_at_unix == 1_800_000_000
     assert r.to_dict()["verification"]["verified_at_unix"] == 1_800_000_000
+
+
+def test_ok_and_genuine_come_from_the_verdict() -> None:
+    """ReadResult.ok and Verification.is_production_valid say what the library's one
+    verdict says, whatever the separate results are."""
+    with zairyu.open_simulator("06") as card:
+        report = card.read(NUMBER).to_dict()
+    for verdict, ok, genuine in [("production", True, True), ("test", True, False), ("untrusted", False, False)]:
+        report["verdict"] = verdict
+        r = zairyu.ReadResult(json.dumps(report), {})
+        assert (r.verdict, r.ok, r.verification.is_production_valid) == (verdict, ok, genuine)
+        assert r.verification.verdict == verdict and f"verdict={verdict!r}" in repr(r)
+    # The decoded objects are the report's, field by field.
+    assert r.gen2 is not None and r.gen2.birth_date == report["fields"]["birth_date"]
+    assert r.metrics == zairyu.Metrics(**report["metrics"])
+    assert r.image_info["face"] == zairyu.ImageInfo(**report["images"]["face"])
+    assert r.link.fallbacks == tuple(report["link"]["fallbacks"])

@@ -24,48 +24,25 @@ from __future__ import annotations
 import os
 import time
 from types import TracebackType
-from typing import List, Optional, Sequence, Type, Union
+from typing import List, Optional, Sequence, Tuple, Type, Union
 
-from . import _native
-from ._errors import (
-    AuthenticationError,
-    CardClosedError,
-    CardError,
-    CardRemovedError,
-    CardResetError,
-    InvalidInputError,
-    NoSuchReaderError,
-    ParseError,
-    ReaderUnavailableError,
-    SecureMessagingError,
-    TransportError,
-    UnsupportedCardType,
-    VerificationError,
-    WrongCardNumber,
-    WrongGenerationError,
-    ZairyuError,
-)
-from ._result import (
-    Coded,
-    Gen1Fields,
-    Gen2Fields,
-    ImageInfo,
-    LinkInfo,
-    Metrics,
-    PeriodOfStay,
-    ReaderInfo,
-    ReadResult,
-    Text,
-    TrustAnchor,
-    Verification,
-)
+from . import _errors, _native, _result
+from ._errors import *  # noqa: F403 (the exception classes: _errors.__all__)
+from ._errors import NoSuchReaderError, ReaderUnavailableError
+from ._result import *  # noqa: F403 (the result types: _result.__all__)
+from ._result import ReaderInfo, ReadResult, TrustAnchor
 
 __version__: str = _native.__version__
 
 StrPath = Union[str, "os.PathLike[str]"]
 
+#: Every stable error code of the library (``e.code`` of a :class:`ZairyuError`), in
+#: the library's order; ``"closed"`` (:class:`CardClosedError`) is the binding's own.
+ERROR_CODES: Tuple[str, ...] = _native.ERROR_CODES
+
 __all__ = [
     "__version__",
+    "ERROR_CODES",
     "TrustStore",
     "Card",
     "list_readers",
@@ -73,35 +50,9 @@ __all__ = [
     "open_simulator",
     "wait_for_card",
     "wait_for_removal",
-    "ReadResult",
-    "Gen1Fields",
-    "Gen2Fields",
-    "Text",
-    "Coded",
-    "PeriodOfStay",
-    "ImageInfo",
-    "Verification",
-    "Metrics",
-    "LinkInfo",
-    "ReaderInfo",
-    "TrustAnchor",
-    "ZairyuError",
-    "TransportError",
-    "CardRemovedError",
-    "CardResetError",
-    "ReaderUnavailableError",
-    "NoSuchReaderError",
-    "CardError",
-    "WrongCardNumber",
-    "WrongGenerationError",
-    "AuthenticationError",
-    "SecureMessagingError",
-    "ParseError",
-    "VerificationError",
-    "InvalidInputError",
-    "UnsupportedCardType",
-    "CardClosedError",
 ]
+__all__ += _result.__all__
+__all__ += _errors.__all__
 
 
 class TrustStore:
@@ -225,7 +176,9 @@ class Card:
         """
         table = None if status_table is None else os.fspath(status_table)
         native_trust = None if trust is None else trust._native
-        report, images = self._native.read(card_number, native_trust, policy, force_flow, now_unix, table)
+        report, images = self._native.read(
+            card_number, native_trust, policy=policy, force_flow=force_flow, now_unix=now_unix, status_table=table
+        )
         return ReadResult(report, images)
 
     def close(self) -> None:
@@ -306,7 +259,7 @@ def open_simulator(
 
     Args:
         card_type: ``"1"`` 在留カード, ``"2"`` 特別永住者証明書 (first generation),
-            ``"05"``, ``"06"`` (second generation).
+            ``"05"`` (or ``"5"``), ``"06"`` (or ``"6"``) (second generation).
         card_number: the number that opens the simulated chip.
         under_16: an under-16 card (no photo, no signature).
         tamper_front_image: alter the signed image after signing (signature invalid).
@@ -315,10 +268,12 @@ def open_simulator(
         signature_der: second generation: store the ECDSA signature DER-encoded.
         link_speed: ``"106k"``, ``"212k"``, ``"424k"`` or ``"848k"``: make each exchange
             as slow as a real ISO/IEC 14443 link; ``None``: as fast as possible.
-        faults: injected failures, for tests: ``"remove_card_after:N"``,
-            ``"reset_after:N"`` (after N APDUs), ``"status_word:INS[:P1]:SWSW"`` (hex,
-            e.g. ``"status_word:B0:6982"``), ``"truncate_data:INS[:P1]:KEEP"``,
-            ``"corrupt_response_byte:INS:P1:INDEX"``, ``"corrupt_mac_icc"``,
+        faults: injected failures, for tests, in the simulator's text form (the same
+            as ``zairyu sim`` takes): ``"remove_card_after:N"``, ``"reset_after:N"``
+            (after N APDUs), ``"status_word:INS[:P1]:SWSW"`` (hex, e.g.
+            ``"status_word:B0:6982"``), ``"truncate_response:INS[:P1]:KEEP"``,
+            ``"truncate_data:INS[:P1]:KEEP"``, ``"append_garbage:INS[:P1]:BYTES"``,
+            ``"corrupt_response_byte:INS[:P1]:INDEX"``, ``"corrupt_mac_icc"``,
             ``"bad_sm_padding"``, ``"short_apdus_only"``.
 
     Raises:
@@ -328,47 +283,49 @@ def open_simulator(
         _native.open_simulator(
             card_type,
             card_number,
-            under_16,
-            tamper_front_image,
-            tamper_printed_entries,
-            check_code_format,
-            signature_der,
-            link_speed,
-            list(faults),
+            under_16=under_16,
+            tamper_front_image=tamper_front_image,
+            tamper_printed_entries=tamper_printed_entries,
+            check_code_format=check_code_format,
+            signature_der=signature_der,
+            link_speed=link_speed,
+            faults=list(faults),
         )
     )
 
 
-def _present(reader: str) -> Optional[bool]:
-    """Whether a card is in ``reader``; ``None`` if the reader or pcscd is gone."""
-    try:
-        readers = list_readers()
-    except ReaderUnavailableError:
-        return None
-    for r in readers:
-        if r.name == reader:
-            return r.card_present
-    return None
+def _wait(reader: str, present: bool, timeout: Optional[float], poll: float) -> bool:
+    """Waits until ``reader`` has a card (``present``) or has none, in event-driven
+    waits of at most ``poll`` seconds (Ctrl-C is seen between them). A reader or pcscd
+    that is missing counts as "no card": it ends a wait for removal at once and is
+    asked again after ``poll`` by a wait for a card."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        step = poll if deadline is None else min(poll, max(0.0, deadline - time.monotonic()))
+        try:
+            if _native.wait_for_card(reader, present, step):
+                return True
+        except (NoSuchReaderError, ReaderUnavailableError):
+            if not present:
+                return True
+            time.sleep(step)
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
 
 
 def wait_for_card(reader: str, timeout: Optional[float] = None, poll: float = _native.POLL_SECONDS) -> bool:
-    """Waits until a card is in ``reader`` (polling :func:`list_readers`); ``True`` when
-    one is, ``False`` on timeout. A missing reader or pcscd counts as "no card"."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        if _present(reader):
-            return True
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
-        time.sleep(poll)
+    """Waits until a card is in ``reader``: ``True`` when one is, ``False`` after
+    ``timeout`` seconds (``None``: no limit). Event-driven (PC/SC
+    ``SCardGetStatusChange``), in waits of at most ``poll`` seconds. A missing reader
+    or pcscd counts as "no card".
+
+    Raises:
+        InvalidInputError: ``poll`` is negative or not a number (``input_bad_option``).
+    """
+    return _wait(reader, True, timeout, poll)
 
 
 def wait_for_removal(reader: str, timeout: Optional[float] = None, poll: float = _native.POLL_SECONDS) -> bool:
-    """Waits until ``reader`` is empty (or gone); ``True`` then, ``False`` on timeout."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        if not _present(reader):
-            return True
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
-        time.sleep(poll)
+    """Waits until ``reader`` is empty (or gone): ``True`` then, ``False`` after
+    ``timeout`` seconds (``None``: no limit). As :func:`wait_for_card`."""
+    return _wait(reader, False, timeout, poll)

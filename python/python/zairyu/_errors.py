@@ -6,13 +6,13 @@ the same names), its ``message`` the human-readable text. Messages never contain
 card number, keys or card data.
 
 The Rust extension turns each Rust error into one of these classes in one place
-(``python/src/errors.rs``), through :func:`_from_native` and the table
-``_CLASS_BY_CODE`` below.
+(``python/src/errors.rs``: an exhaustive match from the library's ``ErrorCode`` to a
+class name here), through :func:`_from_native`. ``zairyu.ERROR_CODES`` lists every code.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Type
+from typing import Any, Dict, Mapping, Optional
 
 __all__ = [
     "ZairyuError",
@@ -167,59 +167,12 @@ class CardClosedError(ZairyuError):
     """The :class:`~zairyu.Card` was closed (``closed``)."""
 
 
-_CLASS_BY_CODE: Dict[str, Type[ZairyuError]] = {
-    "transport_card_removed": CardRemovedError,
-    "transport_card_reset": CardResetError,
-    "transport_reader_unavailable": ReaderUnavailableError,
-    "transport_no_such_reader": NoSuchReaderError,
-    "transport_sharing_violation": TransportError,
-    "transport_command_too_long": TransportError,
-    "transport_extended_length_unsupported": TransportError,
-    "transport_other": TransportError,
-    "card_status": CardError,
-    "wrong_card_number": WrongCardNumber,
-    "card_number_mismatch": WrongCardNumber,
-    "wrong_generation": WrongGenerationError,
-    "auth_card_mac_mismatch": AuthenticationError,
-    "auth_random_mismatch": AuthenticationError,
-    "auth_bad_length": AuthenticationError,
-    "sm_missing_data_object": SecureMessagingError,
-    "sm_bad_padding_indicator": SecureMessagingError,
-    "sm_block_alignment": SecureMessagingError,
-    "sm_bad_padding": SecureMessagingError,
-    "sm_trailing_data": SecureMessagingError,
-    "parse": ParseError,
-    "verify_unpinned_production_root": VerificationError,
-    "verify_bad_anchor_file": VerificationError,
-    "input_bad_card_number": InvalidInputError,
-    "input_bad_file": InvalidInputError,
-    "input_bad_option": InvalidInputError,
-    "unsupported_card_type": UnsupportedCardType,
-    "unknown_card_type": UnsupportedCardType,
-    "closed": CardClosedError,
-}
-
-
-def _class_for(code: str) -> Type[ZairyuError]:
-    """The class of a code; an unknown code (a newer Rust library) maps by its prefix."""
-    cls = _CLASS_BY_CODE.get(code)
-    if cls is not None:
-        return cls
-    for prefix, fallback in (
-        ("transport_", TransportError),
-        ("auth_", AuthenticationError),
-        ("sm_", SecureMessagingError),
-        ("verify_", VerificationError),
-        ("input_", InvalidInputError),
-    ):
-        if code.startswith(prefix):
-            return fallback
-    return ZairyuError
-
-
-def _from_native(code: str, message: str, sw: Optional[int], details: Mapping[str, Any]) -> ZairyuError:
-    """Builds the exception for a Rust error. Called by the extension only."""
-    cls = _class_for(code)
+def _from_native(class_name: str, code: str, message: str, sw: Optional[int], details: Mapping[str, Any]) -> ZairyuError:
+    """Builds the exception for a Rust error. Called by the extension only, which picks
+    the class for each code (``class_of`` in ``python/src/errors.rs``)."""
+    cls = globals()[class_name]
+    if not (isinstance(cls, type) and issubclass(cls, ZairyuError)):
+        raise TypeError(f"{class_name} is not a zairyu exception class")
     if issubclass(cls, CardError):
         return cls(message, code=code, sw=sw if sw is not None else 0, details=details)
     if issubclass(cls, WrongCardNumber):

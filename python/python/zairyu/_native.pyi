@@ -1,23 +1,29 @@
 """Type stubs of the private Rust module ``zairyu._native`` (python/src/lib.rs).
 
-Use the public API in :mod:`zairyu` instead; these signatures are what it calls.
+Use the public API in :mod:`zairyu` instead; these signatures are what it calls. The
+``options`` of ``open_simulator`` and ``Card.read`` are the keyword arguments of
+:func:`zairyu.open_simulator` and :meth:`zairyu.Card.read`, which document and type them.
 """
 
 from typing import Dict, List, Optional, Tuple, final
 
+# The module's own __all__, in its order (the order python/src/lib.rs adds the names).
 __all__ = [
     "TrustStore",
     "Card",
     "list_readers",
     "open_reader",
+    "wait_for_card",
     "open_simulator",
     "_error_samples",
     "__version__",
     "POLL_SECONDS",
+    "ERROR_CODES",
 ]
 
 __version__: str
 POLL_SECONDS: float
+ERROR_CODES: Tuple[str, ...]
 
 @final
 class TrustStore:
@@ -33,13 +39,7 @@ class TrustStore:
 @final
 class Card:
     def read(
-        self,
-        card_number: str,
-        trust: Optional[TrustStore] = None,
-        policy: str = "full",
-        force_flow: Optional[str] = None,
-        now_unix: Optional[int] = None,
-        status_table: Optional[str] = None,
+        self, card_number: str, trust: Optional[TrustStore] = None, **options: object
     ) -> Tuple[str, Dict[str, bytes]]: ...
     def close(self) -> None: ...
     @property
@@ -54,15 +54,6 @@ class Card:
 
 def list_readers() -> List[Tuple[str, bool, Optional[bytes]]]: ...
 def open_reader(name: str) -> Card: ...
-def open_simulator(
-    card_type: str = "1",
-    card_number: str = "AB12345678CD",
-    under_16: bool = False,
-    tamper_front_image: bool = False,
-    tamper_printed_entries: bool = False,
-    check_code_format: str = "bare_hash",
-    signature_der: bool = False,
-    link_speed: Optional[str] = None,
-    faults: List[str] = ...,
-) -> Card: ...
+def wait_for_card(reader: str, present: bool, timeout: float) -> bool: ...
+def open_simulator(card_type: str, card_number: str, **options: object) -> Card: ...
 def _error_samples() -> List[Tuple[str, BaseException]]: ...

@@ -8,9 +8,10 @@ Everything here is built from the report JSON the Rust library produces
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, TypeVar, Union
 
 __all__ = [
     "Text",
@@ -23,17 +24,10 @@ __all__ = [
     "Metrics",
     "LinkInfo",
     "ReadResult",
+    "ReadWarning",
     "ReaderInfo",
     "TrustAnchor",
 ]
-
-
-def _opt_str(v: Any) -> Optional[str]:
-    return None if v is None else str(v)
-
-
-def _opt_bool(v: Any) -> Optional[bool]:
-    return None if v is None else bool(v)
 
 
 @dataclass(frozen=True)
@@ -48,11 +42,6 @@ class Text:
     encoding: str
     lossy: bool
 
-    @classmethod
-    def _from(cls, d: Any) -> Optional["Text"]:
-        if d is None:
-            return None
-        return cls(text=str(d["text"]), encoding=str(d["encoding"]), lossy=bool(d.get("lossy", False)))
 
 
 @dataclass(frozen=True)
@@ -63,11 +52,6 @@ class Coded:
     ja: Optional[str]
     en: Optional[str]
 
-    @classmethod
-    def _from(cls, d: Any) -> Optional["Coded"]:
-        if d is None:
-            return None
-        return cls(code=str(d["code"]), ja=_opt_str(d.get("ja")), en=_opt_str(d.get("en")))
 
 
 @dataclass(frozen=True)
@@ -81,17 +65,6 @@ class PeriodOfStay:
     days: Optional[int] = None
     value: Optional[str] = None
 
-    @classmethod
-    def _from(cls, d: Any) -> Optional["PeriodOfStay"]:
-        if d is None:
-            return None
-        return cls(
-            kind=str(d["kind"]),
-            years=d.get("years"),
-            months=d.get("months"),
-            days=d.get("days"),
-            value=_opt_str(d.get("value")),
-        )
 
 
 @dataclass(frozen=True)
@@ -116,18 +89,6 @@ class Gen1Fields:
     individual_permission: Optional[Text]
     renewal_application: Optional[str]
 
-    @classmethod
-    def _from(cls, d: Mapping[str, Any]) -> "Gen1Fields":
-        return cls(
-            spec_version=str(d["spec_version"]),
-            name=_opt_str(d.get("name")),
-            address_written_on=_opt_str(d.get("address_written_on")),
-            municipality_code=_opt_str(d.get("municipality_code")),
-            address=Text._from(d.get("address")),
-            comprehensive_permission=Text._from(d.get("comprehensive_permission")),
-            individual_permission=Text._from(d.get("individual_permission")),
-            renewal_application=_opt_str(d.get("renewal_application")),
-        )
 
 
 @dataclass(frozen=True)
@@ -161,29 +122,6 @@ class Gen2Fields:
     note_recorded: Optional[bool]
     note_text: Optional[Text]
 
-    @classmethod
-    def _from(cls, d: Mapping[str, Any]) -> "Gen2Fields":
-        return cls(
-            spec_version=str(d["spec_version"]),
-            name=_opt_str(d.get("name")),
-            address=_opt_str(d.get("address")),
-            card_expiry=_opt_str(d.get("card_expiry")),
-            birth_date=_opt_str(d.get("birth_date")),
-            sex=Coded._from(d.get("sex")),
-            nationality=Coded._from(d.get("nationality")),
-            status_of_residence=Coded._from(d.get("status_of_residence")),
-            period_of_stay=PeriodOfStay._from(d.get("period_of_stay")),
-            permission_type=_opt_str(d.get("permission_type")),
-            permission_date=_opt_str(d.get("permission_date")),
-            work_restriction=Coded._from(d.get("work_restriction")),
-            stay_expiry=_opt_str(d.get("stay_expiry")),
-            comprehensive_permission=Coded._from(d.get("comprehensive_permission")),
-            comprehensive_permission_deadline=_opt_str(d.get("comprehensive_permission_deadline")),
-            individual_permission=_opt_bool(d.get("individual_permission")),
-            renewal_application_pending=_opt_bool(d.get("renewal_application_pending")),
-            note_recorded=_opt_bool(d.get("note_recorded")),
-            note_text=Text._from(d.get("note_text")),
-        )
 
 
 @dataclass(frozen=True)
@@ -207,7 +145,11 @@ class Verification:
       ``"not_checked"``;
     * ``anchor``: SHA-256 fingerprint (hex) of the anchor whose key verified the card
       certificate; ``anchor_profile``: ``"production"``, ``"test"`` or ``None``;
-    * ``reason``: why the signature is not valid, or ``None``.
+    * ``reason``: why the signature is not valid, or ``None``;
+    * ``verdict``: the one verdict of the read (the report's top-level ``verdict``, also
+      ``ReadResult.verdict``): ``"production"`` (genuine: valid and chained to a pinned
+      Ministry root), ``"test"`` (valid, chained to a test anchor), ``"untrusted"``
+      (valid, chained to no anchor), ``"invalid"``, ``"absent"`` or ``"not_checked"``.
     """
 
     signature: str
@@ -221,27 +163,14 @@ class Verification:
     certificate_valid_now: Optional[bool]
     anchor_valid_now: Optional[bool]
     verified_at_unix: int
+    verdict: str = "not_checked"
 
     @property
     def is_production_valid(self) -> bool:
-        """Signature valid **and** chained to a pinned Ministry root: a genuine card."""
-        return self.signature == "valid" and self.chain == "verified" and self.anchor_profile == "production"
+        """Signature valid **and** chained to a pinned Ministry root: a genuine card
+        (``verdict == "production"``)."""
+        return self.verdict == "production"
 
-    @classmethod
-    def _from(cls, d: Mapping[str, Any]) -> "Verification":
-        return cls(
-            signature=str(d["signature"]),
-            signature_format=_opt_str(d.get("signature_format")),
-            reason=_opt_str(d.get("reason")),
-            chain=str(d["chain"]),
-            anchor=_opt_str(d.get("anchor")),
-            anchor_profile=_opt_str(d.get("anchor_profile")),
-            anchor_subject=_opt_str(d.get("anchor_subject")),
-            certificate_subject=_opt_str(d.get("certificate_subject")),
-            certificate_valid_now=_opt_bool(d.get("certificate_valid_now")),
-            anchor_valid_now=_opt_bool(d.get("anchor_valid_now")),
-            verified_at_unix=int(d["verified_at_unix"]),
-        )
 
 
 @dataclass(frozen=True)
@@ -285,6 +214,75 @@ class TrustAnchor:
     not_after_unix: int
 
 
+class ReadWarning(str):
+    """A warning of a read (:attr:`ReadResult.warnings`): something a clerk should know
+    that is not an error. It *is* its message (a ``str``, as warnings were before) and
+    carries the stable ``code`` (``"card_number_shape"``, ``"short_apdu_fallback"``,
+    ``"address_not_utf8"``, ``"note_not_utf8"``, …) to act on without matching text."""
+
+    code: str
+
+    def __new__(cls, message: str, code: str) -> "ReadWarning":
+        warning = super().__new__(cls, message)
+        warning.code = code
+        return warning
+
+    def __getnewargs__(self) -> Tuple[str, str]:  # type: ignore[override]
+        return (str(self), self.code)
+
+    @property
+    def message(self) -> str:
+        """The message, as a plain ``str``."""
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"ReadWarning(code={self.code!r}, message={str(self)!r})"
+
+
+_T = TypeVar("_T")
+_Convert = Callable[[Any], Any]
+
+
+def _required(kind: _Convert) -> _Convert:
+    def convert(value: Any) -> Any:
+        if value is None:
+            raise ValueError("the report lacks a required value")
+        return kind(value)
+
+    return convert
+
+
+def _optional(kind: _Convert) -> _Convert:
+    return lambda value: None if value is None else kind(value)
+
+
+def _decode(cls: Callable[..., _T], d: Mapping[str, Any]) -> _T:
+    """Builds the dataclass ``cls`` from its object in the report JSON: each field from
+    the key of the same name, converted by the field's declared type (``_CONVERT``).
+    A key that is absent or null leaves the field's default, else gives ``None``."""
+    kwargs: Dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        value = d.get(f.name)
+        if value is None and f.default is not dataclasses.MISSING:
+            continue
+        kwargs[f.name] = _CONVERT[str(f.type)](value)
+    return cls(**kwargs)
+
+
+_CONVERT: Dict[str, _Convert] = {
+    "str": _required(str),
+    "int": _required(int),
+    "bool": bool,
+    "Optional[str]": _optional(str),
+    "Optional[int]": _optional(int),
+    "Optional[bool]": _optional(bool),
+    "Optional[Text]": _optional(lambda v: _decode(Text, v)),
+    "Optional[Coded]": _optional(lambda v: _decode(Coded, v)),
+    "Optional[PeriodOfStay]": _optional(lambda v: _decode(PeriodOfStay, v)),
+    "Tuple[str, ...]": lambda v: tuple(str(x) for x in v or ()),
+}
+
+
 class ReadResult:
     """The result of :meth:`zairyu.Card.read`.
 
@@ -301,9 +299,13 @@ class ReadResult:
             image the card stores as all zero (under-16 face) is ``b""``.
         image_info: :class:`ImageInfo` by name.
         verification: :class:`Verification`.
+        verdict: what the verification means, from the report's ``verdict``:
+            ``"production"``, ``"test"``, ``"untrusted"``, ``"invalid"``, ``"absent"``
+            or ``"not_checked"`` (see :class:`Verification`).
         metrics: :class:`Metrics`.
         link: :class:`LinkInfo`.
-        warnings: things a clerk should know that are not errors.
+        warnings: things a clerk should know that are not errors: each a
+            :class:`ReadWarning`, a ``str`` (the message) with a stable ``code``.
     """
 
     __slots__ = (
@@ -318,6 +320,7 @@ class ReadResult:
         "images",
         "image_info",
         "verification",
+        "verdict",
         "metrics",
         "link",
         "warnings",
@@ -333,9 +336,10 @@ class ReadResult:
     images: Dict[str, bytes]
     image_info: Dict[str, ImageInfo]
     verification: Verification
+    verdict: str
     metrics: Metrics
     link: LinkInfo
-    warnings: Tuple[str, ...]
+    warnings: Tuple[ReadWarning, ...]
 
     def __init__(self, report_json: str, images: Mapping[str, bytes]) -> None:
         self._json = report_json
@@ -348,18 +352,14 @@ class ReadResult:
         self.policy = str(d["policy"])
         self.card_number = str(d["card_number"])
         f = d["fields"]
-        self.fields = Gen1Fields._from(f) if self.generation == 1 else Gen2Fields._from(f)
+        self.fields = _decode(Gen1Fields, f) if self.generation == 1 else _decode(Gen2Fields, f)
         self.images = dict(images)
-        self.image_info = {
-            k: ImageInfo(format=str(v["format"]), bytes=int(v["bytes"]), stored=int(v["stored"]))
-            for k, v in d.get("images", {}).items()
-        }
-        self.verification = Verification._from(d["verification"])
-        m = d["metrics"]
-        self.metrics = Metrics(int(m["apdus"]), int(m["bytes_sent"]), int(m["bytes_received"]))
-        link = d.get("link") or {}
-        self.link = LinkInfo(_opt_bool(link.get("extended_length")), tuple(link.get("fallbacks", ())))
-        self.warnings = tuple(str(w) for w in d.get("warnings", ()))
+        self.image_info = {k: _decode(ImageInfo, v) for k, v in d.get("images", {}).items()}
+        self.verdict = str(d["verdict"])
+        self.verification = _decode(Verification, {**d["verification"], "verdict": self.verdict})
+        self.metrics = _decode(Metrics, d["metrics"])
+        self.link = _decode(LinkInfo, d.get("link") or {})
+        self.warnings = tuple(ReadWarning(str(w["message"]), str(w["code"])) for w in d.get("warnings", ()))
 
     @property
     def gen1(self) -> Optional[Gen1Fields]:
@@ -373,9 +373,10 @@ class ReadResult:
 
     @property
     def ok(self) -> bool:
-        """Signature valid and chained to a trusted anchor (production **or** test);
-        use ``verification.is_production_valid`` for "genuine card"."""
-        return self.verification.signature == "valid" and self.verification.chain == "verified"
+        """Signature valid and chained to a trusted anchor: ``verdict`` is
+        ``"production"`` **or** ``"test"``; ``verdict == "production"`` (or
+        ``verification.is_production_valid``) is "genuine card"."""
+        return self.verdict in ("production", "test")
 
     def to_dict(self) -> Dict[str, Any]:
         """The report as a dict: the CLI's JSON schema (``zairyu read --json``)."""
@@ -391,5 +392,5 @@ class ReadResult:
         return (
             f"ReadResult(card_type={self.card_type!r}, flow={self.flow!r}, card_number={self.card_number!r}, "
             f"signature={self.verification.signature!r}, chain={self.verification.chain!r}, "
-            f"anchor_profile={self.verification.anchor_profile!r})"
+            f"anchor_profile={self.verification.anchor_profile!r}, verdict={self.verdict!r})"
         )

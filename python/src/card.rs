@@ -1,0 +1,165 @@
+//! `Card`: a card on a transport (PC/SC reader or in-process simulator) and its read.
+//!
+//! The card sits behind a mutex, so that card I/O runs with the GIL released
+//! ([`Python::detach`]) and two threads can read two cards at once. The read is the
+//! core's sequence ([`read_card`]); its result leaves as the report JSON
+//! ([`Report`]) and the image bytes, from which the pure-Python `ReadResult` is built.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+use zairyu::CardNumber;
+use zairyu::auth::OsRandom;
+use zairyu::files::gen2::CodeTable;
+use zairyu::report::Report;
+use zairyu::sequence::{Flow, ReadOptions, ReadPolicy, read_card};
+use zairyu::session::Card as CoreCard;
+use zairyu::transport::Transport;
+
+use crate::trust::TrustStore;
+use crate::{errors, for_each_option, lock};
+
+/// Any transport the binding drives. `Send`, so a read can run without the GIL.
+pub type DynTransport = Box<dyn Transport + Send>;
+
+/// What the card is connected through.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The in-process simulator.
+    Simulator,
+    /// A PC/SC reader.
+    Pcsc,
+}
+
+/// A card on a transport. `close()` drops the transport (and with it any state that
+/// belongs to the session); reads after it raise `CardClosedError`.
+#[pyclass(module = "zairyu._native", name = "Card", frozen)]
+pub struct Card {
+    inner: Mutex<Option<CoreCard<DynTransport>>>,
+    kind: Kind,
+    reader: Option<String>,
+    atr: Option<Vec<u8>>,
+}
+
+impl Card {
+    /// A card on `transport`; `reader` and `atr` for a PC/SC card.
+    pub fn new(transport: DynTransport, kind: Kind, reader: Option<String>, atr: Option<Vec<u8>>) -> Self {
+        Card { inner: Mutex::new(Some(CoreCard::new(transport))), kind, reader, atr }
+    }
+}
+
+/// The read options from the keyword arguments of `zairyu.Card.read`, each value
+/// parsed by the core (`policy`, `force_flow`: `FromStr`; `status_table`:
+/// [`CodeTable::load`]).
+fn read_options(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<ReadOptions> {
+    let core = |e: zairyu::Error| errors::to_py(py, &e);
+    let mut o = ReadOptions::default();
+    for_each_option("read", options, |key, value| {
+        match key {
+            "policy" => o.policy = value.extract::<String>()?.parse::<ReadPolicy>().map_err(core)?,
+            "force_flow" => {
+                let flow = value.extract::<Option<String>>()?;
+                o.force_flow = flow.as_deref().map(str::parse::<Flow>).transpose().map_err(core)?;
+            }
+            "now_unix" => o.now_unix = value.extract()?,
+            "status_table" => {
+                let path = value.extract::<Option<PathBuf>>()?;
+                o.status_table = path.map(|p| CodeTable::load(&p).map(Arc::new)).transpose().map_err(core)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    Ok(o)
+}
+
+#[pymethods]
+impl Card {
+    /// Reads and verifies the card. `options` are the keyword arguments of
+    /// `zairyu.Card.read` (`policy`, `force_flow`, `now_unix`, `status_table`). Returns
+    /// `(report_json, images)` where the report is the CLI's JSON (`zairyu read
+    /// --json`) and `images` maps image names to bytes. The card I/O runs with the GIL
+    /// released.
+    #[pyo3(signature = (card_number, trust=None, **options))]
+    fn read<'py>(
+        &self,
+        py: Python<'py>,
+        card_number: &str,
+        trust: Option<&TrustStore>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<(String, Bound<'py, PyDict>)> {
+        // The number first: it is a CardNumber (zeroized on drop) from here on.
+        let number = CardNumber::parse(card_number).map_err(|e| errors::to_py(py, &e.into()))?;
+        let opts = read_options(py, options)?;
+        let store = match trust {
+            Some(t) => t.snapshot(),
+            // The simulator's own test CAs are trusted (as test anchors) by default when
+            // reading the simulator, never when reading a real reader.
+            None if self.kind == Kind::Simulator => zairyu_sim::test_trust_store(),
+            None => zairyu::verify::TrustStore::new(),
+        };
+        let outcome = py.detach(|| {
+            let mut guard = lock(&self.inner);
+            let card = guard.as_mut()?;
+            Some(read_card(card, &number, &store, &mut OsRandom, &opts).map(|r| {
+                let report = Report::from_read(&r).to_json_pretty();
+                let images: Vec<(&'static str, Vec<u8>)> =
+                    r.images().into_iter().map(|(n, i)| (n, i.bytes().to_vec())).collect();
+                (report, images)
+            }))
+        });
+        drop(number);
+        match outcome {
+            None => Err(errors::closed(py)),
+            Some(Err(e)) => Err(errors::to_py(py, &e)),
+            Some(Ok((report, images))) => {
+                let d = PyDict::new(py);
+                for (name, bytes) in images {
+                    d.set_item(name, PyBytes::new(py, &bytes))?;
+                }
+                Ok((report, d))
+            }
+        }
+    }
+
+    /// Drops the transport: a PC/SC card ends its transaction and is disconnected with
+    /// a reset; a simulated card is dropped. Idempotent.
+    fn close(&self, py: Python<'_>) {
+        let taken = py.detach(|| lock(&self.inner).take());
+        py.detach(move || drop(taken));
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self, py: Python<'_>) -> bool {
+        py.detach(|| lock(&self.inner).is_none())
+    }
+
+    /// `"simulator"` or `"pcsc"`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        match self.kind {
+            Kind::Simulator => "simulator",
+            Kind::Pcsc => "pcsc",
+        }
+    }
+
+    /// The PC/SC reader name, or `None` for the simulator.
+    #[getter]
+    fn reader(&self) -> Option<String> {
+        self.reader.clone()
+    }
+
+    /// The ATR the reader reported, or `None` for the simulator.
+    #[getter]
+    fn atr<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.atr.as_deref().map(|a| PyBytes::new(py, a))
+    }
+
+    /// APDU count and bytes of every read on this card so far: `(apdus, sent, received)`.
+    fn metrics(&self, py: Python<'_>) -> Option<(u32, u64, u64)> {
+        py.detach(|| lock(&self.inner).as_ref().map(|c| c.metrics())).map(|m| (m.apdus, m.bytes_sent, m.bytes_received))
+    }
+}
