@@ -267,9 +267,9 @@ impl ReportVerification {
     fn new(v: &Verification, card_type: crate::files::CardType) -> Self {
         let c = crate::verify::coverage(card_type);
         let (signed_fields, unsigned_fields) = if v.signature == SignatureStatus::Valid {
-            (c.signed.to_vec(), c.unsigned.to_vec())
+            (c.signed, c.unsigned)
         } else {
-            (Vec::new(), c.signed.iter().chain(c.unsigned).copied().collect())
+            (Vec::new(), c.signed.into_iter().chain(c.unsigned).collect())
         };
         ReportVerification {
             signed_fields,

@@ -272,12 +272,7 @@ fn read_gen1<T: Transport>(
         renewal = Some(read_parsed(&mut s, raw, &l::DF2_EF04, RenewalStatus::parse)?);
     }
 
-    let signature = if full {
-        s.select_df(Df::Df3)?;
-        Some(read_parsed_or_missing(&mut s, raw, &l::DF3_EF01, SignatureFile::parse)?)
-    } else {
-        None
-    };
+    let signature = if full { Some(read_df3(&mut s, raw, &l::DF3_EF01, SignatureFile::parse)?) } else { None };
     drop(s);
 
     let verification = if full {
@@ -352,12 +347,7 @@ fn read_gen2<T: Transport>(
         raw.push(RawFile { name: ef.name, bytes });
     }
 
-    let signature = if full {
-        s.select_df(Df::Df3)?;
-        Some(read_parsed_or_missing(&mut s, raw, &l::DF3_EF01, SignatureFile2::parse)?)
-    } else {
-        None
-    };
+    let signature = if full { Some(read_df3(&mut s, raw, &l::DF3_EF01, SignatureFile2::parse)?) } else { None };
     drop(s);
 
     let verification = if full {
@@ -429,6 +419,18 @@ fn read_parsed_or_missing<T: Transport, S: Suite, R>(
     let parsed = parse(&bytes)?;
     raw.push(RawFile { name: ef.name, bytes });
     Ok(parsed)
+}
+
+/// Selects DF3 and reads its EF01 (P1 `82`: SFI 2 although the file is EF01, in
+/// both generations), or an empty file on `6A 82`.
+fn read_df3<T: Transport, S: Suite, R>(
+    s: &mut AuthenticatedCard<'_, T, S>,
+    raw: &mut Vec<RawFile>,
+    ef: &Ef,
+    parse: impl FnOnce(&[u8]) -> core::result::Result<R, crate::error::ParseError>,
+) -> Result<R> {
+    s.select_df(Df::Df3)?;
+    read_parsed_or_missing(s, raw, ef, parse)
 }
 
 /// The bytes of a file of this read (empty if it was not read).

@@ -500,7 +500,9 @@ pub fn wait_for_card(reader: &str, present: bool, timeout: Duration) -> Result<b
 
     let no_such = || TransportError::NoSuchReader(reader.to_owned());
     let name = std::ffi::CString::new(reader).map_err(|_| no_such())?;
-    let deadline = std::time::Instant::now() + timeout;
+    // A time-out too large to add to now waits as long as the clock can say.
+    let now = std::time::Instant::now();
+    let deadline = now.checked_add(timeout).unwrap_or_else(|| now + Duration::from_secs(u32::MAX.into()));
     let mut ctx = PcscContext::new();
     let mut state = ReaderState::new(name, State::UNAWARE);
     loop {

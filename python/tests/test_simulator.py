@@ -224,3 +224,20 @@ def test_ok_and_genuine_come_from_the_verdict() -> None:
     assert r.metrics == zairyu.Metrics(**report["metrics"])
     assert r.image_info["face"] == zairyu.ImageInfo(**report["images"]["face"])
     assert r.link.fallbacks == tuple(report["link"]["fallbacks"])
+
+
+@pytest.mark.parametrize("card_type", ["1", "2", "05", "06"])
+def test_signed_and_unsigned_fields(card_type: str) -> None:
+    with zairyu.open_simulator(card_type) as card:
+        v = card.read("AB12345678CD").verification
+    assert v.signed("face") and not v.signed("address") and not v.signed("card_type")
+    assert "address" in v.unsigned_fields and "card_number" in v.unsigned_fields
+    assert not set(v.signed_fields) & set(v.unsigned_fields)
+    assert v.reason_code is None
+    # Nothing is signed unless the signature is valid.
+    with zairyu.open_simulator(card_type, tamper_front_image=True) as card:
+        v = card.read("AB12345678CD").verification
+    assert v.signature == "invalid" and v.reason_code == "signature_mismatch" and v.signed_fields == ()
+    with zairyu.open_simulator(card_type, under_16=True) as card:
+        v = card.read("AB12345678CD").verification
+    assert v.verdict == "absent" and v.reason_code == "under_16"

@@ -92,8 +92,7 @@ pub use crate::fault::Fault;
 pub use crate::fixtures::{
     ADDRESS_TIF, FACE_JP2, FRONT_TIF, GEN1_CARD_SIGNER_DER, GEN1_CARD_SIGNER_KEY_DER, GEN1_OTHER_CA_DER,
     GEN1_SYNTHETIC_PRODUCTION_CA_DER, GEN1_TEST_CA_DER, GEN2_CARD_SIGNER_DER, GEN2_CARD_SIGNER_KEY_DER,
-    GEN2_SYNTHETIC_PRODUCTION_CA_DER, GEN2_TEST_CA_DER, NAME_TIF, SimPki, add_test_anchors,
-    test_trust_store,
+    GEN2_SYNTHETIC_PRODUCTION_CA_DER, GEN2_TEST_CA_DER, NAME_TIF, SimPki, add_test_anchors, test_trust_store,
 };
 pub use crate::issue::IssuedCard;
 pub use crate::options::{Address, CheckCodeFormat, IssueError, IssueOptions, PrintedEntries, Under16Df3};

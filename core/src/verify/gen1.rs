@@ -8,8 +8,8 @@ use subtle::ConstantTimeEq;
 
 use super::cert::PublicKey;
 use super::{
-    CardCertificate, CheckCodeFormat, CheckFailure, Reason, SignatureObjects, TrustStore, Verification, evaluate_chain,
-    exact_objects, image_blank, parse_cert, signature_objects,
+    CardCertificate, CheckCodeFormat, CheckFailure, Reason, TrustStore, Verification, evaluate_chain, exact_objects,
+    image_blank, parse_cert, signature_parts,
 };
 use crate::layout::{self, value_len};
 
@@ -50,28 +50,16 @@ pub struct Gen1SignedFiles<'a> {
 pub fn verify_first_generation(files: &Gen1SignedFiles<'_>, trust: &TrustStore, now_unix: i64) -> Verification {
     use layout::gen1::{DF1_EF01, DF1_EF02, DF3_EF01};
     let face_blank = image_blank(DF1_EF02.name, files.face, 0xD1);
-    let (check_code, certificate) = match signature_objects(
+    let (check_code, certificate) = match signature_parts(
         DF3_EF01.name,
         files.signature,
         (0xDA, value_len::CHECK_CODE),
         (0xDB, value_len::CERTIFICATE),
+        face_blank,
+        now_unix,
     ) {
-        Ok(SignatureObjects::Filler) if face_blank => {
-            return Verification::absent(
-                Reason::Under16,
-                "no face photo and no check code or certificate: an under-16 card (SPEC15 §3.3.5)",
-                now_unix,
-            );
-        }
-        Ok(SignatureObjects::Filler) => {
-            return Verification::invalid(
-                Reason::SignatureMissing,
-                "DF3/EF01 holds no check code or certificate although the card holds a face photo; only under-16 cards, which have no photo, carry none (SPEC15 §3.3.5)",
-                now_unix,
-            );
-        }
-        Ok(SignatureObjects::Present { check_code, certificate }) => (check_code, certificate),
-        Err((code, reason)) => return Verification::invalid(code, &reason, now_unix),
+        Ok(parts) => parts,
+        Err(v) => return v,
     };
     let front = match exact_objects(DF1_EF01.name, files.front, &[(0xD0, GEN1_FRONT_LEN)]) {
         Ok(v) => v[0],

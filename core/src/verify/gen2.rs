@@ -6,8 +6,8 @@ use sha2::{Digest, Sha256};
 
 use super::cert::PublicKey;
 use super::{
-    CardCertificate, CheckCodeFormat, CheckFailure, Reason, SignatureObjects, TrustStore, Verification, evaluate_chain,
-    exact_objects, is_blank, parse_cert, signature_objects,
+    CardCertificate, CheckCodeFormat, CheckFailure, Reason, TrustStore, Verification, evaluate_chain, exact_objects,
+    is_blank, parse_cert, signature_parts,
 };
 use crate::files::CardType;
 use crate::layout::{self, value_len};
@@ -52,25 +52,17 @@ pub fn verify_second_generation(files: &Gen2SignedFiles<'_>, trust: &TrustStore,
         Err(reason) => return Verification::invalid(Reason::ImageLayout, &reason, now_unix),
     };
     let (name, face) = (images[0], images[1]);
-    let (check_code, certificate) =
-        match signature_objects(DF3_EF01.name, files.signature, (0xDC, 104), (0xDD, value_len::GEN2_CERTIFICATE_MAX)) {
-            Ok(SignatureObjects::Filler) if is_blank(face) => {
-                return Verification::absent(
-                    Reason::Under16,
-                    "no face photo and no check code or certificate: an under-16 card",
-                    now_unix,
-                );
-            }
-            Ok(SignatureObjects::Filler) => {
-                return Verification::invalid(
-                    Reason::SignatureMissing,
-                    "DF3/EF01 holds no check code or certificate although the card holds a face photo",
-                    now_unix,
-                );
-            }
-            Ok(SignatureObjects::Present { check_code, certificate }) => (check_code, certificate),
-            Err((code, reason)) => return Verification::invalid(code, &reason, now_unix),
-        };
+    let (check_code, certificate) = match signature_parts(
+        DF3_EF01.name,
+        files.signature,
+        (0xDC, 104),
+        (0xDD, value_len::GEN2_CERTIFICATE_MAX),
+        is_blank(face),
+        now_unix,
+    ) {
+        Ok(parts) => parts,
+        Err(v) => return v,
+    };
     let entries = &layout::gen2::PRINTED_ENTRIES;
     let expected = if files.card_type.is_special_permanent() {
         &entries[..layout::gen2::PRINTED_ENTRIES_SPRC]

@@ -297,80 +297,60 @@ impl Verification {
 /// |---|---|---|
 /// | 1 | the front image (which shows the name and the printed face of the card) and the face photo | card type, card number, spec version, the address and its date and municipality code (DF2), permissions and renewal (DF2) |
 /// | 2 | the printed entries (DF1/EF02), the face photo and the name image | card type, card number, spec version, the address image, DF2 (permissions, renewal, note) |
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Coverage {
     /// Covered by the signature.
-    pub signed: &'static [&'static str],
+    pub signed: Vec<&'static str>,
     /// Not covered by any signature.
-    pub unsigned: &'static [&'static str],
+    pub unsigned: Vec<&'static str>,
 }
+
+/// The printed entries' report names, in the order of [`crate::layout::gen2::PRINTED_ENTRIES`].
+const GEN2_PRINTED_NAMES: [&str; 10] = [
+    "card_expiry",
+    "birth_date",
+    "sex",
+    "nationality",
+    "status_of_residence",
+    "period_of_stay",
+    "permission_type",
+    "permission_date",
+    "work_restriction",
+    "stay_expiry",
+];
 
 /// The [`Coverage`] of a card type (empty for the specified cards "07"/"08").
 pub fn coverage(card_type: crate::files::CardType) -> Coverage {
     use crate::files::CardType::*;
-    const COMMON: [&str; 3] = ["card_type", "card_number", "spec_version"];
-    match card_type {
-        ResidenceCard => Coverage {
-            signed: &["front", "face"],
-            unsigned: &[
-                COMMON[0],
-                COMMON[1],
-                COMMON[2],
-                "address_written_on",
-                "municipality_code",
-                "address",
-                "comprehensive_permission",
-                "individual_permission",
-                "renewal_application",
-            ],
-        },
-        SpecialPermanentResident => Coverage {
-            signed: &["front", "face"],
-            unsigned: &[COMMON[0], COMMON[1], COMMON[2], "address_written_on", "municipality_code", "address"],
-        },
-        Gen2ResidenceCard => Coverage {
-            signed: &[
-                "card_expiry",
-                "birth_date",
-                "sex",
-                "nationality",
-                "status_of_residence",
-                "period_of_stay",
-                "permission_type",
-                "permission_date",
-                "work_restriction",
-                "stay_expiry",
-                "face",
-                "name",
-            ],
-            unsigned: &[
-                COMMON[0],
-                COMMON[1],
-                COMMON[2],
-                "address",
-                "comprehensive_permission",
-                "comprehensive_permission_deadline",
-                "individual_permission",
-                "renewal_application_pending",
-                "note_recorded",
-                "note_text",
-            ],
-        },
-        Gen2SpecialPermanentResident => Coverage {
-            signed: &[
-                "card_expiry",
-                "birth_date",
-                "sex",
-                "nationality",
-                "status_of_residence",
-                "period_of_stay",
-                "face",
-                "name",
-            ],
-            unsigned: &[COMMON[0], COMMON[1], COMMON[2], "address", "note_recorded", "note_text"],
-        },
-        SpecifiedResidenceCard | SpecifiedSpecialPermanentResident => Coverage { signed: &[], unsigned: &[] },
-    }
+    let mut unsigned = vec!["card_type", "card_number", "spec_version"];
+    let residence = card_type.has_permission_files();
+    let signed = match card_type {
+        ResidenceCard | SpecialPermanentResident => {
+            unsigned.extend(["address_written_on", "municipality_code", "address"]);
+            if residence {
+                unsigned.extend(["comprehensive_permission", "individual_permission", "renewal_application"]);
+            }
+            vec!["front", "face"]
+        }
+        Gen2ResidenceCard | Gen2SpecialPermanentResident => {
+            unsigned.push("address");
+            if residence {
+                unsigned.extend([
+                    "comprehensive_permission",
+                    "comprehensive_permission_deadline",
+                    "individual_permission",
+                    "renewal_application_pending",
+                ]);
+            }
+            unsigned.extend(["note_recorded", "note_text"]);
+            let printed = if residence { GEN2_PRINTED_NAMES.len() } else { crate::layout::gen2::PRINTED_ENTRIES_SPRC };
+            GEN2_PRINTED_NAMES[..printed].iter().copied().chain(["face", "name"]).collect()
+        }
+        SpecifiedResidenceCard | SpecifiedSpecialPermanentResident => {
+            return Coverage { signed: vec![], unsigned: vec![] };
+        }
+    };
+    Coverage { signed, unsigned }
 }
 
 /// The current time as Unix seconds, for the `now_unix` arguments.
@@ -470,6 +450,35 @@ pub(crate) enum SignatureObjects<'a> {
         /// The certificate value (with any zero fill).
         certificate: &'a [u8],
     },
+}
+
+/// The check code and certificate of DF3/EF01, or the verification that ends the
+/// check when there are none: `absent` for the under-16 layout (no face photo and a
+/// filler, SPEC15 §3.3.5), `invalid` otherwise.
+pub(crate) fn signature_parts<'a>(
+    file: &'static str,
+    data: &'a [u8],
+    check_code: (u16, usize),
+    certificate: (u16, usize),
+    face_blank: bool,
+    now_unix: i64,
+) -> Result<(&'a [u8], &'a [u8]), Verification> {
+    match signature_objects(file, data, check_code, certificate) {
+        Ok(SignatureObjects::Present { check_code, certificate }) => Ok((check_code, certificate)),
+        Ok(SignatureObjects::Filler) if face_blank => Err(Verification::absent(
+            Reason::Under16,
+            "no face photo and no check code or certificate: an under-16 card (SPEC15 §3.3.5)",
+            now_unix,
+        )),
+        Ok(SignatureObjects::Filler) => Err(Verification::invalid(
+            Reason::SignatureMissing,
+            &format!(
+                "{file} holds no check code or certificate although the card holds a face photo; only under-16 cards, which have no photo, carry none (SPEC15 §3.3.5)"
+            ),
+            now_unix,
+        )),
+        Err((code, reason)) => Err(Verification::invalid(code, &reason, now_unix)),
+    }
 }
 
 /// Reads DF3/EF01: the check code (tag `cc`, at most `cc_max` bytes) then the

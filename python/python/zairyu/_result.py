@@ -145,7 +145,13 @@ class Verification:
       ``"not_checked"``;
     * ``anchor``: SHA-256 fingerprint (hex) of the anchor whose key verified the card
       certificate; ``anchor_profile``: ``"production"``, ``"test"`` or ``None``;
-    * ``reason``: why the signature is not valid, or ``None``;
+    * ``reason``: why the signature is not valid, or ``None``; ``reason_code``: the same
+      as a stable code (``"signature_missing"``, ``"printed_entries_layout"``, …);
+    * ``signed_fields``: the names (keys of the report's ``fields`` and ``images``, and
+      ``card_type``, ``card_number``) that a **valid** signature binds on this card;
+      ``unsigned_fields``: all the others, which only the chip's access control
+      protects (the address on either generation among them). ``signed(name)`` asks
+      for one;
     * ``verdict``: the one verdict of the read (the report's top-level ``verdict``, also
       ``ReadResult.verdict``): ``"production"`` (genuine: valid and chained to a pinned
       Ministry root), ``"test"`` (valid, chained to a test anchor), ``"untrusted"``
@@ -164,6 +170,13 @@ class Verification:
     anchor_valid_now: Optional[bool]
     verified_at_unix: int
     verdict: str = "not_checked"
+    reason_code: Optional[str] = None
+    signed_fields: Tuple[str, ...] = ()
+    unsigned_fields: Tuple[str, ...] = ()
+
+    def signed(self, name: str) -> bool:
+        """Whether a valid signature binds the field or image ``name`` on this card."""
+        return name in self.signed_fields
 
     @property
     def is_production_valid(self) -> bool:
