@@ -257,22 +257,30 @@ fn read_gen1<T: Transport>(
     let (mut front_image, mut face_image) = (None, None);
     if full {
         s.select_df(Df::Df1)?;
-        front_image = Some(read_parsed(&mut s, raw, &l::DF1_EF01, parse_front_image)?);
+        front_image = Some(read_parsed(&mut s, raw, &l::DF1_EF01, IfMissing::Fail, parse_front_image)?);
         // An under-16 card may answer 6A 82 for the face it does not have.
-        face_image = Some(read_parsed_or_missing(&mut s, raw, &l::DF1_EF02, parse_face_image)?);
+        face_image = Some(read_parsed(&mut s, raw, &l::DF1_EF02, IfMissing::Empty, parse_face_image)?);
     }
 
     s.select_df(Df::Df2)?;
-    let address = read_parsed(&mut s, raw, &l::DF2_EF01, AddressRecord::parse)?;
+    let address = read_parsed(&mut s, raw, &l::DF2_EF01, IfMissing::Fail, AddressRecord::parse)?;
     let (mut comprehensive_permission, mut individual_permission, mut renewal) = (None, None, None);
     if !card_type.is_special_permanent() {
         let permission = |ef: &'static Ef, tag| move |d: &[u8]| parse_permission(ef.name, d, tag);
-        comprehensive_permission = Some(read_parsed(&mut s, raw, &l::DF2_EF02, permission(&l::DF2_EF02, 0xD5))?);
-        individual_permission = Some(read_parsed(&mut s, raw, &l::DF2_EF03, permission(&l::DF2_EF03, 0xD6))?);
-        renewal = Some(read_parsed(&mut s, raw, &l::DF2_EF04, RenewalStatus::parse)?);
+        comprehensive_permission =
+            Some(read_parsed(&mut s, raw, &l::DF2_EF02, IfMissing::Fail, permission(&l::DF2_EF02, 0xD5))?);
+        individual_permission =
+            Some(read_parsed(&mut s, raw, &l::DF2_EF03, IfMissing::Fail, permission(&l::DF2_EF03, 0xD6))?);
+        renewal = Some(read_parsed(&mut s, raw, &l::DF2_EF04, IfMissing::Fail, RenewalStatus::parse)?);
     }
 
-    let signature = if full { Some(read_df3(&mut s, raw, &l::DF3_EF01, SignatureFile::parse)?) } else { None };
+    // DF3/EF01 is read as SFI 2 (P1 `82`) in both generations.
+    let signature = if full {
+        s.select_df(Df::Df3)?;
+        Some(read_parsed(&mut s, raw, &l::DF3_EF01, IfMissing::Empty, SignatureFile::parse)?)
+    } else {
+        None
+    };
     drop(s);
 
     let verification = if full {
@@ -323,16 +331,16 @@ fn read_gen2<T: Transport>(
     use layout::gen2 as l;
     let full = opts.policy == ReadPolicy::Full;
     s.select_df(Df::Df1)?;
-    let stored = read_parsed(&mut s, raw, &l::DF1_EF01, gen2::parse_card_number)?;
+    let stored = read_parsed(&mut s, raw, &l::DF1_EF01, IfMissing::Fail, gen2::parse_card_number)?;
     if !number.ct_eq_bytes(&stored) {
         return Err(Error::CardNumberMismatch);
     }
     let status_table = opts.status_table.as_deref();
-    let printed = read_parsed(&mut s, raw, &l::DF1_EF02, |d| PrintedEntries::parse(d, status_table))?;
+    let printed = read_parsed(&mut s, raw, &l::DF1_EF02, IfMissing::Fail, |d| PrintedEntries::parse(d, status_table))?;
     let (mut name_image, mut face_image, mut address_image) = (None, None, None);
     if full {
-        let (name, face) = read_parsed(&mut s, raw, &l::DF1_EF03, gen2::parse_name_and_face)?;
-        address_image = Some(read_parsed(&mut s, raw, &l::DF1_EF04, gen2::parse_address_image)?);
+        let (name, face) = read_parsed(&mut s, raw, &l::DF1_EF03, IfMissing::Fail, gen2::parse_name_and_face)?;
+        address_image = Some(read_parsed(&mut s, raw, &l::DF1_EF04, IfMissing::Fail, gen2::parse_address_image)?);
         name_image = Some(name);
         face_image = Some(face);
     }
@@ -347,7 +355,12 @@ fn read_gen2<T: Transport>(
         raw.push(RawFile { name: ef.name, bytes });
     }
 
-    let signature = if full { Some(read_df3(&mut s, raw, &l::DF3_EF01, SignatureFile2::parse)?) } else { None };
+    let signature = if full {
+        s.select_df(Df::Df3)?;
+        Some(read_parsed(&mut s, raw, &l::DF3_EF01, IfMissing::Empty, SignatureFile2::parse)?)
+    } else {
+        None
+    };
     drop(s);
 
     let verification = if full {
@@ -389,48 +402,34 @@ fn unsafe_text_warnings(texts: &[(&str, Option<&Text>)]) -> Vec<Warning> {
         .collect()
 }
 
+/// What a card's `6A 82` (file not found) means for a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IfMissing {
+    /// An error: the file must exist.
+    Fail,
+    /// An empty file: an under-16 card may have no face file and no DF3/EF01 (the
+    /// verifier decides whether that is the documented under-16 layout).
+    Empty,
+}
+
 /// Reads one EF by its access rule, parses it, and keeps the bytes as a raw file.
 /// Parsed before it is kept: a file that does not parse ends the read.
 fn read_parsed<T: Transport, S: Suite, R>(
     s: &mut AuthenticatedCard<'_, T, S>,
     raw: &mut Vec<RawFile>,
     ef: &Ef,
-    parse: impl FnOnce(&[u8]) -> core::result::Result<R, crate::error::ParseError>,
-) -> Result<R> {
-    let bytes = s.read_ef(ef)?;
-    let parsed = parse(&bytes)?;
-    raw.push(RawFile { name: ef.name, bytes });
-    Ok(parsed)
-}
-
-/// As [`read_parsed`], but a file the card answers `6A 82` for is read as empty
-/// (an under-16 card may have no face file and no DF3/EF01; the verifier decides
-/// whether that is the documented under-16 layout).
-fn read_parsed_or_missing<T: Transport, S: Suite, R>(
-    s: &mut AuthenticatedCard<'_, T, S>,
-    raw: &mut Vec<RawFile>,
-    ef: &Ef,
+    if_missing: IfMissing,
     parse: impl FnOnce(&[u8]) -> core::result::Result<R, crate::error::ParseError>,
 ) -> Result<R> {
     let bytes = match s.read_ef(ef) {
-        Err(Error::Card { sw: crate::apdu::StatusWord::FileNotFound, .. }) => Zeroizing::new(Vec::new()),
+        Err(Error::Card { sw: crate::apdu::StatusWord::FileNotFound, .. }) if if_missing == IfMissing::Empty => {
+            Zeroizing::new(Vec::new())
+        }
         other => other?,
     };
     let parsed = parse(&bytes)?;
     raw.push(RawFile { name: ef.name, bytes });
     Ok(parsed)
-}
-
-/// Selects DF3 and reads its EF01 (P1 `82`: SFI 2 although the file is EF01, in
-/// both generations), or an empty file on `6A 82`.
-fn read_df3<T: Transport, S: Suite, R>(
-    s: &mut AuthenticatedCard<'_, T, S>,
-    raw: &mut Vec<RawFile>,
-    ef: &Ef,
-    parse: impl FnOnce(&[u8]) -> core::result::Result<R, crate::error::ParseError>,
-) -> Result<R> {
-    s.select_df(Df::Df3)?;
-    read_parsed_or_missing(s, raw, ef, parse)
 }
 
 /// The bytes of a file of this read (empty if it was not read).

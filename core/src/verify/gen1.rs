@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 
 use super::cert::PublicKey;
 use super::{
-    CardCertificate, CheckCodeFormat, CheckFailure, Reason, TrustStore, Verification, evaluate_chain, exact_objects,
+    CardCertificate, CheckCodeFormat, CheckFailure, Reason, TrustStore, Verification, check_signature, exact_objects,
     image_blank, parse_cert, signature_parts,
 };
 use crate::layout::{self, value_len};
@@ -107,15 +107,7 @@ pub fn verify_gen1(
     trust: &TrustStore,
     now_unix: i64,
 ) -> Verification {
-    let mut v = Verification::pending(now_unix);
-    evaluate_chain(&mut v, cert, trust);
-    let result = match (check_code.filter(|c| !c.is_empty()), cert) {
-        (Some(check_code), Some(cert)) => gen1_check(front, face, check_code, cert),
-        (None, _) => Err((None, Reason::SignatureMissing, "no check code (DA)".to_owned())),
-        (_, None) => Err((None, Reason::SignatureMissing, "no card certificate (DB)".to_owned())),
-    };
-    v.set_signature(result);
-    v
+    check_signature(check_code, cert, trust, now_unix, ("DA", "DB"), |cc, cert| gen1_check(front, face, cc, cert))
 }
 
 /// The SHA-256 of Fig. 3-4: front (7000) ‖ face (3000), each zero-padded.

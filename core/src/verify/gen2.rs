@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::cert::PublicKey;
 use super::{
-    CardCertificate, CheckCodeFormat, CheckFailure, Reason, TrustStore, Verification, evaluate_chain, exact_objects,
+    CardCertificate, CheckCodeFormat, CheckFailure, Reason, TrustStore, Verification, check_signature, exact_objects,
     is_blank, parse_cert, signature_parts,
 };
 use crate::files::CardType;
@@ -100,15 +100,7 @@ pub fn verify_gen2(
     trust: &TrustStore,
     now_unix: i64,
 ) -> Verification {
-    let mut v = Verification::pending(now_unix);
-    evaluate_chain(&mut v, cert, trust);
-    let result = match (signature.filter(|s| !s.is_empty()), cert) {
-        (Some(signature), Some(cert)) => gen2_check(signed_data, signature, cert),
-        (None, _) => Err((None, Reason::SignatureMissing, "no check code (DC)".to_owned())),
-        (_, None) => Err((None, Reason::SignatureMissing, "no card certificate (DD)".to_owned())),
-    };
-    v.set_signature(result);
-    v
+    check_signature(signature, cert, trust, now_unix, ("DC", "DD"), |cc, cert| gen2_check(signed_data, cc, cert))
 }
 
 fn gen2_check(signed_data: &[u8], signature: &[u8], cert: &CardCertificate) -> Result<CheckCodeFormat, CheckFailure> {

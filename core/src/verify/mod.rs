@@ -390,6 +390,28 @@ pub(crate) fn evaluate_chain(v: &mut Verification, cert: Option<&CardCertificate
     }
 }
 
+/// The chain of `cert`, then `check(check_code, cert)` when both are there: the
+/// frame of both generations' checks. `tags` name the check code and certificate
+/// (`DA`/`DB`, `DC`/`DD`) in the reason when one is missing.
+pub(crate) fn check_signature(
+    check_code: Option<&[u8]>,
+    cert: Option<&CardCertificate>,
+    trust: &TrustStore,
+    now_unix: i64,
+    tags: (&str, &str),
+    check: impl FnOnce(&[u8], &CardCertificate) -> Result<CheckCodeFormat, CheckFailure>,
+) -> Verification {
+    let mut v = Verification::pending(now_unix);
+    evaluate_chain(&mut v, cert, trust);
+    let missing = |what: String| Err((None, Reason::SignatureMissing, what));
+    v.set_signature(match (check_code.filter(|c| !c.is_empty()), cert) {
+        (Some(check_code), Some(cert)) => check(check_code, cert),
+        (None, _) => missing(format!("no check code ({})", tags.0)),
+        (_, None) => missing(format!("no card certificate ({})", tags.1)),
+    });
+    v
+}
+
 /// Parses the certificate value; an unparseable certificate makes the signature
 /// invalid (the data was read completely: a forgery indicator, not a read failure).
 pub(crate) fn parse_cert(
