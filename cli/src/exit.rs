@@ -3,7 +3,8 @@
 use zairyu::error::ErrorCode;
 use zairyu::verify::Verdict;
 
-/// Read complete and the card verified (production or test anchor).
+/// Read complete and the card genuine: signature valid, chained to a pinned Ministry
+/// root (verdict `production`).
 pub const OK: u8 = 0;
 /// Usage error (clap's own exit code for a bad command line, and bad input files).
 pub const USAGE: u8 = 2;
@@ -23,10 +24,15 @@ pub const OUTPUT: u8 = 8;
 pub const SIGNATURE_INVALID: u8 = 10;
 /// Read complete, but not verified.
 pub const NOT_VERIFIED: u8 = 11;
+/// Read complete, signature valid, chained to a **test** anchor: not a genuine card.
+pub const TEST_ANCHOR: u8 = 12;
 
 /// Every exit code and its meaning, in the order `--help` lists them.
 pub const TABLE: &[(u8, &str)] = &[
-    (OK, "read complete, signature valid, certificate chains to a trusted anchor (production or test)"),
+    (
+        OK,
+        "read complete and genuine: signature valid, certificate chains to a pinned Ministry root\n(`demo` also exits 0 for its simulated card under its test CA)",
+    ),
     (
         USAGE,
         "usage error (a bad option or value, a card number that is not 12 letters/digits, an unreadable code table)",
@@ -48,6 +54,7 @@ pub const TABLE: &[(u8, &str)] = &[
         NOT_VERIFIED,
         "read complete, signature absent or not checked, or no trusted anchor\n(e.g. under-16 card without photo and signature)",
     ),
+    (TEST_ANCHOR, "read complete, signature valid under a TEST anchor (not the Ministry): not a genuine card"),
 ];
 
 /// The exit-code section of `--help`, printed from [`TABLE`].
@@ -66,20 +73,25 @@ pub fn help() -> String {
 }
 
 /// Whether a completed read counts as "ok" (exit 0 here, `"ok": true` in `watch`):
-/// the core's verdict is production or test.
+/// genuine under the Ministry's PKI, the core's verdict `production`.
 pub fn is_ok(v: Verdict) -> bool {
-    matches!(v, Verdict::Production | Verdict::Test)
+    v == Verdict::Production
 }
 
 /// The exit code of a completed read, from the core's one verdict function.
 pub fn for_verdict(v: Verdict) -> u8 {
-    if is_ok(v) {
-        OK
-    } else if v == Verdict::Invalid {
-        SIGNATURE_INVALID
-    } else {
-        NOT_VERIFIED
+    match v {
+        Verdict::Production => OK,
+        Verdict::Test => TEST_ANCHOR,
+        Verdict::Invalid => SIGNATURE_INVALID,
+        Verdict::Untrusted | Verdict::Absent | Verdict::NotChecked => NOT_VERIFIED,
     }
+}
+
+/// The exit code of `demo`: its simulated card verifies under the simulator's test
+/// CA, which is the demo's expected outcome.
+pub fn for_demo(v: Verdict) -> u8 {
+    if v == Verdict::Test { OK } else { for_verdict(v) }
 }
 
 /// The exit code of a failed read. Exhaustive: a new core error code does not compile
@@ -135,13 +147,17 @@ mod tests {
     }
 
     #[test]
-    fn ok_means_production_or_test() {
-        assert!(is_ok(Verdict::Production) && is_ok(Verdict::Test));
-        for v in [Verdict::Untrusted, Verdict::Invalid, Verdict::Absent, Verdict::NotChecked] {
+    fn ok_means_production_only() {
+        assert!(is_ok(Verdict::Production));
+        for v in [Verdict::Test, Verdict::Untrusted, Verdict::Invalid, Verdict::Absent, Verdict::NotChecked] {
             assert!(!is_ok(v), "{v:?}");
         }
+        assert_eq!(for_verdict(Verdict::Production), 0);
+        assert_eq!(for_verdict(Verdict::Test), 12);
         assert_eq!(for_verdict(Verdict::Invalid), 10);
         assert_eq!(for_verdict(Verdict::Absent), 11);
+        assert_eq!(for_demo(Verdict::Test), 0);
+        assert_eq!(for_demo(Verdict::Invalid), 10);
     }
 
     #[test]

@@ -119,7 +119,7 @@ pub fn demo(json: bool, generation: u8, card_type: Option<CardType>) -> Result<u
     let number = CardNumber::parse(SIM_CARD_NUMBER)?;
     let r = read_sim(&sim, &number, &TrustArgs::default().store(true)?, &ReadOptions::default())?;
     print(&r, json)?;
-    Ok(exit::for_verdict(r.verification.verdict()))
+    Ok(exit::for_demo(r.verification.verdict()))
 }
 
 /// `zairyu read`.

@@ -317,11 +317,12 @@ mod tests {
     }
 
     #[test]
-    fn a_completed_read_is_ok_exactly_when_it_verifies() {
+    fn a_completed_read_is_ok_only_when_genuine() {
         let (test_ca, none) = (zairyu_sim::test_trust_store(), TrustStore::new());
         let report = json!({"schema": 1});
         let cases = [
-            (verification(false, &test_ca, ReadPolicy::Full), true, "test"),
+            // Valid under a test anchor is not a genuine card: ok only for production.
+            (verification(false, &test_ca, ReadPolicy::Full), false, "test"),
             (verification(false, &none, ReadPolicy::Full), false, "untrusted"),
             (verification(true, &test_ca, ReadPolicy::Full), false, "absent"),
             (verification(false, &test_ca, ReadPolicy::TextOnly), false, "not_checked"),

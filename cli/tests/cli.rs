@@ -35,7 +35,11 @@ fn demo_summary_has_both_languages() {
 
 #[test]
 fn read_exit_codes() {
-    assert_eq!(zairyu(&["read", "--card-number", "AB12345678CD"]).0, 0);
+    assert_eq!(
+        zairyu(&["read", "--card-number", "AB12345678CD"]).0,
+        12,
+        "the simulated card verifies under a test anchor: not genuine"
+    );
     let (code, _, err) = zairyu(&["read", "--card-number", "ZZ00000000ZZ"]);
     assert_eq!(code, 3);
     assert!(err.contains("wrong_card_number"));
@@ -62,7 +66,7 @@ fn trust_dir_refuses_unpinned_roots() {
         dir.to_str().unwrap(),
         "--json",
     ]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 12);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["verification"]["anchor_profile"], "test");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -72,7 +76,7 @@ fn trust_dir_refuses_unpinned_roots() {
 fn dump_writes_files_images_and_report() {
     let dir = std::env::temp_dir().join(format!("zairyu-cli-dump-{}", std::process::id()));
     let (code, _, err) = zairyu(&["dump", "--card-number", "AB12345678CD", "--out", dir.to_str().unwrap()]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 12, "{err}");
     for f in [
         "MF-EF01.bin",
         "MF-EF02.bin",
@@ -128,7 +132,7 @@ fn a_dump_that_cannot_be_written_is_an_output_error() {
 fn option_values_use_the_cores_spellings() {
     // "5" is the core's other spelling of "05".
     let (code, out, err) = zairyu(&["read", "--card-number", "AB12345678CD", "--sim-card-type", "5", "--json"]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 12, "{err}");
     assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["card_type"], "05");
     let (code, out, _) = zairyu(&["read", "--card-number", "AB12345678CD", "--policy", "text_only", "--json"]);
     assert_eq!(code, 11);
@@ -184,7 +188,7 @@ fn read_second_generation_with_policy_and_status_table() {
         table.to_str().unwrap(),
         "--json",
     ]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 12, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["fields"]["status_of_residence"]["ja"], "留学");
     assert_eq!(v["card_type"], "06");
@@ -217,7 +221,7 @@ fn dump_second_generation_writes_three_images() {
     let dir = std::env::temp_dir().join(format!("zairyu-cli-dump2-{}", std::process::id()));
     let (code, _, err) =
         zairyu(&["dump", "--card-number", "AB12345678CD", "--sim-card-type", "05", "--out", dir.to_str().unwrap()]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 12, "{err}");
     for f in [
         "name.tif",
         "face.jp2",

@@ -63,7 +63,8 @@ fn readers_read_and_doctor_through_pcscd() {
     assert!(v.as_array().unwrap().iter().any(|r| r["name"] == READER && r["card_present"] == true));
 
     let (code, out, err) = zairyu(&["read", "--reader", READER, "--card-number", NUMBER, "--trust-sim-ca", "--json"]);
-    assert_eq!(code, 0, "{err}");
+    // Valid under the simulator's test CA: exit 12, not 0 (not a genuine card).
+    assert_eq!(code, 12, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["card_type"], "05");
     assert_eq!(v["verification"]["signature"], "valid");
@@ -94,7 +95,8 @@ fn readers_read_and_doctor_through_pcscd() {
 fn short_apdu_reader_through_pcscd_falls_back_and_reports_it() {
     let _card = Served::start(&["--short-apdus-only"]);
     let (code, out, err) = zairyu(&["read", "--reader", READER, "--card-number", NUMBER, "--trust-sim-ca", "--json"]);
-    assert_eq!(code, 0, "{err}");
+    // Valid under the simulator's test CA: exit 12, not 0 (not a genuine card).
+    assert_eq!(code, 12, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["link"]["extended_length"], false);
     assert!(v["link"]["fallbacks"].as_array().unwrap().iter().any(|f| f == "sm_short_chunked"));
@@ -189,7 +191,9 @@ fn watch_reads_each_insertion_once_and_says_ok_from_the_verdict() {
         assert!(e["atr"].as_str().unwrap().starts_with("3b88800"), "{e}");
         let e = watch.next();
         assert_eq!(e["event"], "result", "{e}");
-        assert_eq!((&e["ok"], &e["verdict"]), (&Value::from(true), &Value::from("test")), "{e}");
+        // Valid under a test anchor: a completed read, but not "ok" (not genuine).
+        assert_eq!((&e["ok"], &e["verdict"]), (&Value::from(false), &Value::from("test")), "{e}");
+        assert!(e.get("error").is_none() && e.get("report").is_some(), "{e}");
         assert_eq!(e["report"]["card_type"], card_type);
         assert_eq!(e["report"]["verification"]["signature"], "valid");
         assert_eq!(e["report"]["verdict"], "test");
@@ -260,7 +264,7 @@ fn watch_survives_pcscd_restart() {
     let served = Served::start(&["--card-type", "05"]);
     assert_eq!(watch.next()["event"], "card_inserted");
     let e = watch.next();
-    assert_eq!((e["event"].as_str(), e["ok"].as_bool()), (Some("result"), Some(true)), "{e}");
+    assert_eq!((e["event"].as_str(), e["verdict"].as_str()), (Some("result"), Some("test")), "{e}");
     // pcscd goes away with the card in the reader: the card is gone with it, and the
     // reader is reported unavailable once.
     pcscd("stop");

@@ -386,10 +386,10 @@ class ReadResult:
 
     @property
     def ok(self) -> bool:
-        """Signature valid and chained to a trusted anchor: ``verdict`` is
-        ``"production"`` **or** ``"test"``; ``verdict == "production"`` (or
-        ``verification.is_production_valid``) is "genuine card"."""
-        return self.verdict in ("production", "test")
+        """A genuine card: signature valid and chained to a pinned Ministry root
+        (``verdict == "production"``). A card valid under a test anchor (the simulator,
+        the Ministry's sample cards) is ``verdict == "test"`` and **not** ok."""
+        return self.verdict == "production"
 
     def to_dict(self) -> Dict[str, Any]:
         """The report as a dict: the CLI's JSON schema (``zairyu read --json``)."""
