@@ -74,6 +74,7 @@ pub fn help() -> String {
 
 /// Whether a completed read counts as "ok" (exit 0 here, `"ok": true` in `watch`):
 /// genuine under the Ministry's PKI, the core's verdict `production`.
+#[cfg_attr(not(feature = "pcsc"), allow(dead_code))] // used by `watch`, a PC/SC command
 pub fn is_ok(v: Verdict) -> bool {
     v == Verdict::Production
 }
