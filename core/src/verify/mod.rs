@@ -450,11 +450,12 @@ pub(crate) fn exact_objects<'a>(
     expected: &[(u16, usize)],
 ) -> Result<Vec<&'a [u8]>, String> {
     let objs = crate::tlv::parse_all(file, data).map_err(|e| e.to_string())?;
-    let found: Vec<String> = objs.iter().map(|t| format!("{:02X}({})", t.tag, t.value.len())).collect();
-    let wanted: Vec<String> = expected.iter().map(|(t, n)| format!("{t:02X}({n})")).collect();
     let exact = objs.len() == expected.len()
         && objs.iter().zip(expected).all(|(t, &(tag, len))| t.tag == tag && t.value.len() == len);
     if !exact {
+        // The reason is built only for a file that fails, not on every read.
+        let found: Vec<String> = objs.iter().map(|t| format!("{:02X}({})", t.tag, t.value.len())).collect();
+        let wanted: Vec<String> = expected.iter().map(|(t, n)| format!("{t:02X}({n})")).collect();
         return Err(format!("{file} holds {}; the signed layout is exactly {}", found.join(" "), wanted.join(" ")));
     }
     Ok(objs.iter().map(|t| t.value).collect())
@@ -512,7 +513,6 @@ pub(crate) fn signature_objects<'a>(
     (ct, ct_max): (u16, usize),
 ) -> Result<SignatureObjects<'a>, (Reason, String)> {
     let objs = crate::tlv::parse_all(file, data).map_err(|e| (Reason::SignatureFileLayout, e.to_string()))?;
-    let blank = |v: &[u8]| is_blank(v);
     let tags: Vec<u16> = objs.iter().map(|t| t.tag).collect();
     let layout_ok = tags.is_empty() || tags == [cc] || tags == [cc, ct];
     if !layout_ok {
@@ -527,7 +527,7 @@ pub(crate) fn signature_objects<'a>(
         return Ok(SignatureObjects::Filler);
     }
     match values[..] {
-        [check_code, certificate] if !blank(check_code) && !blank(certificate) => {
+        [check_code, certificate] if !is_blank(check_code) && !is_blank(certificate) => {
             if check_code.len() > cc_max || certificate.len() > ct_max {
                 return Err((
                     Reason::SignatureFileLayout,
