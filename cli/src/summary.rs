@@ -5,7 +5,7 @@ use std::fmt::Write;
 use zairyu::files::gen2::Coded;
 use zairyu::files::{Image, RenewalStatus, Text, TextEncoding, is_unsafe_char};
 use zairyu::sequence::{CardData, CardRead};
-use zairyu::verify::{AnchorProfile, ChainStatus, SignatureStatus, coverage};
+use zairyu::verify::{AnchorProfile, ChainStatus, SignatureStatus, bound_fields};
 
 /// Card text for a terminal: control and bidirectional-override characters (which
 /// could rewrite the screen or reorder what the clerk sees) shown as `\u{…}`.
@@ -50,7 +50,7 @@ fn columns(text: &str) -> usize {
 }
 
 /// A line of card data, marked when no valid signature binds it (`signed`: the
-/// report names that the signature binds on this card, empty unless it is valid).
+/// report names that the signature binds on this card, `verify::bound_fields`).
 fn field(s: &mut String, signed: &[&str], key: &str, label: &str, value: impl std::fmt::Display) {
     if signed.contains(&key) {
         line(s, label, value);
@@ -75,8 +75,7 @@ fn image(i: &Option<Image>) -> String {
 /// Renders the summary of a read.
 pub fn render(r: &CardRead) -> String {
     let mut s = String::new();
-    let signed =
-        if r.verification.signature == SignatureStatus::Valid { coverage(r.card_type).signed } else { Vec::new() };
+    let signed = bound_fields(r.card_type, &r.verification).signed;
     let (ja, en) = r.card_type.names();
     field(&mut s, &signed, "card_type", "カード種別 / Card type", format!("{} {ja} / {en}", r.card_type.code()));
     line(&mut s, "世代 / Generation", format!("{} ({})", r.card_type.generation(), r.flow.name()));

@@ -256,8 +256,8 @@ pub struct ReportVerification {
     /// The verification time, Unix seconds.
     pub verified_at_unix: i64,
     /// The names (keys of `fields` and `images`, and `card_type`, `card_number`)
-    /// that a **valid** signature binds on this card ([`crate::verify::coverage`]);
-    /// empty unless the signature is valid.
+    /// that the signature binds on this card ([`crate::verify::bound_fields`]):
+    /// empty unless the signature is valid and chains to a trust anchor.
     pub signed_fields: Vec<&'static str>,
     /// Every other name: nothing but the chip's access control protects them.
     pub unsigned_fields: Vec<&'static str>,
@@ -265,15 +265,10 @@ pub struct ReportVerification {
 
 impl ReportVerification {
     fn new(v: &Verification, card_type: crate::files::CardType) -> Self {
-        let c = crate::verify::coverage(card_type);
-        let (signed_fields, unsigned_fields) = if v.signature == SignatureStatus::Valid {
-            (c.signed, c.unsigned)
-        } else {
-            (Vec::new(), c.signed.into_iter().chain(c.unsigned).collect())
-        };
+        let bound = crate::verify::bound_fields(card_type, v);
         ReportVerification {
-            signed_fields,
-            unsigned_fields,
+            signed_fields: bound.signed,
+            unsigned_fields: bound.unsigned,
             signature: match v.signature {
                 SignatureStatus::Valid => "valid",
                 SignatureStatus::Invalid => "invalid",

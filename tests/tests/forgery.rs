@@ -335,3 +335,15 @@ fn wrong_values_are_warnings_and_the_read_completes() {
     assert_eq!(r.verification.signature, SignatureStatus::Valid);
     assert_eq!(r.gen2().unwrap().printed.birth_date.as_deref(), Some("20001302"));
 }
+
+#[test]
+fn a_valid_signature_from_an_untrusted_key_binds_nothing() {
+    // A forger signs with a key of their own: the signature is valid, the chain is not.
+    let r = read_with(SimCard::new(issue(CardType::Gen2ResidenceCard)), NUMBER, &zairyu::verify::TrustStore::new())
+        .0
+        .unwrap();
+    assert_eq!((r.verification.signature, r.verification.verdict()), (SignatureStatus::Valid, Verdict::Untrusted));
+    let json = serde_json::to_value(zairyu::report::Report::from_read(&r)).unwrap();
+    assert_eq!(json["verification"]["signed_fields"], serde_json::json!([]));
+    assert!(json["verification"]["unsigned_fields"].as_array().unwrap().iter().any(|f| f == "face"));
+}

@@ -353,6 +353,20 @@ pub fn coverage(card_type: crate::files::CardType) -> Coverage {
     Coverage { signed, unsigned }
 }
 
+/// What the signature binds on this card, as far as the verification establishes
+/// it: the [`coverage`] of the card type when the signature is valid **and** its
+/// certificate chains to a trust anchor (verdict `production` or `test`); otherwise
+/// nothing is bound and every name is unsigned (a forger can sign anything with a
+/// key of their own, and an invalid signature binds nothing).
+pub fn bound_fields(card_type: crate::files::CardType, v: &Verification) -> Coverage {
+    let c = coverage(card_type);
+    if matches!(v.verdict(), Verdict::Production | Verdict::Test) {
+        c
+    } else {
+        Coverage { signed: Vec::new(), unsigned: c.signed.into_iter().chain(c.unsigned).collect() }
+    }
+}
+
 /// The current time as Unix seconds, for the `now_unix` arguments.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()

@@ -148,7 +148,7 @@ class Verification:
     * ``reason``: why the signature is not valid, or ``None``; ``reason_code``: the same
       as a stable code (``"signature_missing"``, ``"printed_entries_layout"``, …);
     * ``signed_fields``: the names (keys of the report's ``fields`` and ``images``, and
-      ``card_type``, ``card_number``) that a **valid** signature binds on this card;
+      ``card_type``, ``card_number``) that a **valid** signature chained to a trust anchor binds on this card;
       ``unsigned_fields``: all the others, which only the chip's access control
       protects (the address on either generation among them). ``signed(name)`` asks
       for one;
