@@ -6,6 +6,14 @@
 # errors), the examples on the in-process simulator and through pcscd + vpcd with a
 # card served by `zairyu sim serve` on reader "Virtual PCD 00 01".
 #
+# It also builds a TEST library (debug, cargo features test-production-root and
+# test-hooks; kept apart in target/c-tests/test-build, never a release artefact) and
+# runs the same C tests against it, with AddressSanitizer, built with
+# -DZAIRYU_TEST_HOOKS -DZAIRYU_TEST_PRODUCTION_ROOT: the production verdict from the
+# simulator's synthetic production roots, and the panic boundary. read_card built on
+# it exits 0 for a synthetic-production card; on the release library it exits 7
+# (the synthetic roots are not pinned there).
+#
 # Needs gcc, pkg-config, libpcsclite-dev, pcscd and vsmartcard-vpcd (scripts/setup),
 # and valgrind (installed here if missing). Uses a running pcscd; starts one with
 # scripts/pcscd (and stops it at the end) if none runs. Exits non-zero on any failure.
@@ -32,6 +40,13 @@ step "build libzairyu (static and shared) and the CLI (sim serve)"
 cargo build --locked --release -p zairyu-ffi
 cargo build --locked --release -p zairyu-cli
 lib=$root/target/release
+
+step "build the test library (debug; features test-production-root, test-hooks)"
+cargo build --locked -p zairyu-ffi --features test-production-root,test-hooks
+# Copied at once, away from target/debug, where a plain debug build would replace it.
+test_lib=$out/test-build
+mkdir -p "$test_lib"
+cp target/debug/libzairyu.a "$test_lib/libzairyu.a"
 version=$(cargo pkgid -p zairyu-ffi)
 version=${version##*[@#]}
 
@@ -51,6 +66,10 @@ gcc "${CFLAGS[@]}" "${TEST_DEFS[@]}" ffi/tests/test_api.c "${STATIC[@]}" -o "$ou
 for ex in read_card counter_loop; do
   gcc "${CFLAGS[@]}" "examples/c/$ex.c" "${STATIC[@]}" -o "$out/$ex"
 done
+TEST_STATIC=("$test_lib/libzairyu.a" -lpcsclite -lpthread -ldl -lm)
+gcc "${CFLAGS[@]}" "${ASAN[@]}" "${TEST_DEFS[@]}" -DZAIRYU_TEST_HOOKS -DZAIRYU_TEST_PRODUCTION_ROOT \
+  ffi/tests/test_api.c "${TEST_STATIC[@]}" -o "$out/test_api_test_build_asan"
+gcc "${CFLAGS[@]}" examples/c/read_card.c "${TEST_STATIC[@]}" -o "$out/read_card_test_build"
 # The documented shared-library build: pkg-config flags only.
 gcc -std=c11 -Wall -Wextra -Werror examples/c/read_card.c $(pkg-config --cflags --libs zairyu) -o "$out/read_card_shared"
 
@@ -72,7 +91,10 @@ serve_pid=$!
 ca_dir=$out/test-ca
 mkdir -p "$ca_dir"
 cp sim/fixtures/gen1-test-ca.der "$ca_dir/"
-export ZAIRYU_TEST_READER="$READER" ZAIRYU_TEST_CA_DIR="$ca_dir"
+production_dir=$out/synthetic-production-roots
+mkdir -p "$production_dir"
+cp sim/fixtures/gen1-synthetic-production-ca.der sim/fixtures/gen2-synthetic-production-ca.der "$production_dir/"
+export ZAIRYU_TEST_READER="$READER" ZAIRYU_TEST_CA_DIR="$ca_dir" ZAIRYU_TEST_PRODUCTION_DIR="$production_dir"
 
 failures=0
 check() { # name, command...
@@ -80,15 +102,18 @@ check() { # name, command...
   shift
   if "$@"; then echo "ok: $name"; else echo "FAILED: $name" >&2; failures=$((failures + 1)); fi
 }
-expect_output() { # pattern, command... : exit 0 and output matching pattern
-  local pattern=$1 log
-  shift
-  log=$("$@" </dev/null 2>&1) || { echo "$log" >&2; return 1; }
+expect_output() { # status, pattern, command... : exit status and output matching pattern
+  local want=$1 pattern=$2 log rc=0
+  shift 2
+  log=$("$@" </dev/null 2>&1) || rc=$?
+  [ "$rc" = "$want" ] || { echo "$log" >&2; echo "(exit status $rc, want $want)" >&2; return 1; }
   grep -qE "$pattern" <<<"$log" || { echo "$log" >&2; echo "(no match for: $pattern)" >&2; return 1; }
 }
 
 step "C tests under AddressSanitizer"
 check "test_api (ASan, detect_leaks=1)" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_api_asan"
+check "test_api on the test library (ASan; production path, panic boundary)" \
+  env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_api_test_build_asan"
 
 step "C tests under Valgrind"
 VALGRIND=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect)
@@ -103,7 +128,9 @@ memcheck() { # log file, command...: Valgrind's summary is printed, its verdict 
 check "test_api (Valgrind memcheck)" memcheck "$out/valgrind-test_api.log" "$out/test_api"
 
 step "examples"
-shared_read() { LD_LIBRARY_PATH="$lib" expect_output "anchor profile +test" "$out/read_card_shared" AB12345678CD; }
+# read_card exits as the CLI: 0 only for a genuine (production) card, 12 for one
+# valid under a test anchor (every simulated card of the test PKI).
+shared_read() { LD_LIBRARY_PATH="$lib" expect_output 12 "anchor profile +test" "$out/read_card_shared" AB12345678CD; }
 wrong_number() { # exit status 1 and the result name on stderr
   local log rc=0
   log=$("$out/read_card" "$@" AB12345678CE 2>&1) || rc=$?
@@ -114,16 +141,24 @@ counter() { # card number, pattern
   log=$(echo "$1" | timeout 60 "$out/counter_loop" --reader "$READER" --sim-test-ca --max-cards 1) || return 1
   grep -q "$2" <<<"$log" || { echo "$log" >&2; return 1; }
 }
-check "read_card, in-process simulator" expect_output "signature +valid" "$out/read_card" AB12345678CD
+check "read_card, in-process simulator (test anchor: exit 12)" \
+  expect_output 12 "signature +valid" "$out/read_card" AB12345678CD
 check "read_card, shared library via pkg-config" shared_read
-check "read_card, pcscd + vpcd" \
-  expect_output "signature +valid" "$out/read_card" --reader "$READER" --sim-test-ca AB12345678CD
+check "read_card, pcscd + vpcd (test anchor: exit 12)" \
+  expect_output 12 "verdict +test" "$out/read_card" --reader "$READER" --sim-test-ca AB12345678CD
 check "read_card, wrong number (simulator)" wrong_number
 check "read_card, wrong number (pcscd + vpcd)" wrong_number --reader "$READER"
-check "read_card under Valgrind, simulator" "${VALGRIND[@]}" "$out/read_card" AB12345678CD
+check "read_card under Valgrind, simulator" expect_output 12 "verdict +test" "${VALGRIND[@]}" "$out/read_card" AB12345678CD
 check "read_card under Valgrind, pcscd + vpcd" \
-  "${VALGRIND[@]}" "$out/read_card" --reader "$READER" --sim-test-ca AB12345678CD
-check "counter_loop, pcscd + vpcd" counter AB12345678CD '"ok":true,"report":{'
+  expect_output 12 "verdict +test" "${VALGRIND[@]}" "$out/read_card" --reader "$READER" --sim-test-ca AB12345678CD
+check "read_card, synthetic production card, test library: genuine (exit 0)" \
+  expect_output 0 "verdict +production" "$out/read_card_test_build" --sim-production-pki --trust-dir "$production_dir" AB12345678CD
+check "read_card, synthetic production roots refused by the release library (exit 7)" \
+  expect_output 7 "verify_unpinned_production_root" "$out/read_card" --sim-production-pki --trust-dir "$production_dir" AB12345678CD
+check "read_card, card text with NUL and control characters: shown escaped" \
+  expect_output 12 'address +東京都\\x00千代田区\\x1B\[2J\\u\{202E\}霞が関\\x7F１$' \
+  "$out/read_card" --sim-hostile-text AB12345678CD
+check "counter_loop, pcscd + vpcd" counter AB12345678CD '"ok":false,"verdict":"test","report":{'
 check "counter_loop, wrong number" counter AB12345678CE '"code":"wrong_card_number"'
 
 if [ "$failures" -ne 0 ]; then

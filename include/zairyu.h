@@ -24,6 +24,9 @@
  *    zairyu_reader_list are opaque. Each is made by a function that writes it to
  *    an out-parameter, and freed by its _free function; _free accepts NULL. A
  *    handle must not be used after it is freed, nor freed twice.
+ *    zairyu_card_free returns a result: a card that is in a call (another
+ *    thread's, or its own transmit callback's) is not freed but refused with
+ *    ZAIRYU_RESULT_HANDLE_BUSY.
  * 4. Arguments. A `const` handle argument is only read. Pointer arguments must not
  *    be NULL unless the comment says so: NULL gives ZAIRYU_RESULT_NULL_POINTER.
  *    Strings are NUL-terminated UTF-8 (else ZAIRYU_RESULT_INVALID_UTF8). Input
@@ -38,6 +41,13 @@
  *    ZAIRYU_RESULT_BUFFER_TOO_SMALL, write nothing into buf, and set *out_len to
  *    the buffer size needed (NUL included): *out_len is the one output written on
  *    that error. buf may be NULL when buf_len is 0, to ask for the size.
+ *    The NUL rule: text output never holds a NUL byte of its own, so a string is
+ *    never cut short. Card text is data read from a chip and may hold one: such a
+ *    value is refused with ZAIRYU_RESULT_TEXT_CONTAINS_NUL (checked before the
+ *    buffer size; nothing is written, *out_len neither), and
+ *    zairyu_read_result_field_raw gives its bytes with their length instead. Other
+ *    control and bidirectional characters are given as read (the JSON report
+ *    warns `unsafe_characters`): escape them before display.
  * 7. Panics. Every function runs inside a panic boundary: an internal bug returns
  *    ZAIRYU_RESULT_PANIC instead of unwinding into C.
  * 8. Threads. Stated per handle and function. In short: a trust store is locked
@@ -104,6 +114,22 @@
 // Simulator fault: the card leaves the field after 6 APDUs (`ZAIRYU_RESULT_TRANSPORT_CARD_REMOVED`).
 #define ZAIRYU_SIM_FAULT_REMOVE_CARD 32
 
+// Simulator flag: the card is signed by the simulator's *synthetic production* PKI
+// instead of its test PKI (`sim/fixtures/gen{1,2}-synthetic-production-ca.der`).
+// Those roots are pinned as production roots only in a test build of the library
+// (cargo feature `test-production-root`); in any release build
+// `zairyu_trust_store_load_production_dir` refuses them as unpinned, so such a card
+// is never `ZAIRYU_VERDICT_PRODUCTION` there.
+#define ZAIRYU_SIM_SYNTHETIC_PRODUCTION_PKI 64
+
+// Simulator flag: card text that could attack a terminal. The first generation's
+// address (DF2 `D4`) and the second generation's note (DF2 `DE`, with its flag set)
+// read `"東京都" NUL "千代田区" ESC "[2J" U+202E "霞が関" DEL "１"`: a NUL byte,
+// C0 controls, DEL and a bidirectional override. Such a field is refused by
+// `zairyu_read_result_field` (`ZAIRYU_RESULT_TEXT_CONTAINS_NUL`); its bytes come from
+// `zairyu_read_result_field_raw`, and the JSON report warns `unsafe_characters`.
+#define ZAIRYU_SIM_HOSTILE_TEXT 128
+
 // Callback-transport flag: the host's link carries extended-length APDUs
 // (Lc/Le of 3 bytes, responses up to 65,538 bytes). Without it the core uses its
 // short-APDU fallbacks, which the report names under `link.fallbacks`.
@@ -168,6 +194,11 @@ enum zairyu_result
   // one as `ZAIRYU_RESULT_INVALID_ARGUMENT`, as before; this code is for core
   // errors that carry it.
   ZAIRYU_RESULT_INPUT_BAD_OPTION = 108,
+  // A text value holds a NUL byte, so it cannot be given as a NUL-terminated
+  // string without being cut short (card text is data read from a chip and may
+  // hold one). Nothing is written; `zairyu_read_result_field_raw` gives the bytes
+  // and their length. See "the NUL rule" at the top of this header.
+  ZAIRYU_RESULT_TEXT_CONTAINS_NUL = 109,
   // The card left the field, or was never there.
   ZAIRYU_RESULT_TRANSPORT_CARD_REMOVED = 200,
   // The card was reset; the secure-messaging session is gone.
@@ -185,6 +216,9 @@ enum zairyu_result
   // Any other transport failure, including a transmit callback that returned a
   // value other than 0 and the 2xx codes above, or an impossible response length.
   ZAIRYU_RESULT_TRANSPORT_OTHER = 207,
+  // The reader or its driver failed to carry an APDU (a short-APDU reader's
+  // refusal) and no short-APDU variant of the read was left.
+  ZAIRYU_RESULT_TRANSPORT_LINK_REFUSED = 208,
   // This library was built without PC/SC support (cargo feature `pcsc`).
   ZAIRYU_RESULT_NOT_BUILT_WITH_PCSC = 250,
   // The card answered with an error status word (the message names it).
@@ -497,7 +531,9 @@ typedef struct zairyu_reader_list zairyu_reader_list;
 
 // A set of trust anchors (opaque). Made by `zairyu_trust_store_new`, freed by
 // `zairyu_trust_store_free`. Internally locked: every function on it may be
-// called from any thread at any time, also concurrently.
+// called from any thread at any time, also concurrently, and from a transmit
+// callback (a read uses a copy of the anchors taken when it starts, so anchors
+// added during a read count from the next read on).
 typedef struct zairyu_trust_store zairyu_trust_store;
 
 // A host transport: sends the command APDU `cmd` (`cmd_len` bytes) to the card
@@ -513,8 +549,10 @@ typedef struct zairyu_trust_store zairyu_trust_store;
 //
 // Called only from inside `zairyu_card_read` and `zairyu_card_transmit` on the
 // card it was opened with, on the calling thread. `cmd` and `resp` are valid only
-// during the call. The callback must not call functions on that same card (they
-// return `ZAIRYU_RESULT_HANDLE_BUSY`); it may use other cards.
+// during the call. The callback must not call functions on that same card: they
+// return `ZAIRYU_RESULT_HANDLE_BUSY`, `zairyu_card_free` included (the card is not
+// freed). It may use other cards, and any trust store, the one being read with
+// included: no lock of the library is held while a callback runs.
 typedef uint32_t (*zairyu_transmit_cb)(void *userdata, const uint8_t *cmd, size_t cmd_len, uint8_t *resp, size_t resp_cap, size_t *resp_len);
 
 #ifdef __cplusplus
@@ -575,11 +613,18 @@ zairyu_result zairyu_card_open_simulator(const char *card_type, const char *card
 zairyu_result zairyu_card_open_callback(zairyu_transmit_cb cb, void *userdata, uint32_t flags, struct zairyu_card **out);
 
 // Frees a card (for PC/SC: ends the transaction and disconnects, resetting the
-// card). NULL is accepted and ignored.
+// card). NULL is accepted and ignored (`ZAIRYU_RESULT_OK`).
 //
-// Ownership: takes back the handle; it must not be used afterwards, and no other
-// call on it may be running. Read results made from it stay valid.
-void zairyu_card_free(struct zairyu_card *card);
+// A card that is in a call (a read or transmit running on another thread, or the
+// card's own transmit callback calling this) is **not** freed: the result is
+// `ZAIRYU_RESULT_HANDLE_BUSY` and the handle stays valid; free it once that call
+// has returned.
+//
+// Ownership: on `ZAIRYU_RESULT_OK` takes back the handle; it must not be used
+// afterwards. Read results made from it stay valid.
+//
+// @param card the card, or NULL.
+zairyu_result zairyu_card_free(struct zairyu_card *card);
 
 // Reads and verifies the card: SELECT, mutual authentication with the card number
 // (first generation: 3DES; second generation: AES; chosen from the card type),
@@ -656,9 +701,10 @@ zairyu_result zairyu_read_result_chain(const struct zairyu_read_result *result, 
 zairyu_result zairyu_read_result_anchor_profile(const struct zairyu_read_result *result, zairyu_anchor_profile *out);
 
 // The verdict: what signature, chain and anchor profile mean together (the JSON
-// report's `verdict`). `ZAIRYU_VERDICT_PRODUCTION` and `ZAIRYU_VERDICT_TEST` are
-// what the CLI calls "ok" (exit 0); only `ZAIRYU_VERDICT_PRODUCTION` means a
-// genuine card. (Not a revocation check.)
+// report's `verdict`). Only `ZAIRYU_VERDICT_PRODUCTION` means a genuine card, and
+// only it is what the CLI calls "ok" (exit 0) and Python `ReadResult.ok`;
+// `ZAIRYU_VERDICT_TEST` (valid under a test anchor) is the CLI's exit 12. (Not a
+// revocation check.)
 //
 // Thread safety: any thread, concurrently.
 // @param result must not be NULL. @param out must not be NULL; written only on success.
@@ -685,16 +731,79 @@ zairyu_result zairyu_read_result_anchor_fingerprint(const struct zairyu_read_res
 // Thread safety: any thread, concurrently.
 zairyu_result zairyu_read_result_verification_reason(const struct zairyu_read_result *result, char *buf, size_t buf_len, size_t *out_len);
 
+// Whether the verification time lay in the card certificate's validity period
+// (the JSON report's `verification.certificate_valid_now`);
+// `ZAIRYU_RESULT_NOT_PRESENT` when there is no certificate to judge (under-16
+// cards, policy `TEXT_ONLY`, a certificate that does not parse). Informational: a
+// card certificate outlives no card, and the verdict does not depend on it.
+//
+// Thread safety: any thread, concurrently.
+// @param result must not be NULL. @param out must not be NULL; written only on success.
+zairyu_result zairyu_read_result_certificate_valid_now(const struct zairyu_read_result *result, bool *out);
+
+// Whether the verification time lay in the validity period of the anchor that
+// verified the card certificate (the JSON report's `verification.anchor_valid_now`);
+// `ZAIRYU_RESULT_NOT_PRESENT` when no anchor verified it.
+//
+// Thread safety: any thread, concurrently.
+// @param result must not be NULL. @param out must not be NULL; written only on success.
+zairyu_result zairyu_read_result_anchor_valid_now(const struct zairyu_read_result *result, bool *out);
+
+// The verification time the two validity flags refer to, in Unix seconds (the
+// JSON report's `verification.verified_at_unix`).
+//
+// Thread safety: any thread, concurrently.
+// @param result must not be NULL. @param out must not be NULL; written only on success.
+zairyu_result zairyu_read_result_verified_at(const struct zairyu_read_result *result, int64_t *out);
+
+// Whether the card's signature binds the field or image `name` on this card: 1
+// (`*out` true) when the signature is valid **and** chains to a trust anchor and
+// covers `name`; false for everything else, which only the chip's access control
+// protects (e.g. the address on either generation, the card type), and for every
+// name when the signature is not valid or chains to no anchor. The names are the
+// JSON report's (keys of `fields` and `images`, `card_type`, `card_number`; its
+// `verification.signed_fields` and `unsigned_fields` list them): "front", "face",
+// "name", "birth_date", "address", "municipality_code", ...
+//
+// Errors: a name of the other generation (e.g. "birth_date" on a first-generation
+// card) is `ZAIRYU_RESULT_NOT_PRESENT`; a name of no card is
+// `ZAIRYU_RESULT_INVALID_ARGUMENT`.
+//
+// Thread safety: any thread, concurrently.
+//
+// @param result must not be NULL.
+// @param name NUL-terminated field or image name; must not be NULL.
+// @param out must not be NULL; written only on success.
+zairyu_result zairyu_read_result_field_signed(const struct zairyu_read_result *result, const char *name, bool *out);
+
 // Copies one text field (UTF-8) into `buf`; see `zairyu_field` for the fields.
 // Text output (see the buffer rule at the top). An unknown `field` is
 // `ZAIRYU_RESULT_INVALID_ARGUMENT`; a field this card does not have, or has
 // empty, is `ZAIRYU_RESULT_NOT_PRESENT`.
+//
+// Card text is data read from a chip. A value holding a NUL byte is refused with
+// `ZAIRYU_RESULT_TEXT_CONTAINS_NUL` (nothing written; see the NUL rule at the top):
+// use `zairyu_read_result_field_raw`. Other control characters (C0, C1, DEL) and
+// bidirectional overrides are given as read: escape them before showing the text;
+// the JSON report's warning `unsafe_characters` names the fields that hold them.
 //
 // Thread safety: any thread, concurrently.
 //
 // @param result must not be NULL.
 // @param field a `zairyu_field` value.
 zairyu_result zairyu_read_result_field(const struct zairyu_read_result *result, uint32_t field, char *buf, size_t buf_len, size_t *out_len);
+
+// Copies one text field's UTF-8 bytes into `buf`, whatever they hold (NUL bytes
+// included), **without** a terminating NUL: byte output (see the buffer rule at
+// the top), `*out_len` is the value's length. The fields and errors are those of
+// `zairyu_read_result_field`, which gives the same bytes as a string when they
+// hold no NUL.
+//
+// Thread safety: any thread, concurrently.
+//
+// @param result must not be NULL.
+// @param field a `zairyu_field` value.
+zairyu_result zairyu_read_result_field_raw(const struct zairyu_read_result *result, uint32_t field, uint8_t *buf, size_t buf_len, size_t *out_len);
 
 // Copies an image's bytes (the file without the chip's zero fill: a TIFF or
 // JPEG 2000 file as stored) into `buf`. Byte output (see the buffer rule at the
@@ -835,6 +944,17 @@ zairyu_result zairyu_error_code_at(size_t index, zairyu_result *out);
 // @param buf_len its size in bytes.
 // @param out_len must not be NULL.
 zairyu_result zairyu_last_error_message(char *buf, size_t buf_len, size_t *out_len);
+
+#if defined(ZAIRYU_TEST_HOOKS)
+// TEST BUILDS ONLY (cargo feature `test-hooks`; never in a release library).
+// Makes the next `zairyu_card_read` on the calling thread panic inside the
+// library, after it has taken the card and before the first APDU, so that a
+// test can check the panic boundary: that call returns `ZAIRYU_RESULT_PANIC`,
+// writes no output, and leaves the card usable (not busy).
+//
+// Thread safety: any thread; it arms the calling thread only.
+zairyu_result zairyu_test_panic_in_next_read(void);
+#endif
 
 // Creates an empty trust store: nothing chains until anchors are added.
 //

@@ -6,6 +6,12 @@
 # pcscd + vpcd. Prints pytest's summary line; exits non-zero on any failure, and when
 # pytest collected no test (its exit code 5).
 #
+# Then it builds a second, TEST wheel (debug, cargo feature test-production-root, in
+# target/wheels-test-production: never the release wheel of target/wheels), installs
+# it in place of the release one and runs tests/test_production.py against it with
+# ZAIRYU_TEST_PRODUCTION_ROOT=1: a card of the simulator's synthetic production PKI
+# must be genuine there (`ok`), as it must be refused by the release wheel.
+#
 # Needs: Rust, python3 (>= 3.9) with venv, and for the PC/SC tests pcscd with
 # vsmartcard-vpcd (scripts/setup installs them). If no pcscd runs, this script starts
 # one (scripts/pcscd) and stops it at exit. Set ZAIRYU_REQUIRE_PCSC=0 to let the PC/SC
@@ -88,4 +94,13 @@ if [ "$rc" = 5 ]; then
   echo "pytest collected no test: failing" >&2
   exit 1
 fi
-exit "$rc"
+[ "$rc" = 0 ] || exit "$rc"
+
+echo "== python: test wheel with the synthetic production roots (debug, feature test-production-root)"
+test_wheels=target/wheels-test-production
+mkdir -p "$test_wheels"
+rm -f "$test_wheels"/zairyu-*.whl
+.venv/bin/maturin build --locked -m python/Cargo.toml --features test-production-root -o "$test_wheels"
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps "$test_wheels"/zairyu-*.whl
+(cd "$work" && ZAIRYU_TEST_PRODUCTION_ROOT=1 "$work/venv/bin/python" -m pytest --import-mode=importlib \
+  -p no:cacheprovider -q -rs --rootdir "$root/python/tests" "$root/python/tests/test_production.py")

@@ -112,7 +112,7 @@ pub struct TrustArgs {
     #[arg(long, value_name = "DIR")]
     pub test_anchors: Option<PathBuf>,
     /// Do not trust the simulator's own test CA (it is trusted as a *test* anchor by default
-    /// when reading the in-process simulator).
+    /// when reading the in-process simulator, --sim).
     #[arg(long)]
     pub no_sim_test_ca: bool,
     /// Trust the simulator's test CAs (as test anchors) when reading a real reader, e.g.
@@ -125,35 +125,95 @@ pub struct TrustArgs {
 /// Where the card is.
 #[derive(clap::Args)]
 pub struct SourceArgs {
-    /// Read the card in this PC/SC reader (see `zairyu readers`) instead of the
-    /// in-process simulator.
+    /// Read the card in this PC/SC reader (see `zairyu readers`). Without --reader (and
+    /// without --sim) the card is read in the one connected reader; with none, or
+    /// several, the command fails and lists them.
     #[cfg(feature = "pcsc")]
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["sim", "sim_card_type", "sim_card_number", "sim_under_16", "sim_pki"])]
     pub reader: Option<String>,
     #[command(flatten)]
     pub sim: SimArgs,
 }
 
-/// The in-process simulated card (when no `--reader` is given).
+/// The in-process simulated card: only with `--sim` (or a `--sim-*` option).
 #[derive(clap::Args)]
 pub struct SimArgs {
-    /// Card type of the in-process simulated card.
-    #[arg(long, default_value = "1", value_parser = sim_card_type())]
-    pub sim_card_type: CardType,
-    /// Card number printed on the simulated card (the number you type must match it).
-    #[arg(long, default_value = crate::read::SIM_CARD_NUMBER, value_name = "N")]
-    pub sim_card_number: String,
-    /// Simulate a card of a holder under 16 (no photo, no signature).
+    /// Read an in-process simulated card (synthetic data, signed by the simulator's
+    /// test CA) instead of a card in a reader. Implied by every --sim-* option.
+    #[arg(long)]
+    pub sim: bool,
+    /// Card type of the simulated card [default: 1]. Implies --sim.
+    #[arg(long, value_parser = sim_card_type())]
+    pub sim_card_type: Option<CardType>,
+    /// Card number printed on the simulated card (the number given must match it)
+    /// [default: AB12345678CD]. Implies --sim.
+    #[arg(long, value_name = "N")]
+    pub sim_card_number: Option<String>,
+    /// Simulate a card of a holder under 16 (no photo, no signature). Implies --sim.
     #[arg(long)]
     pub sim_under_16: bool,
+    /// Which PKI signs the simulated card: `test` (the simulator's test CA, verdict
+    /// "test") or `synthetic-production` (roots that only test builds pin as
+    /// production; any other build finds them unpinned). Implies --sim.
+    #[arg(long, value_enum, value_name = "PKI")]
+    pub sim_pki: Option<SimPkiArg>,
+}
+
+/// `--sim-pki` / `sim serve --pki`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SimPkiArg {
+    /// The simulator's test CAs.
+    #[default]
+    Test,
+    /// The synthetic "production" roots (pinned only by test builds).
+    SyntheticProduction,
+}
+
+impl From<SimPkiArg> for zairyu_sim::SimPki {
+    fn from(p: SimPkiArg) -> Self {
+        match p {
+            SimPkiArg::Test => zairyu_sim::SimPki::Test,
+            SimPkiArg::SyntheticProduction => zairyu_sim::SimPki::SyntheticProduction,
+        }
+    }
+}
+
+impl SimArgs {
+    /// Whether the simulator was asked for (`--sim` or any `--sim-*` option).
+    pub fn requested(&self) -> bool {
+        self.sim
+            || self.sim_card_type.is_some()
+            || self.sim_card_number.is_some()
+            || self.sim_under_16
+            || self.sim_pki.is_some()
+    }
+}
+
+/// Where the card number comes from: exactly one of these options or the environment
+/// variable `ZAIRYU_CARD_NUMBER` (see `crate::number`).
+#[derive(clap::Args, Default)]
+pub struct NumberArgs {
+    /// The card number the clerk types (在留カード等番号, 12 characters). Visible to
+    /// every user of this machine (`ps`, /proc) while zairyu runs: prefer
+    /// --card-number-stdin, --card-number-fd or ZAIRYU_CARD_NUMBER. Exactly one of the
+    /// four gives the number.
+    #[arg(long, value_name = "N")]
+    pub card_number: Option<String>,
+    /// Read the card number as one line from standard input.
+    #[arg(long)]
+    pub card_number_stdin: bool,
+    /// Read the card number as one line from this open file descriptor (opened as
+    /// /dev/fd/FD), e.g. `--card-number-fd 3 3<file`. The environment variable
+    /// ZAIRYU_CARD_NUMBER is the fourth way.
+    #[arg(long, value_name = "FD")]
+    pub card_number_fd: Option<u32>,
 }
 
 /// A card to read and how: what `read` and `dump` share.
 #[derive(clap::Args)]
 pub struct CardArgs {
-    /// The card number the clerk types (在留カード等番号, 12 characters).
-    #[arg(long, value_name = "N")]
-    pub card_number: String,
+    #[command(flatten)]
+    pub number: NumberArgs,
     #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
@@ -161,6 +221,10 @@ pub struct CardArgs {
     #[command(flatten)]
     pub read: ReadArgs,
 }
+
+/// The `after_help` of `read` and `dump`.
+const CARD_NUMBER_HELP: &str = "The card number comes from exactly one of --card-number-stdin, --card-number-fd FD, \
+the environment variable ZAIRYU_CARD_NUMBER, or --card-number N (visible to other users through `ps`).";
 
 /// The commands.
 #[derive(Subcommand)]
@@ -180,12 +244,15 @@ pub enum Command {
     /// Read and verify a card, and print the result.
     #[cfg_attr(
         feature = "pcsc",
-        command(about = "Read and verify the card in --reader, or else an in-process simulated card")
+        command(
+            about = "Read and verify the card in --reader (default: the one connected reader), or a simulated card with --sim"
+        )
     )]
     #[cfg_attr(
         not(feature = "pcsc"),
-        command(about = "Read and verify an in-process simulated card (this build has no PC/SC)")
+        command(about = "Read and verify an in-process simulated card with --sim (this build has no PC/SC)")
     )]
+    #[command(after_help = CARD_NUMBER_HELP)]
     Read {
         #[command(flatten)]
         card: CardArgs,
@@ -194,13 +261,22 @@ pub enum Command {
         json: bool,
     },
     /// Read a card (as `read` does) and write every file's raw content, the images and
-    /// the JSON report to DIR.
+    /// the JSON report to DIR, each file readable by its owner only (mode 0600).
+    ///
+    /// The card number is redacted (`AB********CD`, as in the report) wherever it would
+    /// be written: in the second generation's DF1/EF01 (tag C2) and anywhere else a raw
+    /// file holds it. The first generation's card-face image shows the printed number.
+    #[command(after_help = CARD_NUMBER_HELP)]
     Dump {
         #[command(flatten)]
         card: CardArgs,
-        /// Output directory (created if missing).
+        /// Output directory (created with mode 0700 if missing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Write the card number in full in the raw files (DF1/EF01 of a second-generation
+        /// card) instead of redacting it.
+        #[arg(long)]
+        include_card_number: bool,
     },
     /// Measure APDUs, bytes and host CPU time per full read + verify.
     #[cfg_attr(
@@ -240,15 +316,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The counter loop: emit a JSON line when a card arrives, take the card number as
-    /// one line on stdin, read and verify, emit one JSON result line, emit a line on
-    /// removal; runs until stdin closes.
+    /// The counter loop: emit a JSON line when a card arrives, with its insertion id;
+    /// take that insertion's card number as one line on stdin, read and verify, emit one
+    /// JSON result line, emit a line on removal; runs until stdin closes.
     ///
-    /// A completed read is `{"event":"result","ok":OK,"verdict":VERDICT,"report":{…}}`,
-    /// where `ok` is true exactly when `zairyu read` would exit 0 (verdict `production`
-    /// or `test`); a failed read is `{"event":"result","ok":false,"error":{"code":…,
-    /// "message":…}}`. Other events: `card_inserted`, `skipped` (empty line),
-    /// `card_removed`, `reader_unavailable`.
+    /// Events: `{"event":"card_inserted","insertion":N,"reader":…,"atr":…}`; a completed
+    /// read `{"event":"result","insertion":N,"ok":OK,"verdict":VERDICT,"report":{…}}`,
+    /// where `ok` is true exactly when `zairyu read` would exit 0 (verdict
+    /// `production`); a failed read `{"event":"result","insertion":N,"ok":false,
+    /// "error":{"code":…,"message":…}}`; `skipped`, `card_removed` (with `insertion`),
+    /// `reader_unavailable`, and `line_rejected` for a line that is not used.
+    ///
+    /// Lines: `{"insertion": N, "card_number": "…"}` for insertion N (an empty number
+    /// skips it), or a plain card number (or empty line) for the announced card still
+    /// waiting for its number. A line for an insertion that is gone, a second line, or
+    /// a line before any insertion is rejected and never used for another card.
     #[cfg(feature = "pcsc")]
     Watch {
         /// The reader.
@@ -258,6 +340,10 @@ pub enum Command {
         trust: TrustArgs,
         #[command(flatten)]
         read: ReadArgs,
+        /// Test hook: wait this many milliseconds between taking a card number and
+        /// connecting to the card, widening the window in which a card can be swapped.
+        #[arg(long, hide = true, value_name = "MS", default_value_t = 0)]
+        test_delay_before_read: u64,
     },
     /// A redacted capability report per reader: protocol, ATR, extended-length support,
     /// timings (no card data).
@@ -303,6 +389,9 @@ pub struct ServeArgs {
     /// A holder under 16 (no photo, no signature).
     #[arg(long)]
     pub under_16: bool,
+    /// Which PKI signs the card: `test` or `synthetic-production` (see `read --sim-pki`).
+    #[arg(long, value_enum, default_value = "test", value_name = "PKI")]
+    pub pki: SimPkiArg,
     /// Delay each exchange by its modelled ISO/IEC 14443 Type B air time.
     #[arg(long, value_name = "RATE")]
     pub link: Option<LinkSpeed>,
@@ -329,7 +418,7 @@ mod tests {
 
     fn sim_type(value: &str) -> Result<CardType, clap::Error> {
         match parse(&["read", "--card-number", "AB12345678CD", "--sim-card-type", value])?.command {
-            Command::Read { card, .. } => Ok(card.source.sim.sim_card_type),
+            Command::Read { card, .. } => Ok(card.source.sim.sim_card_type.expect("given")),
             _ => unreachable!("parsed a read"),
         }
     }
@@ -370,6 +459,24 @@ mod tests {
         assert_eq!(read(&["--force-flow", "gen1-3des"]), Ok((ReadPolicy::Full, Some(Flow::Gen1))));
         assert_eq!(read(&["--policy", "Full"]), Err(ErrorKind::InvalidValue));
         assert_eq!(read(&["--force-flow", "gen3"]), Err(ErrorKind::InvalidValue));
+    }
+
+    #[test]
+    fn the_simulator_only_when_asked_for() {
+        let sim = |extra: &[&str]| match parse(&[&["read", "--card-number-stdin"], extra].concat()) {
+            Ok(Cli { command: Command::Read { card, .. }, .. }) => Ok(card.source.sim.requested()),
+            Ok(_) => unreachable!("parsed a read"),
+            Err(e) => Err(e.kind()),
+        };
+        assert_eq!(sim(&[]), Ok(false));
+        assert_eq!(sim(&["--sim"]), Ok(true));
+        assert_eq!(sim(&["--sim-card-type", "05"]), Ok(true));
+        assert_eq!(sim(&["--sim-card-number", "AB12345678CD"]), Ok(true));
+        assert_eq!(sim(&["--sim-under-16"]), Ok(true));
+        #[cfg(feature = "pcsc")]
+        for extra in [&["--sim"][..], &["--sim-card-type", "1"], &["--sim-card-number", "X"], &["--sim-under-16"]] {
+            assert_eq!(sim(&[&["--reader", "R"], extra].concat()), Err(ErrorKind::ArgumentConflict), "{extra:?}");
+        }
     }
 
     #[test]

@@ -15,6 +15,14 @@ use crate::exit;
 pub enum CliError {
     /// Reading or verifying failed (the core's typed error and code).
     Core(Error),
+    /// A problem of the command line itself that the core has no code for: where
+    /// the card number or the card comes from.
+    Cli {
+        /// The stable code.
+        code: CliCode,
+        /// What is wrong and what to do; never contains a card number.
+        message: String,
+    },
     /// Writing output failed: a file of `dump`, or standard output.
     Output {
         /// What could not be written.
@@ -24,7 +32,55 @@ pub enum CliError {
     },
 }
 
+/// The CLI's own error codes (besides [`CliError::OUTPUT_CODE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CliCode {
+    /// No card number source, or more than one (`--card-number`, `--card-number-stdin`,
+    /// `--card-number-fd`, `ZAIRYU_CARD_NUMBER`).
+    CardNumberSource,
+    /// `read`/`dump` without `--reader` or `--sim`, and no PC/SC reader is connected
+    /// (or no PC/SC service runs).
+    NoReader,
+    /// `read`/`dump` without `--reader` or `--sim`, and several PC/SC readers are
+    /// connected.
+    SeveralReaders,
+    /// `read`/`dump` without `--sim` in a build without the `pcsc` feature.
+    #[cfg_attr(feature = "pcsc", allow(dead_code))] // made only by builds without PC/SC
+    PcscNotBuilt,
+}
+
+impl CliCode {
+    /// Every code.
+    #[cfg(test)]
+    pub const ALL: &'static [CliCode] =
+        &[CliCode::CardNumberSource, CliCode::NoReader, CliCode::SeveralReaders, CliCode::PcscNotBuilt];
+
+    /// The stable name printed as `error [NAME]`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CliCode::CardNumberSource => "card_number_source",
+            CliCode::NoReader => "no_reader",
+            CliCode::SeveralReaders => "several_readers",
+            CliCode::PcscNotBuilt => "pcsc_not_built",
+        }
+    }
+
+    /// The process exit code: no reader is a card/transport condition, the others are
+    /// usage errors.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            CliCode::NoReader => exit::CARD_OR_TRANSPORT,
+            CliCode::CardNumberSource | CliCode::SeveralReaders | CliCode::PcscNotBuilt => exit::USAGE,
+        }
+    }
+}
+
 impl CliError {
+    /// A [`CliError::Cli`].
+    pub fn cli(code: CliCode, message: impl Into<String>) -> Self {
+        CliError::Cli { code, message: message.into() }
+    }
+
     /// The code of [`CliError::Output`].
     pub const OUTPUT_CODE: &'static str = "output_write_failed";
 
@@ -37,6 +93,7 @@ impl CliError {
     pub fn code(&self) -> &'static str {
         match self {
             CliError::Core(e) => e.code(),
+            CliError::Cli { code, .. } => code.as_str(),
             CliError::Output { .. } => Self::OUTPUT_CODE,
         }
     }
@@ -45,6 +102,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Core(e) => exit::for_error(e.error_code()),
+            CliError::Cli { code, .. } => code.exit_code(),
             CliError::Output { .. } => exit::OUTPUT,
         }
     }
@@ -54,6 +112,7 @@ impl core::fmt::Display for CliError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             CliError::Core(e) => e.fmt(f),
+            CliError::Cli { message, .. } => f.write_str(message),
             CliError::Output { path, source } => write!(f, "cannot write {}: {source}", path.display()),
         }
     }
@@ -63,6 +122,7 @@ impl std::error::Error for CliError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             CliError::Core(e) => Some(e),
+            CliError::Cli { .. } => None,
             CliError::Output { source, .. } => Some(source),
         }
     }
@@ -109,5 +169,18 @@ mod tests {
         let e = CliError::from(TransportError::CardRemoved);
         assert_eq!((e.code(), e.exit_code()), ("transport_card_removed", exit::CARD_OR_TRANSPORT));
         assert_ne!(exit::OUTPUT, exit::CARD_OR_TRANSPORT);
+    }
+
+    #[test]
+    fn cli_codes_are_distinct_from_the_cores_and_have_listed_exit_codes() {
+        for &code in CliCode::ALL {
+            let e = CliError::cli(code, "why");
+            assert_eq!((e.code(), e.to_string().as_str()), (code.as_str(), "why"));
+            assert!(exit::TABLE.iter().any(|&(c, _)| c == e.exit_code()), "{code:?}");
+            assert!(zairyu::error::ErrorCode::ALL.iter().all(|c| c.as_str() != code.as_str()), "{code:?}");
+            assert_ne!(code.as_str(), CliError::OUTPUT_CODE);
+        }
+        assert_eq!(CliError::cli(CliCode::NoReader, "").exit_code(), exit::CARD_OR_TRANSPORT);
+        assert_eq!(CliError::cli(CliCode::SeveralReaders, "").exit_code(), exit::USAGE);
     }
 }

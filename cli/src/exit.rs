@@ -35,13 +35,13 @@ pub const TABLE: &[(u8, &str)] = &[
     ),
     (
         USAGE,
-        "usage error (a bad option or value, a card number that is not 12 letters/digits, an unreadable code table)",
+        "usage error (a bad option or value, a card number that is not 12 letters/digits or not given exactly once,\nseveral PC/SC readers and no --reader, an unreadable code table)",
     ),
     (
         WRONG_CARD_NUMBER,
         "wrong card number (the card rejected it, or the number stored on a second-generation chip differs)",
     ),
-    (CARD_OR_TRANSPORT, "card or transport error (status word, card removed, reader gone)"),
+    (CARD_OR_TRANSPORT, "card or transport error (status word, card removed, reader gone, no reader connected)"),
     (CARD_DATA, "card data error (malformed response, TLV, secure messaging, authentication)"),
     (
         UNSUPPORTED,
@@ -108,6 +108,7 @@ pub fn for_error(code: ErrorCode) -> u8 {
         | C::TransportSharingViolation
         | C::TransportCommandTooLong
         | C::TransportExtendedLengthUnsupported
+        | C::TransportLinkRefused
         | C::TransportOther
         | C::CardStatus => CARD_OR_TRANSPORT,
         C::AuthCardMacMismatch

@@ -4,13 +4,14 @@
 //! |---|---|
 //! | `args` | the command line (clap structures; values parsed by the core's `FromStr`) |
 //! | `exit` | the exit-code table, printed by `--help` |
-//! | `error` | the CLI's error: a core error, or an output error |
+//! | `error` | the CLI's error: a core error, a command-line error of its own, or an output error |
+//! | `number` | where `read` and `dump` take the card number from |
 //! | `read` | `demo`, `read`, `dump` |
 //! | `summary` | the human summary of a read |
 //! | `bench` | `bench` |
 //! | `serve` | `sim serve` |
 //! | `pcsc_cmds` | `readers`, `doctor` (feature `pcsc`) |
-//! | `watch` | `watch`, the counter loop (feature `pcsc`) |
+//! | `watch` | `watch`, the counter loop (feature `pcsc`); its line protocol is the library's `zairyu_cli::watch_line` |
 
 /// `print!` that returns [`CliError::Output`] instead of panicking when standard
 /// output is gone.
@@ -29,6 +30,7 @@ mod args;
 mod bench;
 mod error;
 mod exit;
+mod number;
 #[cfg(feature = "pcsc")]
 mod pcsc_cmds;
 mod read;
@@ -61,8 +63,8 @@ fn main() -> ExitCode {
 fn run(cmd: Command) -> Result<u8, CliError> {
     match cmd {
         Command::Demo { json, generation, card_type } => read::demo(json, generation, card_type),
-        Command::Read { card, json } => read::read(&card, json),
-        Command::Dump { card, out } => read::dump(&card, &out),
+        Command::Read { card, json } => read::read(card, json),
+        Command::Dump { card, out, include_card_number } => read::dump(card, &out, include_card_number),
         Command::Bench {
             iterations,
             card_type,
@@ -82,9 +84,12 @@ fn run(cmd: Command) -> Result<u8, CliError> {
         #[cfg(feature = "pcsc")]
         Command::Readers { json } => pcsc_cmds::readers(json),
         #[cfg(feature = "pcsc")]
-        Command::Watch { reader, trust, read } => {
-            watch::command(&reader, &trust.store(trust.trust_sim_ca)?, &read.options()?)
-        }
+        Command::Watch { reader, trust, read, test_delay_before_read } => watch::command(
+            &reader,
+            &trust.store(trust.trust_sim_ca)?,
+            &read.options()?,
+            std::time::Duration::from_millis(test_delay_before_read),
+        ),
         #[cfg(feature = "pcsc")]
         Command::Doctor { reader, json } => pcsc_cmds::doctor(reader.as_deref(), json),
         Command::Sim { command: SimCommand::Serve(args) } => serve::run(args),

@@ -89,6 +89,18 @@ fn diagnose(reader: &str, card_present: bool) -> serde_json::Value {
     out["connect_ms"] = ms(t0.elapsed()).into();
     out["protocol"] = pcsc.protocol().to_string().into();
     out["atr"] = hex::encode_upper(pcsc.atr()).into();
+    // What the reader says it can carry, asked before the first read.
+    let caps = pcsc.capabilities();
+    let known = |v: Option<u32>| v.map_or(serde_json::Value::from("unknown"), serde_json::Value::from);
+    out["max_input"] = known(caps.max_input);
+    out["max_apdu_data_size"] = known(caps.max_apdu_data_size);
+    if pcsc.protocol() == "T=0" {
+        out["atr_extended_length"] = caps.atr_extended_length.map_or("unknown".to_owned(), |b| b.to_string()).into();
+    }
+    let limits = zairyu::transport::Transport::limits(&pcsc);
+    out["link_extended_length"] = limits.extended_length.into();
+    out["link_max_command"] = limits.max_command.into();
+    out["link_max_response"] = limits.max_response.into();
     let mut card = Card::new(pcsc);
     let t1 = Instant::now();
     match read_card_type(&mut card) {
@@ -100,6 +112,7 @@ fn diagnose(reader: &str, card_present: bool) -> serde_json::Value {
     }
     let m = card.metrics();
     out["extended_length"] = card.link_report().extended_length.map_or("unknown".to_owned(), |b| b.to_string()).into();
+    out["fallbacks"] = card.link_report().fallbacks.join(", ").into();
     out["mf_reads_apdus"] = m.apdus.into();
     out["mf_reads_ms"] = ms(t1.elapsed()).into();
     // Round trip of a harmless command (SELECT MF), ten times.

@@ -1,23 +1,27 @@
 //! `demo`, `read` and `dump`: read a card (in a PC/SC reader, or an in-process
 //! simulated card), verify it, and print or write the result.
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
 use zairyu::auth::OsRandom;
+#[cfg(feature = "pcsc")]
+use zairyu::error::TransportError;
 use zairyu::files::CardType;
 use zairyu::files::gen2::CodeTable;
 use zairyu::report::Report;
-use zairyu::sequence::{CardRead, ReadOptions, read_card};
+use zairyu::sequence::{CardRead, RawFile, ReadOptions, read_card};
 use zairyu::session::Card;
 use zairyu::transport::Transport;
 use zairyu::verify::TrustStore;
 use zairyu::{CardNumber, Error};
 use zairyu_sim::{IssueOptions, IssuedCard, SimCard};
+use zeroize::Zeroizing;
 
-use crate::args::{CardArgs, ReadArgs, SimArgs, TrustArgs};
-use crate::error::CliError;
-use crate::{exit, summary};
+use crate::args::{CardArgs, ReadArgs, SimArgs, SourceArgs, TrustArgs};
+use crate::error::{CliCode, CliError};
+use crate::{exit, number, summary};
 
 /// The card number of the simulated cards the CLI issues unless told otherwise.
 pub const SIM_CARD_NUMBER: &str = "AB12345678CD";
@@ -76,27 +80,105 @@ pub fn read_on(
 
 fn read_sim(sim: &SimArgs, number: &CardNumber, trust: &TrustStore, opts: &ReadOptions) -> Result<CardRead, Error> {
     let issued = issue(&IssueOptions {
-        card_type: sim.sim_card_type,
-        card_number: sim.sim_card_number.clone(),
+        card_type: sim.sim_card_type.unwrap_or(CardType::ResidenceCard),
+        card_number: sim.sim_card_number.clone().unwrap_or_else(|| SIM_CARD_NUMBER.to_owned()),
         under_16: sim.sim_under_16,
+        pki: sim.sim_pki.unwrap_or_default().into(),
         ..IssueOptions::default()
     })?;
     read_on(SimCard::new(issued), number, trust, opts)
 }
 
-/// Reads the card in `--reader`, or else the in-process simulated card.
-fn read_source(card: &CardArgs) -> Result<CardRead, Error> {
-    let CardArgs { card_number: typed, source, trust, read } = card;
-    let opts = read.options()?;
+/// The card `read` and `dump` read.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    /// The in-process simulated card (`--sim`, `--sim-*`).
+    Sim,
+    /// A PC/SC reader: `--reader`, or the one connected.
+    #[cfg(feature = "pcsc")]
+    Reader(String),
+}
+
+/// The card to read: `--reader NAME`; the simulator if asked for; else the one
+/// connected PC/SC reader (an error listing them if there are none or several), or,
+/// without PC/SC support, an error asking for `--sim`.
+fn target(source: &SourceArgs) -> Result<Target, CliError> {
     #[cfg(feature = "pcsc")]
     if let Some(reader) = &source.reader {
-        // Real cards: the simulator's test CAs are not trusted unless asked for.
-        let store = trust.store(trust.trust_sim_ca)?;
-        let number = CardNumber::parse(typed)?;
-        return read_on(zairyu_pcsc::PcscCard::connect(reader)?, &number, &store, &opts);
+        return Ok(Target::Reader(reader.clone()));
     }
-    let store = trust.store(true)?;
-    read_sim(&source.sim, &CardNumber::parse(typed)?, &store, &opts)
+    if source.sim.requested() {
+        return Ok(Target::Sim);
+    }
+    #[cfg(feature = "pcsc")]
+    {
+        let names = match zairyu_pcsc::list_readers() {
+            Ok(readers) => readers.into_iter().map(|r| r.name).collect(),
+            Err(TransportError::ReaderUnavailable(why)) => return Err(no_reader(Some(&why))),
+            Err(e) => return Err(e.into()),
+        };
+        the_one_reader(names).map(Target::Reader)
+    }
+    #[cfg(not(feature = "pcsc"))]
+    Err(CliError::cli(
+        CliCode::PcscNotBuilt,
+        "this zairyu is built without PC/SC readers (feature `pcsc`): pass --sim to read the in-process \
+         simulated card",
+    ))
+}
+
+/// The error for no reader; `why` says why none could be listed.
+#[cfg_attr(not(feature = "pcsc"), allow(dead_code))]
+fn no_reader(why: Option<&str>) -> CliError {
+    let why = why.map(|w| format!(" (PC/SC service unavailable: {w})")).unwrap_or_default();
+    CliError::cli(
+        CliCode::NoReader,
+        format!(
+            "no PC/SC reader is connected{why}: connect one (and start pcscd), name it with --reader NAME, or pass \
+             --sim to read the in-process simulated card"
+        ),
+    )
+}
+
+/// The reader of a list of reader names: the only one; none or several is an error
+/// that lists them.
+#[cfg_attr(not(feature = "pcsc"), allow(dead_code))]
+fn the_one_reader(mut names: Vec<String>) -> Result<String, CliError> {
+    match names.len() {
+        0 => Err(no_reader(None)),
+        1 => Ok(names.remove(0)),
+        n => {
+            let list = names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ");
+            Err(CliError::cli(
+                CliCode::SeveralReaders,
+                format!("{n} PC/SC readers are connected ({list}): choose one with --reader NAME"),
+            ))
+        }
+    }
+}
+
+/// Reads the card `read` and `dump` are asked for; the read and the card number given.
+/// Problems of the command line (the number's source, the reader to use) are found
+/// before the number is read from its source.
+fn read_source(card: &mut CardArgs) -> Result<(CardRead, CardNumber), CliError> {
+    let number_source = card.number.source(number::env_set())?;
+    let opts = card.read.options()?;
+    let target = target(&card.source)?;
+    let trust = &card.trust;
+    match target {
+        Target::Sim => {
+            let store = trust.store(true)?;
+            let number = number_source.read()?;
+            Ok((read_sim(&card.source.sim, &number, &store, &opts)?, number))
+        }
+        #[cfg(feature = "pcsc")]
+        Target::Reader(reader) => {
+            // Real cards: the simulator's test CAs are not trusted unless asked for.
+            let store = trust.store(trust.trust_sim_ca)?;
+            let number = number_source.read()?;
+            Ok((read_on(zairyu_pcsc::PcscCard::connect(&reader)?, &number, &store, &opts)?, number))
+        }
+    }
 }
 
 fn print(r: &CardRead, json: bool) -> Result<(), CliError> {
@@ -112,7 +194,13 @@ fn print(r: &CardRead, json: bool) -> Result<(), CliError> {
 pub fn demo(json: bool, generation: u8, card_type: Option<CardType>) -> Result<u8, CliError> {
     let sim_card_type =
         card_type.unwrap_or(if generation == 2 { CardType::Gen2ResidenceCard } else { CardType::ResidenceCard });
-    let sim = SimArgs { sim_card_type, sim_card_number: SIM_CARD_NUMBER.into(), sim_under_16: false };
+    let sim = SimArgs {
+        sim: true,
+        sim_card_type: Some(sim_card_type),
+        sim_card_number: None,
+        sim_under_16: false,
+        sim_pki: None,
+    };
     if !json {
         outln!("zairyu demo: a simulated card (synthetic data, test CA), card number {SIM_CARD_NUMBER}\n")?;
     }
@@ -123,29 +211,41 @@ pub fn demo(json: bool, generation: u8, card_type: Option<CardType>) -> Result<u
 }
 
 /// `zairyu read`.
-pub fn read(card: &CardArgs, json: bool) -> Result<u8, CliError> {
-    let r = read_source(card)?;
+pub fn read(mut card: CardArgs, json: bool) -> Result<u8, CliError> {
+    let (r, _number) = read_source(&mut card)?;
     print(&r, json)?;
     Ok(exit::for_verdict(r.verification.verdict()))
 }
 
 /// `zairyu dump`.
-pub fn dump(card: &CardArgs, out: &Path) -> Result<u8, CliError> {
-    let r = read_source(card)?;
-    write_dump(&r, out)?;
-    outln!("wrote {} card files, {} images and report.json to {}", r.raw_files.len(), r.images().len(), out.display())?;
+pub fn dump(mut card: CardArgs, out: &Path, include_card_number: bool) -> Result<u8, CliError> {
+    let (r, number) = read_source(&mut card)?;
+    write_dump(&r, out, (!include_card_number).then_some(&number))?;
+    let note = if include_card_number { "card number in full" } else { "card number redacted" };
+    outln!(
+        "wrote {} card files ({note}), {} images and report.json to {}",
+        r.raw_files.len(),
+        r.images().len(),
+        out.display()
+    )?;
     Ok(exit::for_verdict(r.verification.verdict()))
 }
 
-/// Writes every raw file, every present image and the report into `out`.
-fn write_dump(r: &CardRead, out: &Path) -> Result<(), CliError> {
-    std::fs::create_dir_all(out).map_err(|e| CliError::output(out, e))?;
+/// Writes every raw file, every present image and the report into `out`, each file
+/// created mode 0600 (the directory, if created, 0700). With `redact`, the card number
+/// is redacted in the raw files ([`redacted`]).
+fn write_dump(r: &CardRead, out: &Path, redact: Option<&CardNumber>) -> Result<(), CliError> {
+    create_private_dir(out).map_err(|e| CliError::output(out, e))?;
     let write = |name: String, bytes: &[u8]| {
         let path = out.join(name);
-        std::fs::write(&path, bytes).map_err(|e| CliError::output(path, e))
+        write_private(&path, bytes).map_err(|e| CliError::output(path, e))
     };
     for f in &r.raw_files {
-        write(format!("{}.bin", f.name.replace('/', "-")), &f.bytes)?;
+        let name = format!("{}.bin", f.name.replace('/', "-"));
+        match redact {
+            Some(number) => write(name, &redacted(r.card_type, f, number))?,
+            None => write(name, &f.bytes)?,
+        }
     }
     for (name, image) in r.images() {
         if image.is_present() {
@@ -153,4 +253,133 @@ fn write_dump(r: &CardRead, out: &Path) -> Result<(), CliError> {
         }
     }
     write("report.json".to_owned(), Report::from_read(r).to_json_pretty().as_bytes())
+}
+
+/// Creates `dir` (and its parents) with mode 0700 where missing.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Writes `bytes` to `path`, created with mode 0600; an existing file is truncated and
+/// set to 0600 before anything is written to it.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    file.write_all(bytes)?;
+    file.flush()
+}
+
+/// Masks a card number in place as the report redacts it (`AB********CD`); a value of
+/// another length is masked whole.
+fn mask(value: &mut [u8]) {
+    match value.len() {
+        12 => value[2..10].fill(b'*'),
+        _ => value.fill(b'*'),
+    }
+}
+
+/// A raw file as `dump` writes it by default: the second generation's DF1/EF01 with
+/// its `C2` value (the card number on the chip, GEN2 §3.3.4.3) masked, and, in every
+/// file, any occurrence of `number` (ASCII case ignored) masked.
+fn redacted(card_type: CardType, file: &RawFile, number: &CardNumber) -> Zeroizing<Vec<u8>> {
+    let mut bytes = Zeroizing::new(file.bytes.to_vec());
+    if card_type.generation() == 2
+        && file.name == zairyu::layout::gen2::DF1_EF01.name
+        && let Ok(objects) = zairyu::tlv::parse_all(file.name, &file.bytes)
+    {
+        let base = file.bytes.as_ptr().addr();
+        for t in objects.iter().filter(|t| t.tag == 0xC2) {
+            let start = t.value.as_ptr().addr() - base;
+            mask(&mut bytes[start..start + t.value.len()]);
+        }
+    }
+    let needle = number.expose();
+    let mut i = 0;
+    while i + needle.len() <= bytes.len() {
+        if bytes[i..i + needle.len()].eq_ignore_ascii_case(needle) {
+            mask(&mut bytes[i..i + needle.len()]);
+            i += needle.len();
+        } else {
+            i += 1;
+        }
+    }
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_sim_card(card_type: CardType) -> (CardRead, CardNumber) {
+        let sim = SimArgs {
+            sim: true,
+            sim_card_type: Some(card_type),
+            sim_card_number: None,
+            sim_under_16: false,
+            sim_pki: None,
+        };
+        let number = CardNumber::parse(SIM_CARD_NUMBER).unwrap();
+        let trust = TrustArgs::default().store(true).unwrap();
+        (read_sim(&sim, &number, &trust, &ReadOptions::default()).unwrap(), number)
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn the_second_generation_card_number_is_masked_in_df1_ef01() {
+        for t in [CardType::Gen2ResidenceCard, CardType::Gen2SpecialPermanentResident] {
+            let (r, number) = read_sim_card(t);
+            let ef01 = r.raw_files.iter().find(|f| f.name == "DF1/EF01").expect("DF1/EF01 read");
+            assert!(contains(&ef01.bytes, SIM_CARD_NUMBER.as_bytes()), "the chip holds the number");
+            // A number that differs from the chip's still leaves no trace of the chip's.
+            let other = CardNumber::parse("ZZ00000000ZZ").unwrap();
+            for n in [&number, &other] {
+                let out = redacted(r.card_type, ef01, n);
+                assert_eq!(out.len(), ef01.bytes.len());
+                assert!(!contains(&out, SIM_CARD_NUMBER.as_bytes()));
+                assert!(contains(&out, b"AB********CD"));
+            }
+            for f in &r.raw_files {
+                assert!(!contains(&redacted(r.card_type, f, &number), SIM_CARD_NUMBER.as_bytes()), "{}", f.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_typed_number_is_masked_wherever_it_appears() {
+        let (r, _) = read_sim_card(CardType::ResidenceCard);
+        let mut file = RawFile { name: "MF/EF01", bytes: Zeroizing::new(b"xxab12345678cdyyAB12345678CD".to_vec()) };
+        let number = CardNumber::parse("AB12345678CD").unwrap();
+        assert_eq!(&redacted(r.card_type, &file, &number)[..], b"xxab********cdyyAB********CD");
+        file.bytes = Zeroizing::new(b"AB12345678C".to_vec());
+        assert_eq!(&redacted(r.card_type, &file, &number)[..], b"AB12345678C");
+        let mut short = *b"ABC";
+        mask(&mut short);
+        assert_eq!(&short, b"***");
+    }
+
+    #[test]
+    fn the_one_reader_or_an_error_that_lists_them() {
+        assert_eq!(the_one_reader(vec!["Reader A".into()]).unwrap(), "Reader A");
+        let none = the_one_reader(Vec::new()).unwrap_err();
+        assert_eq!((none.code(), none.exit_code()), ("no_reader", exit::CARD_OR_TRANSPORT));
+        assert!(none.to_string().contains("--sim") && none.to_string().contains("--reader"), "{none}");
+        let several = the_one_reader(vec!["Reader A".into(), "Reader B".into()]).unwrap_err();
+        assert_eq!((several.code(), several.exit_code()), ("several_readers", exit::USAGE));
+        assert!(
+            several.to_string().starts_with("2 PC/SC readers are connected (\"Reader A\", \"Reader B\")"),
+            "{several}"
+        );
+    }
 }

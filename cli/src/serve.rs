@@ -19,6 +19,7 @@ pub fn run(args: ServeArgs) -> Result<u8, CliError> {
         card_type: args.card_type,
         card_number: args.card_number,
         under_16: args.under_16,
+        pki: args.pki.into(),
         ..IssueOptions::default()
     })?;
     let opts = ServeOptions {
@@ -31,12 +32,16 @@ pub fn run(args: ServeArgs) -> Result<u8, CliError> {
         ..ServeOptions::default()
     };
     eprintln!(
-        "zairyu sim serve: card type {} on vpcd {}:{}{}{} (synthetic card, test CA; Ctrl-C to stop)",
+        "zairyu sim serve: card type {} on vpcd {}:{}{}{} (synthetic card, {} PKI; Ctrl-C to stop)",
         args.card_type,
         opts.host,
         opts.port,
         opts.link.map(|l| format!(", link {l}")).unwrap_or_default(),
-        if opts.short_apdus_only { ", short APDUs only" } else { "" }
+        if opts.short_apdus_only { ", short APDUs only" } else { "" },
+        match args.pki {
+            crate::args::SimPkiArg::Test => "test",
+            crate::args::SimPkiArg::SyntheticProduction => "synthetic production",
+        }
     );
     let stop = Arc::new(AtomicBool::new(false));
     let stats = serve(|| SimCard::new(issued.clone()), &opts, &stop)

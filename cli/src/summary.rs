@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use zairyu::files::gen2::Coded;
-use zairyu::files::{Image, RenewalStatus, Text, TextEncoding, is_unsafe_char};
+use zairyu::files::{Flag, Image, RenewalStatus, Text, TextEncoding, is_unsafe_char};
 use zairyu::sequence::{CardData, CardRead};
 use zairyu::verify::{AnchorProfile, ChainStatus, SignatureStatus, bound_fields};
 
@@ -36,11 +36,12 @@ fn opt(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("-")
 }
 
-fn flag(b: Option<bool>, yes: &str, no: &str) -> String {
+fn flag(b: Option<&Flag>, yes: &str, no: &str) -> String {
     match b {
         None => "-".to_owned(),
-        Some(true) => yes.to_owned(),
-        Some(false) => no.to_owned(),
+        Some(Flag::Yes) => yes.to_owned(),
+        Some(Flag::No) => no.to_owned(),
+        Some(Flag::Unknown(v)) => format!("{v} (不明な値 / unknown value)"),
     }
 }
 
@@ -98,13 +99,14 @@ pub fn render(r: &CardRead) -> String {
             if let Some(p) = &d.individual_permission {
                 field(&mut s, &signed, "individual_permission", "資格外活動 個別 / Work (individual)", text(p));
             }
-            if let Some(rn) = d.renewal {
+            if let Some(rn) = &d.renewal {
                 let label = match rn {
-                    RenewalStatus::Pending => "申請中 / application pending",
-                    RenewalStatus::None => "なし / none",
-                    RenewalStatus::Empty => "（空）/ empty",
+                    RenewalStatus::Pending => "申請中 / application pending".to_owned(),
+                    RenewalStatus::None => "なし / none".to_owned(),
+                    RenewalStatus::Empty => "（空）/ empty".to_owned(),
+                    RenewalStatus::Unknown(v) => format!("{v} (不明な値 / unknown value)"),
                 };
-                field(&mut s, &signed, "renewal_application", "更新申請 / Renewal application", label);
+                field(&mut s, &signed, "renewal_application", "更新申請 / Renewal application", &label);
             }
             field(&mut s, &signed, "front", "券面画像 / Front image", image(&d.front_image));
             field(&mut s, &signed, "face", "顔写真 / Face photo", image(&d.face_image));
@@ -152,7 +154,7 @@ pub fn render(r: &CardRead) -> String {
                     &signed,
                     "individual_permission",
                     "資格外活動 個別 / Work (individual)",
-                    flag(b.individual_permission, "あり / yes", "なし / none"),
+                    flag(b.individual_permission.as_ref(), "あり / yes", "なし / none"),
                 );
             }
             if b.renewal_application_pending.is_some() {
@@ -161,7 +163,7 @@ pub fn render(r: &CardRead) -> String {
                     &signed,
                     "renewal_application_pending",
                     "更新申請 / Renewal application",
-                    flag(b.renewal_application_pending, "申請中 / pending", "なし / none"),
+                    flag(b.renewal_application_pending.as_ref(), "申請中 / pending", "なし / none"),
                 );
             }
             field(
@@ -169,7 +171,7 @@ pub fn render(r: &CardRead) -> String {
                 &signed,
                 "note_recorded",
                 "長官記録事項 / Note recorded",
-                flag(b.note_recorded, "あり / yes", "なし / no"),
+                flag(b.note_recorded.as_ref(), "あり / yes", "なし / no"),
             );
             if let Some(t) = &b.note_text {
                 field(&mut s, &signed, "note_text", "記録 / Note", &t.text);

@@ -6,7 +6,7 @@
 //! ([`crate::verify`]).
 
 use crate::files::gen2::{BackEntries, Coded, PeriodOfStay, PrintedEntries};
-use crate::files::{AddressRecord, is_calendar_date, municipality_check_digit_ok};
+use crate::files::{AddressRecord, Flag, RenewalStatus, is_calendar_date, municipality_check_digit_ok};
 use crate::warning::{Warning, WarningCode};
 
 fn date(out: &mut Vec<Warning>, name: &str, d: Option<&String>) {
@@ -21,9 +21,21 @@ fn code(out: &mut Vec<Warning>, name: &str, c: Option<&Coded>) {
     }
 }
 
-/// The first generation's DF2/EF01 (SPEC15 §3.3.4.5).
-pub fn gen1(address: &AddressRecord) -> Vec<Warning> {
+fn flag(out: &mut Vec<Warning>, name: &str, f: Option<&Flag>) {
+    if let Some(Flag::Unknown(v)) = f {
+        out.push(Warning::new(WarningCode::CodeUnknown, format!("{name} value {v:?} is neither 0 nor 1")));
+    }
+}
+
+/// The first generation's DF2/EF01 (SPEC15 §3.3.4.5) and DF2/EF04 (§3.3.4.8).
+pub fn gen1(address: &AddressRecord, renewal: Option<&RenewalStatus>) -> Vec<Warning> {
     let mut out = Vec::new();
+    if let Some(RenewalStatus::Unknown(v)) = renewal {
+        out.push(Warning::new(
+            WarningCode::CodeUnknown,
+            format!("DF2/EF04 D7 renewal application value {v:?} is neither 0 nor 1"),
+        ));
+    }
     date(&mut out, "DF2/EF01 D2 address date", address.date.as_ref());
     if let Some(c) = address.municipality_code.as_ref().filter(|c| !municipality_check_digit_ok(c)) {
         out.push(Warning::new(
@@ -51,6 +63,9 @@ pub fn gen2(printed: &PrintedEntries, back: &BackEntries) -> Vec<Warning> {
     code(&mut out, "DF1/EF02 C7 sex", printed.sex.as_ref());
     code(&mut out, "DF1/EF02 CC work restriction", printed.work_restriction.as_ref());
     code(&mut out, "DF2 D5 comprehensive permission", back.comprehensive_permission.as_ref());
+    flag(&mut out, "DF2 D7 individual permission", back.individual_permission.as_ref());
+    flag(&mut out, "DF2 D8 renewal application", back.renewal_application_pending.as_ref());
+    flag(&mut out, "DF2 D9 note recorded", back.note_recorded.as_ref());
     if let Some(PeriodOfStay::Raw { value }) = &printed.period_of_stay {
         out.push(Warning::new(
             WarningCode::PeriodOfStayUnusual,
@@ -78,10 +93,14 @@ mod tests {
     fn gen1_address_problems_are_warnings() {
         let a =
             AddressRecord { date: Some("20240231".into()), municipality_code: Some("131017".into()), address: None };
-        let codes: Vec<_> = gen1(&a).iter().map(|w| w.code).collect();
+        let codes: Vec<_> = gen1(&a, None).iter().map(|w| w.code).collect();
         assert_eq!(codes, [WarningCode::DateInvalid, WarningCode::MunicipalityCodeInvalid]);
+        let odd = RenewalStatus::Unknown("7".into());
+        let w = gen1(&a, Some(&odd));
+        assert_eq!(w[0].code, WarningCode::CodeUnknown);
+        assert!(w[0].message.contains("\"7\""), "{}", w[0].message);
         let ok =
             AddressRecord { date: Some("20240229".into()), municipality_code: Some("131016".into()), address: None };
-        assert!(gen1(&ok).is_empty());
+        assert!(gen1(&ok, Some(&RenewalStatus::Pending)).is_empty());
     }
 }

@@ -73,9 +73,38 @@ pub enum TransportError {
     /// The transport cannot carry extended-length APDUs.
     #[error("reader cannot carry extended APDUs")]
     ExtendedLengthUnsupported,
+    /// The reader or its driver failed to carry one APDU or its answer, as readers
+    /// without extended-length support do (the card is still there). The session
+    /// takes it as the signal to use the next short-APDU variant of a read; it ends
+    /// a read only where no variant is left.
+    #[error("the reader could not carry the APDU: {0}")]
+    LinkRefused(LinkRefusal),
     /// Anything else the backend reports.
     #[error("transport failure: {0}")]
     Other(String),
+}
+
+/// How a reader or driver refused to carry an APDU ([`TransportError::LinkRefused`]):
+/// the failures real PC/SC stacks produce for an extended-length APDU on a reader
+/// or card that cannot carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum LinkRefusal {
+    /// `SCARD_E_NOT_TRANSACTED`: the driver failed the transmit (the CCID driver's
+    /// "Command too long" on a short-APDU reader), the card still present.
+    #[error("the driver failed the transmit (SCARD_E_NOT_TRANSACTED)")]
+    NotTransacted,
+    /// `SCARD_E_INSUFFICIENT_BUFFER`: the answer is longer than the receive buffer
+    /// (the card executed the command).
+    #[error("the answer exceeds the receive buffer (SCARD_E_INSUFFICIENT_BUFFER)")]
+    InsufficientBuffer,
+    /// `SCARD_E_INVALID_PARAMETER`: the stack refused the APDU's length.
+    #[error("the stack refused the APDU (SCARD_E_INVALID_PARAMETER)")]
+    InvalidParameter,
+    /// A T=0 card whose ATR does not declare extended Lc/Le fields: T=0 cannot
+    /// carry an extended APDU to it.
+    #[error("extended APDU to a T=0 card without extended-length support")]
+    T0WithoutExtendedLength,
 }
 
 /// Secure-messaging failures (SPEC15 §3.4.2, §4.2.5).
@@ -246,8 +275,9 @@ pub enum UnsupportedError {
         /// What that type is.
         description: &'static str,
     },
-    /// A card-type value this library does not know (raw MF/EF02 bytes, hex).
-    #[error("unknown card type (MF/EF02 = {0})")]
+    /// A card-type value this library does not know (the `C1` value of MF/EF02, at
+    /// most its first two bytes, hex).
+    #[error("unknown card type (MF/EF02 C1 value {0})")]
     UnknownCardType(String),
 }
 
@@ -351,6 +381,8 @@ error_codes! {
     TransportCommandTooLong = "transport_command_too_long",
     /// The transport cannot carry extended-length APDUs.
     TransportExtendedLengthUnsupported = "transport_extended_length_unsupported",
+    /// The reader or driver failed to carry an APDU, and no short variant was left.
+    TransportLinkRefused = "transport_link_refused",
     /// Any other transport failure.
     TransportOther = "transport_other",
     /// The card answered with an error status word.
@@ -414,6 +446,7 @@ impl Error {
                 TransportError::SharingViolation => C::TransportSharingViolation,
                 TransportError::CommandTooLong { .. } => C::TransportCommandTooLong,
                 TransportError::ExtendedLengthUnsupported => C::TransportExtendedLengthUnsupported,
+                TransportError::LinkRefused(_) => C::TransportLinkRefused,
                 TransportError::Other(_) => C::TransportOther,
             },
             Error::Card { .. } => C::CardStatus,

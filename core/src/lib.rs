@@ -41,6 +41,7 @@
 //! | [`warning`] | — | — | warnings with stable codes (`card_number_shape`, `short_apdu_fallback`, …) |
 //! | [`error`] | — | — | one error type; every stable code in [`error::ErrorCode`] |
 //! | [`report`] | — | — | the JSON report shared by the CLI, the C library and the Python package |
+//! | [`write`](mod@write) | AWP v1 (`docs/write-profile.md`); BSI TR-03110 EAC2; ICAO 9303 | — | address write: certificates, Terminal and Chip Authentication, AES secure messaging, the authority state machine, the counter's relay |
 //! | [`vectors`] | SPEC15 Annex 2; GEN2 Appendix 2 | §13 | the official test vectors, and the synthetic SM vectors, as hex |
 //!
 //! ## Citations
@@ -86,6 +87,7 @@ pub mod transport;
 pub mod vectors;
 pub mod verify;
 pub mod warning;
+pub mod write;
 
 pub use card_number::CardNumber;
 pub use error::{Error, Result};

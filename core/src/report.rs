@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::files::gen2::{BackEntries, Coded, PeriodOfStay, PrintedEntries};
-use crate::files::{ImageFormat, RenewalStatus, Text, TextEncoding};
+use crate::files::{Flag, ImageFormat, RenewalStatus, Text, TextEncoding};
 use crate::sequence::{CardData, CardRead};
 use crate::verify::{AnchorProfile, ChainStatus, CheckCodeFormat, Reason, SignatureStatus, Verification};
 
@@ -150,7 +150,8 @@ pub struct Gen1Fields {
     /// DF2/EF03 `D6`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub individual_permission: Option<Option<ReportText>>,
-    /// DF2/EF04 `D7`: `none`, `pending` or `empty`.
+    /// DF2/EF04 `D7`: `none`, `pending`, `empty`, or `unknown` (the value as read is in
+    /// the `code_unknown` warning).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub renewal_application: Option<&'static str>,
 }
@@ -189,7 +190,8 @@ pub struct Gen2Fields {
     pub comprehensive_permission: Option<ReportCode>,
     /// DF2 `D6` 包括許可の期限.
     pub comprehensive_permission_deadline: Option<String>,
-    /// DF2 `D7` 個別許可の有無.
+    /// DF2 `D7` 個別許可の有無. D7–D9 are null for a value other than `0`/`1` (the
+    /// value as read is in the `code_unknown` warning).
     pub individual_permission: Option<bool>,
     /// DF2 `D8` 在留期間更新等許可申請中.
     pub renewal_application_pending: Option<bool>,
@@ -217,9 +219,9 @@ impl Gen2Fields {
             stay_expiry: p.stay_expiry.clone(),
             comprehensive_permission: coded(&b.comprehensive_permission),
             comprehensive_permission_deadline: b.comprehensive_permission_deadline.clone(),
-            individual_permission: b.individual_permission,
-            renewal_application_pending: b.renewal_application_pending,
-            note_recorded: b.note_recorded,
+            individual_permission: b.individual_permission.as_ref().and_then(Flag::as_bool),
+            renewal_application_pending: b.renewal_application_pending.as_ref().and_then(Flag::as_bool),
+            note_recorded: b.note_recorded.as_ref().and_then(Flag::as_bool),
             note_text: text(&b.note_text),
         }
     }
@@ -392,10 +394,11 @@ impl Report {
                 address: text(&d.address.address),
                 comprehensive_permission: d.comprehensive_permission.as_ref().map(text),
                 individual_permission: d.individual_permission.as_ref().map(text),
-                renewal_application: d.renewal.map(|r| match r {
+                renewal_application: d.renewal.as_ref().map(|r| match r {
                     RenewalStatus::None => "none",
                     RenewalStatus::Pending => "pending",
                     RenewalStatus::Empty => "empty",
+                    RenewalStatus::Unknown(_) => "unknown",
                 }),
             })),
             CardData::Gen2(d) => Fields::Gen2(Box::new(Gen2Fields::new(spec_version, &d.printed, &d.back))),

@@ -200,7 +200,12 @@ pub fn read_card<T: Transport>(
         warnings.push(Warning::new(
             WarningCode::ShortApduFallback,
             format!(
-                "the reader cannot carry extended APDUs; read with fallback {} (short APDUs; chunked secure-messaging reads are not described by the spec)",
+                "{}; read with fallback {} (chunked and short secure-messaging reads are not described by the spec)",
+                if link.extended_length == Some(true) {
+                    "extended APDUs were refused for some files, or the link carries fewer than 65,536 bytes back"
+                } else {
+                    "the reader cannot carry extended APDUs"
+                },
                 link.fallbacks.join(", ")
             ),
         ));
@@ -297,7 +302,10 @@ fn read_gen1<T: Transport>(
     if let Some(t) = address.address.as_ref().filter(|t| t.encoding != TextEncoding::Utf8) {
         warnings.push(Warning::new(
             WarningCode::AddressNotUtf8,
-            format!("address is not UTF-8; decoded as Shift_JIS{}", if t.lossy { " with unmapped bytes" } else { "" }),
+            format!(
+                "address is not UTF-8; decoded as Shift_JIS{}",
+                if t.lossy { " (lossy: bytes that CP932 and JIS X 0213 decode differently or not at all)" } else { "" }
+            ),
         ));
     }
     let texts = [
@@ -306,7 +314,7 @@ fn read_gen1<T: Transport>(
         ("DF2/EF03 D6 individual permission", individual_permission.as_ref().and_then(Option::as_ref)),
     ];
     warnings.extend(unsafe_text_warnings(&texts));
-    warnings.extend(crate::checks::gen1(&address));
+    warnings.extend(crate::checks::gen1(&address, renewal.as_ref()));
     let data = Gen1Data {
         front_image,
         face_image,
@@ -332,7 +340,7 @@ fn read_gen2<T: Transport>(
     let full = opts.policy == ReadPolicy::Full;
     s.select_df(Df::Df1)?;
     let stored = read_parsed(&mut s, raw, &l::DF1_EF01, IfMissing::Fail, gen2::parse_card_number)?;
-    if !number.ct_eq_bytes(&stored) {
+    if !number.ct_eq_bytes(&stored[..]) {
         return Err(Error::CardNumberMismatch);
     }
     let status_table = opts.status_table.as_deref();

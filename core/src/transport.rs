@@ -11,13 +11,24 @@ pub struct Limits {
     pub extended_length: bool,
     /// Largest command APDU, in bytes.
     pub max_command: usize,
-    /// Largest response APDU (data + SW), in bytes.
+    /// Largest response APDU (data + SW), in bytes. The session never asks for more:
+    /// every Le it sends asks for at most `max_response - 2` data bytes (reads are
+    /// cut into chunks that fit; MUTUAL AUTHENTICATE asks for its 40 bytes exactly
+    /// when 256 would not fit). The spec's fixed answers need at least 42.
     pub max_response: usize,
 }
 
 impl Limits {
     /// A transport that carries everything the spec uses.
     pub const FULL: Limits = Limits { extended_length: true, max_command: 65544, max_response: 65538 };
+
+    /// A link of short APDUs only: 261-byte commands, 256 data bytes back.
+    pub const SHORT: Limits = Limits { extended_length: false, max_command: 261, max_response: 258 };
+
+    /// Response data bytes the link carries: `max_response` without the status word.
+    pub const fn max_data(&self) -> usize {
+        self.max_response.saturating_sub(2)
+    }
 }
 
 /// Sends a command APDU and returns the response APDU (data ‖ SW1 SW2).

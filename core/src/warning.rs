@@ -56,7 +56,9 @@ impl core::fmt::Display for WarningCode {
 }
 
 /// One warning: a stable code and a message for people. Messages never contain
-/// the card number or card data.
+/// the card number, keys or images; a value check may quote the offending value of
+/// the field it names (escaped with `{:?}`), which the report carries anyway. The
+/// library never logs warnings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
     /// What kind of warning.

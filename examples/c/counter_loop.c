@@ -5,10 +5,13 @@
  *
  * Waits for a card in the reader; when one arrives, reads one card number line from
  * standard input (an empty line skips the card), reads and verifies the card, and
- * prints one JSON line: {"event":"result","ok":true,"report":REPORT} (REPORT in
- * the schema of `zairyu read --json`) or {"event":"result","ok":false,"error":
- * {"code":NAME,"message":TEXT}}. Then it waits for the card to leave. It ends at end
- * of input, or after --max-cards cards.
+ * prints one JSON line, as `zairyu watch` does: {"event":"result","ok":OK,
+ * "verdict":VERDICT,"report":REPORT} for a completed read (REPORT in the schema of
+ * `zairyu read --json`; OK is true only for the verdict "production", a genuine card:
+ * a card valid under a test anchor is "ok":false,"verdict":"test") or
+ * {"event":"result","ok":false,"error":{"code":NAME,"message":TEXT}} for a failed
+ * one. Then it waits for the card to leave. It ends at end of input, or after
+ * --max-cards cards.
  *
  * Build: cc counter_loop.c $(pkg-config --cflags --libs zairyu) -o counter_loop
  */
@@ -41,6 +44,18 @@ static void print_error(zairyu_result rc) {
   printf("}}\n");
 }
 
+/* The verdict's name in the JSON report. */
+static const char *verdict_name(zairyu_verdict v) {
+  switch (v) {
+    case ZAIRYU_VERDICT_PRODUCTION: return "production";
+    case ZAIRYU_VERDICT_TEST: return "test";
+    case ZAIRYU_VERDICT_UNTRUSTED: return "untrusted";
+    case ZAIRYU_VERDICT_INVALID: return "invalid";
+    case ZAIRYU_VERDICT_ABSENT: return "absent";
+    default: return "not_checked";
+  }
+}
+
 /* Reads the card in `reader` with `number`; prints the result line. */
 static void read_one(const char *reader, const zairyu_trust_store *trust, const char *number) {
   zairyu_card *card = NULL;
@@ -54,10 +69,14 @@ static void read_one(const char *reader, const zairyu_trust_store *trust, const 
     return;
   }
   size_t need = 0, len = 0;
+  zairyu_verdict verdict = ZAIRYU_VERDICT_NOT_CHECKED;
   zairyu_read_result_json(result, 0, NULL, 0, &need); /* asks for the size */
   char *json = malloc(need);
   rc = json ? zairyu_read_result_json(result, 0, json, need, &len) : ZAIRYU_RESULT_BUFFER_TOO_SMALL;
-  if (rc == ZAIRYU_RESULT_OK) printf("{\"event\":\"result\",\"ok\":true,\"report\":%s}\n", json);
+  if (rc == ZAIRYU_RESULT_OK) rc = zairyu_read_result_verdict(result, &verdict);
+  if (rc == ZAIRYU_RESULT_OK)
+    printf("{\"event\":\"result\",\"ok\":%s,\"verdict\":\"%s\",\"report\":%s}\n",
+           verdict == ZAIRYU_VERDICT_PRODUCTION ? "true" : "false", verdict_name(verdict), json);
   else print_error(rc);
   free(json);
   zairyu_read_result_free(result);

@@ -1,19 +1,32 @@
 /*
  * read_card: read and verify a residence card with the zairyu C library.
  *
- *   read_card [--reader NAME] [--trust-dir DIR] [--sim-test-ca] CARD_NUMBER
+ *   read_card [--reader NAME | --sim-production-pki | --sim-hostile-text] [--trust-dir DIR] [--sim-test-ca]
+ *             CARD_NUMBER
  *
  * Without --reader it reads a card of the in-process simulator (type 1, number
- * AB12345678CD, trusting the simulator's test CA). With --reader it reads the card in
- * that PC/SC reader, trusting the Ministry roots in --trust-dir and, with
- * --sim-test-ca, the simulator's test CA (for a simulated card served on vpcd).
+ * AB12345678CD, trusting the simulator's test CA); --sim-production-pki makes that
+ * card one signed by the simulator's synthetic production PKI (production-valid only
+ * with a test build of the library and its roots in --trust-dir), and
+ * --sim-hostile-text one whose address holds a NUL byte, control characters and a
+ * bidirectional override (ZAIRYU_SIM_HOSTILE_TEXT). With --reader it
+ * reads the card in that PC/SC reader, trusting the Ministry roots in --trust-dir
+ * and, with --sim-test-ca, the simulator's test CA (for a simulated card served on
+ * vpcd).
  *
  * Build (see the README, "C library"):
  *   cc read_card.c $(pkg-config --cflags --libs zairyu) -o read_card
  *
- * Exit status, from the verdict (zairyu_read_result_verdict, as the CLI's): 0
- * signature valid and chain verified (production or test anchor), 1 read failed,
- * 2 usage, 10 signature invalid, 11 signature absent/not checked or no trusted anchor.
+ * Exit status, from the verdict (zairyu_read_result_verdict), as the CLI's
+ * (cli/src/exit.rs): 0 only for a genuine card (ZAIRYU_VERDICT_PRODUCTION: signature
+ * valid, chained to a pinned Ministry root), 12 valid under a TEST anchor (the
+ * simulator, sample cards: not genuine), 10 signature invalid, 11 signature
+ * absent/not checked or no trusted anchor; 1 the read failed, 2 usage, 7 a file in
+ * --trust-dir is not a pinned Ministry root (or cannot be read).
+ *
+ * Card text is shown escaped (control and bidirectional characters as \xHH or
+ * \u{HHHH}): it is data from a chip, and may hold a NUL byte, which is why the text is
+ * taken with zairyu_read_result_field_raw (bytes and length), not as a C string.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +41,38 @@ static void fail(const char *what, zairyu_result rc) {
   fprintf(stderr, "%s failed: %s (%u)\n  %s\n", what, zairyu_result_name(rc), (unsigned)rc, detail);
 }
 
-/* Prints one text field if the card has it. */
+/* Prints UTF-8 card text with everything that could act on a terminal escaped: C0
+   controls (NUL included), DEL, C1 controls (U+0080-U+009F) and the bidirectional
+   embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069). */
+static void print_escaped(const uint8_t *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = s[i];
+    if (c < 0x20 || c == 0x7F) {
+      printf("\\x%02X", c);
+    } else if (c == 0xC2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F) {
+      printf("\\u{%04X}", s[i + 1]);
+      i++;
+    } else if (c == 0xE2 && i + 2 < n &&
+               ((s[i + 1] == 0x80 && s[i + 2] >= 0xAA && s[i + 2] <= 0xAE) ||
+                (s[i + 1] == 0x81 && s[i + 2] >= 0xA6 && s[i + 2] <= 0xA9))) {
+      printf("\\u{%04X}", 0x2000 + ((s[i + 1] & 0x3F) << 6) + (s[i + 2] & 0x3F));
+      i += 2;
+    } else {
+      putchar(c);
+    }
+  }
+}
+
+/* Prints one text field if the card has it. Card text may hold a NUL byte, which
+   zairyu_read_result_field refuses (ZAIRYU_RESULT_TEXT_CONTAINS_NUL): the bytes and
+   their length come from zairyu_read_result_field_raw. */
 static void print_field(const zairyu_read_result *r, const char *label, uint32_t field) {
-  char buf[1024];
+  uint8_t buf[1024];
   size_t n = 0;
-  if (zairyu_read_result_field(r, field, buf, sizeof buf, &n) == ZAIRYU_RESULT_OK) printf("%-20s %s\n", label, buf);
+  if (zairyu_read_result_field_raw(r, field, buf, sizeof buf, &n) != ZAIRYU_RESULT_OK) return;
+  printf("%-20s ", label);
+  print_escaped(buf, n);
+  putchar('\n');
 }
 
 static const char *signature_name(zairyu_signature_status s) {
@@ -77,16 +117,21 @@ static const char *card_type_name(zairyu_card_type t) {
 
 int main(int argc, char **argv) {
   const char *reader = NULL, *trust_dir = NULL, *number = NULL;
-  int sim_ca = 0;
+  int sim_ca = 0, sim_production = 0, sim_hostile = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--reader") == 0 && i + 1 < argc) reader = argv[++i];
     else if (strcmp(argv[i], "--trust-dir") == 0 && i + 1 < argc) trust_dir = argv[++i];
     else if (strcmp(argv[i], "--sim-test-ca") == 0) sim_ca = 1;
+    else if (strcmp(argv[i], "--sim-production-pki") == 0) sim_production = 1;
+    else if (strcmp(argv[i], "--sim-hostile-text") == 0) sim_hostile = 1;
     else if (argv[i][0] != '-' && !number) number = argv[i];
     else number = NULL, i = argc;
   }
-  if (!number) {
-    fprintf(stderr, "usage: %s [--reader NAME] [--trust-dir DIR] [--sim-test-ca] CARD_NUMBER\n", argv[0]);
+  if (!number || (reader && (sim_production || sim_hostile))) {
+    fprintf(stderr,
+            "usage: %s [--reader NAME | --sim-production-pki | --sim-hostile-text] [--trust-dir DIR] [--sim-test-ca] "
+            "CARD_NUMBER\n",
+            argv[0]);
     return 2;
   }
 
@@ -99,6 +144,7 @@ int main(int argc, char **argv) {
   if ((rc = zairyu_trust_store_new(&trust)) != ZAIRYU_RESULT_OK) { fail("trust store", rc); goto out; }
   if (trust_dir && (rc = zairyu_trust_store_load_production_dir(trust, trust_dir, NULL)) != ZAIRYU_RESULT_OK) {
     fail("loading --trust-dir", rc);
+    status = 7;
     goto out;
   }
   if ((!reader || sim_ca) && (rc = zairyu_trust_store_add_simulator_test_anchors(trust)) != ZAIRYU_RESULT_OK) {
@@ -107,7 +153,10 @@ int main(int argc, char **argv) {
   }
 
   if (reader) rc = zairyu_card_open_pcsc(reader, &card);
-  else rc = zairyu_card_open_simulator("1", NULL, 0, &card);
+  else {
+    uint32_t flags = (sim_production ? ZAIRYU_SIM_SYNTHETIC_PRODUCTION_PKI : 0) | (sim_hostile ? ZAIRYU_SIM_HOSTILE_TEXT : 0);
+    rc = zairyu_card_open_simulator("1", NULL, flags, &card);
+  }
   if (rc != ZAIRYU_RESULT_OK) { fail("opening the card", rc); goto out; }
 
   rc = zairyu_card_read(card, trust, number, ZAIRYU_READ_POLICY_FULL, &result);
@@ -140,9 +189,13 @@ int main(int argc, char **argv) {
   if (zairyu_read_result_image(result, ZAIRYU_IMAGE_KIND_FACE, NULL, 0, &face) == ZAIRYU_RESULT_BUFFER_TOO_SMALL)
     printf("%-20s %zu bytes\n", "face image", face);
 
-  if (verdict == ZAIRYU_VERDICT_PRODUCTION || verdict == ZAIRYU_VERDICT_TEST) status = 0;
-  else if (verdict == ZAIRYU_VERDICT_INVALID) status = 10;
-  else status = 11;
+  /* Only a genuine card is 0; valid under a test anchor is 12, never 0. */
+  switch (verdict) {
+    case ZAIRYU_VERDICT_PRODUCTION: status = 0; break;
+    case ZAIRYU_VERDICT_TEST: status = 12; break;
+    case ZAIRYU_VERDICT_INVALID: status = 10; break;
+    default: status = 11; break;
+  }
 
 out:
   zairyu_read_result_free(result);

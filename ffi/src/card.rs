@@ -13,7 +13,7 @@ use zairyu_core::files::CardType;
 use zairyu_core::sequence::{ReadOptions, ReadPolicy, read_card};
 use zairyu_core::session::Card;
 use zairyu_core::transport::{Limits, Transport};
-use zairyu_sim::{Fault, IssueOptions, IssuedCard, SimCard};
+use zairyu_sim::{Fault, IssueOptions, IssuedCard, SimCard, SimPki};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::read_result::zairyu_read_result;
@@ -55,7 +55,24 @@ pub const ZAIRYU_SIM_FAULT_BAD_SM_PADDING: u32 = 8;
 pub const ZAIRYU_SIM_FAULT_BAD_CARD_MAC: u32 = 16;
 /// Simulator fault: the card leaves the field after 6 APDUs (`ZAIRYU_RESULT_TRANSPORT_CARD_REMOVED`).
 pub const ZAIRYU_SIM_FAULT_REMOVE_CARD: u32 = 32;
-const SIM_FLAGS: u32 = 63;
+/// Simulator flag: the card is signed by the simulator's *synthetic production* PKI
+/// instead of its test PKI (`sim/fixtures/gen{1,2}-synthetic-production-ca.der`).
+/// Those roots are pinned as production roots only in a test build of the library
+/// (cargo feature `test-production-root`); in any release build
+/// `zairyu_trust_store_load_production_dir` refuses them as unpinned, so such a card
+/// is never `ZAIRYU_VERDICT_PRODUCTION` there.
+pub const ZAIRYU_SIM_SYNTHETIC_PRODUCTION_PKI: u32 = 64;
+/// Simulator flag: card text that could attack a terminal. The first generation's
+/// address (DF2 `D4`) and the second generation's note (DF2 `DE`, with its flag set)
+/// read `"東京都" NUL "千代田区" ESC "[2J" U+202E "霞が関" DEL "１"`: a NUL byte,
+/// C0 controls, DEL and a bidirectional override. Such a field is refused by
+/// `zairyu_read_result_field` (`ZAIRYU_RESULT_TEXT_CONTAINS_NUL`); its bytes come from
+/// `zairyu_read_result_field_raw`, and the JSON report warns `unsafe_characters`.
+pub const ZAIRYU_SIM_HOSTILE_TEXT: u32 = 128;
+const SIM_FLAGS: u32 = 255;
+
+/// The text of `ZAIRYU_SIM_HOSTILE_TEXT`.
+const HOSTILE_TEXT: &str = "東京都\u{0}千代田区\u{1b}[2J\u{202E}霞が関\u{7f}１";
 
 /// Callback-transport flag: the host's link carries extended-length APDUs
 /// (Lc/Le of 3 bytes, responses up to 65,538 bytes). Without it the core uses its
@@ -79,8 +96,10 @@ pub const ZAIRYU_MAX_RESPONSE: usize = 65538;
 ///
 /// Called only from inside `zairyu_card_read` and `zairyu_card_transmit` on the
 /// card it was opened with, on the calling thread. `cmd` and `resp` are valid only
-/// during the call. The callback must not call functions on that same card (they
-/// return `ZAIRYU_RESULT_HANDLE_BUSY`); it may use other cards.
+/// during the call. The callback must not call functions on that same card: they
+/// return `ZAIRYU_RESULT_HANDLE_BUSY`, `zairyu_card_free` included (the card is not
+/// freed). It may use other cards, and any trust store, the one being read with
+/// included: no lock of the library is held while a callback runs.
 pub type zairyu_transmit_cb = Option<
     unsafe extern "C" fn(
         userdata: *mut c_void,
@@ -282,13 +301,23 @@ pub unsafe extern "C" fn zairyu_card_open_simulator(
         let card_type: CardType = card_type.parse().map_err(|e: Error| Failure::invalid(e.to_string()))?;
         // The simulated number is validated like a typed one (never echoed).
         CardNumber::parse(card_number).map_err(Error::from)?;
-        let opts = IssueOptions {
+        let mut opts = IssueOptions {
             card_type,
             card_number: card_number.trim().to_ascii_uppercase(),
             under_16: flags & ZAIRYU_SIM_UNDER_16 != 0,
             tamper_front_image: flags & ZAIRYU_SIM_TAMPERED != 0,
             ..IssueOptions::default()
         };
+        if flags & ZAIRYU_SIM_SYNTHETIC_PRODUCTION_PKI != 0 {
+            opts.pki = SimPki::SyntheticProduction;
+        }
+        if flags & ZAIRYU_SIM_HOSTILE_TEXT != 0 {
+            if let Some(address) = opts.address.as_mut() {
+                address.text = HOSTILE_TEXT.to_owned();
+            }
+            opts.gen2_note_flag = true;
+            opts.gen2_note_text = Some(HOSTILE_TEXT.to_owned());
+        }
         let issued = IssuedCard::try_issue(&opts).map_err(|e| Failure::invalid(format!("simulated card: {e}")))?;
         let mut sim = SimCard::new(issued);
         for (bit, fault) in [
@@ -340,20 +369,34 @@ pub unsafe extern "C" fn zairyu_card_open_callback(
 }
 
 /// Frees a card (for PC/SC: ends the transaction and disconnects, resetting the
-/// card). NULL is accepted and ignored.
+/// card). NULL is accepted and ignored (`ZAIRYU_RESULT_OK`).
 ///
-/// Ownership: takes back the handle; it must not be used afterwards, and no other
-/// call on it may be running. Read results made from it stay valid.
+/// A card that is in a call (a read or transmit running on another thread, or the
+/// card's own transmit callback calling this) is **not** freed: the result is
+/// `ZAIRYU_RESULT_HANDLE_BUSY` and the handle stays valid; free it once that call
+/// has returned.
+///
+/// Ownership: on `ZAIRYU_RESULT_OK` takes back the handle; it must not be used
+/// afterwards. Read results made from it stay valid.
+///
+/// @param card the card, or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn zairyu_card_free(card: *mut zairyu_card) {
-    let _ = guard(|| {
-        if !card.is_null() {
-            // SAFETY: a non-NULL pointer here came from Box::into_raw in `publish`
-            // and is freed once, with no call running on it (caller's contract).
-            drop(unsafe { Box::from_raw(card) });
+pub unsafe extern "C" fn zairyu_card_free(card: *mut zairyu_card) -> zairyu_result {
+    guard(|| {
+        if card.is_null() {
+            return Ok(());
         }
+        // SAFETY: header contract: a live card handle.
+        let shared = unsafe { card_arg(card) }?;
+        // Taken for good: a call that starts from now on gets HANDLE_BUSY until the
+        // handle is gone (and using a freed handle is the caller's error).
+        std::mem::forget(shared.take()?);
+        // SAFETY: a non-NULL pointer here came from Box::into_raw in `publish`; no
+        // call is running on it (the busy flag was free and is now held), and it is
+        // freed once (caller's contract).
+        drop(unsafe { Box::from_raw(card) });
         Ok(())
-    });
+    })
 }
 
 /// Reads and verifies the card: SELECT, mutual authentication with the card number
@@ -400,7 +443,10 @@ pub unsafe extern "C" fn zairyu_card_read(
         let opts = ReadOptions { policy, ..ReadOptions::default() };
         let read = {
             let mut in_use = card.take()?;
-            let trust = trust.read();
+            // A copy of the anchors for this read: the store's lock is released before
+            // the first APDU, so a transmit callback may use the store.
+            let trust = trust.snapshot();
+            crate::test_hooks::checkpoint();
             // A fresh session per read: metrics and link report are this read's.
             let mut session = Card::new(in_use.transport());
             read_card(&mut session, &number, &trust, &mut OsRandom, &opts)?

@@ -22,6 +22,7 @@ mod card;
 mod read_result;
 mod readers;
 mod result;
+mod test_hooks;
 mod trust;
 mod util;
 
@@ -29,17 +30,20 @@ use std::ffi::{CStr, c_char};
 
 pub use card::{
     ZAIRYU_MAX_RESPONSE, ZAIRYU_SIM_FAULT_BAD_CARD_MAC, ZAIRYU_SIM_FAULT_BAD_SM_PADDING, ZAIRYU_SIM_FAULT_REMOVE_CARD,
-    ZAIRYU_SIM_SHORT_APDUS_ONLY, ZAIRYU_SIM_TAMPERED, ZAIRYU_SIM_UNDER_16, ZAIRYU_TRANSPORT_EXTENDED_LENGTH,
-    zairyu_card, zairyu_card_free, zairyu_card_open_callback, zairyu_card_open_pcsc, zairyu_card_open_simulator,
-    zairyu_card_read, zairyu_card_transmit, zairyu_read_policy, zairyu_transmit_cb,
+    ZAIRYU_SIM_HOSTILE_TEXT, ZAIRYU_SIM_SHORT_APDUS_ONLY, ZAIRYU_SIM_SYNTHETIC_PRODUCTION_PKI, ZAIRYU_SIM_TAMPERED,
+    ZAIRYU_SIM_UNDER_16, ZAIRYU_TRANSPORT_EXTENDED_LENGTH, zairyu_card, zairyu_card_free, zairyu_card_open_callback,
+    zairyu_card_open_pcsc, zairyu_card_open_simulator, zairyu_card_read, zairyu_card_transmit, zairyu_read_policy,
+    zairyu_transmit_cb,
 };
 pub use read_result::{
     ZAIRYU_JSON_PRETTY, zairyu_anchor_profile, zairyu_card_type, zairyu_chain_status, zairyu_field,
     zairyu_image_format, zairyu_image_kind, zairyu_read_result, zairyu_read_result_anchor_fingerprint,
-    zairyu_read_result_anchor_profile, zairyu_read_result_card_type, zairyu_read_result_chain,
-    zairyu_read_result_field, zairyu_read_result_free, zairyu_read_result_generation, zairyu_read_result_image,
-    zairyu_read_result_image_format, zairyu_read_result_is_production_valid, zairyu_read_result_json,
-    zairyu_read_result_signature, zairyu_read_result_verdict, zairyu_read_result_verification_reason,
+    zairyu_read_result_anchor_profile, zairyu_read_result_anchor_valid_now, zairyu_read_result_card_type,
+    zairyu_read_result_certificate_valid_now, zairyu_read_result_chain, zairyu_read_result_field,
+    zairyu_read_result_field_raw, zairyu_read_result_field_signed, zairyu_read_result_free,
+    zairyu_read_result_generation, zairyu_read_result_image, zairyu_read_result_image_format,
+    zairyu_read_result_is_production_valid, zairyu_read_result_json, zairyu_read_result_signature,
+    zairyu_read_result_verdict, zairyu_read_result_verification_reason, zairyu_read_result_verified_at,
     zairyu_signature_status, zairyu_verdict,
 };
 pub use readers::{
@@ -50,6 +54,8 @@ pub use result::{
     zairyu_error_code_at, zairyu_error_code_count, zairyu_last_error_message, zairyu_result, zairyu_result_message,
     zairyu_result_name,
 };
+#[cfg(feature = "test-hooks")]
+pub use test_hooks::zairyu_test_panic_in_next_read;
 pub use trust::{
     zairyu_trust_store, zairyu_trust_store_add_simulator_test_anchors, zairyu_trust_store_add_test_anchor_der,
     zairyu_trust_store_add_test_dir, zairyu_trust_store_count, zairyu_trust_store_free,

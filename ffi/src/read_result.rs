@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use zairyu_core::files::{CardType, Image, ImageFormat, Text};
 use zairyu_core::report::Report;
 use zairyu_core::sequence::{CardData, CardRead};
-use zairyu_core::verify::{AnchorProfile, ChainStatus, SignatureStatus, Verdict};
+use zairyu_core::verify::{AnchorProfile, ChainStatus, SignatureStatus, Verdict, bound_fields, coverage};
 
 use crate::result::zairyu_result;
 use crate::util::{CEnum, Failure, c_enum, copy_out, guard, non_null, non_null_mut, write_out};
@@ -401,9 +401,10 @@ pub unsafe extern "C" fn zairyu_read_result_anchor_profile(
 }
 
 /// The verdict: what signature, chain and anchor profile mean together (the JSON
-/// report's `verdict`). `ZAIRYU_VERDICT_PRODUCTION` and `ZAIRYU_VERDICT_TEST` are
-/// what the CLI calls "ok" (exit 0); only `ZAIRYU_VERDICT_PRODUCTION` means a
-/// genuine card. (Not a revocation check.)
+/// report's `verdict`). Only `ZAIRYU_VERDICT_PRODUCTION` means a genuine card, and
+/// only it is what the CLI calls "ok" (exit 0) and Python `ReadResult.ok`;
+/// `ZAIRYU_VERDICT_TEST` (valid under a test anchor) is the CLI's exit 12. (Not a
+/// revocation check.)
 ///
 /// Thread safety: any thread, concurrently.
 /// @param result must not be NULL. @param out must not be NULL; written only on success.
@@ -470,6 +471,113 @@ pub unsafe extern "C" fn zairyu_read_result_verification_reason(
     }
 }
 
+/// Whether the verification time lay in the card certificate's validity period
+/// (the JSON report's `verification.certificate_valid_now`);
+/// `ZAIRYU_RESULT_NOT_PRESENT` when there is no certificate to judge (under-16
+/// cards, policy `TEXT_ONLY`, a certificate that does not parse). Informational: a
+/// card certificate outlives no card, and the verdict does not depend on it.
+///
+/// Thread safety: any thread, concurrently.
+/// @param result must not be NULL. @param out must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_certificate_valid_now(
+    result: *const zairyu_read_result,
+    out: *mut bool,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe {
+        get_value(result, out, |r| {
+            r.read.verification.certificate_valid_now.ok_or_else(|| absent("the certificate's validity"))
+        })
+    }
+}
+
+/// Whether the verification time lay in the validity period of the anchor that
+/// verified the card certificate (the JSON report's `verification.anchor_valid_now`);
+/// `ZAIRYU_RESULT_NOT_PRESENT` when no anchor verified it.
+///
+/// Thread safety: any thread, concurrently.
+/// @param result must not be NULL. @param out must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_anchor_valid_now(
+    result: *const zairyu_read_result,
+    out: *mut bool,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe {
+        get_value(result, out, |r| r.read.verification.anchor_valid_now.ok_or_else(|| absent("the anchor's validity")))
+    }
+}
+
+/// The verification time the two validity flags refer to, in Unix seconds (the
+/// JSON report's `verification.verified_at_unix`).
+///
+/// Thread safety: any thread, concurrently.
+/// @param result must not be NULL. @param out must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_verified_at(
+    result: *const zairyu_read_result,
+    out: *mut i64,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe { get_value(result, out, |r| Ok(r.read.verification.verified_at_unix)) }
+}
+
+/// Whether `name` is a name of the signature coverage of any card type.
+fn known_coverage_name(name: &str) -> bool {
+    CardType::ALL.iter().any(|&t| {
+        let c = coverage(t);
+        c.signed.contains(&name) || c.unsigned.contains(&name)
+    })
+}
+
+/// Whether the card's signature binds the field or image `name` on this card: 1
+/// (`*out` true) when the signature is valid **and** chains to a trust anchor and
+/// covers `name`; false for everything else, which only the chip's access control
+/// protects (e.g. the address on either generation, the card type), and for every
+/// name when the signature is not valid or chains to no anchor. The names are the
+/// JSON report's (keys of `fields` and `images`, `card_type`, `card_number`; its
+/// `verification.signed_fields` and `unsigned_fields` list them): "front", "face",
+/// "name", "birth_date", "address", "municipality_code", ...
+///
+/// Errors: a name of the other generation (e.g. "birth_date" on a first-generation
+/// card) is `ZAIRYU_RESULT_NOT_PRESENT`; a name of no card is
+/// `ZAIRYU_RESULT_INVALID_ARGUMENT`.
+///
+/// Thread safety: any thread, concurrently.
+///
+/// @param result must not be NULL.
+/// @param name NUL-terminated field or image name; must not be NULL.
+/// @param out must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_field_signed(
+    result: *const zairyu_read_result,
+    name: *const c_char,
+    out: *mut bool,
+) -> zairyu_result {
+    guard(|| {
+        // SAFETY: header contract: a live result.
+        let r = unsafe { result_arg(result) }?;
+        // SAFETY: header contract: NULL or a NUL-terminated string, valid during the call.
+        let name = unsafe { crate::util::str_arg(name, "name") }?;
+        let out = non_null_mut(out, "out")?;
+        let bound = bound_fields(r.read.card_type, &r.read.verification);
+        let signed = if bound.signed.contains(&name) {
+            true
+        } else if bound.unsigned.contains(&name) {
+            false
+        } else if known_coverage_name(name) {
+            return Err(absent(&format!("{name:?} (a field of another card type)")));
+        } else {
+            let shown: String = name.chars().take(32).collect();
+            return Err(Failure::invalid(format!("{shown:?} is not a field or image name")));
+        };
+        // SAFETY: non-NULL and writable (header contract).
+        unsafe { write_out(out, signed) };
+        Ok(())
+    })
+}
+
 fn text(t: &Option<Text>) -> Option<String> {
     t.as_ref().map(|t| t.text.clone())
 }
@@ -496,7 +604,7 @@ fn field_value(r: &zairyu_read_result, field: u32) -> Result<Option<String>, Fai
             let code = |c: &Option<zairyu_core::files::gen2::Coded>| c.as_ref().map(|c| c.code.clone());
             match f {
                 F::ComprehensivePermission => code(&b.comprehensive_permission),
-                F::IndividualPermission => b.individual_permission.map(|x| if x { "1" } else { "0" }.to_owned()),
+                F::IndividualPermission => b.individual_permission.as_ref().map(|x| x.code().to_owned()),
                 F::CardExpiry => p.card_expiry.clone(),
                 F::BirthDate => p.birth_date.clone(),
                 F::Sex => code(&p.sex),
@@ -521,6 +629,12 @@ fn field_value(r: &zairyu_read_result, field: u32) -> Result<Option<String>, Fai
 /// `ZAIRYU_RESULT_INVALID_ARGUMENT`; a field this card does not have, or has
 /// empty, is `ZAIRYU_RESULT_NOT_PRESENT`.
 ///
+/// Card text is data read from a chip. A value holding a NUL byte is refused with
+/// `ZAIRYU_RESULT_TEXT_CONTAINS_NUL` (nothing written; see the NUL rule at the top):
+/// use `zairyu_read_result_field_raw`. Other control characters (C0, C1, DEL) and
+/// bidirectional overrides are given as read: escape them before showing the text;
+/// the JSON report's warning `unsafe_characters` names the fields that hold them.
+///
 /// Thread safety: any thread, concurrently.
 ///
 /// @param result must not be NULL.
@@ -537,6 +651,32 @@ pub unsafe extern "C" fn zairyu_read_result_field(
     unsafe {
         get_text(result, buf, buf_len, out_len, |r| {
             field_value(r, field)?.ok_or_else(|| absent(&format!("field {field}")))
+        })
+    }
+}
+
+/// Copies one text field's UTF-8 bytes into `buf`, whatever they hold (NUL bytes
+/// included), **without** a terminating NUL: byte output (see the buffer rule at
+/// the top), `*out_len` is the value's length. The fields and errors are those of
+/// `zairyu_read_result_field`, which gives the same bytes as a string when they
+/// hold no NUL.
+///
+/// Thread safety: any thread, concurrently.
+///
+/// @param result must not be NULL.
+/// @param field a `zairyu_field` value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_read_result_field_raw(
+    result: *const zairyu_read_result,
+    field: u32,
+    buf: *mut u8,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe {
+        get_copy(result, false, buf, buf_len, out_len, |r| {
+            field_value(r, field)?.map(String::into_bytes).ok_or_else(|| absent(&format!("field {field}")))
         })
     }
 }

@@ -60,6 +60,11 @@ pub enum zairyu_result {
     /// one as `ZAIRYU_RESULT_INVALID_ARGUMENT`, as before; this code is for core
     /// errors that carry it.
     InputBadOption = 108,
+    /// A text value holds a NUL byte, so it cannot be given as a NUL-terminated
+    /// string without being cut short (card text is data read from a chip and may
+    /// hold one). Nothing is written; `zairyu_read_result_field_raw` gives the bytes
+    /// and their length. See "the NUL rule" at the top of this header.
+    TextContainsNul = 109,
 
     /// The card left the field, or was never there.
     TransportCardRemoved = 200,
@@ -78,6 +83,9 @@ pub enum zairyu_result {
     /// Any other transport failure, including a transmit callback that returned a
     /// value other than 0 and the 2xx codes above, or an impossible response length.
     TransportOther = 207,
+    /// The reader or its driver failed to carry an APDU (a short-APDU reader's
+    /// refusal) and no short-APDU variant of the read was left.
+    TransportLinkRefused = 208,
     /// This library was built without PC/SC support (cargo feature `pcsc`).
     NotBuiltWithPcsc = 250,
 
@@ -144,6 +152,7 @@ c_enum!(
         NotPresent,
         HandleBusy,
         InputBadOption,
+        TextContainsNul,
         TransportCardRemoved,
         TransportCardReset,
         TransportReaderUnavailable,
@@ -152,6 +161,7 @@ c_enum!(
         TransportCommandTooLong,
         TransportExtendedLengthUnsupported,
         TransportOther,
+        TransportLinkRefused,
         NotBuiltWithPcsc,
         CardStatus,
         WrongCardNumber,
@@ -190,6 +200,7 @@ impl zairyu_result {
             C::TransportCommandTooLong => R::TransportCommandTooLong,
             C::TransportExtendedLengthUnsupported => R::TransportExtendedLengthUnsupported,
             C::TransportOther => R::TransportOther,
+            C::TransportLinkRefused => R::TransportLinkRefused,
             C::CardStatus => R::CardStatus,
             C::WrongCardNumber => R::WrongCardNumber,
             C::WrongGeneration => R::WrongGeneration,
@@ -235,6 +246,7 @@ impl zairyu_result {
             R::InvalidArgument => "invalid_argument",
             R::NotPresent => "not_present",
             R::HandleBusy => "handle_busy",
+            R::TextContainsNul => "text_contains_nul",
             R::NotBuiltWithPcsc => "not_built_with_pcsc",
             R::Panic => "panic",
             R::UnknownError => "unknown_error",
@@ -265,6 +277,7 @@ impl zairyu_result {
             R::NotPresent => "the value is not on this card or was not read",
             R::HandleBusy => "the handle is in use by another call",
             R::InputBadOption => "an option value is not one of its names",
+            R::TextContainsNul => "the text holds a NUL byte; get its bytes with their length instead",
             R::TransportCardRemoved => "card removed or not present",
             R::TransportCardReset => "card was reset; the secure-messaging session is dropped",
             R::TransportReaderUnavailable => "reader or PC/SC service unavailable",
@@ -273,6 +286,7 @@ impl zairyu_result {
             R::TransportCommandTooLong => "command exceeds the transport limit",
             R::TransportExtendedLengthUnsupported => "reader cannot carry extended APDUs",
             R::TransportOther => "transport failure",
+            R::TransportLinkRefused => "the reader could not carry an APDU",
             R::NotBuiltWithPcsc => "this library was built without PC/SC support",
             R::CardStatus => "the card answered with an error status word",
             R::WrongCardNumber => "wrong card number: the card rejected it",

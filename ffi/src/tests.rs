@@ -362,3 +362,60 @@ fn shared_handles_are_send_and_sync() {
     shared::<zairyu_read_result>();
     shared::<zairyu_reader_list>();
 }
+
+/// The NUL rule: text output never holds a NUL byte of its own; such a value is
+/// refused before the buffer size is looked at, and nothing is written.
+#[test]
+fn text_with_a_nul_is_refused_and_given_as_bytes() {
+    let mut buf = [b'X'; 64];
+    let mut len = 777usize;
+    // SAFETY: a buffer of 64 bytes and a valid length pointer.
+    let rc = unsafe { util::copy_out(b"ab\0cd", true, buf.as_mut_ptr(), buf.len(), &mut len) };
+    assert_eq!(rc.unwrap_err().code, zairyu_result::TextContainsNul);
+    assert_eq!((len, buf[0]), (777, b'X'));
+    // SAFETY: as above.
+    unsafe { util::copy_out(b"ab\0cd", false, buf.as_mut_ptr(), buf.len(), &mut len) }.unwrap();
+    assert_eq!(&buf[..len], b"ab\0cd");
+
+    let r = read(c"05", ZAIRYU_SIM_HOSTILE_TEXT, 0);
+    let f = zairyu_field::NoteText as u32;
+    // SAFETY: a live result, valid buffers.
+    unsafe {
+        let rc = zairyu_read_result_field(r, f, buf.as_mut_ptr().cast(), buf.len(), &mut len);
+        assert_eq!(rc, zairyu_result::TextContainsNul);
+        let mut raw = vec![0u8; 256];
+        assert_eq!(zairyu_read_result_field_raw(r, f, raw.as_mut_ptr(), raw.len(), &mut len), zairyu_result::Ok);
+        raw.truncate(len);
+        let text = String::from_utf8(raw).unwrap();
+        assert!(text.contains('\0') && text.contains('\u{202E}') && text.starts_with("東京都"));
+        zairyu_read_result_free(r);
+    }
+}
+
+/// `zairyu_read_result_field_signed` is the report's `signed_fields`, name by name.
+#[test]
+fn field_signed_follows_the_report() {
+    for (t, flags) in [(c"1", 0), (c"06", 0), (c"05", ZAIRYU_SIM_TAMPERED)] {
+        let r = read(t, flags, 0);
+        let j = json_of(r);
+        let listed = |key: &str| -> Vec<String> {
+            j["verification"][key].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+        };
+        for (key, want) in [("signed_fields", true), ("unsigned_fields", false)] {
+            for name in listed(key) {
+                let c = std::ffi::CString::new(name.clone()).unwrap();
+                let mut v = !want;
+                // SAFETY: a live result, a valid string and out-pointer.
+                assert_eq!(unsafe { zairyu_read_result_field_signed(r, c.as_ptr(), &mut v) }, zairyu_result::Ok);
+                assert_eq!(v, want, "{t:?} {name}");
+            }
+        }
+        assert_eq!(listed("signed_fields").is_empty(), flags == ZAIRYU_SIM_TAMPERED);
+        let mut v = false;
+        // SAFETY: as above.
+        unsafe {
+            assert_eq!(zairyu_read_result_field_signed(r, c"bogus".as_ptr(), &mut v), zairyu_result::InvalidArgument);
+            zairyu_read_result_free(r);
+        }
+    }
+}

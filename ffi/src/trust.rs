@@ -11,14 +11,22 @@ use crate::util::{Failure, bytes_arg, guard, non_null, non_null_mut, str_arg, wr
 
 /// A set of trust anchors (opaque). Made by `zairyu_trust_store_new`, freed by
 /// `zairyu_trust_store_free`. Internally locked: every function on it may be
-/// called from any thread at any time, also concurrently.
+/// called from any thread at any time, also concurrently, and from a transmit
+/// callback (a read uses a copy of the anchors taken when it starts, so anchors
+/// added during a read count from the next read on).
 pub struct zairyu_trust_store {
     inner: RwLock<TrustStore>,
 }
 
 impl zairyu_trust_store {
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, TrustStore> {
+    fn read(&self) -> RwLockReadGuard<'_, TrustStore> {
         self.inner.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A copy of the anchors, taken under the lock and used without it: a read
+    /// never holds the store's lock while card I/O (a transmit callback) runs.
+    pub(crate) fn snapshot(&self) -> TrustStore {
+        self.read().clone()
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, TrustStore> {

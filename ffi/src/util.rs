@@ -170,6 +170,11 @@ pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) {
 /// buffer is too small nothing is written into it, `*out_len` gets the size
 /// needed (NUL included for text) and the result is `BUFFER_TOO_SMALL`.
 ///
+/// Text never contains a NUL byte of its own (the header's NUL rule): a C caller
+/// would read it as the end of the string and see a truncated value. Such text
+/// (card data can hold one) is refused with `TEXT_CONTAINS_NUL` before anything
+/// else, and nothing is written, not even `*out_len`.
+///
 /// # Safety
 /// `buf` is NULL or points to `buf_len` writable bytes; `out_len` is NULL or
 /// points to a writable `size_t`.
@@ -183,6 +188,12 @@ pub(crate) unsafe fn copy_out(
     let out_len = non_null_mut(out_len, "out_len")?;
     if buf.is_null() && buf_len > 0 {
         return Err(Failure::null("buf (with buf_len > 0)"));
+    }
+    if text && src.contains(&0) {
+        return Err(Failure::new(
+            zairyu_result::TextContainsNul,
+            "the text holds a NUL byte; get its bytes with zairyu_read_result_field_raw",
+        ));
     }
     let needed = src.len() + usize::from(text);
     if buf_len < needed {

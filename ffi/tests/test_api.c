@@ -8,9 +8,18 @@
  * need a card in a reader are skipped. EXPECTED_VERSION (the crate version from
  * Cargo) and ZAIRYU_HEADER_PATH (include/zairyu.h, whose result codes the tests
  * read, so that no list of codes is kept here) are defined by the build.
+ *
+ * ZAIRYU_TEST_PRODUCTION_DIR names a directory holding the simulator's synthetic
+ * production roots (sim/fixtures/gen{1,2}-synthetic-production-ca.der). The same file is
+ * built twice: against the release library (those roots must be refused as
+ * unpinned), and with -DZAIRYU_TEST_HOOKS -DZAIRYU_TEST_PRODUCTION_ROOT against a
+ * test build of the library (cargo features test-hooks, test-production-root),
+ * where a card they sign must be PRODUCTION and a test hook checks the panic
+ * boundary.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -696,6 +705,414 @@ static void test_null_pointers(void) {
   passed++;
 }
 
+/* ---- C and Python agree: the store and the card during a callback ---- */
+
+/* Forwards to an inner simulator card; on its first call it uses the trust store the
+   read runs with (count, then add anchors: a write) and tries to free its own card. */
+struct reentrant {
+  zairyu_card *inner;
+  zairyu_card *own;
+  zairyu_trust_store *store;
+  int calls;
+  zairyu_result count_rc, add_rc, free_rc;
+  size_t count;
+};
+
+static uint32_t reentrant_cb(void *ud, const uint8_t *cmd, size_t cmd_len, uint8_t *resp, size_t resp_cap,
+                             size_t *resp_len) {
+  struct reentrant *s = ud;
+  if (s->calls++ == 0) {
+    if (s->store) {
+      s->count_rc = zairyu_trust_store_count(s->store, &s->count);
+      s->add_rc = zairyu_trust_store_add_simulator_test_anchors(s->store);
+    }
+    if (s->own) s->free_rc = zairyu_card_free(s->own);
+  }
+  return zairyu_card_transmit(s->inner, cmd, cmd_len, resp, resp_cap, resp_len);
+}
+
+/* Before, a read held the store's lock while the callback ran: the callback's write
+   deadlocked (the alarm then ends the test instead of letting it hang). */
+static void test_trust_store_from_callback(void) {
+  struct reentrant s;
+  memset(&s, 0, sizeof s);
+  s.count_rc = s.add_rc = s.free_rc = 999;
+  s.count = 777;
+  CHECK_RC(zairyu_trust_store_new(&s.store), ZAIRYU_RESULT_OK);
+  zairyu_card *outer = NULL;
+  zairyu_read_result *r = NULL;
+  size_t count = 0;
+  CHECK_RC(zairyu_card_open_simulator("05", NULL, 0, &s.inner), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_open_callback(reentrant_cb, &s, ZAIRYU_TRANSPORT_EXTENDED_LENGTH, &outer), ZAIRYU_RESULT_OK);
+  alarm(60);
+  CHECK_RC(zairyu_card_read(outer, s.store, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  alarm(0);
+  CHECK_RC(s.count_rc, ZAIRYU_RESULT_OK);
+  CHECK(s.count == 0);
+  CHECK_RC(s.add_rc, ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_trust_store_count(s.store, &count), ZAIRYU_RESULT_OK);
+  CHECK(count == 2); /* the callback's write happened, during the read */
+  /* The read used the anchors it started with (none): untrusted; the next read
+     sees the anchors the callback added. */
+  if (r)
+    check_verification(r, ZAIRYU_SIGNATURE_STATUS_VALID, ZAIRYU_CHAIN_STATUS_NO_MATCHING_ANCHOR,
+                       ZAIRYU_ANCHOR_PROFILE_NONE, ZAIRYU_VERDICT_UNTRUSTED, "untrusted");
+  zairyu_read_result_free(r);
+  r = NULL;
+  CHECK_RC(zairyu_card_read(outer, s.store, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  if (r)
+    check_verification(r, ZAIRYU_SIGNATURE_STATUS_VALID, ZAIRYU_CHAIN_STATUS_VERIFIED, ZAIRYU_ANCHOR_PROFILE_TEST,
+                       ZAIRYU_VERDICT_TEST, "test");
+  zairyu_read_result_free(r);
+  CHECK_RC(zairyu_card_free(outer), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_free(s.inner), ZAIRYU_RESULT_OK);
+  zairyu_trust_store_free(s.store);
+}
+
+/* zairyu_card_free from the card's own callback is refused, and the card stays
+   usable (freeing it there was a use after free, which ASan and Valgrind report). */
+static void test_free_busy_card(void) {
+  struct reentrant s;
+  memset(&s, 0, sizeof s);
+  s.free_rc = 999;
+  zairyu_trust_store *t = sim_trust();
+  zairyu_read_result *r = NULL;
+  CHECK_RC(zairyu_card_open_simulator("1", NULL, 0, &s.inner), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_open_callback(reentrant_cb, &s, ZAIRYU_TRANSPORT_EXTENDED_LENGTH, &s.own), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_read(s.own, t, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  CHECK_RC(s.free_rc, ZAIRYU_RESULT_HANDLE_BUSY);
+  CHECK(s.calls > 10);
+  zairyu_read_result_free(r);
+  r = NULL;
+  /* Still a live card: it reads again (the callback's free is refused again). */
+  s.calls = 0;
+  s.free_rc = 999;
+  CHECK_RC(zairyu_card_read(s.own, t, NUMBER, ZAIRYU_READ_POLICY_TEXT_ONLY, &r), ZAIRYU_RESULT_OK);
+  CHECK_RC(s.free_rc, ZAIRYU_RESULT_HANDLE_BUSY);
+  zairyu_read_result_free(r);
+  CHECK_RC(zairyu_card_free(s.own), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_free(s.inner), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_free(NULL), ZAIRYU_RESULT_OK);
+  zairyu_trust_store_free(t);
+}
+
+/* ---- verification getters: validity flags, per-field coverage ---- */
+
+/* The JSON value of `"key":` as written (true/false/null/number), or "" if absent. */
+static void json_value(const char *j, const char *key, char *out, size_t cap) {
+  char pat[64];
+  snprintf(pat, sizeof pat, "\"%s\":", key);
+  const char *p = j ? strstr(j, pat) : NULL;
+  out[0] = 0;
+  if (!p) return;
+  p += strlen(pat);
+  size_t n = strcspn(p, ",}");
+  if (n >= cap) n = cap - 1;
+  memcpy(out, p, n);
+  out[n] = 0;
+}
+
+/* A bool getter against the JSON report: true/false, or NOT_PRESENT for null. */
+static void check_flag(const zairyu_read_result *r, const char *j, const char *key,
+                       zairyu_result (*get)(const zairyu_read_result *, bool *)) {
+  char want[16];
+  bool v = false;
+  json_value(j, key, want, sizeof want);
+  zairyu_result rc = get(r, &v);
+  if (strcmp(want, "null") == 0) {
+    CHECK_RC(rc, ZAIRYU_RESULT_NOT_PRESENT);
+  } else {
+    CHECK_RC(rc, ZAIRYU_RESULT_OK);
+    CHECK(strcmp(want, v ? "true" : "false") == 0);
+  }
+}
+
+static void check_validity(const zairyu_read_result *r) {
+  char *j = json(r, 0);
+  char at[32];
+  int64_t when = 0;
+  check_flag(r, j, "certificate_valid_now", zairyu_read_result_certificate_valid_now);
+  check_flag(r, j, "anchor_valid_now", zairyu_read_result_anchor_valid_now);
+  json_value(j, "verified_at_unix", at, sizeof at);
+  CHECK_RC(zairyu_read_result_verified_at(r, &when), ZAIRYU_RESULT_OK);
+  CHECK(when > 1600000000 && when == strtoll(at, NULL, 10));
+  free(j);
+}
+
+/* Whether `name` is in the JSON array `"key":[...]`. */
+static int json_list_has(const char *j, const char *key, const char *name) {
+  char pat[64], item[64];
+  snprintf(pat, sizeof pat, "\"%s\":[", key);
+  snprintf(item, sizeof item, "\"%s\"", name);
+  const char *p = j ? strstr(j, pat) : NULL;
+  if (!p) return 0;
+  const char *end = strchr(p, ']');
+  const char *hit = strstr(p, item);
+  return hit && end && hit < end;
+}
+
+/* Every name of both lists: the getter agrees with the report's signed_fields. */
+static const char *COVERAGE_NAMES[] = {
+    "card_type", "card_number", "spec_version", "front", "face", "name", "address", "address_written_on",
+    "municipality_code", "comprehensive_permission", "individual_permission", "renewal_application",
+    "card_expiry", "birth_date", "sex", "nationality", "status_of_residence", "period_of_stay",
+    "permission_type", "permission_date", "work_restriction", "stay_expiry",
+    "comprehensive_permission_deadline", "renewal_application_pending", "note_recorded", "note_text"};
+
+static int check_signed_fields(const zairyu_read_result *r) {
+  char *j = json(r, 0);
+  int signed_count = 0;
+  for (size_t i = 0; i < sizeof COVERAGE_NAMES / sizeof COVERAGE_NAMES[0]; i++) {
+    const char *name = COVERAGE_NAMES[i];
+    bool v = false;
+    zairyu_result rc = zairyu_read_result_field_signed(r, name, &v);
+    if (json_list_has(j, "signed_fields", name)) {
+      CHECK_RC(rc, ZAIRYU_RESULT_OK);
+      CHECK(v);
+      signed_count++;
+    } else if (json_list_has(j, "unsigned_fields", name)) {
+      CHECK_RC(rc, ZAIRYU_RESULT_OK);
+      CHECK(!v);
+    } else {
+      CHECK_RC(rc, ZAIRYU_RESULT_NOT_PRESENT);
+    }
+  }
+  bool v = true;
+  CHECK_RC(zairyu_read_result_field_signed(r, "no_such_field", &v), ZAIRYU_RESULT_INVALID_ARGUMENT);
+  CHECK_RC(zairyu_read_result_field_signed(r, NULL, &v), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_read_result_field_signed(r, "face", NULL), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK(v);
+  free(j);
+  return signed_count;
+}
+
+static int is_signed(const zairyu_read_result *r, const char *name) {
+  bool v = false;
+  zairyu_result rc = zairyu_read_result_field_signed(r, name, &v);
+  return rc == ZAIRYU_RESULT_OK ? (v ? 1 : 0) : -(int)rc;
+}
+
+static void test_coverage_and_validity(void) {
+  zairyu_read_result *r = NULL;
+  /* First generation, valid under the test anchor: front and face only. */
+  CHECK_RC(read_sim("1", 0, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  CHECK(check_signed_fields(r) == 2);
+  CHECK(is_signed(r, "front") == 1 && is_signed(r, "face") == 1);
+  CHECK(is_signed(r, "address") == 0 && is_signed(r, "card_type") == 0 && is_signed(r, "card_number") == 0);
+  CHECK(is_signed(r, "birth_date") == -(int)ZAIRYU_RESULT_NOT_PRESENT);
+  check_validity(r);
+  zairyu_read_result_free(r);
+  /* Second generation: the printed entries, face and name; never the address image. */
+  CHECK_RC(read_sim("05", 0, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  CHECK(check_signed_fields(r) == 12);
+  CHECK(is_signed(r, "birth_date") == 1 && is_signed(r, "name") == 1 && is_signed(r, "face") == 1);
+  CHECK(is_signed(r, "address") == 0 && is_signed(r, "note_text") == 0);
+  CHECK(is_signed(r, "front") == -(int)ZAIRYU_RESULT_NOT_PRESENT);
+  check_validity(r);
+  zairyu_read_result_free(r);
+  /* An invalid signature binds nothing. */
+  CHECK_RC(read_sim("1", ZAIRYU_SIM_TAMPERED, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  CHECK(check_signed_fields(r) == 0);
+  CHECK(is_signed(r, "face") == 0);
+  zairyu_read_result_free(r);
+  /* Under-16: no certificate, so no validity to report. */
+  CHECK_RC(read_sim("2", ZAIRYU_SIM_UNDER_16, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  bool v = true;
+  CHECK_RC(zairyu_read_result_certificate_valid_now(r, &v), ZAIRYU_RESULT_NOT_PRESENT);
+  CHECK_RC(zairyu_read_result_anchor_valid_now(r, &v), ZAIRYU_RESULT_NOT_PRESENT);
+  CHECK(v);
+  CHECK(check_signed_fields(r) == 0);
+  check_validity(r);
+  zairyu_read_result_free(r);
+  /* No anchor: the certificate is judged, the anchor's validity is not known, and a
+     valid signature under nobody's key binds nothing. */
+  zairyu_trust_store *empty = NULL;
+  zairyu_card *c = NULL;
+  CHECK_RC(zairyu_trust_store_new(&empty), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_open_simulator("06", NULL, 0, &c), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_read(c, empty, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_read_result_certificate_valid_now(r, &v), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_read_result_anchor_valid_now(r, &v), ZAIRYU_RESULT_NOT_PRESENT);
+  CHECK(check_signed_fields(r) == 0);
+  check_validity(r);
+  zairyu_read_result_free(r);
+  CHECK_RC(zairyu_card_free(c), ZAIRYU_RESULT_OK);
+  zairyu_trust_store_free(empty);
+  CHECK_RC(zairyu_read_result_certificate_valid_now(NULL, &v), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_read_result_verified_at(NULL, NULL), ZAIRYU_RESULT_NULL_POINTER);
+}
+
+/* ---- card text with NUL and control characters (the NUL rule) ---- */
+
+/* ZAIRYU_SIM_HOSTILE_TEXT's text, as UTF-8 bytes (the header states it). */
+static const char HOSTILE[] = "東京都\0千代田区\x1b[2J\u202e霞が関\x7f" "１";
+
+static void check_hostile_field(const zairyu_read_result *r, uint32_t f) {
+  char buf[1024];
+  uint8_t raw[1024];
+  size_t n = 777;
+  memset(buf, 'X', sizeof buf);
+  /* As a string: refused (a C caller would see "東京都" only), nothing written. */
+  CHECK_RC(zairyu_read_result_field(r, f, buf, sizeof buf, &n), ZAIRYU_RESULT_TEXT_CONTAINS_NUL);
+  CHECK(n == 777 && buf[0] == 'X');
+  CHECK_RC(zairyu_read_result_field(r, f, NULL, 0, &n), ZAIRYU_RESULT_TEXT_CONTAINS_NUL);
+  CHECK(n == 777);
+  CHECK(last_error_starts_with("text_contains_nul: "));
+  /* As bytes with their length: all of it, NUL and controls as read. */
+  CHECK_RC(zairyu_read_result_field_raw(r, f, NULL, 0, &n), ZAIRYU_RESULT_BUFFER_TOO_SMALL);
+  CHECK(n == sizeof HOSTILE - 1);
+  n = 0;
+  CHECK_RC(zairyu_read_result_field_raw(r, f, raw, sizeof HOSTILE - 1, &n), ZAIRYU_RESULT_OK);
+  CHECK(n == sizeof HOSTILE - 1 && memcmp(raw, HOSTILE, n) == 0);
+}
+
+static void test_hostile_text(void) {
+  zairyu_read_result *r = NULL;
+  CHECK_RC(read_sim("1", ZAIRYU_SIM_HOSTILE_TEXT, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  if (r) {
+    check_hostile_field(r, ZAIRYU_FIELD_ADDRESS);
+    /* Clean fields of the same card are strings as before; the raw getter agrees. */
+    char *s = field(r, ZAIRYU_FIELD_MUNICIPALITY_CODE);
+    uint8_t raw[16];
+    size_t n = 0;
+    CHECK(s && strcmp(s, "131016") == 0);
+    free(s);
+    CHECK_RC(zairyu_read_result_field_raw(r, ZAIRYU_FIELD_MUNICIPALITY_CODE, raw, sizeof raw, &n), ZAIRYU_RESULT_OK);
+    CHECK(n == 6 && memcmp(raw, "131016", 6) == 0);
+    CHECK_RC(zairyu_read_result_field_raw(r, ZAIRYU_FIELD_BIRTH_DATE, raw, sizeof raw, &n), ZAIRYU_RESULT_NOT_PRESENT);
+    CHECK_RC(zairyu_read_result_field_raw(r, 9999, raw, sizeof raw, &n), ZAIRYU_RESULT_INVALID_ARGUMENT);
+    /* The report: escaped in JSON, warned about; the signature is unaffected. */
+    char *j = json(r, 0);
+    CHECK(j && strstr(j, "\\u0000") != NULL && strstr(j, "\"code\":\"unsafe_characters\"") != NULL);
+    CHECK(j && strlen(j) > 1000);
+    free(j);
+    check_verification(r, ZAIRYU_SIGNATURE_STATUS_VALID, ZAIRYU_CHAIN_STATUS_VERIFIED, ZAIRYU_ANCHOR_PROFILE_TEST,
+                       ZAIRYU_VERDICT_TEST, "test");
+    zairyu_read_result_free(r);
+  }
+  r = NULL;
+  CHECK_RC(read_sim("05", ZAIRYU_SIM_HOSTILE_TEXT, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  if (r) {
+    check_hostile_field(r, ZAIRYU_FIELD_NOTE_TEXT);
+    char *j = json(r, 0);
+    CHECK(j && strstr(j, "\"code\":\"unsafe_characters\"") != NULL);
+    free(j);
+    zairyu_read_result_free(r);
+  }
+  /* Without the flag no field holds a NUL: every field of every type is a string. */
+  const char *types[] = {"1", "2", "05", "06"};
+  for (int i = 0; i < 4; i++) {
+    r = NULL;
+    CHECK_RC(read_sim(types[i], 0, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+    for (uint32_t f = 1; f <= 31; f++) {
+      size_t n = 0;
+      zairyu_result rc = zairyu_read_result_field(r, f, NULL, 0, &n);
+      CHECK(rc == ZAIRYU_RESULT_BUFFER_TOO_SMALL || rc == ZAIRYU_RESULT_NOT_PRESENT ||
+            rc == ZAIRYU_RESULT_INVALID_ARGUMENT);
+    }
+    zairyu_read_result_free(r);
+  }
+}
+
+/* ---- test builds only: the panic boundary, the production path ---- */
+
+static void test_panic_boundary(void) {
+#ifdef ZAIRYU_TEST_HOOKS
+  zairyu_trust_store *t = sim_trust();
+  zairyu_card *c = NULL;
+  zairyu_read_result *sentinel = (zairyu_read_result *)&passed; /* never dereferenced */
+  zairyu_read_result *r = sentinel;
+  CHECK_RC(zairyu_card_open_simulator("05", NULL, 0, &c), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_test_panic_in_next_read(), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_read(c, t, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_PANIC);
+  CHECK(r == sentinel);
+  CHECK(last_error_starts_with("panic: "));
+  /* The unwinding released the card: it reads, and frees, as usual. */
+  r = NULL;
+  CHECK_RC(zairyu_card_read(c, t, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  zairyu_read_result_free(r);
+  CHECK_RC(zairyu_card_free(c), ZAIRYU_RESULT_OK);
+  zairyu_trust_store_free(t);
+#else
+  skipped++;
+#endif
+}
+
+/* Reads a whole file into a malloc'd buffer. */
+static uint8_t *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  uint8_t *buf = malloc(65536);
+  *len = buf ? fread(buf, 1, 65536, f) : 0;
+  fclose(f);
+  return buf;
+}
+
+/* The synthetic production roots (sim/fixtures/gen{1,2}-synthetic-production-ca.der), copied
+   into ZAIRYU_TEST_PRODUCTION_DIR by run-c-tests.sh. A test build of the library
+   (cargo feature test-production-root, -DZAIRYU_TEST_PRODUCTION_ROOT) pins them: a
+   card they sign is PRODUCTION. A release library refuses them as unpinned. */
+static void test_production_path(void) {
+  const char *dir = getenv("ZAIRYU_TEST_PRODUCTION_DIR");
+  if (!dir) {
+    skipped++;
+    return;
+  }
+  char path[512];
+  size_t der_len = 0, count = 0;
+  snprintf(path, sizeof path, "%s/gen1-synthetic-production-ca.der", dir);
+  uint8_t *gen1_root = slurp(path, &der_len);
+  CHECK(gen1_root != NULL && der_len > 500);
+
+  /* The root as a test anchor only: valid, but TEST, never PRODUCTION. */
+  zairyu_trust_store *test_only = sim_trust();
+  zairyu_card *c = NULL;
+  zairyu_read_result *r = NULL;
+  CHECK_RC(zairyu_trust_store_add_test_anchor_der(test_only, gen1_root, der_len), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_open_simulator("1", NULL, ZAIRYU_SIM_SYNTHETIC_PRODUCTION_PKI, &c), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_read(c, test_only, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  check_verification(r, ZAIRYU_SIGNATURE_STATUS_VALID, ZAIRYU_CHAIN_STATUS_VERIFIED, ZAIRYU_ANCHOR_PROFILE_TEST,
+                     ZAIRYU_VERDICT_TEST, "test");
+  zairyu_read_result_free(r);
+  r = NULL;
+  zairyu_card_free(c);
+  c = NULL;
+
+  /* The same root also loaded from the production directory (after the test anchor). */
+  zairyu_result load = zairyu_trust_store_load_production_dir(test_only, dir, &count);
+#ifdef ZAIRYU_TEST_PRODUCTION_ROOT
+  CHECK_RC(load, ZAIRYU_RESULT_OK);
+  CHECK(count == 2);
+  const char *types[] = {"1", "2", "05", "06"};
+  for (int i = 0; i < 4; i++) {
+    CHECK_RC(zairyu_card_open_simulator(types[i], NULL, ZAIRYU_SIM_SYNTHETIC_PRODUCTION_PKI, &c), ZAIRYU_RESULT_OK);
+    CHECK_RC(zairyu_card_read(c, test_only, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+    /* Preferred over the test anchor with the same key. */
+    check_verification(r, ZAIRYU_SIGNATURE_STATUS_VALID, ZAIRYU_CHAIN_STATUS_VERIFIED,
+                       ZAIRYU_ANCHOR_PROFILE_PRODUCTION, ZAIRYU_VERDICT_PRODUCTION, "production");
+    bool v = false;
+    CHECK_RC(zairyu_read_result_anchor_valid_now(r, &v), ZAIRYU_RESULT_OK);
+    CHECK(is_signed(r, "face") == 1);
+    zairyu_read_result_free(r);
+    r = NULL;
+    zairyu_card_free(c);
+    c = NULL;
+  }
+  /* A card of the simulator's test PKI under the same store stays TEST. */
+  CHECK_RC(read_sim("05", 0, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  check_verification(r, ZAIRYU_SIGNATURE_STATUS_VALID, ZAIRYU_CHAIN_STATUS_VERIFIED, ZAIRYU_ANCHOR_PROFILE_TEST,
+                     ZAIRYU_VERDICT_TEST, "test");
+  zairyu_read_result_free(r);
+#else
+  /* A release library: the synthetic roots are not pinned, the store is unchanged. */
+  CHECK_RC(load, ZAIRYU_RESULT_VERIFY_UNPINNED_PRODUCTION_ROOT);
+  CHECK_RC(zairyu_trust_store_count(test_only, &count), ZAIRYU_RESULT_OK);
+  CHECK(count == 3);
+#endif
+  zairyu_trust_store_free(test_only);
+  free(gen1_root);
+}
+
 /* ---- PC/SC ---- */
 
 static void test_pcsc(void) {
@@ -762,8 +1179,18 @@ int main(void) {
   test_trust_store();
   test_unpinned_root();
   test_null_pointers();
+  test_trust_store_from_callback();
+  test_free_busy_card();
+  test_coverage_and_validity();
+  test_hostile_text();
+  test_panic_boundary();
+  test_production_path();
   test_pcsc();
-  if (skipped) fprintf(stderr, "(%d test groups skipped: see ZAIRYU_TEST_READER, ZAIRYU_TEST_CA_DIR)\n", skipped);
+  if (skipped)
+    fprintf(stderr,
+            "(%d test groups skipped: see ZAIRYU_TEST_READER, ZAIRYU_TEST_CA_DIR, ZAIRYU_TEST_PRODUCTION_DIR, "
+            "ZAIRYU_TEST_HOOKS)\n",
+            skipped);
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -14,9 +14,17 @@
 //! * `61 XX` responses (produced by some readers and T=0 drivers; the chip never does)
 //!   are passed up as they are: the core's `Card::exchange` completes them with GET
 //!   RESPONSE, for every transport alike;
-//! * extended-length APDUs are passed through ([`Transport::limits`] says
-//!   `extended_length = true`): probing for short-APDU-only readers and falling back is
-//!   the core's job, never this crate's;
+//! * what the reader can carry is asked at connect, before the first read
+//!   ([`ReaderCapabilities`]: `SCARD_ATTR_MAXINPUT`, the PC/SC part 10 property
+//!   `dwMaxAPDUDataSize` where the driver has it, and for a T=0 card its ATR), and
+//!   [`Transport::limits`] says so: a reader known to carry short APDUs only, or a T=0
+//!   card without extended Lc/Le, is never sent an extended APDU. Otherwise extended
+//!   APDUs are passed through, and the driver failures a reader without them produces
+//!   (`SCARD_E_NOT_TRANSACTED`, `SCARD_E_INSUFFICIENT_BUFFER`,
+//!   `SCARD_E_INVALID_PARAMETER`) become [`TransportError::LinkRefused`], on which the
+//!   core uses its next short-APDU variant: falling back is the core's job;
+//! * the receive buffer of each transmit holds what the command's Le asks for, never
+//!   more than the largest answer of this protocol ([`RECEIVE_BUFFER`]);
 //! * PC/SC errors become [`TransportError`]s by one function, [`map_pcsc_error`];
 //! * a [`PcscContext`] whose service went away (pcscd restarted) is re-established on
 //!   the next call.
@@ -30,7 +38,8 @@ use std::time::Duration;
 
 use pcsc::{Disposition, Protocol, Protocols, ReaderState, Scope, ShareMode, State};
 use self_cell::{MutBorrow, self_cell};
-use zairyu::error::TransportError;
+use zairyu::apdu::ParsedCommand;
+use zairyu::error::{LinkRefusal, TransportError};
 use zairyu::transport::{Limits, Transport};
 use zeroize::Zeroizing;
 
@@ -44,10 +53,125 @@ const LOG: &str = "zairyu_pcsc";
 /// quickly such a loop sees it.
 pub const POLL: Duration = Duration::from_millis(250);
 
-/// The largest response the spec defines plus SW is 7015 bytes (first-generation
-/// DF1/EF01 with SW); the receive buffer is PC/SC's extended maximum, so any
-/// extended response fits.
-pub const RECEIVE_BUFFER: usize = pcsc::MAX_BUFFER_SIZE_EXTENDED;
+/// The largest receive buffer offered to a transmit: the largest response the spec
+/// defines, 7015 bytes with SW (first-generation DF1/EF01 under SM). A longer answer
+/// is malformed for this protocol; PC/SC reports it as `SCARD_E_INSUFFICIENT_BUFFER`.
+/// Each transmit offers less when the command's Le asks for less ([`receive_len`]).
+pub const RECEIVE_BUFFER: usize = zairyu::apdu::MAX_RESPONSE;
+
+/// The receive buffer for one command: Ne + SW when it has an Le (at most
+/// [`RECEIVE_BUFFER`]), 258 bytes when it has none (room for data a card sends
+/// unasked), [`RECEIVE_BUFFER`] when it does not parse.
+pub fn receive_len(command: &[u8]) -> usize {
+    match ParsedCommand::parse(command) {
+        Some(ParsedCommand { ne: Some(ne), .. }) => ne.min(RECEIVE_BUFFER - 2) + 2,
+        Some(_) => 256 + 2,
+        None => RECEIVE_BUFFER,
+    }
+}
+
+/// `FEATURE_GET_TLV_PROPERTIES` (PC/SC part 10 §2.3).
+const FEATURE_GET_TLV_PROPERTIES: u8 = 0x12;
+/// `PCSCv2_PART10_PROPERTY_dwMaxAPDUDataSize`.
+const PROPERTY_MAX_APDU_DATA_SIZE: u8 = 0x0A;
+
+/// What a reader (and, for T=0, the card's ATR) says it can carry, asked at connect
+/// before the first read. `None` where the driver does not answer (vpcd answers
+/// none of the reader queries).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReaderCapabilities {
+    /// `SCARD_ATTR_MAXINPUT`: the longest APDU the reader takes in one message (the
+    /// CCID driver answers its descriptor's `dwMaxCCIDMessageLength` − 10).
+    pub max_input: Option<u32>,
+    /// The PC/SC part 10 property `dwMaxAPDUDataSize`: the CCID driver answers 0 for
+    /// a short-APDU reader and 65,536 for a TPDU or extended-APDU reader.
+    pub max_apdu_data_size: Option<u32>,
+    /// For a T=0 card: whether its ATR declares extended Lc and Le fields (card
+    /// capabilities, ISO/IEC 7816-4 §8.1.1.2.7); `None` if it says nothing.
+    pub atr_extended_length: Option<bool>,
+}
+
+impl ReaderCapabilities {
+    /// Whether extended-length APDUs can be carried, as far as the reader and card
+    /// say: not on a reader whose `dwMaxAPDUDataSize` is at most 256 (short APDUs
+    /// only), nor to a T=0 card whose ATR does not declare extended Lc/Le (T=0 has a
+    /// one-byte P3); otherwise yes, until a transmit shows otherwise.
+    pub fn extended_length(&self, protocol: Option<Protocol>) -> bool {
+        if self.max_apdu_data_size.is_some_and(|n| n <= 256) {
+            return false;
+        }
+        !(protocol == Some(Protocol::T0) && self.atr_extended_length != Some(true))
+    }
+
+    fn ask(card: &pcsc::Card, atr: &[u8], protocol: Option<Protocol>) -> Self {
+        let max_input = card
+            .get_attribute_owned(pcsc::Attribute::Maxinput)
+            .ok()
+            .and_then(|v| Some(u32::from_ne_bytes(v.get(..4)?.try_into().ok()?)));
+        ReaderCapabilities {
+            max_input,
+            max_apdu_data_size: part10_max_apdu_data_size(card),
+            atr_extended_length: if protocol == Some(Protocol::T0) { atr_extended_length(atr) } else { None },
+        }
+    }
+}
+
+/// `dwMaxAPDUDataSize` from the reader's PC/SC part 10 TLV properties, if it has them.
+fn part10_max_apdu_data_size(card: &pcsc::Card) -> Option<u32> {
+    let mut buf = [0u8; 256];
+    // CM_IOCTL_GET_FEATURE_REQUEST = SCARD_CTL_CODE(3400) (PC/SC part 10 §2.2); the
+    // features: tag (1), length 4 (1), control code (4, big-endian).
+    let features = card.control(pcsc::ctl_code(3400), &[], &mut buf).ok()?;
+    let code = features
+        .chunks_exact(6)
+        .find(|f| f[0] == FEATURE_GET_TLV_PROPERTIES && f[1] == 4)
+        .map(|f| u32::from_be_bytes([f[2], f[3], f[4], f[5]]))?;
+    let mut props = [0u8; 256];
+    let props = card.control(code as _, &[], &mut props).ok()?;
+    // Properties: tag (1), length (1), value (little-endian).
+    let mut rest = props;
+    while let [tag, len, tail @ ..] = rest {
+        let (value, next) = tail.split_at_checked(usize::from(*len))?;
+        if *tag == PROPERTY_MAX_APDU_DATA_SIZE && value.len() == 4 {
+            return Some(u32::from_le_bytes([value[0], value[1], value[2], value[3]]));
+        }
+        rest = next;
+    }
+    None
+}
+
+/// Whether an ATR's historical bytes declare extended Lc and Le fields (the third
+/// software-function byte of the card capabilities, tag `7X`, bit 7; ISO/IEC 7816-4
+/// §8.1.1.2.7). `None` if the ATR is malformed or has no card capabilities.
+pub fn atr_extended_length(atr: &[u8]) -> Option<bool> {
+    let t0 = *atr.get(1)?;
+    let k = usize::from(t0 & 0x0F);
+    let (mut y, mut i) = (t0 >> 4, 2usize);
+    loop {
+        i += usize::from(y & 1) + usize::from((y >> 1) & 1) + usize::from((y >> 2) & 1);
+        if y & 8 == 0 {
+            break;
+        }
+        y = *atr.get(i)? >> 4;
+        i += 1;
+    }
+    let hist = atr.get(i..i.checked_add(k)?)?;
+    let objects = match hist.split_first()? {
+        (0x80, rest) => rest,
+        // Category 00: the last three bytes are a status indicator.
+        (0x00, rest) => rest.get(..rest.len().checked_sub(3)?)?,
+        _ => return None,
+    };
+    let mut rest = objects;
+    while let [b, tail @ ..] = rest {
+        let (value, next) = tail.split_at_checked(usize::from(b & 0x0F))?;
+        if b >> 4 == 0x7 && value.len() >= 3 {
+            return Some(value[2] & 0x40 != 0);
+        }
+        rest = next;
+    }
+    None
+}
 
 /// How long a failed transmit waits for pcscd to tell a removed card from a driver
 /// failure (pcsc-lite polls card presence every 400 ms for readers without
@@ -62,7 +186,11 @@ const LINK_SETTLE: Duration = Duration::from_millis(1200);
 /// | `SCARD_W_RESET_CARD` | `CardReset` (the SM session is dropped) |
 /// | `SCARD_E_NO_SERVICE`, `SCARD_E_SERVICE_STOPPED`, `SCARD_E_NO_READERS_AVAILABLE`, `SCARD_E_READER_UNAVAILABLE`, `SCARD_E_UNKNOWN_READER` | `ReaderUnavailable(…)` |
 /// | `SCARD_E_SHARING_VIOLATION` | `SharingViolation` |
+/// | `SCARD_E_NOT_TRANSACTED` (the driver failed the transmit), `SCARD_E_INSUFFICIENT_BUFFER`, `SCARD_E_INVALID_PARAMETER` | `LinkRefused(…)`: the core's signal to use its next short-APDU variant |
 /// | anything else | `Other(text)` |
+///
+/// A failed transmit is first checked against the card's presence
+/// (`PcscCard::transmit`), so a card that left is `CardRemoved`, not `LinkRefused`.
 ///
 /// [`PcscCard::connect`] turns `SCARD_E_UNKNOWN_READER` into
 /// [`TransportError::NoSuchReader`] itself, as only it knows the name asked for.
@@ -75,6 +203,9 @@ pub fn map_pcsc_error(e: pcsc::Error) -> TransportError {
             TransportError::ReaderUnavailable(format!("{e} ({e:?})"))
         }
         E::SharingViolation => TransportError::SharingViolation,
+        E::NotTransacted => TransportError::LinkRefused(LinkRefusal::NotTransacted),
+        E::InsufficientBuffer => TransportError::LinkRefused(LinkRefusal::InsufficientBuffer),
+        E::InvalidParameter => TransportError::LinkRefused(LinkRefusal::InvalidParameter),
         other => TransportError::Other(format!("PC/SC: {other} ({other:?})")),
     }
 }
@@ -291,6 +422,7 @@ pub struct PcscCard {
     reader: String,
     atr: Vec<u8>,
     protocol: Option<Protocol>,
+    caps: ReaderCapabilities,
     buf: Zeroizing<Vec<u8>>,
 }
 
@@ -323,14 +455,17 @@ impl PcscCard {
         let status = card.status2_owned().map_err(map_pcsc_error)?;
         let protocol = status.protocol2();
         let atr = status.atr().to_vec();
+        let caps = ReaderCapabilities::ask(&card, &atr, protocol);
         let mut this = PcscCard {
             handle: Handle::Plain(card),
             reader: reader.to_owned(),
             atr,
             protocol,
+            caps,
             buf: Zeroizing::new(vec![0u8; RECEIVE_BUFFER]),
         };
         log::info!(target: LOG, "reader {reader:?}: connected, protocol {}, ATR {} bytes", this.protocol(), this.atr.len());
+        log::info!(target: LOG, "reader {reader:?}: {:?}; extended APDUs {}", this.caps, if this.extended_length() { "passed through" } else { "not carried" });
         this.begin_transaction()?;
         Ok(this)
     }
@@ -354,6 +489,15 @@ impl PcscCard {
     /// The reader's name.
     pub fn reader(&self) -> &str {
         &self.reader
+    }
+
+    /// What the reader (and a T=0 card's ATR) said it can carry, at connect.
+    pub fn capabilities(&self) -> ReaderCapabilities {
+        self.caps
+    }
+
+    fn extended_length(&self) -> bool {
+        self.caps.extended_length(self.protocol)
     }
 
     /// Whether the session's transaction is held.
@@ -417,12 +561,17 @@ impl PcscCard {
     }
 
     fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let extended = ParsedCommand::parse(command).is_some_and(|p| p.extended);
+        if extended && self.protocol == Some(Protocol::T0) && !self.extended_length() {
+            return Err(TransportError::LinkRefused(LinkRefusal::T0WithoutExtendedLength));
+        }
         let card = self.handle.card().ok_or_else(|| TransportError::Other("card handle unavailable".to_owned()))?;
-        match card.transmit(command, &mut self.buf[..]) {
+        let len = receive_len(command).min(self.buf.len());
+        match card.transmit(command, &mut self.buf[..len]) {
             Ok(resp) => Ok(resp.to_vec()),
             Err(e) => {
                 log::debug!(target: LOG, "reader {:?}: transmit failed: {e:?}", self.reader);
-                Err(self.classify_link_failure(e))
+                Err(self.classify_link_failure(e, extended))
             }
         }
     }
@@ -433,8 +582,26 @@ impl PcscCard {
     /// the removal. Ask the handle's status for a short while ([`LINK_SETTLE`]), so a
     /// card that left is reported as [`TransportError::CardRemoved`] (and a reset as
     /// [`TransportError::CardReset`]) rather than an opaque driver failure.
-    fn classify_link_failure(&self, e: pcsc::Error) -> TransportError {
+    ///
+    /// An extended command that the driver fails (`SCARD_E_NOT_TRANSACTED`,
+    /// `SCARD_E_INVALID_PARAMETER`) is what a reader without extended APDUs does: the
+    /// status is asked once, without waiting, and a card still there makes it
+    /// [`TransportError::LinkRefused`] (if the card did leave, the core's next, short
+    /// command meets the removal and waits for it). `SCARD_E_INSUFFICIENT_BUFFER` (an
+    /// answer longer than asked for) never means the card left.
+    fn classify_link_failure(&self, e: pcsc::Error, extended: bool) -> TransportError {
         use pcsc::Error as E;
+        if e == E::InsufficientBuffer {
+            return map_pcsc_error(e);
+        }
+        if extended && matches!(e, E::NotTransacted | E::InvalidParameter) {
+            let Some(card) = self.handle.card() else { return map_pcsc_error(e) };
+            return match card.status2_owned() {
+                Err(status_err @ (E::RemovedCard | E::NoSmartcard | E::ResetCard)) => map_pcsc_error(status_err),
+                Ok(st) if st.status().contains(pcsc::Status::ABSENT) => TransportError::CardRemoved,
+                _ => map_pcsc_error(e),
+            };
+        }
         if !matches!(e, E::NotTransacted | E::CommError | E::UnresponsiveCard | E::UnpoweredCard | E::UnknownError) {
             return map_pcsc_error(e);
         }
@@ -475,8 +642,18 @@ impl Transport for PcscCard {
         Ok(resp)
     }
 
+    /// Extended APDUs unless the reader or a T=0 card said otherwise at connect
+    /// ([`ReaderCapabilities::extended_length`]); a short-APDU reader carries commands
+    /// of at most its `SCARD_ATTR_MAXINPUT` (≤ 261) bytes and 256 data bytes back.
     fn limits(&self) -> Limits {
-        Limits { extended_length: true, max_command: Limits::FULL.max_command, max_response: 65538 }
+        if self.extended_length() {
+            Limits::FULL
+        } else {
+            let max_command = self.caps.max_input.map_or(Limits::SHORT.max_command, |m| {
+                usize::try_from(m).unwrap_or(usize::MAX).min(Limits::SHORT.max_command)
+            });
+            Limits { max_command, ..Limits::SHORT }
+        }
     }
 }
 
@@ -549,6 +726,9 @@ mod tests {
             }
         }
         assert_eq!(map_pcsc_error(E::SharingViolation), TransportError::SharingViolation);
+        assert_eq!(map_pcsc_error(E::NotTransacted), TransportError::LinkRefused(LinkRefusal::NotTransacted));
+        assert_eq!(map_pcsc_error(E::InsufficientBuffer), TransportError::LinkRefused(LinkRefusal::InsufficientBuffer));
+        assert_eq!(map_pcsc_error(E::InvalidParameter), TransportError::LinkRefused(LinkRefusal::InvalidParameter));
         for e in [E::CommError, E::Timeout, E::InvalidHandle, E::UnresponsiveCard, E::ProtoMismatch] {
             match map_pcsc_error(e) {
                 TransportError::Other(text) => assert!(text.contains(&format!("{e:?}")), "{text}"),
@@ -559,6 +739,7 @@ mod tests {
         assert_eq!(code(E::RemovedCard), "transport_card_removed");
         assert_eq!(code(E::ResetCard), "transport_card_reset");
         assert_eq!(code(E::NoService), "transport_reader_unavailable");
+        assert_eq!(code(E::NotTransacted), "transport_link_refused");
     }
 
     #[test]
@@ -572,8 +753,53 @@ mod tests {
     }
 
     #[test]
-    fn receive_buffer_holds_largest_response() {
-        const { assert!(RECEIVE_BUFFER >= 7015) };
-        const { assert!(RECEIVE_BUFFER >= 65538) };
+    fn receive_buffer_holds_what_the_command_asks_for() {
+        const { assert!(RECEIVE_BUFFER == 7015) };
+        // Extended Le 00 00: the largest answer of the protocol.
+        assert_eq!(receive_len(&[0x00, 0xB0, 0x85, 0x00, 0x00, 0x00, 0x00]), 7015);
+        assert_eq!(receive_len(&[0x08, 0xB0, 0x85, 0, 0, 0, 4, 0x96, 2, 0, 0, 0, 0]), 7015);
+        // Short Le: Ne + SW.
+        assert_eq!(receive_len(&[0x00, 0x84, 0x00, 0x00, 0x08]), 10);
+        assert_eq!(receive_len(&[0x00, 0xB0, 0x8B, 0x00, 0x00]), 258);
+        assert_eq!(receive_len(&[0x00, 0xB0, 0x8B, 0x00, 0x00, 0x01, 0x2C]), 302);
+        // No Le: room for 256 bytes sent unasked; not an APDU: the most.
+        assert_eq!(receive_len(&[0x00, 0xA4, 0x00, 0x00, 0x02, 0x3F, 0x00]), 258);
+        assert_eq!(receive_len(&[0x00, 0xA4]), 7015);
+    }
+
+    #[test]
+    fn atr_card_capabilities() {
+        // Contactless Type B ATR (PC/SC part 3): no card capabilities.
+        assert_eq!(atr_extended_length(&[0x3B, 0x88, 0x80, 0x01, 0, 0, 0, 0, 0x77, 0x81, 0x80, 0x40, 0x3F]), None);
+        // T=0, two historical bytes that are not compact-TLV.
+        assert_eq!(atr_extended_length(&[0x3B, 0x02, 0x14, 0x50]), None);
+        // Category 80, card capabilities 73 with byte 3 = C0 (extended Lc/Le) or 80.
+        assert_eq!(atr_extended_length(&[0x3B, 0x05, 0x80, 0x73, 0x00, 0x00, 0xC0]), Some(true));
+        assert_eq!(atr_extended_length(&[0x3B, 0x05, 0x80, 0x73, 0x00, 0x00, 0x80]), Some(false));
+        // Interface bytes TA1 and TD1 (T=0, nothing follows), then five historical bytes.
+        assert_eq!(atr_extended_length(&[0x3B, 0x95, 0x13, 0x00, 0x80, 0x73, 0x00, 0x00, 0xC0]), Some(true));
+        // TD1 announcing TD2 (T=1), which announces nothing.
+        assert_eq!(atr_extended_length(&[0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0x00, 0x00, 0xC0]), Some(true));
+        // Category 00 with a status indicator (3 bytes) after the objects.
+        assert_eq!(atr_extended_length(&[0x3B, 0x08, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x90, 0x00]), Some(true));
+        // Truncated and empty ATRs.
+        assert_eq!(atr_extended_length(&[0x3B, 0x05, 0x80, 0x73]), None);
+        assert_eq!(atr_extended_length(&[]), None);
+        assert_eq!(atr_extended_length(&[0x3B, 0xF0]), None);
+    }
+
+    #[test]
+    fn what_the_reader_says_decides_the_limits() {
+        let t1 = Some(Protocol::T1);
+        let t0 = Some(Protocol::T0);
+        let unknown = ReaderCapabilities::default();
+        assert!(unknown.extended_length(t1));
+        assert!(!unknown.extended_length(t0), "T=0 without a declaration");
+        let short_reader = ReaderCapabilities { max_apdu_data_size: Some(0), max_input: Some(261), ..unknown };
+        assert!(!short_reader.extended_length(t1));
+        let ext_reader = ReaderCapabilities { max_apdu_data_size: Some(0x10000), ..unknown };
+        assert!(ext_reader.extended_length(t1));
+        let t0_ext = ReaderCapabilities { atr_extended_length: Some(true), ..unknown };
+        assert!(t0_ext.extended_length(t0));
     }
 }

@@ -15,12 +15,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use zairyu::CardNumber;
+use zairyu::apdu::ParsedCommand;
 use zairyu::auth::OsRandom;
 use zairyu::crypto::TdesSuite;
-use zairyu::error::{Error, Step, TransportError};
+use zairyu::error::{Error, LinkRefusal, Step, TransportError};
 use zairyu::files::CardType;
 use zairyu::sequence::{CardRead, ReadOptions, read_card, read_card_type};
-use zairyu::session::{Card, Df};
+use zairyu::session::{Card, Df, fallback};
 use zairyu::transport::Transport;
 use zairyu::verify::{AnchorProfile, SignatureStatus, TrustStore};
 use zairyu_pcsc::pcsc;
@@ -28,7 +29,7 @@ use zairyu_pcsc::{PcscCard, list_readers, wait_for_card};
 
 use crate::common::pcscd::{pcscd, wait_card};
 use zairyu_sim::vpcd::{ServeFault, ServeOptions, serve};
-use zairyu_sim::{IssueOptions, IssuedCard, SimCard};
+use zairyu_sim::{Fault, IssueOptions, IssuedCard, SimCard};
 
 const SLOT0: (&str, u16) = ("Virtual PCD 00 00", 35963);
 const SLOT1: (&str, u16) = ("Virtual PCD 00 01", 35964);
@@ -56,17 +57,33 @@ struct Served {
 }
 
 impl Served {
-    fn start(slot: (&'static str, u16), card_type: CardType, mut opts: ServeOptions) -> Served {
+    fn start(slot: (&'static str, u16), card_type: CardType, opts: ServeOptions) -> Served {
+        Served::start_card(slot, move || issue(card_type), opts)
+    }
+
+    /// Serves the cards `card` makes (a fresh one after each removal).
+    fn start_card(
+        slot: (&'static str, u16),
+        card: impl FnMut() -> SimCard + Send + 'static,
+        mut opts: ServeOptions,
+    ) -> Served {
         opts.port = slot.1;
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
-        let thread = std::thread::spawn(move || serve(move || issue(card_type), &opts, &s));
+        let thread = std::thread::spawn(move || serve(card, &opts, &s));
         Served { stop, thread: Some(thread), reader: slot.0 }
     }
 
     /// Starts serving and waits until pcscd shows the card.
     fn present(slot: (&'static str, u16), card_type: CardType, opts: ServeOptions) -> Served {
         let s = Served::start(slot, card_type, opts);
+        wait_card(s.reader, true, Duration::from_secs(10));
+        s
+    }
+
+    /// [`Served::present`] for a card with a simulator fault.
+    fn present_with(slot: (&'static str, u16), card_type: CardType, fault: Fault, opts: ServeOptions) -> Served {
+        let s = Served::start_card(slot, move || issue(card_type).with_fault(fault.clone()), opts);
         wait_card(s.reader, true, Duration::from_secs(10));
         s
     }
@@ -303,30 +320,145 @@ fn reset_waits_for_the_transaction() {
     served.remove();
 }
 
+/// A transport over a [`PcscCard`] that counts what went over the link: extended
+/// commands, failed transmits, and `6C XX` answers.
+struct Counting {
+    card: PcscCard,
+    extended: usize,
+    failed: Vec<TransportError>,
+    wrong_le: usize,
+}
+
+impl Counting {
+    fn connect(reader: &str) -> Counting {
+        Counting { card: PcscCard::connect(reader).unwrap(), extended: 0, failed: Vec::new(), wrong_le: 0 }
+    }
+}
+
+impl Transport for Counting {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        if ParsedCommand::parse(command).is_some_and(|p| p.extended) {
+            self.extended += 1;
+        }
+        let r = self.card.transmit(command);
+        match &r {
+            Ok(resp) if resp.len() >= 2 && resp[resp.len() - 2] == 0x6C => self.wrong_le += 1,
+            Ok(_) => {}
+            Err(e) => self.failed.push(e.clone()),
+        }
+        r
+    }
+    fn limits(&self) -> zairyu::transport::Limits {
+        self.card.limits()
+    }
+}
+
+fn read_counting(reader: &str) -> (CardRead, Counting) {
+    let number = CardNumber::parse(NUMBER).unwrap();
+    let mut card = Card::new(Counting::connect(reader));
+    let r = read_card(&mut card, &number, &sim_trust(), &mut OsRandom, &ReadOptions::default())
+        .unwrap_or_else(|e| panic!("{reader}: {e:?}"));
+    (r, card.into_transport())
+}
+
+const EXTENDED_READ: [u8; 7] = [0x00, 0xB0, 0x8B, 0x00, 0x00, 0x00, 0x00];
+const SELECT_MF: [u8; 7] = [0x00, 0xA4, 0x00, 0x00, 0x02, 0x3F, 0x00];
+
 #[test]
 #[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
 fn short_apdu_only_reader() {
     init_log();
     let opts = ServeOptions { short_apdus_only: true, ..Default::default() };
     let served = Served::present(SLOT1, CardType::ResidenceCard, opts);
-    let r = read(SLOT1.0, NUMBER);
-    // The transport claims extended length; the reader answers extended commands
-    // `67 00`. The core probes and falls back by itself (CardRead.link records it);
-    // a core without the fallback would fail with ExtendedLengthUnsupported, which is
-    // accepted too. Observed 2026-11-26: the fallback reads the card (71 APDUs).
-    match r {
-        Ok(read) => {
-            eprintln!("short-APDU reader: read in {} APDUs, link {:?}", read.metrics.apdus, read.link);
-            assert_verified(&read, "1");
-            // The core probed, fell back to short APDUs and says so.
-            assert_eq!(read.link.extended_length, Some(false));
-            assert!(!read.link.fallbacks.is_empty());
+    // vpcd tells nothing about the reader, so the transport claims extended length;
+    // this reader answers extended commands `67 00` itself. The core asks each file
+    // in the extended form, is refused, and reads it with short APDUs.
+    let (read, link) = read_counting(SLOT1.0);
+    eprintln!("short-APDU reader: read in {} APDUs, link {:?}", read.metrics.apdus, read.link);
+    assert_verified(&read, "1");
+    assert_eq!(read.link.extended_length, Some(false));
+    assert_eq!(read.link.fallbacks, [fallback::SHORT_PLAIN_CHUNKED, fallback::SM_SHORT_CHUNKED]);
+    assert_eq!(link.extended, read.raw_files.len(), "one extended attempt per file");
+    assert!(link.failed.is_empty(), "{:?}", link.failed);
+    served.remove();
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn reader_that_fails_extended_transmits() {
+    init_log();
+    for (slot, t, code) in [(SLOT0, CardType::ResidenceCard, "1"), (SLOT1, CardType::Gen2ResidenceCard, "05")] {
+        let opts = ServeOptions { fail_extended_transmit: true, ..Default::default() };
+        let served = Served::present(slot, t, opts);
+        {
+            // pcscd fails the transmit itself; the card stays in the field and answers.
+            let mut card = PcscCard::connect(slot.0).unwrap();
+            assert!(card.limits().extended_length, "vpcd says nothing about the reader");
+            let e = card.transmit(&EXTENDED_READ).unwrap_err();
+            assert_eq!(e, TransportError::LinkRefused(LinkRefusal::InsufficientBuffer));
+            assert_eq!(card.transmit(&SELECT_MF).unwrap(), [0x90, 0x00]);
         }
-        Err(e) => {
-            eprintln!("short-APDU reader: read failed: {e:?}");
-            assert_eq!(e, Error::Transport(TransportError::ExtendedLengthUnsupported));
+        let (read, link) = read_counting(slot.0);
+        assert_verified(&read, code);
+        assert_eq!(read.link.extended_length, Some(false));
+        assert_eq!(read.link.fallbacks[0], fallback::SHORT_PLAIN_CHUNKED, "{:?}", read.link);
+        if code == "1" {
+            assert!(read.link.fallbacks.contains(&fallback::SM_SHORT_CHUNKED), "{:?}", read.link);
         }
+        // The first extended command failed the transmit and was the last one sent.
+        assert_eq!(link.extended, 1);
+        assert_eq!(link.failed, [TransportError::LinkRefused(LinkRefusal::InsufficientBuffer)]);
+        served.remove();
     }
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn card_without_extended_apdus_answering_6c() {
+    init_log();
+    let served =
+        Served::present_with(SLOT0, CardType::Gen2SpecialPermanentResident, Fault::ShortCard, Default::default());
+    {
+        let mut card = PcscCard::connect(SLOT0.0).unwrap();
+        assert_eq!(card.transmit(&EXTENDED_READ).unwrap(), [0x67, 0x00]);
+        // MF/EF01 is shorter than 256 bytes: a T=0-style card wants the exact Le.
+        let r = card.transmit(&[0x00, 0xB0, 0x8B, 0x00, 0x00]).unwrap();
+        assert_eq!((r.len(), r[0]), (2, 0x6C), "{r:02X?}");
+    }
+    let (read, link) = read_counting(SLOT0.0);
+    assert_verified(&read, "06");
+    assert_eq!(read.link.extended_length, Some(false));
+    assert_eq!(read.link.fallbacks[0], fallback::SHORT_PLAIN_CHUNKED, "{:?}", read.link);
+    assert_eq!(link.extended, read.raw_files.len(), "one extended attempt per file");
+    assert!(link.wrong_le > 0, "the card answered 6C XX and the read went on");
+    assert!(link.failed.is_empty(), "{:?}", link.failed);
+    served.remove();
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn t0_card_without_extended_length_is_never_sent_one() {
+    init_log();
+    // A contact card on T=0 whose ATR declares no extended Lc/Le (TS, T0 = two
+    // historical bytes, no interface bytes: T=0 only).
+    let atr = vec![0x3B, 0x02, 0x14, 0x50];
+    let opts = ServeOptions { atr: atr.clone(), ..Default::default() };
+    let served = Served::present_with(SLOT1, CardType::ResidenceCard, Fault::ShortCard, opts);
+    {
+        let mut card = PcscCard::connect(SLOT1.0).unwrap();
+        assert_eq!(card.protocol(), "T=0");
+        assert_eq!(card.atr(), &atr[..]);
+        assert_eq!(card.capabilities().atr_extended_length, None);
+        // Known before the first read.
+        assert!(!card.limits().extended_length);
+        let e = card.transmit(&EXTENDED_READ).unwrap_err();
+        assert_eq!(e, TransportError::LinkRefused(LinkRefusal::T0WithoutExtendedLength));
+    }
+    let (read, link) = read_counting(SLOT1.0);
+    assert_verified(&read, "1");
+    assert_eq!(read.link.extended_length, Some(false));
+    assert_eq!(read.link.fallbacks, [fallback::SHORT_PLAIN_CHUNKED, fallback::SM_SHORT_CHUNKED]);
+    assert_eq!(link.extended, 0, "no extended command left the host");
     served.remove();
 }
 

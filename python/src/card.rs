@@ -1,12 +1,15 @@
 //! `Card`: a card on a transport (PC/SC reader or in-process simulator) and its read.
 //!
-//! The card sits behind a mutex, so that card I/O runs with the GIL released
-//! ([`Python::detach`]) and two threads can read two cards at once. The read is the
-//! core's sequence ([`read_card`]); its result leaves as the report JSON
-//! ([`Report`]) and the image bytes, from which the pure-Python `ReadResult` is built.
+//! The transport sits behind a mutex, so that card I/O runs with the GIL released
+//! ([`Python::detach`]) and two threads can read two cards at once. Each read is one
+//! card session of its own, as in C: a fresh [`CoreCard`] over the transport, so the
+//! report's `metrics` and `link` are that read's (never a sum over earlier reads).
+//! The read is the core's sequence ([`read_card`]); its result leaves as the report
+//! JSON ([`Report`]) and the image bytes (copied once, straight into `bytes`), from
+//! which the pure-Python `ReadResult` is built (lazily, on first use).
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -15,8 +18,9 @@ use zairyu::auth::OsRandom;
 use zairyu::files::gen2::CodeTable;
 use zairyu::report::Report;
 use zairyu::sequence::{Flow, ReadOptions, ReadPolicy, read_card};
-use zairyu::session::Card as CoreCard;
+use zairyu::session::{Card as CoreCard, Metrics};
 use zairyu::transport::Transport;
+use zairyu::verify::TrustStore as CoreTrustStore;
 
 use crate::trust::TrustStore;
 use crate::{errors, for_each_option, lock};
@@ -33,11 +37,17 @@ pub enum Kind {
     Pcsc,
 }
 
+/// An open card: its transport, and the counters of its last read.
+struct Open {
+    transport: DynTransport,
+    last: Metrics,
+}
+
 /// A card on a transport. `close()` drops the transport (and with it any state that
 /// belongs to the session); reads after it raise `CardClosedError`.
 #[pyclass(module = "zairyu._native", name = "Card", frozen)]
 pub struct Card {
-    inner: Mutex<Option<CoreCard<DynTransport>>>,
+    inner: Mutex<Option<Open>>,
     kind: Kind,
     reader: Option<String>,
     atr: Option<Vec<u8>>,
@@ -46,8 +56,21 @@ pub struct Card {
 impl Card {
     /// A card on `transport`; `reader` and `atr` for a PC/SC card.
     pub fn new(transport: DynTransport, kind: Kind, reader: Option<String>, atr: Option<Vec<u8>>) -> Self {
-        Card { inner: Mutex::new(Some(CoreCard::new(transport))), kind, reader, atr }
+        Card { inner: Mutex::new(Some(Open { transport, last: Metrics::default() })), kind, reader, atr }
     }
+}
+
+/// The simulator's test CAs, the default anchors of a simulated card: made once, not
+/// per read.
+fn simulator_trust() -> Arc<CoreTrustStore> {
+    static STORE: OnceLock<Arc<CoreTrustStore>> = OnceLock::new();
+    STORE.get_or_init(|| Arc::new(zairyu_sim::test_trust_store())).clone()
+}
+
+/// No anchor at all (a reader's default).
+fn no_trust() -> Arc<CoreTrustStore> {
+    static STORE: OnceLock<Arc<CoreTrustStore>> = OnceLock::new();
+    STORE.get_or_init(|| Arc::new(CoreTrustStore::new())).clone()
 }
 
 /// The read options from the keyword arguments of `zairyu.Card.read`, each value
@@ -94,31 +117,39 @@ impl Card {
         let number = CardNumber::parse(card_number).map_err(|e| errors::to_py(py, &e.into()))?;
         let opts = read_options(py, options)?;
         let store = match trust {
+            // The anchors as they are now (a shared, immutable copy: no lock is held
+            // during the read, and nothing is copied).
             Some(t) => t.snapshot(),
             // The simulator's own test CAs are trusted (as test anchors) by default when
             // reading the simulator, never when reading a real reader.
-            None if self.kind == Kind::Simulator => zairyu_sim::test_trust_store(),
-            None => zairyu::verify::TrustStore::new(),
+            None if self.kind == Kind::Simulator => simulator_trust(),
+            None => no_trust(),
         };
         let outcome = py.detach(|| {
             let mut guard = lock(&self.inner);
-            let card = guard.as_mut()?;
-            Some(read_card(card, &number, &store, &mut OsRandom, &opts).map(|r| {
+            let open = guard.as_mut()?;
+            // One session per read (as in C): its metrics and link report are this read's.
+            let mut session = CoreCard::new(&mut open.transport);
+            let read = read_card(&mut session, &number, &store, &mut OsRandom, &opts);
+            open.last = session.metrics();
+            Some(read.map(|r| {
                 let report = Report::from_read(&r).to_json_pretty();
-                let images: Vec<(&'static str, Vec<u8>)> =
-                    r.images().into_iter().map(|(n, i)| (n, i.bytes().to_vec())).collect();
-                (report, images)
+                (report, r)
             }))
         });
         drop(number);
         match outcome {
             None => Err(errors::closed(py)),
             Some(Err(e)) => Err(errors::to_py(py, &e)),
-            Some(Ok((report, images))) => {
+            Some(Ok((report, read))) => {
                 let d = PyDict::new(py);
-                for (name, bytes) in images {
-                    d.set_item(name, PyBytes::new(py, &bytes))?;
+                for (name, image) in read.images() {
+                    // One copy, from the read straight into the Python object.
+                    d.set_item(name, PyBytes::new(py, image.bytes()))?;
                 }
+                // The read (card data, raw files) is dropped here, and wiped where the
+                // core zeroizes.
+                drop(read);
                 Ok((report, d))
             }
         }
@@ -158,8 +189,10 @@ impl Card {
         self.atr.as_deref().map(|a| PyBytes::new(py, a))
     }
 
-    /// APDU count and bytes of every read on this card so far: `(apdus, sent, received)`.
+    /// APDU count and bytes of the last read on this card (each read is a session of
+    /// its own): `(apdus, sent, received)`; zeros before the first read, `None` once
+    /// closed.
     fn metrics(&self, py: Python<'_>) -> Option<(u32, u64, u64)> {
-        py.detach(|| lock(&self.inner).as_ref().map(|c| c.metrics())).map(|m| (m.apdus, m.bytes_sent, m.bytes_received))
+        py.detach(|| lock(&self.inner).as_ref().map(|o| o.last)).map(|m| (m.apdus, m.bytes_sent, m.bytes_received))
     }
 }

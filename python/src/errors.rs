@@ -22,6 +22,7 @@ pub fn class_of(code: ErrorCode) -> &'static str {
         C::TransportSharingViolation
         | C::TransportCommandTooLong
         | C::TransportExtendedLengthUnsupported
+        | C::TransportLinkRefused
         | C::TransportOther => "TransportError",
         C::CardStatus => "CardError",
         C::WrongCardNumber | C::CardNumberMismatch => "WrongCardNumber",
@@ -128,6 +129,7 @@ fn sample_errors() -> Vec<Error> {
         TransportError::SharingViolation.into(),
         TransportError::CommandTooLong { len: 9, max: 5 }.into(),
         TransportError::ExtendedLengthUnsupported.into(),
+        TransportError::LinkRefused(zairyu::error::LinkRefusal::NotTransacted).into(),
         TransportError::Other("x".into()).into(),
         Error::Card { step: Step::ReadBinary, sw: StatusWord::SecurityStatusNotSatisfied },
         Error::WrongCardNumber { step: Step::Verify, flow: Flow::Gen1 },

@@ -11,7 +11,7 @@ use zairyu::error::{ErrorCode, TransportError};
 use zairyu::files::CardType;
 use zairyu::transport::{Limits, Transport};
 use zairyu_sim::airtime::{LinkSpeed, air_time};
-use zairyu_sim::{CheckCodeFormat, Fault, IssueOptions, IssuedCard, SimCard};
+use zairyu_sim::{CheckCodeFormat, Fault, IssueOptions, IssuedCard, SimCard, SimPki};
 
 use crate::card::{Card, DynTransport, Kind};
 use crate::{errors, for_each_option};
@@ -49,6 +49,7 @@ struct SimOptions {
     signature_der: bool,
     link_speed: Option<LinkSpeed>,
     faults: Vec<Fault>,
+    pki: SimPki,
 }
 
 impl SimOptions {
@@ -62,6 +63,7 @@ impl SimOptions {
             signature_der: false,
             link_speed: None,
             faults: Vec::new(),
+            pki: SimPki::Test,
         };
         for_each_option("open_simulator", options, |key, value| {
             match key {
@@ -85,6 +87,15 @@ impl SimOptions {
                             s.parse::<LinkSpeed>()
                                 .map_err(|_| errors::bad_option(py, "link speed (106k, 212k, 424k, 848k)", &s))?,
                         ),
+                    }
+                }
+                "pki" => {
+                    o.pki = match value.extract::<String>()?.as_str() {
+                        "test" => SimPki::Test,
+                        "synthetic_production" => SimPki::SyntheticProduction,
+                        other => {
+                            return Err(errors::bad_option(py, "simulator PKI (test, synthetic_production)", other));
+                        }
                     }
                 }
                 "faults" => {
@@ -124,6 +135,7 @@ pub fn open_simulator(
         check_code_format: o.check_code_format,
         gen2_signature_der: o.signature_der,
         randomness: zairyu_sim::SimRandomness::Os,
+        pki: o.pki,
         ..IssueOptions::default()
     };
     // Issuing signs the check code (RSA / ECDSA): done without the GIL.

@@ -2,9 +2,13 @@
 //! share one. Every loader is the core's (one PEM/DER splitter,
 //! [`zairyu::verify::split_certificates`]); the simulator's CAs come from
 //! [`zairyu_sim::add_test_anchors`].
+//!
+//! The anchors are held as an `Arc` and changed copy-on-write: a read takes a
+//! reference to them as they are ([`TrustStore::snapshot`]), without copying them
+//! and without holding the lock during card I/O.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use zairyu::verify::{AnchorProfile, TrustStore as CoreTrustStore};
@@ -17,13 +21,19 @@ type AnchorTuple = (String, &'static str, String, String, String, i64, i64);
 /// The trust anchors for the certificate-chain check.
 #[pyclass(module = "zairyu._native", name = "TrustStore", frozen)]
 pub struct TrustStore {
-    inner: Mutex<CoreTrustStore>,
+    inner: Mutex<Arc<CoreTrustStore>>,
 }
 
 impl TrustStore {
-    /// A copy of the anchors, for one read.
-    pub fn snapshot(&self) -> CoreTrustStore {
+    /// The anchors as they are now, for one read (shared, never changed: a change
+    /// makes a new copy for the store).
+    pub fn snapshot(&self) -> Arc<CoreTrustStore> {
         lock(&self.inner).clone()
+    }
+
+    /// Changes the anchors: on a copy if a read holds them, in place otherwise.
+    fn change<T>(&self, f: impl FnOnce(&mut CoreTrustStore) -> T) -> T {
+        f(Arc::make_mut(&mut lock(&self.inner)))
     }
 }
 
@@ -31,7 +41,7 @@ impl TrustStore {
 impl TrustStore {
     #[new]
     fn new() -> Self {
-        TrustStore { inner: Mutex::new(CoreTrustStore::new()) }
+        TrustStore { inner: Mutex::new(Arc::new(CoreTrustStore::new())) }
     }
 
     /// Production roots from a directory; every certificate must be a pinned root.
@@ -44,20 +54,21 @@ impl TrustStore {
 
     /// Adds production roots from a directory (all pinned, all or nothing).
     fn add_production_dir(&self, py: Python<'_>, path: PathBuf) -> PyResult<usize> {
-        lock(&self.inner).load_production_dir(&path).map_err(|e| errors::to_py(py, &e.into()))
+        self.change(|s| s.load_production_dir(&path)).map_err(|e| errors::to_py(py, &e.into()))
     }
 
     /// Adds test anchors: one certificate file (DER or PEM) or every certificate of a
     /// directory. All or nothing; returns the number of certificates read.
     fn add_test_anchor(&self, py: Python<'_>, path: PathBuf) -> PyResult<usize> {
-        let mut store = lock(&self.inner);
-        let added = if path.is_dir() { store.add_test_anchors_dir(&path) } else { store.add_test_anchors_file(&path) };
+        let added = self.change(|store| {
+            if path.is_dir() { store.add_test_anchors_dir(&path) } else { store.add_test_anchors_file(&path) }
+        });
         added.map_err(|e| errors::to_py(py, &e.into()))
     }
 
     /// Adds the simulator's two test CAs (first and second generation) as test anchors.
     fn add_simulator_test_anchors(&self) {
-        zairyu_sim::add_test_anchors(&mut lock(&self.inner));
+        self.change(zairyu_sim::add_test_anchors);
     }
 
     /// Every anchor, in the order added.

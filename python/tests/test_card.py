@@ -41,10 +41,42 @@ def test_reads_again_on_the_same_card() -> None:
     with zairyu.open_simulator("1") as card:
         first = card.read(NUMBER)
         second = card.read(NUMBER, policy="text_only")
-    assert first.verification.signature == "valid"
+        third = card.read(NUMBER)
+        last = card._native.metrics()
+    assert first.verification.signature == third.verification.signature == "valid"
     assert second.verification.signature == "not_checked"
-    # The report counts the card session so far (both reads).
-    assert second.metrics.apdus > first.metrics.apdus
+    # Each read is a card session of its own, as in C: its metrics are that read's,
+    # never a sum over the reads before it on the same card.
+    assert third.metrics == first.metrics
+    assert second.metrics.apdus < first.metrics.apdus
+    assert second.metrics.bytes_received < first.metrics.bytes_received
+    assert last == (third.metrics.apdus, third.metrics.bytes_sent, third.metrics.bytes_received)
+
+
+def test_metrics_of_a_read_after_a_failed_one() -> None:
+    with zairyu.open_simulator("05") as card:
+        alone = card.read(NUMBER).metrics
+        with pytest.raises(zairyu.WrongCardNumber):
+            card.read("ZZ00000000ZZ")
+        failed = card._native.metrics()
+        after = card.read(NUMBER).metrics
+    assert failed is not None and 0 < failed[0] < alone.apdus
+    assert after == alone
+
+
+def test_result_is_decoded_on_first_use() -> None:
+    """A read returns without decoding the report: the decoding happens on first use
+    of an attribute, once (the objects are the same on every use)."""
+    r = zairyu.ReadResult("not JSON: never decoded until used", {"face": b"x"})
+    assert r.images == {"face": b"x"}
+    with pytest.raises(ValueError):
+        r.verdict
+    with zairyu.open_simulator("06") as card:
+        r = card.read(NUMBER)
+    assert r.fields is r.fields and r.verification is r.verification
+    assert r.verdict == "test" and not r.ok
+    with pytest.raises(AttributeError):
+        getattr(r, "no_such_attribute")
 
 
 def _timed_read(card_type: str, out: Dict[str, float], key: str) -> None:

@@ -189,7 +189,7 @@ def test_to_json_is_the_cli_json() -> None:
         with zairyu.open_simulator(card_type) as card:
             r = card.read(NUMBER)
         done = subprocess.run(
-            [binary, "read", "--card-number", NUMBER, "--sim-card-type", card_type, "--json"],
+            [binary, "read", "--sim", "--card-number", NUMBER, "--sim-card-type", card_type, "--json"],
             capture_output=True,
             text=True,
         )

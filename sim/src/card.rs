@@ -4,7 +4,7 @@
 
 use zairyu::apdu::{ParsedCommand, StatusWord};
 use zairyu::crypto::{Aes128Suite, TdesSuite};
-use zairyu::error::TransportError;
+use zairyu::error::{LinkRefusal, TransportError};
 use zairyu::layout::Df;
 use zairyu::transport::{Limits, Transport};
 
@@ -24,6 +24,10 @@ pub struct TraceEntry {
     /// SW1 SW2 as sent; `None` when the transmit failed with a transport error
     /// or the (faulted) response was shorter than 2 bytes.
     pub sw: Option<[u8; 2]>,
+    /// Whether the command used the extended length form (`false` if it did not parse).
+    pub extended: bool,
+    /// Ne, the bytes the command asked for (`None` without Le or if it did not parse).
+    pub ne: Option<usize>,
 }
 
 /// The suite-specific chip: one protocol implementation, two crypto suites.
@@ -118,19 +122,21 @@ impl SimCard {
 
     fn quirks(&self) -> Quirks {
         Quirks {
-            short_only: self.has(&Fault::ShortApdusOnly),
+            short_only: self.has(&Fault::ShortApdusOnly) || self.has(&Fault::ShortCard),
+            wrong_le: self.has(&Fault::ShortCard),
             corrupt_mac_icc: self.has(&Fault::CorruptMacIcc),
             bad_sm_padding: self.has(&Fault::BadSmPadding),
         }
     }
 
-    fn record(&mut self, header: [u8; 4], lc: usize, raw: Option<&[u8]>) {
+    fn record(&mut self, header: [u8; 4], parsed: Option<&ParsedCommand>, raw: Option<&[u8]>) {
         let (response_len, sw) = match raw {
             Some(r) if r.len() >= 2 => (r.len() - 2, Some([r[r.len() - 2], r[r.len() - 1]])),
             Some(r) => (r.len(), None),
             None => (0, None),
         };
-        self.trace.push(TraceEntry { header, lc, response_len, sw });
+        let (lc, extended, ne) = parsed.map_or((0, false, None), |p| (p.data.len(), p.extended, p.ne));
+        self.trace.push(TraceEntry { header, lc, response_len, sw, extended, ne });
     }
 
     fn exchange(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
@@ -148,6 +154,11 @@ impl SimCard {
             return Err(TransportError::CardReset);
         }
         let header = command.get(..4).and_then(|h| <[u8; 4]>::try_from(h).ok());
+        let reader_fails = self.has(&Fault::ReaderFailsExtended);
+        if reader_fails && ParsedCommand::parse(command).is_some_and(|p| p.extended) {
+            // The driver refuses the command; the chip never sees it.
+            return Err(TransportError::LinkRefused(LinkRefusal::NotTransacted));
+        }
         let mut raw = match self.faults.iter().find_map(|(f, _)| f.forced_status(header)) {
             Some(sw) => {
                 with_chip!(&mut self.engine, c => c.forget_challenge());
@@ -166,6 +177,10 @@ impl SimCard {
             // the card sent.
             raw = zairyu::apdu::Response::status(StatusWord::WrongLength).encode();
         }
+        if reader_fails && raw.len() > 256 + 2 {
+            // The chip answered; the reader cannot carry it back.
+            return Err(TransportError::LinkRefused(LinkRefusal::InsufficientBuffer));
+        }
         Ok(raw)
     }
 }
@@ -176,18 +191,14 @@ impl Transport for SimCard {
         for (h, b) in header.iter_mut().zip(command) {
             *h = *b;
         }
-        let lc = ParsedCommand::parse(command).map_or(0, |p| p.data.len());
+        let parsed = ParsedCommand::parse(command);
         let result = self.exchange(command);
-        self.record(header, lc, result.as_ref().ok().map(Vec::as_slice));
+        self.record(header, parsed.as_ref(), result.as_ref().ok().map(Vec::as_slice));
         result
     }
 
     fn limits(&self) -> Limits {
-        if self.has(&Fault::ShortApdusOnly) {
-            Limits { extended_length: false, max_command: 261, max_response: 258 }
-        } else {
-            Limits::FULL
-        }
+        if self.has(&Fault::ShortApdusOnly) { Limits::SHORT } else { Limits::FULL }
     }
 }
 

@@ -33,7 +33,10 @@ const CLA_SM: u8 = 0x08;
 /// Behaviour switches set by faults.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Quirks {
+    /// Extended-length commands are answered `67 00`.
     pub short_only: bool,
+    /// T=0-style `6C XX` for a short Le the answer does not fill (`Fault::ShortCard`).
+    pub wrong_le: bool,
     pub corrupt_mac_icc: bool,
     pub bad_sm_padding: bool,
 }
@@ -342,19 +345,43 @@ impl<S: Suite> Chip<S> {
             return sw(StatusWord::WrongOffset);
         }
         let avail = file.len() - offset;
+        // A T=0-style card wants the exact length: a short Le asking for more than
+        // is left is answered `6C XX` with what is left (ISO/IEC 7816-3 §12.2.2).
+        if q.wrong_le
+            && !sm
+            && !cmd.extended
+            && let Some(ne) = cmd.ne
+            && avail < ne
+        {
+            self.state.current_ef = Some(key);
+            return sw(StatusWord::Unknown(0x6C, avail as u8));
+        }
         let n = if wanted == 0 { avail } else { wanted.min(avail) };
         let content = &file[offset..offset + n];
         self.state.current_ef = Some(key);
-        match session {
-            None => ok(content.to_vec()),
+        let answer = match session {
+            None => return ok(content.to_vec()),
             Some(ks) if q.bad_sm_padding => match bad_padding_object::<S>(&ks, content) {
-                Some(obj) => ok(obj),
-                None => sw(StatusWord::NoPreciseDiagnosis),
+                Some(obj) => obj,
+                None => return sw(StatusWord::NoPreciseDiagnosis),
             },
             Some(ks) => match SecureMessaging::<S>::new(ks).encrypt_object(content) {
-                Ok(obj) => ok(obj),
-                Err(_) => sw(StatusWord::NoPreciseDiagnosis),
+                Ok(obj) => obj,
+                Err(_) => return sw(StatusWord::NoPreciseDiagnosis),
             },
+        };
+        // The card never sends more than Ne bytes (ISO/IEC 7816-4 §5.1), and an
+        // encrypted object cannot be cut: an answer longer than the Le is refused
+        // (`6C XX` with its length where a T=0-style card says so, else `67 00`).
+        match cmd.ne {
+            Some(ne) if answer.len() > ne => {
+                if q.wrong_le && !cmd.extended && answer.len() <= 256 {
+                    sw(StatusWord::Unknown(0x6C, answer.len() as u8))
+                } else {
+                    sw(StatusWord::WrongLength)
+                }
+            }
+            _ => ok(answer),
         }
     }
 }

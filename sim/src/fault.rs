@@ -66,6 +66,22 @@ pub enum Fault {
     /// extended-length commands are answered `67 00`, and so is any command whose
     /// answer would carry more than 256 data bytes.
     ShortApdusOnly,
+    /// A reader whose driver cannot carry extended APDUs and says nothing about it
+    /// beforehand ([`Transport::limits`](zairyu::transport::Transport::limits) claims
+    /// full support, as PC/SC does for most readers): an extended-length command fails
+    /// the transmit with [`LinkRefusal::NotTransacted`](zairyu::error::LinkRefusal::NotTransacted)
+    /// before it reaches the chip (the CCID driver's "Command too long"), and an answer
+    /// with more than 256 data bytes fails it with
+    /// [`LinkRefusal::InsufficientBuffer`](zairyu::error::LinkRefusal::InsufficientBuffer)
+    /// (the chip executed the command).
+    ReaderFailsExtended,
+    /// A chip without extended Lc/Le support that behaves as T=0 cards do: an
+    /// extended-length command is answered `67 00`; a plain READ BINARY whose short Le
+    /// asks for more bytes than the file has left is answered `6C XX` (XX = the bytes
+    /// left); a short-form SM READ BINARY whose answer is longer than its Le is
+    /// answered `6C XX` (XX = the answer's length) when that fits 256 bytes, else
+    /// `67 00`. (Every chip answers at most Ne bytes: `67 00` without this fault.)
+    ShortCard,
     /// SM READ BINARY responses carry a wrong padding marker (`7F` instead of `80`).
     BadSmPadding,
 }

@@ -13,6 +13,8 @@
 //! | `RemoveCardAfter` | `remove_card_after:N` |
 //! | `ResetAfter` | `reset_after:N` |
 //! | `ShortApdusOnly` | `short_apdus_only` |
+//! | `ReaderFailsExtended` | `reader_fails_extended` |
+//! | `ShortCard` | `short_card` |
 //! | `BadSmPadding` | `bad_sm_padding` |
 //!
 //! | [`ServeFault`] | text |
@@ -73,6 +75,8 @@ impl FromStr for Fault {
             ("remove_card_after", [n]) => num(n).map(Fault::RemoveCardAfter),
             ("reset_after", [n]) => num(n).map(Fault::ResetAfter),
             ("short_apdus_only", []) => Some(Fault::ShortApdusOnly),
+            ("reader_fails_extended", []) => Some(Fault::ReaderFailsExtended),
+            ("short_card", []) => Some(Fault::ShortCard),
             ("bad_sm_padding", []) => Some(Fault::BadSmPadding),
             _ => None,
         };
@@ -100,6 +104,8 @@ impl fmt::Display for Fault {
             Fault::RemoveCardAfter(n) => write!(f, "remove_card_after:{n}"),
             Fault::ResetAfter(n) => write!(f, "reset_after:{n}"),
             Fault::ShortApdusOnly => f.write_str("short_apdus_only"),
+            Fault::ReaderFailsExtended => f.write_str("reader_fails_extended"),
+            Fault::ShortCard => f.write_str("short_card"),
             Fault::BadSmPadding => f.write_str("bad_sm_padding"),
         }
     }
@@ -147,6 +153,8 @@ mod tests {
             Fault::RemoveCardAfter(6),
             Fault::ResetAfter(0),
             Fault::ShortApdusOnly,
+            Fault::ReaderFailsExtended,
+            Fault::ShortCard,
             Fault::BadSmPadding,
         ];
         for f in all {

@@ -74,11 +74,13 @@
 //! | `card` | [`SimCard`]: the chip as a [`zairyu::transport::Transport`], with faults and a trace |
 //! | `fault`, `fault_spec` | [`Fault`] and what it does; its text form |
 //! | `rng` | [`SimRandomness`], [`Drbg`] |
+//! | [`eavesdrop`] | the session keys as an eavesdropper who knows the card number learns them (for tests that hunt for keys) |
 //! | [`vpcd`], [`airtime`] | the chip behind a real PC/SC stack, as slow as a real link |
 
 pub mod airtime;
 mod card;
 mod chip;
+pub mod eavesdrop;
 mod fault;
 mod fault_spec;
 mod fixtures;

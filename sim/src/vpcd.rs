@@ -134,6 +134,18 @@ pub struct ServeOptions {
     /// 256 data bytes, are answered `67 00` (the latter after the chip ran the
     /// command).
     pub short_apdus_only: bool,
+    /// A reader whose driver fails the transmit of an extended-length command, and
+    /// of an answer with more than 256 data bytes, the card staying in the field (the
+    /// in-process [`Fault::ReaderFailsExtended`](crate::Fault::ReaderFailsExtended)).
+    ///
+    /// vpcd can make pcscd fail a transmit without dropping the card in one way only:
+    /// an answer longer than the application's receive buffer, which pcscd reports as
+    /// `SCARD_E_INSUFFICIENT_BUFFER` (any other failure of vpcd's transmit closes the
+    /// connection: the card is removed). So the served reader answers such a command
+    /// with [`OVERFLOW_ANSWER`] bytes, more than any receive buffer of this protocol
+    /// (`zairyu-pcsc` never offers more than the 7,015 bytes of the largest answer).
+    /// An extended command never reaches the chip; a long answer was executed by it.
+    pub fail_extended_transmit: bool,
     /// Link faults.
     pub faults: Vec<ServeFault>,
     /// The ATR (default [`default_atr`]).
@@ -151,6 +163,7 @@ impl Default for ServeOptions {
             link: None,
             link_model: LinkModel::Nominal,
             short_apdus_only: false,
+            fail_extended_transmit: false,
             faults: Vec::new(),
             atr: default_atr(),
             tcp_quickack: true,
@@ -171,6 +184,10 @@ pub struct ServeStats {
     /// Connections made after the first one.
     pub reconnects: u32,
 }
+
+/// Length of the answer by which [`ServeOptions::fail_extended_transmit`] makes pcscd
+/// fail a transmit: the longest vpcd message.
+pub const OVERFLOW_ANSWER: usize = 0xFFFF;
 
 /// Application data of the default ATR (ATQB bytes 6–9; synthetic).
 pub const DEFAULT_APPLICATION_DATA: [u8; 4] = [0x00; 4];
@@ -446,13 +463,26 @@ impl Server<'_> {
         let number = self.stats.apdus;
         let header = [apdu[0], apdu[1], apdu.get(2).copied().unwrap_or(0), apdu.get(3).copied().unwrap_or(0)];
 
-        let mut response = match card.transmit(apdu) {
-            Ok(r) => r,
-            Err(e) => {
-                log::info!("vpcd: APDU #{number} {header:02X?}: chip failed ({e}); closing");
-                return Some(End::Left);
+        let extended = zairyu::apdu::ParsedCommand::parse(apdu).is_some_and(|p| p.extended);
+        let mut response = if self.opts.fail_extended_transmit && extended {
+            log::debug!("vpcd: APDU #{number} {header:02X?}: extended, the reader fails the transmit");
+            vec![0; OVERFLOW_ANSWER]
+        } else {
+            match card.transmit(apdu) {
+                Ok(r) => r,
+                Err(e) => {
+                    log::info!("vpcd: APDU #{number} {header:02X?}: chip failed ({e}); closing");
+                    return Some(End::Left);
+                }
             }
         };
+        if self.opts.fail_extended_transmit && response.len() > 256 + 2 && response.len() != OVERFLOW_ANSWER {
+            log::debug!(
+                "vpcd: APDU #{number} {header:02X?}: answer of {} bytes, the reader fails the transmit",
+                response.len()
+            );
+            response = vec![0; OVERFLOW_ANSWER];
+        }
         if let Some(i) =
             self.fault_index(|f| matches!(f, ServeFault::CorruptByte { apdu, .. } if *apdu as u64 == number))
         {

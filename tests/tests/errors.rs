@@ -237,7 +237,8 @@ fn short_apdu_only_reader_falls_back_and_says_so() {
     )
     .0
     .unwrap();
-    assert_eq!(r.link.fallbacks[0], "sm_short_whole");
+    // The MF files are read header first (short plain reads), then DF1/EF01 whole.
+    assert_eq!(r.link.fallbacks[..2], ["short_plain_chunked", "sm_short_whole"]);
 }
 
 #[test]

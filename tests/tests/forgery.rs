@@ -336,6 +336,58 @@ fn wrong_values_are_warnings_and_the_read_completes() {
     assert_eq!(r.gen2().unwrap().printed.birth_date.as_deref(), Some("20001302"));
 }
 
+fn fields_json(r: &CardRead) -> serde_json::Value {
+    serde_json::to_value(zairyu::report::Report::from_read(r)).unwrap()["fields"].clone()
+}
+
+#[test]
+fn unknown_flag_and_code_values_are_kept_with_a_warning() {
+    use zairyu::files::{Flag, RenewalStatus};
+    use zairyu::warning::WarningCode as W;
+    // First generation: DF2/EF04 D7 holds neither "0" nor "1".
+    let r = altered(CardType::ResidenceCard, &layout::gen1::DF2_EF04, |o| o[0].1 = vec![0xFF]);
+    assert_eq!(r.gen1().unwrap().renewal, Some(RenewalStatus::Unknown("\\xFF".into())));
+    assert!(r.warnings.iter().any(|w| w.code == W::CodeUnknown && w.message.contains("D7")), "{:?}", r.warnings);
+    assert_eq!(fields_json(&r)["renewal_application"], "unknown");
+    assert_eq!(r.verification.signature, SignatureStatus::Valid);
+
+    // Second generation: the D7–D9 flags, wherever the card keeps them in DF2.
+    let mut card = issue(CardType::Gen2ResidenceCard);
+    let mut changed = 0;
+    for ef in layout::files(CardType::Gen2ResidenceCard).iter().filter(|ef| ef.name.starts_with("DF2/")) {
+        let Some(original) = card.file(ef.df, ef.sfi).map(<[u8]>::to_vec) else { continue };
+        let mut objs = objects(&original);
+        for (tag, value) in objs.iter_mut() {
+            if matches!(tag, 0xD7..=0xD9) {
+                *value = vec![b'7'];
+                changed += 1;
+            }
+        }
+        card.set_file(ef.df, ef.sfi, encode(&objs, original.len()));
+    }
+    assert_eq!(changed, 3, "the simulator issues D7, D8 and D9");
+    let r = read(card);
+    let back = &r.gen2().unwrap().back;
+    for f in [&back.individual_permission, &back.renewal_application_pending, &back.note_recorded] {
+        assert_eq!(f.as_ref(), Some(&Flag::Unknown("7".into())));
+    }
+    let unknown = r.warnings.iter().filter(|w| w.code == W::CodeUnknown).count();
+    assert_eq!(unknown, 3, "{:?}", r.warnings);
+    assert!(fields_json(&r)["note_recorded"].is_null());
+    assert_eq!(r.verification.signature, SignatureStatus::Valid);
+
+    // A non-ASCII byte in a signed one-character code: shown escaped, the read
+    // completes; the layout is intact, so only the signature decides (and it fails:
+    // the byte is not what the issuer signed).
+    let r = altered(CardType::Gen2ResidenceCard, &layout::gen2::DF1_EF02, |o| {
+        let i = index(o, 0xC7);
+        o[i].1 = vec![0x9B];
+    });
+    assert_eq!(r.gen2().unwrap().printed.sex.as_ref().map(|c| c.code.as_str()), Some("\\x9B"));
+    assert!(r.warnings.iter().any(|w| w.code == W::CodeUnknown));
+    assert_invalid(&r, Reason::SignatureMismatch);
+}
+
 #[test]
 fn a_valid_signature_from_an_untrusted_key_binds_nothing() {
     // A forger signs with a key of their own: the signature is valid, the chain is not.

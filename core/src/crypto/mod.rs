@@ -59,12 +59,22 @@ pub trait Suite: Send + Sync + 'static {
     fn auth_mac(key: &Key16, data: &[u8]) -> [u8; 8];
 }
 
+/// SHA-1 of `data`, truncated to a [`Key16`]. The hasher state (sha1's `zeroize`
+/// feature), the full digest and the key are wiped; no copy is left on the stack
+/// beyond what the compiler spills.
+fn sha1_key(data: &[u8]) -> Key16 {
+    let mut hasher = Sha1::new();
+    hasher.update(data);
+    let mut digest = Zeroizing::new(sha1::digest::Output::<Sha1>::default());
+    Digest::finalize_into(hasher, &mut digest);
+    let mut key = Key16([0u8; 16]);
+    key.0.copy_from_slice(&digest[..16]);
+    key
+}
+
 /// `Kenc = Kmac = SHA-1(card number)[0..16)` (SPEC15 Annex 1; GEN2 Appendix 1).
 pub fn derive_base_key(card_number: &[u8]) -> Key16 {
-    let digest = Sha1::digest(card_number);
-    let mut k = [0u8; 16];
-    k.copy_from_slice(&digest[..16]);
-    Key16(k)
+    sha1_key(card_number)
 }
 
 /// `KSenc = SHA-1((K.IFD XOR K.ICC) || 00 00 00 01)[0..16)` (SPEC15 Annex 1 step 5).
@@ -74,10 +84,7 @@ pub fn derive_session_key(k_ifd: &[u8; 16], k_icc: &[u8; 16]) -> Key16 {
         seed[i] = k_ifd[i] ^ k_icc[i];
     }
     seed[19] = 0x01;
-    let digest = Sha1::digest(&seed[..]);
-    let mut k = [0u8; 16];
-    k.copy_from_slice(&digest[..16]);
-    Key16(k)
+    sha1_key(&seed[..])
 }
 
 /// ISO/IEC 7816-4 padding (`80` then `00` to a whole number of blocks). Always adds

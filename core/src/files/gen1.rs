@@ -97,7 +97,7 @@ pub fn parse_permission(file: &'static str, data: &[u8], tag: u16) -> Result<Opt
 }
 
 /// DF2/EF04 裏面在留期間等更新申請欄, tag `D7` (SPEC15 §3.3.4.8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RenewalStatus {
     /// `"0"`: no application.
@@ -106,6 +106,9 @@ pub enum RenewalStatus {
     Pending,
     /// The file is empty.
     Empty,
+    /// Any other value, as read ([`super::raw_code`]); reported with a `code_unknown`
+    /// warning, never a failed read (DF2 is not signed).
+    Unknown(String),
 }
 
 impl RenewalStatus {
@@ -117,8 +120,8 @@ impl RenewalStatus {
             Some(t) => match t.value {
                 b"0" => Ok(RenewalStatus::None),
                 b"1" => Ok(RenewalStatus::Pending),
-                [0] => Ok(RenewalStatus::Empty),
-                _ => Err(perr(FILE, t.offset, ParseProblem::BadFormat("renewal status is not 0 or 1"))),
+                v if tlv::trim_zero_fill(v).is_empty() => Ok(RenewalStatus::Empty),
+                v => Ok(RenewalStatus::Unknown(super::raw_code(tlv::trim_zero_fill(v)))),
             },
         }
     }

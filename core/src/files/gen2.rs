@@ -27,26 +27,41 @@ fn ascii(file: &'static str, t: &Tlv<'_>, max: usize, what: &'static str) -> Res
     ascii_text(file, t, what)
 }
 
-fn one_char(file: &'static str, t: &Tlv<'_>, max: usize) -> Result<Option<char>, ParseError> {
+/// A one-character code (`C7`, `CC`, `D5`, the `D7`–`D9` flags) as read: the printable
+/// ASCII byte itself, or, for any other value (a non-ASCII byte, several bytes),
+/// every byte outside printable ASCII written `\xNN`. An unknown value never fails the
+/// read: [`crate::checks`] reports it with a `code_unknown` warning.
+fn one_char(file: &'static str, t: &Tlv<'_>, max: usize) -> Result<Option<String>, ParseError> {
     max_len(file, t, max)?;
     // `D5` is declared 7 bytes with 1 used: accept `D5 01 x` and `D5 07 x 00…` (notes §4.1).
     let v = tlv::trim_zero_fill(t.value);
-    match v {
-        [] => Ok(None),
-        [c] if c.is_ascii_graphic() => Ok(Some(*c as char)),
-        _ => Err(perr(file, t.offset, ParseProblem::BadFormat("one-character code expected"))),
+    Ok((!v.is_empty()).then(|| super::raw_code(v)))
+}
+
+/// The name of a one-character code, looked up when the value is one character.
+fn named(code: String, lookup: fn(char) -> Option<(&'static str, &'static str)>) -> Coded {
+    let mut chars = code.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => match lookup(c) {
+            Some((ja, en)) => Coded::named(code, ja, en),
+            None => Coded::raw(code),
+        },
+        _ => Coded::raw(code),
     }
 }
 
 /// DF1/EF01 在留カード等番号, tag `C2` (GEN2 §3.3.4.3): the card number stored on the chip.
-/// The reader compares it with the number typed (in constant time).
-pub fn parse_card_number(data: &[u8]) -> Result<Vec<u8>, ParseError> {
+/// The reader compares it with the number typed (in constant time); the copy is
+/// wiped when dropped.
+pub fn parse_card_number(data: &[u8]) -> Result<zeroize::Zeroizing<[u8; 12]>, ParseError> {
     const FILE: &str = layout::gen2::DF1_EF01.name;
     let t = super::required(FILE, data, 0xC2)?;
     if t.value.len() != 12 {
         return Err(perr(FILE, t.offset, ParseProblem::BadValueLength { got: t.value.len(), max: 12 }));
     }
-    Ok(t.value.to_vec())
+    let mut out = zeroize::Zeroizing::new([0u8; 12]);
+    out.copy_from_slice(t.value);
+    Ok(out)
 }
 
 /// `CE` 在留期間 (period of stay): `YYMM`, `DDD` days, or `0000` indefinite (notes §6.2).
@@ -158,12 +173,7 @@ impl PrintedEntries {
             match t.tag {
                 0xC5 => p.card_expiry = date(F, t)?,
                 0xC6 => p.birth_date = date(F, t)?,
-                0xC7 => {
-                    p.sex = one_char(F, t, 1)?.map(|c| match sex_name(c) {
-                        Some((ja, en)) => Coded::named(c.to_string(), ja, en),
-                        None => Coded::raw(c.to_string()),
-                    })
-                }
+                0xC7 => p.sex = one_char(F, t, 1)?.map(|c| named(c, sex_name)),
                 0xC8 => {
                     p.nationality = ascii(F, t, 3, "nationality code is not ASCII")?.map(|c| match nationality(&c) {
                         Some((ja, en)) => Coded::named(c.clone(), ja, en),
@@ -183,12 +193,7 @@ impl PrintedEntries {
                 }
                 0xCA => p.permission_type = ascii(F, t, 2, "permission type is not ASCII")?,
                 0xCB => p.permission_date = date(F, t)?,
-                0xCC => {
-                    p.work_restriction = one_char(F, t, 1)?.map(|c| match work_restriction_name(c) {
-                        Some((ja, en)) => Coded::named(c.to_string(), ja, en),
-                        None => Coded::raw(c.to_string()),
-                    })
-                }
+                0xCC => p.work_restriction = one_char(F, t, 1)?.map(|c| named(c, work_restriction_name)),
                 0xCD => p.stay_expiry = date(F, t)?,
                 other => return Err(perr(F, t.offset, ParseProblem::UnexpectedTag { expected: 0xC5, found: other })),
             }
@@ -248,23 +253,18 @@ pub struct BackEntries {
     pub comprehensive_permission: Option<Coded>,
     /// `D6` 包括許可の期限.
     pub comprehensive_permission_deadline: Option<String>,
-    /// `D7` 資格外活動 個別許可: `true` = exists.
-    pub individual_permission: Option<bool>,
-    /// `D8` 在留期間更新等許可申請: `true` = 申請中.
-    pub renewal_application_pending: Option<bool>,
+    /// `D7` 資格外活動 個別許可: `Yes` = exists.
+    pub individual_permission: Option<super::Flag>,
+    /// `D8` 在留期間更新等許可申請: `Yes` = 申請中.
+    pub renewal_application_pending: Option<super::Flag>,
     /// `D9` 長官記録事項の有無 (note recorded by the Commissioner).
-    pub note_recorded: Option<bool>,
+    pub note_recorded: Option<super::Flag>,
     /// `DE` text.
     pub note_text: Option<super::Text>,
 }
 
-fn flag(file: &'static str, t: &Tlv<'_>) -> Result<Option<bool>, ParseError> {
-    match one_char(file, t, 1)? {
-        None => Ok(None),
-        Some('0') => Ok(Some(false)),
-        Some('1') => Ok(Some(true)),
-        Some(_) => Err(perr(file, t.offset, ParseProblem::BadFormat("flag is not 0 or 1"))),
-    }
+fn flag(file: &'static str, t: &Tlv<'_>) -> Result<Option<super::Flag>, ParseError> {
+    Ok(one_char(file, t, 1)?.map(super::Flag::from_code))
 }
 
 impl BackEntries {
@@ -275,10 +275,7 @@ impl BackEntries {
             match t.tag {
                 0xD5 => {
                     self.comprehensive_permission =
-                        one_char(file, t, 7)?.map(|c| match comprehensive_permission_name(c) {
-                            Some((ja, en)) => Coded::named(c.to_string(), ja, en),
-                            None => Coded::raw(c.to_string()),
-                        })
+                        one_char(file, t, 7)?.map(|c| named(c, comprehensive_permission_name))
                 }
                 0xD6 => self.comprehensive_permission_deadline = date(file, t)?,
                 0xD7 => self.individual_permission = flag(file, t)?,
@@ -414,7 +411,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(b.comprehensive_permission.as_ref().unwrap().code, "1");
-        assert_eq!(b.individual_permission, Some(true));
+        assert_eq!(b.individual_permission, Some(super::super::Flag::Yes));
         b.add_file("DF2/EF01", &[0xD5, 0x01, b'2']).unwrap();
         assert_eq!(b.comprehensive_permission.as_ref().unwrap().code, "2");
         let mut ef03 = vec![0xD9, 0x01, b'1', 0xDE, 0x82, 0x00, 0xC8];
@@ -423,9 +420,11 @@ mod tests {
         ef03.extend_from_slice(&text);
         assert_eq!(ef03.len(), 207);
         b.add_file("DF2/EF03", &ef03).unwrap();
-        assert_eq!(b.note_recorded, Some(true));
+        assert_eq!(b.note_recorded, Some(super::super::Flag::Yes));
         assert_eq!(b.note_text.as_ref().unwrap().text, "記録あり");
-        assert!(b.add_file("DF2/EF02", &[0xD8, 0x01, b'7']).is_err());
+        b.add_file("DF2/EF02", &[0xD8, 0x01, b'7']).unwrap();
+        assert_eq!(b.renewal_application_pending, Some(super::super::Flag::Unknown("7".into())));
+        assert!(b.add_file("DF2/EF02", &[0xD8, 0x02, b'1', b'1']).is_err(), "longer than its 1 byte");
         b.add_file("DF2/EF02", &[0u8; 3]).unwrap();
     }
 

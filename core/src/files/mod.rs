@@ -54,6 +54,62 @@ pub(crate) fn ascii_text(file: &'static str, t: &Tlv<'_>, what: &'static str) ->
     Ok((!v.is_empty()).then(|| String::from_utf8_lossy(v).into_owned()))
 }
 
+/// A code as read, for display and the report: printable ASCII kept, every other
+/// byte (and `\\` itself, so the rendering is unambiguous) written `\\xNN`.
+pub(crate) fn raw_code(v: &[u8]) -> String {
+    let mut out = String::with_capacity(v.len());
+    for &b in v {
+        if b.is_ascii_graphic() && b != b'\\' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A one-character flag of DF2 (`"0"` no, `"1"` yes). Any other value is kept as
+/// read ([`raw_code`]) and reported with a `code_unknown` warning: DF2 is unsigned
+/// and an odd value must not stop the read (SPEC15 §3.3.4.8, GEN2 §3.3.4.9).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    /// `"0"`.
+    No,
+    /// `"1"`.
+    Yes,
+    /// Anything else, as read.
+    Unknown(String),
+}
+
+impl Flag {
+    pub(crate) fn from_code(code: String) -> Self {
+        match code.as_str() {
+            "0" => Flag::No,
+            "1" => Flag::Yes,
+            _ => Flag::Unknown(code),
+        }
+    }
+
+    /// `Some(true)` for `"1"`, `Some(false)` for `"0"`, `None` for an unknown value.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Flag::No => Some(false),
+            Flag::Yes => Some(true),
+            Flag::Unknown(_) => None,
+        }
+    }
+
+    /// The value as stored: `"0"`, `"1"` or the unknown value ([`raw_code`]).
+    pub fn code(&self) -> &str {
+        match self {
+            Flag::No => "0",
+            Flag::Yes => "1",
+            Flag::Unknown(c) => c,
+        }
+    }
+}
+
 /// Whether `d` is a calendar date written `YYYYMMDD` (Gregorian).
 pub fn is_calendar_date(d: &str) -> bool {
     if d.len() != 8 || !d.bytes().all(|b| b.is_ascii_digit()) {
@@ -120,7 +176,8 @@ impl CardType {
 
     /// Parses MF/EF02 length-aware: `C1 01 3x` (first generation) or `C1 02 30 3x`
     /// (second generation and specified cards). Unknown values are an
-    /// [`crate::error::UnsupportedError::UnknownCardType`] carrying the raw bytes.
+    /// [`crate::error::UnsupportedError::UnknownCardType`] carrying at most the two
+    /// type bytes.
     pub fn parse(data: &[u8]) -> Result<Self, crate::Error> {
         let t = required(Self::FILE, data, 0xC1)?;
         Ok(match t.value {
@@ -131,10 +188,9 @@ impl CardType {
             b"07" => CardType::SpecifiedResidenceCard,
             b"08" => CardType::SpecifiedSpecialPermanentResident,
             _ => {
-                return Err(crate::error::UnsupportedError::UnknownCardType(hex::encode_upper(tlv::trim_zero_fill(
-                    data,
-                )))
-                .into());
+                // The type value only, at most its two bytes: never the rest of the file.
+                let v = &t.value[..t.value.len().min(2)];
+                return Err(crate::error::UnsupportedError::UnknownCardType(hex::encode_upper(v)).into());
             }
         })
     }
@@ -425,18 +481,47 @@ impl Text {
     }
 
     /// Decodes a zero-filled value: UTF-8, else Shift_JIS/CP932 flagged.
-    /// JIS X 0213 plane-2 characters have no CP932 mapping and come out as U+FFFD
-    /// with `lossy = true`; the raw bytes remain available in the dump.
+    ///
+    /// No maintained Rust crate decodes Shift_JIS-2004 (JIS X 0213), the other
+    /// encoding pre-Ver 1.5 cards may have used (docs/spec-facts.md §1.5), so the
+    /// fallback is CP932 (`encoding_rs`), and `lossy` is set wherever the two
+    /// differ: a byte sequence CP932 cannot decode (JIS X 0213 cells that JIS X
+    /// 0208 leaves empty, U+FFFD here), and the lead bytes whose characters CP932
+    /// and JIS X 0213 define differently ([`sjis2004_differs`]). Mapping variants of
+    /// one character (CP932 `～` U+FF5E where JIS X 0213 says `〜` U+301C) are not
+    /// flagged. The raw bytes remain available in the dump.
     pub fn decode(value: &[u8]) -> Self {
         let v = tlv::trim_zero_fill(value);
         match core::str::from_utf8(v) {
             Ok(s) => Text { text: s.to_owned(), encoding: TextEncoding::Utf8, lossy: false },
             Err(_) => {
                 let (cow, _, had_errors) = encoding_rs::SHIFT_JIS.decode(v);
-                Text { text: cow.into_owned(), encoding: TextEncoding::ShiftJisFallback, lossy: had_errors }
+                let lossy = had_errors || sjis2004_differs(v);
+                Text { text: cow.into_owned(), encoding: TextEncoding::ShiftJisFallback, lossy }
             }
         }
     }
+}
+
+/// Whether Shift_JIS bytes hold a double-byte character that CP932 decodes
+/// successfully but as another character than Shift_JIS-2004 (JIS X 0213:2004):
+/// lead bytes `ED`–`EE` (rows 89–92: NEC-selected IBM extensions in CP932, plane-1
+/// kanji in JIS X 0213) and `F0`–`FC` (user-defined area and IBM extensions in
+/// CP932, plane 2 in JIS X 0213).
+pub fn sjis2004_differs(v: &[u8]) -> bool {
+    let mut i = 0;
+    while i < v.len() {
+        let b = v[i];
+        if matches!(b, 0x81..=0x9F | 0xE0..=0xFC) {
+            if matches!(b, 0xED..=0xEE | 0xF0..=0xFC) && i + 1 < v.len() {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -456,6 +541,23 @@ mod tests {
         let mut v = s.to_vec();
         v.resize(n, 0);
         v
+    }
+
+    #[test]
+    fn shift_jis_text_is_lossy_where_cp932_and_jis_x_0213_differ() {
+        // 東京 in Shift_JIS: the same in CP932 and Shift_JIS-2004.
+        let same = Text::decode(&[0x93, 0x8C, 0x8B, 0x9E, 0, 0]);
+        assert_eq!((same.text.as_str(), same.encoding, same.lossy), ("東京", TextEncoding::ShiftJisFallback, false));
+        // ED 40: an IBM extension kanji in CP932, another kanji in JIS X 0213 row 89.
+        assert!(Text::decode(&[0x93, 0x8C, 0xED, 0x40]).lossy);
+        // F0 40: the user-defined area in CP932 (a private-use character), plane 2 in JIS X 0213.
+        assert!(Text::decode(&[0xF0, 0x40]).lossy);
+        // FA 40: an IBM extension in CP932, plane 2 in JIS X 0213.
+        assert!(Text::decode(&[0xFA, 0x40]).lossy);
+        // 85 40: row 9, empty in CP932 (U+FFFD), Latin letters in JIS X 0213.
+        assert!(Text::decode(&[0x85, 0x40]).lossy);
+        // A trail byte that looks like a lead (ED as the second byte of 88 ED) is not one.
+        assert!(!sjis2004_differs(&[0x88, 0xED, 0x41]));
     }
 
     #[test]
@@ -492,7 +594,7 @@ mod tests {
         // A wrong check digit is kept as read (a warning, crate::checks), never an error.
         let r = AddressRecord::parse(&bad).unwrap();
         assert_eq!(r.municipality_code.as_deref(), Some("131017"));
-        assert_eq!(crate::checks::gen1(&r)[0].code, crate::warning::WarningCode::MunicipalityCodeInvalid);
+        assert_eq!(crate::checks::gen1(&r, None)[0].code, crate::warning::WarningCode::MunicipalityCodeInvalid);
         // Bytes that are not ASCII text are not a code at all.
         let bad = file(&[(0xD3, &[0x31, 0x80, 0x31])], 342);
         assert!(matches!(AddressRecord::parse(&bad).unwrap_err().what, ParseProblem::BadFormat(_)));
@@ -527,7 +629,8 @@ mod tests {
         assert!(parse_permission("DF2/EF02", &file(&[(0xD6, b"x")], 122), 0xD5).is_err());
         assert_eq!(RenewalStatus::parse(&[0xD7, 1, b'1']).unwrap(), RenewalStatus::Pending);
         assert_eq!(RenewalStatus::parse(&[0xD7, 1, b'0']).unwrap(), RenewalStatus::None);
-        assert!(RenewalStatus::parse(&[0xD7, 1, b'7']).is_err());
+        assert_eq!(RenewalStatus::parse(&[0xD7, 1, b'7']).unwrap(), RenewalStatus::Unknown("7".into()));
+        assert_eq!(RenewalStatus::parse(&[0xD7, 2, 0xFF, b'\\']).unwrap(), RenewalStatus::Unknown("\\xFF\\x5C".into()));
     }
 
     #[test]

@@ -253,6 +253,7 @@ def open_simulator(
     signature_der: bool = False,
     link_speed: Optional[str] = None,
     faults: Sequence[str] = (),
+    pki: str = "test",
 ) -> Card:
     """Issues a simulated card (synthetic data, the simulator's test PKI) and returns it
     as a :class:`Card`. Runs in-process: no reader and no pcscd needed.
@@ -275,6 +276,14 @@ def open_simulator(
             ``"truncate_data:INS[:P1]:KEEP"``, ``"append_garbage:INS[:P1]:BYTES"``,
             ``"corrupt_response_byte:INS[:P1]:INDEX"``, ``"corrupt_mac_icc"``,
             ``"bad_sm_padding"``, ``"short_apdus_only"``.
+        pki: which throw-away PKI signs the card: ``"test"`` (the simulator's test CAs,
+            trusted by default when reading the simulator: verdict ``"test"``) or
+            ``"synthetic_production"`` (the simulator's synthetic production roots,
+            ``sim/fixtures/gen{1,2}-synthetic-production-ca.der``). Those roots are
+            pinned as production roots only in a test build of the library (cargo
+            feature ``test-production-root``); the released wheel refuses them in
+            :meth:`TrustStore.from_dir` (``verify_unpinned_production_root``), so such a
+            card is never ``ok`` there.
 
     Raises:
         InvalidInputError: an unknown option value (``input_bad_option``).
@@ -290,6 +299,7 @@ def open_simulator(
             signature_der=signature_der,
             link_speed=link_speed,
             faults=list(faults),
+            pki=pki,
         )
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, TypeVar, Union
 
 __all__ = [
     "Text",
@@ -77,7 +77,8 @@ class Gen1Fields:
     ``individual_permission`` and ``renewal_application`` are ``None`` on a special
     permanent resident certificate (type ``"2"``, no such files); on a residence card a
     ``None`` permission means the file is empty (no permission recorded).
-    ``renewal_application`` is ``"none"``, ``"pending"`` or ``"empty"``.
+    ``renewal_application`` is ``"none"``, ``"pending"``, ``"empty"`` or ``"unknown"`` (any
+    other value; a ``code_unknown`` warning quotes it).
     """
 
     spec_version: str
@@ -99,7 +100,9 @@ class Gen2Fields:
     ``images["address"]``), so ``name`` and ``address`` are always ``None``. Dates are
     ``YYYYMMDD`` strings. ``permission_type``, ``permission_date``,
     ``work_restriction``, ``stay_expiry`` and the DF2 permission entries exist on type
-    ``"05"`` only.
+    ``"05"`` only. The flags ``individual_permission``, ``renewal_application_pending`` and
+    ``note_recorded`` are ``None`` when absent or holding a value other than ``0``/``1`` (a
+    ``code_unknown`` warning quotes it).
     """
 
     spec_version: str
@@ -188,7 +191,8 @@ class Verification:
 
 @dataclass(frozen=True)
 class Metrics:
-    """Counters of the card session: command APDUs and bytes each way."""
+    """Counters of one read (each read is a card session of its own): command APDUs and
+    bytes each way."""
 
     apdus: int
     bytes_sent: int
@@ -299,6 +303,9 @@ _CONVERT: Dict[str, _Convert] = {
 class ReadResult:
     """The result of :meth:`zairyu.Card.read`.
 
+    The report is decoded into these objects on first use of any of them (a read
+    costs no more than the library's read itself); ``images`` are the bytes as read.
+
     Attributes:
         card_type: ``"1"``, ``"2"``, ``"05"`` or ``"06"``.
         card_type_name: ``(ja, en)`` names of the card type.
@@ -315,7 +322,7 @@ class ReadResult:
         verdict: what the verification means, from the report's ``verdict``:
             ``"production"``, ``"test"``, ``"untrusted"``, ``"invalid"``, ``"absent"``
             or ``"not_checked"`` (see :class:`Verification`).
-        metrics: :class:`Metrics`.
+        metrics: :class:`Metrics` of this read (each read is a card session of its own).
         link: :class:`LinkInfo`.
         warnings: things a clerk should know that are not errors: each a
             :class:`ReadWarning`, a ``str`` (the message) with a stable ``code``.
@@ -356,23 +363,50 @@ class ReadResult:
 
     def __init__(self, report_json: str, images: Mapping[str, bytes]) -> None:
         self._json = report_json
-        d = json.loads(report_json)
-        self.card_type = str(d["card_type"])
-        names = d.get("card_type_name") or {}
-        self.card_type_name = (str(names.get("ja", "")), str(names.get("en", "")))
-        self.generation = int(d["generation"])
-        self.flow = str(d["flow"])
-        self.policy = str(d["policy"])
-        self.card_number = str(d["card_number"])
-        f = d["fields"]
-        self.fields = _decode(Gen1Fields, f) if self.generation == 1 else _decode(Gen2Fields, f)
         self.images = dict(images)
-        self.image_info = {k: _decode(ImageInfo, v) for k, v in d.get("images", {}).items()}
-        self.verdict = str(d["verdict"])
-        self.verification = _decode(Verification, {**d["verification"], "verdict": self.verdict})
-        self.metrics = _decode(Metrics, d["metrics"])
-        self.link = _decode(LinkInfo, d.get("link") or {})
-        self.warnings = tuple(ReadWarning(str(w["message"]), str(w["code"])) for w in d.get("warnings", ()))
+
+    def _load(self) -> None:
+        """Decodes the report into the attributes (once: each is then set)."""
+        d = json.loads(self._json)
+        card_type = str(d["card_type"])
+        names = d.get("card_type_name") or {}
+        generation = int(d["generation"])
+        flow = str(d["flow"])
+        policy = str(d["policy"])
+        card_number = str(d["card_number"])
+        f = d["fields"]
+        fields = _decode(Gen1Fields, f) if generation == 1 else _decode(Gen2Fields, f)
+        image_info = {k: _decode(ImageInfo, v) for k, v in d.get("images", {}).items()}
+        verdict = str(d["verdict"])
+        verification = _decode(Verification, {**d["verification"], "verdict": verdict})
+        metrics = _decode(Metrics, d["metrics"])
+        link = _decode(LinkInfo, d.get("link") or {})
+        warnings = tuple(ReadWarning(str(w["message"]), str(w["code"])) for w in d.get("warnings", ()))
+        # Set only once everything decoded: a report that does not decode leaves the
+        # attributes unset, and raises again on the next use.
+        self.card_type = card_type
+        self.card_type_name = (str(names.get("ja", "")), str(names.get("en", "")))
+        self.generation = generation
+        self.flow = flow
+        self.policy = policy
+        self.card_number = card_number
+        self.fields = fields
+        self.image_info = image_info
+        self.verdict = verdict
+        self.verification = verification
+        self.metrics = metrics
+        self.link = link
+        self.warnings = warnings
+
+    if not TYPE_CHECKING:
+        # Called only for an attribute that is not set: the decoded ones, before the
+        # first use. Hidden from type checkers, which see the annotations above.
+
+        def __getattr__(self, name: str) -> Any:
+            if name in ReadResult.__slots__ and not name.startswith("_"):
+                ReadResult._load(self)
+                return object.__getattribute__(self, name)
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def gen1(self) -> Optional[Gen1Fields]:
