@@ -568,11 +568,33 @@ impl PcscCard {
         let card = self.handle.card().ok_or_else(|| TransportError::Other("card handle unavailable".to_owned()))?;
         let len = receive_len(command).min(self.buf.len());
         match card.transmit(command, &mut self.buf[..len]) {
+            Ok(resp) if resp.len() < 2 => {
+                let resp = resp.to_vec();
+                self.answer_without_status_word(resp)
+            }
             Ok(resp) => Ok(resp.to_vec()),
             Err(e) => {
                 log::debug!(target: LOG, "reader {:?}: transmit failed: {e:?}", self.reader);
                 Err(self.classify_link_failure(e, extended))
             }
+        }
+    }
+
+    /// An answer without a status word (fewer than two bytes) from a transmit that the
+    /// driver reports as successful. vsmartcard's vpcd does this when the card drops its
+    /// connection mid-command: its `IFDHTransmitToICC` returns `IFD_SUCCESS` with the
+    /// zero bytes read before EOF (found by the fault matrix, `tests/fault_matrix.rs`).
+    /// No answer is that short, so it is asked like a failed transmit: a card that left
+    /// is [`TransportError::CardRemoved`] (a reset one [`TransportError::CardReset`], a
+    /// service that went away [`TransportError::ReaderUnavailable`]); a card still there
+    /// gets the answer passed up as it is, which the core rejects as a short response.
+    fn answer_without_status_word(&self, resp: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        log::debug!(target: LOG, "reader {:?}: answer of {} bytes, no status word", self.reader, resp.len());
+        match self.classify_link_failure(pcsc::Error::NotTransacted, false) {
+            e @ (TransportError::CardRemoved | TransportError::CardReset | TransportError::ReaderUnavailable(_)) => {
+                Err(e)
+            }
+            _ => Ok(resp),
         }
     }
 

@@ -1,3 +1,4 @@
 //! Test helpers (not a test target of their own).
 
+pub mod faults;
 pub mod pcscd;
