@@ -361,6 +361,24 @@ pub enum Command {
         #[command(subcommand)]
         command: SimCommand,
     },
+    /// The test write PKI (address write, AWP v1).
+    Pki {
+        #[command(subcommand)]
+        command: PkiCommand,
+    },
+}
+
+/// `zairyu pki …`.
+#[derive(Subcommand)]
+pub enum PkiCommand {
+    /// Make a TEST write PKI in DIR: write CVCA, DV, terminal key and certificate with
+    /// the write right, write-issuer root and document signer for EF.ChipAuthInfo
+    /// (every file named test-*, keys as PKCS#8 DER with mode 0600). Never overwrites.
+    Init {
+        /// The directory (created if needed).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 /// `zairyu sim …`.
@@ -404,6 +422,18 @@ pub struct ServeArgs {
     /// Link faults for tests (repeatable): drop-after:N, drop-mid-response:N, corrupt:APDU:INDEX.
     #[arg(long)]
     pub fault: Vec<ServeFault>,
+    /// Give the card the address-write application, trusting the test write PKI in
+    /// DIR (made by `zairyu pki init`); its card date starts at the CVCA's effective date.
+    #[arg(long, value_name = "DIR")]
+    pub write_pki: Option<PathBuf>,
+    /// Keep the card's memory (files, card date, a pending commit) in FILE across
+    /// power cycles and restarts: loaded at start, saved atomically after every
+    /// change. The file must exist unless --init-state is given.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// With --state: issue a new card and create FILE (refused if it exists).
+    #[arg(long, requires = "state")]
+    pub init_state: bool,
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! | `summary` | the human summary of a read |
 //! | `bench` | `bench` |
 //! | `serve` | `sim serve` |
+//! | `pki` | `pki init` (the test write PKI) |
 //! | `pcsc_cmds` | `readers`, `doctor` (feature `pcsc`) |
 //! | `watch` | `watch`, the counter loop (feature `pcsc`); its line protocol is the library's `zairyu_cli::watch_line` |
 
@@ -33,6 +34,7 @@ mod exit;
 mod number;
 #[cfg(feature = "pcsc")]
 mod pcsc_cmds;
+mod pki;
 mod read;
 mod serve;
 mod summary;
@@ -43,7 +45,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command, SimCommand};
+use crate::args::{Cli, Command, PkiCommand, SimCommand};
 use crate::error::CliError;
 
 fn main() -> ExitCode {
@@ -93,5 +95,6 @@ fn run(cmd: Command) -> Result<u8, CliError> {
         #[cfg(feature = "pcsc")]
         Command::Doctor { reader, json } => pcsc_cmds::doctor(reader.as_deref(), json),
         Command::Sim { command: SimCommand::Serve(args) } => serve::run(args),
+        Command::Pki { command: PkiCommand::Init { out } } => pki::init(&out),
     }
 }

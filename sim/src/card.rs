@@ -11,6 +11,7 @@ use zairyu::transport::{Limits, Transport};
 use crate::chip::{Chip, Quirks};
 use crate::fault::Fault;
 use crate::issue::IssuedCard;
+use crate::write::{Outcome, WriteRng, WriteSession};
 
 /// One exchange as seen on the wire. Never holds command or response data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +56,14 @@ pub struct SimCard {
     trace: Vec<TraceEntry>,
     transmitted: usize,
     removed: bool,
+    /// The write application's session, while it is selected.
+    write: Option<WriteSession>,
+    /// The write application's generator; like the chip's, it is not reset by a
+    /// power cycle (a challenge never repeats).
+    write_rng: WriteRng,
+    /// `false` after an injected power loss, until [`SimCard::power_cycle`].
+    powered: bool,
+    nvm_version: u64,
 }
 
 impl core::fmt::Debug for SimCard {
@@ -71,7 +80,31 @@ impl SimCard {
             1 => Engine::Tdes(Chip::new(&card)),
             _ => Engine::Aes(Chip::new(&card)),
         };
-        SimCard { card, engine, faults: Vec::new(), trace: Vec::new(), transmitted: 0, removed: false }
+        let write_rng = WriteRng::new(card.randomness(), b"session");
+        let mut sim = SimCard {
+            card,
+            engine,
+            faults: Vec::new(),
+            trace: Vec::new(),
+            transmitted: 0,
+            removed: false,
+            write: None,
+            write_rng,
+            powered: true,
+            nvm_version: 0,
+        };
+        // Power up: a commit cut by a power loss (a card restored from a state file)
+        // is finished or dropped.
+        sim.boot();
+        sim
+    }
+
+    fn boot(&mut self) {
+        self.write = None;
+        self.powered = true;
+        if crate::write::recover(&mut self.card) {
+            self.nvm_version = self.nvm_version.wrapping_add(1);
+        }
     }
 
     /// Adds a fault.
@@ -87,8 +120,26 @@ impl SimCard {
 
     /// Deactivates and reactivates the card: clears the session key, the
     /// authentication state and the challenge; the MF becomes current (SPEC15 §4.2.4(2)).
+    ///
+    /// Also ends the write application's session and, after an injected power loss,
+    /// powers the card again: the boot finishes a flagged commit and drops an
+    /// unflagged one, so a written file holds its old or its new content, whole.
     pub fn power_cycle(&mut self) {
         with_chip!(&mut self.engine, c => c.reset());
+        self.boot();
+    }
+
+    /// Whether the card has power (`false` after an injected power loss, until
+    /// [`SimCard::power_cycle`]).
+    pub fn is_powered(&self) -> bool {
+        self.powered
+    }
+
+    /// A number that changes whenever the card's non-volatile memory may have
+    /// changed (a write-application command, a recovery at power up): a holder of
+    /// a state file saves it when this moves.
+    pub fn nvm_version(&self) -> u64 {
+        self.nvm_version
     }
 
     /// The personalised contents.
@@ -147,6 +198,16 @@ impl SimCard {
             return Err(TransportError::CardRemoved);
         }
         if let Some(slot) =
+            self.faults.iter_mut().find(|(f, fired)| !*fired && matches!(f, Fault::PowerLossAtApdu(k) if n >= *k))
+        {
+            slot.1 = true;
+            self.lose_power();
+            return Err(TransportError::CardRemoved);
+        }
+        if !self.powered {
+            return Err(TransportError::CardRemoved);
+        }
+        if let Some(slot) =
             self.faults.iter_mut().find(|(f, fired)| !*fired && matches!(f, Fault::ResetAfter(k) if n >= *k))
         {
             slot.1 = true;
@@ -164,10 +225,17 @@ impl SimCard {
                 with_chip!(&mut self.engine, c => c.forget_challenge());
                 sw.to_vec()
             }
-            None => {
-                let q = self.quirks();
-                with_chip!(&mut self.engine, c => c.process(&self.card, command, q)).encode()
-            }
+            None => match self.write_application(command) {
+                Some(Outcome::Answer(raw)) => raw,
+                Some(Outcome::PowerLost) => {
+                    self.lose_power();
+                    return Err(TransportError::CardRemoved);
+                }
+                None => {
+                    let q = self.quirks();
+                    with_chip!(&mut self.engine, c => c.process(&self.card, command, q)).encode()
+                }
+            },
         };
         for (f, _) in &self.faults {
             f.alter_response(header, &mut raw);
@@ -182,6 +250,47 @@ impl SimCard {
             return Err(TransportError::LinkRefused(LinkRefusal::InsufficientBuffer));
         }
         Ok(raw)
+    }
+}
+
+impl SimCard {
+    fn lose_power(&mut self) {
+        self.powered = false;
+        self.write = None;
+        with_chip!(&mut self.engine, c => c.reset());
+    }
+
+    /// Routes a command to the write application (`crate::write`): its SELECT, and
+    /// every command while it is selected except a plain SELECT of something else.
+    /// `None`: the chip's own command processing answers (as on a card without
+    /// the application, whose SELECT of the write AID gets `6A 82`).
+    fn write_application(&mut self, command: &[u8]) -> Option<Outcome> {
+        let nvm = self.card.write_nvm()?;
+        if WriteSession::is_select(command) {
+            self.write = Some(WriteSession::new(nvm));
+            with_chip!(&mut self.engine, c => c.forget_challenge());
+            return Some(Outcome::Answer(vec![0x90, 0x00]));
+        }
+        if self.write.is_none() || WriteSession::is_other_select(command) {
+            self.write = None;
+            return None;
+        }
+        with_chip!(&mut self.engine, c => c.forget_challenge());
+        let access = with_chip!(&self.engine, c => c.authenticated());
+        let stop_at = self.faults.iter().position(|(f, fired)| !*fired && matches!(f, Fault::PowerLossInCommit(_)));
+        let stop = stop_at.and_then(|i| match self.faults[i].0 {
+            Fault::PowerLossInCommit(s) => Some(s),
+            _ => None,
+        });
+        let session = self.write.as_mut()?;
+        let out = session.process(&mut self.card, command, access, &mut self.write_rng, stop);
+        self.nvm_version = self.nvm_version.wrapping_add(1);
+        if matches!(out, Outcome::PowerLost)
+            && let Some(i) = stop_at
+        {
+            self.faults[i].1 = true;
+        }
+        Some(out)
     }
 }
 

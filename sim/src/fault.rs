@@ -84,6 +84,16 @@ pub enum Fault {
     ShortCard,
     /// SM READ BINARY responses carry a wrong padding marker (`7F` instead of `80`).
     BadSmPadding,
+    /// The card loses power when APDU number `n` (counted from 0 since
+    /// [`SimCard::new`](crate::SimCard::new), as [`SimCard::apdu_count`](crate::SimCard::apdu_count)
+    /// counts) arrives, before executing it: that transmit and every later one fail
+    /// with [`TransportError::CardRemoved`](zairyu::error::TransportError::CardRemoved)
+    /// until [`SimCard::power_cycle`](crate::SimCard::power_cycle), which boots the card
+    /// (and recovers a pending commit). Fires once.
+    PowerLossAtApdu(usize),
+    /// The card loses power inside the next commit of the write application's UPDATE
+    /// BINARY, at this stage; otherwise as [`Fault::PowerLossAtApdu`]. Fires once.
+    PowerLossInCommit(crate::write::CommitStage),
 }
 
 impl Fault {

@@ -16,6 +16,8 @@
 //! | `ReaderFailsExtended` | `reader_fails_extended` |
 //! | `ShortCard` | `short_card` |
 //! | `BadSmPadding` | `bad_sm_padding` |
+//! | `PowerLossAtApdu` | `power_loss_at_apdu:N` |
+//! | `PowerLossInCommit` | `power_loss_in_commit:STAGE` (`before-shadow`, `after-shadow`, `after-flag`, `after-copy`) |
 //!
 //! | [`ServeFault`] | text |
 //! |---|---|
@@ -78,6 +80,10 @@ impl FromStr for Fault {
             ("reader_fails_extended", []) => Some(Fault::ReaderFailsExtended),
             ("short_card", []) => Some(Fault::ShortCard),
             ("bad_sm_padding", []) => Some(Fault::BadSmPadding),
+            ("power_loss_at_apdu", [n]) => num(n).map(Fault::PowerLossAtApdu),
+            ("power_loss_in_commit", [stage]) => {
+                crate::write::CommitStage::from_name(stage).map(Fault::PowerLossInCommit)
+            }
             _ => None,
         };
         fault.ok_or_else(|| bad("simulator fault", s))
@@ -107,6 +113,8 @@ impl fmt::Display for Fault {
             Fault::ReaderFailsExtended => f.write_str("reader_fails_extended"),
             Fault::ShortCard => f.write_str("short_card"),
             Fault::BadSmPadding => f.write_str("bad_sm_padding"),
+            Fault::PowerLossAtApdu(n) => write!(f, "power_loss_at_apdu:{n}"),
+            Fault::PowerLossInCommit(stage) => write!(f, "power_loss_in_commit:{}", stage.name()),
         }
     }
 }
@@ -156,6 +164,8 @@ mod tests {
             Fault::ReaderFailsExtended,
             Fault::ShortCard,
             Fault::BadSmPadding,
+            Fault::PowerLossAtApdu(17),
+            Fault::PowerLossInCommit(crate::write::CommitStage::AfterFlag),
         ];
         for f in all {
             assert_eq!(f.to_string().parse::<Fault>().unwrap(), f, "{f}");
@@ -169,9 +179,15 @@ mod tests {
 
     #[test]
     fn bad_specs_are_input_errors() {
-        for bad in
-            ["", "nope", "status_word:B0:6A8", "status_word:ZZ:6A82", "remove_card_after:x", "short_apdus_only:1"]
-        {
+        for bad in [
+            "",
+            "nope",
+            "status_word:B0:6A8",
+            "status_word:ZZ:6A82",
+            "remove_card_after:x",
+            "short_apdus_only:1",
+            "power_loss_in_commit:never",
+        ] {
             assert_eq!(bad.parse::<Fault>().unwrap_err().code(), "input_bad_option", "{bad:?}");
         }
         assert_eq!("corrupt:1".parse::<ServeFault>().unwrap_err().code(), "input_bad_option");

@@ -76,6 +76,9 @@
 //! | `rng` | [`SimRandomness`], [`Drbg`] |
 //! | [`eavesdrop`] | the session keys as an eavesdropper who knows the card number learns them (for tests that hunt for keys) |
 //! | [`vpcd`], [`airtime`] | the chip behind a real PC/SC stack, as slow as a real link |
+//! | [`write`] | the address-write application (AWP v1): TA, CA, SM, the atomic commit |
+//! | [`write_pki`] | a throw-away write PKI (CVCA, DV, terminal, write issuer), on disk |
+//! | [`state`] | the card's non-volatile memory in a state file (`sim serve --state`) |
 
 pub mod airtime;
 mod card;
@@ -87,7 +90,10 @@ mod fixtures;
 mod issue;
 mod options;
 mod rng;
+pub mod state;
 pub mod vpcd;
+pub mod write;
+pub mod write_pki;
 
 pub use crate::card::{SimCard, TraceEntry, status_of};
 pub use crate::fault::Fault;

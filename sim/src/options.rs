@@ -160,6 +160,11 @@ pub struct IssueOptions {
     pub tamper_printed_entries: bool,
     /// Which throw-away PKI signs the card (default: the test CAs).
     pub pki: crate::fixtures::SimPki,
+    /// The address-write application (AWP v1, `crate::write`): the write CVCA the
+    /// card trusts, the issuer that signs its EF.ChipAuthInfo, and the card date.
+    /// `None` (the default): the card has no write application and answers its
+    /// SELECT `6A 82`, as a card without it does.
+    pub write: Option<crate::write::WriteIssue>,
 }
 
 impl Default for IssueOptions {
@@ -192,6 +197,7 @@ impl Default for IssueOptions {
             sprc_df2_sfi: gen2::DF2_SPRC.sfi,
             tamper_printed_entries: false,
             pki: crate::fixtures::SimPki::Test,
+            write: None,
         }
     }
 }

@@ -247,6 +247,8 @@ struct Server<'a> {
     stop: &'a AtomicBool,
     stats: ServeStats,
     fired: Vec<bool>,
+    on_nvm_change: &'a mut dyn FnMut(&SimCard),
+    nvm_seen: u64,
 }
 
 /// Runs the simulated card against vpcd until `stop` is set.
@@ -261,12 +263,36 @@ struct Server<'a> {
 ///
 /// Only if `opts.host:opts.port` does not resolve; connection failures are
 /// retried, and I/O errors during a session end the session only.
-pub fn serve(mut card: impl FnMut() -> SimCard, opts: &ServeOptions, stop: &AtomicBool) -> io::Result<ServeStats> {
+pub fn serve(card: impl FnMut() -> SimCard, opts: &ServeOptions, stop: &AtomicBool) -> io::Result<ServeStats> {
+    serve_with(card, opts, stop, &mut |_| {})
+}
+
+/// [`serve`], calling `on_nvm_change` whenever the card's non-volatile memory may
+/// have changed ([`SimCard::nvm_version`] moved: a write-application command, a
+/// recovery at power up), after the APDU's answer is sent and after each power
+/// cycle: `zairyu sim serve --state` saves the card's state file there.
+///
+/// # Errors
+///
+/// As [`serve`].
+pub fn serve_with(
+    mut card: impl FnMut() -> SimCard,
+    opts: &ServeOptions,
+    stop: &AtomicBool,
+    on_nvm_change: &mut dyn FnMut(&SimCard),
+) -> io::Result<ServeStats> {
     let addrs: Vec<SocketAddr> = (opts.host.as_str(), opts.port).to_socket_addrs()?.collect();
     if addrs.is_empty() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "vpcd address does not resolve"));
     }
-    let mut server = Server { opts, stop, stats: ServeStats::default(), fired: vec![false; opts.faults.len()] };
+    let mut server = Server {
+        opts,
+        stop,
+        stats: ServeStats::default(),
+        fired: vec![false; opts.faults.len()],
+        on_nvm_change,
+        nvm_seen: 0,
+    };
     // A limited reader is the chip's own `ShortApdusOnly` fault: extended commands
     // and answers of more than 256 data bytes get `67 00`.
     let mut card = move || {
@@ -285,6 +311,7 @@ pub fn serve(mut card: impl FnMut() -> SimCard, opts: &ServeOptions, stop: &Atom
         connected_before = true;
         log::info!("vpcd: connected to {}:{}", opts.host, opts.port);
         let end = server.session(&mut stream, &mut sim);
+        server.nvm_check(&sim);
         drop(stream);
         match end {
             End::Stop => return Ok(server.stats),
@@ -308,6 +335,13 @@ pub fn serve(mut card: impl FnMut() -> SimCard, opts: &ServeOptions, stop: &Atom
 }
 
 impl Server<'_> {
+    fn nvm_check(&mut self, card: &SimCard) {
+        if card.nvm_version() != self.nvm_seen {
+            self.nvm_seen = card.nvm_version();
+            (self.on_nvm_change)(card);
+        }
+    }
+
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
@@ -432,22 +466,20 @@ impl Server<'_> {
                 }
             };
             let received = Instant::now();
-            match msg.as_slice() {
-                [] => log::warn!("vpcd: empty message ignored"),
-                [code] => match *code {
-                    CTRL_OFF | CTRL_ON | CTRL_RESET => {
-                        log::debug!("vpcd: control {code:02X} (power cycle)");
-                        card.power_cycle();
+            match Message::classify(&msg) {
+                Message::Empty => log::warn!("vpcd: empty message ignored"),
+                Message::PowerCycle(code) => {
+                    log::debug!("vpcd: control {code:02X} (power cycle)");
+                    card.power_cycle();
+                }
+                Message::AtrRequest => {
+                    if let Err(e) = send(s, &self.opts.atr) {
+                        log::debug!("vpcd: write: {e}");
+                        return End::Closed;
                     }
-                    CTRL_ATR => {
-                        if let Err(e) = send(s, &self.opts.atr) {
-                            log::debug!("vpcd: write: {e}");
-                            return End::Closed;
-                        }
-                    }
-                    other => log::warn!("vpcd: unknown control code {other:02X} ignored"),
-                },
-                apdu => {
+                }
+                Message::UnknownControl(other) => log::warn!("vpcd: unknown control code {other:02X} ignored"),
+                Message::Apdu(apdu) => {
                     if let Some(end) = self.apdu(s, card, apdu, received) {
                         return end;
                     }
@@ -525,6 +557,35 @@ impl Server<'_> {
         }
         self.stats.bytes_out = self.stats.bytes_out.saturating_add(response.len() as u64);
         None
+    }
+}
+
+/// One message of the vpcd protocol (after its 2-byte big-endian length): a
+/// one-byte control code (power off, power on, reset, ATR request) or an APDU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Message<'a> {
+    /// A zero-length message (ignored).
+    Empty,
+    /// Power off, power on or reset: the card is power-cycled.
+    PowerCycle(u8),
+    /// The reader asks for the ATR.
+    AtrRequest,
+    /// A one-byte message with another code (ignored).
+    UnknownControl(u8),
+    /// A command APDU (two bytes or more).
+    Apdu(&'a [u8]),
+}
+
+impl<'a> Message<'a> {
+    /// Classifies one message body.
+    pub fn classify(body: &'a [u8]) -> Message<'a> {
+        match body {
+            [] => Message::Empty,
+            [code @ (CTRL_OFF | CTRL_ON | CTRL_RESET)] => Message::PowerCycle(*code),
+            [CTRL_ATR] => Message::AtrRequest,
+            [other] => Message::UnknownControl(*other),
+            apdu => Message::Apdu(apdu),
+        }
     }
 }
 

@@ -27,13 +27,18 @@ pub struct IssuedCard {
     card_number: String,
     randomness: SimRandomness,
     files: Files,
+    write: Option<crate::write::WriteNvm>,
 }
 
 impl core::fmt::Debug for IssuedCard {
     /// Card type and file sizes; never the card number or file contents.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let sizes: Vec<_> = self.files.iter().map(|((df, s), v)| format!("{df:?}/{s:02X}:{}", v.len())).collect();
-        write!(f, "IssuedCard({:?}, files=[{}])", self.card_type, sizes.join(", "))
+        write!(f, "IssuedCard({:?}, files=[{}]", self.card_type, sizes.join(", "))?;
+        match &self.write {
+            Some(w) => write!(f, ", {w:?})"),
+            None => f.write_str(")"),
+        }
     }
 }
 
@@ -80,11 +85,16 @@ impl IssuedCard {
             insert(&mut files, &layout::gen2::MF_EF02, card_type);
             gen2::build(opts, &mut files)?;
         }
+        let write = match &opts.write {
+            Some(w) => Some(crate::write::issue(w, &opts.card_number, opts.randomness)?),
+            None => None,
+        };
         Ok(IssuedCard {
             card_type: opts.card_type,
             card_number: opts.card_number.clone(),
             randomness: opts.randomness,
             files,
+            write,
         })
     }
 
@@ -107,6 +117,35 @@ impl IssuedCard {
     /// Removes one EF (the chip then answers `6A 82`).
     pub fn remove_file(&mut self, df: Df, sfi: u8) -> Option<Vec<u8>> {
         self.files.remove(&(df, sfi))
+    }
+
+    /// Whether the card carries the address-write application.
+    pub fn has_write_application(&self) -> bool {
+        self.write.is_some()
+    }
+
+    /// The write application's card date (`None` without the application).
+    pub fn write_card_date(&self) -> Option<zairyu::write::CvDate> {
+        self.write.as_ref().map(|w| w.card_date)
+    }
+
+    /// Whether a commit is pending in the write application's journal (a power loss
+    /// cut it; the next power up finishes or drops it).
+    pub fn has_pending_commit(&self) -> bool {
+        self.write.as_ref().is_some_and(|w| w.journal.is_some())
+    }
+
+    /// The write application's EF.ChipAuthInfo (`None` without the application).
+    pub fn chip_auth_info(&self) -> Option<&[u8]> {
+        self.write.as_ref().map(|w| w.chip_auth_info.as_slice())
+    }
+
+    pub(crate) fn write_nvm(&self) -> Option<&crate::write::WriteNvm> {
+        self.write.as_ref()
+    }
+
+    pub(crate) fn write_nvm_mut(&mut self) -> Option<&mut crate::write::WriteNvm> {
+        self.write.as_mut()
     }
 
     /// The test root CA certificate (DER), the trust anchor for these cards.
