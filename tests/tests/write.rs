@@ -681,3 +681,86 @@ fn the_relay_api_carries_bytes_and_records_only() {
     // The short-link SM READ BINARY carries an Le, the read-back matched.
     let _ = Le::Short(0);
 }
+
+// --- The counter's whole write (core::write::counter): access, relay, re-read.
+
+#[test]
+fn write_address_confirms_the_write_on_a_new_session_for_every_card_type() {
+    use zairyu::write::counter::{AddressWrite, write_address};
+    let pki = pki(41);
+    for t in [
+        CardType::ResidenceCard,
+        CardType::SpecialPermanentResident,
+        CardType::Gen2ResidenceCard,
+        CardType::Gen2SpecialPermanentResident,
+    ] {
+        let card = issued(t, &pki, None);
+        let number = CardNumber::parse(NUMBER).unwrap();
+        let request = AddressWrite { record: record(2), operator_id: "clerk-007".into() };
+        let mut sessions = 0;
+        let out = write_address(
+            SimCard::new(card.clone()),
+            |sim: &mut SimCard| {
+                sessions += 1;
+                sim.power_cycle();
+                Ok(())
+            },
+            &number,
+            &sim_trust(),
+            &mut OsRandom,
+            &mut link_for(&pki, t),
+            request,
+        )
+        .unwrap_or_else(|e| panic!("{t:?}: {e} ({})", e.code()));
+        assert_eq!(sessions, 1, "the re-read runs on a new session");
+        assert_eq!(out.generation, t.generation());
+        assert_eq!(out.round_trips, 4);
+        assert_eq!(out.receipt.content_sha256, hex::encode(sha256(content(t, &record(2)).bytes())));
+        if let Some(d) = out.reread.gen1() {
+            assert!(record(2).matches(&d.address), "{t:?}: {:?}", d.address);
+        }
+    }
+}
+
+#[test]
+fn write_address_refuses_a_wrong_number_and_a_card_that_does_not_keep_the_write() {
+    use zairyu::write::counter::{AddressWrite, WriteError, write_address};
+    let pki = pki(42);
+    let t = CardType::ResidenceCard;
+    let card = issued(t, &pki, None);
+    let request = || AddressWrite { record: record(2), operator_id: "clerk-007".into() };
+
+    // A wrong number fails the access read: nothing is relayed.
+    let wrong = CardNumber::parse("ZZ99999999ZZ").unwrap();
+    let e = write_address(
+        SimCard::new(card.clone()),
+        |_: &mut SimCard| Ok(()),
+        &wrong,
+        &sim_trust(),
+        &mut OsRandom,
+        &mut link_for(&pki, t),
+        request(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, WriteError::Access(_)), "{e}");
+    assert_eq!(e.code(), "wrong_card_number");
+
+    // A "new session" that is another card with the old content: the re-read does
+    // not match, and the write is not reported as done.
+    let number = CardNumber::parse(NUMBER).unwrap();
+    let e = write_address(
+        SimCard::new(card.clone()),
+        |sim: &mut SimCard| {
+            *sim = SimCard::new(card.clone());
+            Ok(())
+        },
+        &number,
+        &sim_trust(),
+        &mut OsRandom,
+        &mut link_for(&pki, t),
+        request(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, WriteError::ReadBackMismatch), "{e}");
+    assert_eq!(e.code(), "readback_mismatch");
+}

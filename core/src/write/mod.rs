@@ -23,6 +23,7 @@
 //! | [`record`] | §3, §4.2 | the new EF content (DF2/EF01; DF1/EF04) and its write intent |
 //! | [`authority`] | §4.2–4.3 | the write authority as a state machine: `begin` → batches → receipt |
 //! | [`relay`] | §4.1–4.3, §5 | the counter side: [`relay::AuthorityLink`], the relay driver, the in-process link |
+//! | [`counter`] | §4.1–4.5 | the counter's whole write: access, relay, a new session's re-read compared with the record |
 //!
 //! Nothing here performs I/O: the authority and the card halves are pure state
 //! machines fed with bytes; randomness comes in through [`crate::auth::RandomSource`],
@@ -31,6 +32,7 @@
 pub mod authority;
 pub mod ber;
 pub mod chip_auth_info;
+pub mod counter;
 pub mod cvc;
 pub mod eac;
 pub mod record;
