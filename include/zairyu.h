@@ -13,15 +13,15 @@
  *    (ZAIRYU_RESULT_OK); any other value is a failure. Codes are numbered in
  *    category blocks (1xx input, 2xx transport, 3xx card status, 4xx card number
  *    and authentication, 5xx secure messaging, 6xx parse, 7xx trust store, 8xx
- *    unsupported card, 9xx internal). zairyu_result_name() gives a code's stable
- *    snake_case name (the core's error code name: the CLI and Python use the same
- *    words; zairyu_error_code_count() and zairyu_error_code_at() list the codes
- *    that mirror a core error); zairyu_result_message() renders its description
+ *    unsupported card, 9xx internal, 10xx address write). zairyu_result_name()
+ *    gives a code's stable snake_case name (the core's error code name: the CLI
+ *    and Python use the same words; zairyu_error_code_count() and
+ *    zairyu_error_code_at() list the codes that mirror a core error); zairyu_result_message() renders its description
  *    into a buffer, and zairyu_last_error_message() the detail of the calling
  *    thread's last failure.
  *    No message ever contains a card number, key or card data.
- * 3. Handles. zairyu_trust_store, zairyu_card, zairyu_read_result and
- *    zairyu_reader_list are opaque. Each is made by a function that writes it to
+ * 3. Handles. zairyu_trust_store, zairyu_card, zairyu_read_result,
+ *    zairyu_reader_list, zairyu_authority and zairyu_write_receipt are opaque. Each is made by a function that writes it to
  *    an out-parameter, and freed by its _free function; _free accepts NULL. A
  *    handle must not be used after it is freed, nor freed twice.
  *    zairyu_card_free returns a result: a card that is in a call (another
@@ -159,6 +159,7 @@
 // | 7xx | trust store (verification setup) |
 // | 8xx | card type not supported |
 // | 9xx | internal |
+// | 10xx | address write (AWP v1): the authority, its policy, the record, the card's write |
 //
 // The snake_case name of each code (`zairyu_result_name`) is the core error's
 // stable code name where one exists (`wrong_card_number`, `transport_card_removed`
@@ -262,6 +263,43 @@ enum zairyu_result
   // map to result codes exhaustively, checked when the library is built. The
   // number is kept (ABI stability).
   ZAIRYU_RESULT_UNKNOWN_ERROR = 901,
+  // The write authority refused or stopped the write for a reason of its own
+  // (EF.ChipAuthInfo not signed by the write issuer, its own chain invalid, a
+  // failed Terminal or Chip Authentication, secure messaging, its signer ...).
+  // The last-error detail starts with the authority's stable code
+  // (`chip_auth_info_invalid`, `authentication_failed` ...).
+  ZAIRYU_RESULT_AUTHORITY_REFUSED = 1000,
+  // The authority's policy does not let this counter write for the record's
+  // municipality code (`policy_unknown_counter`, `policy_municipality_not_allowed`).
+  ZAIRYU_RESULT_POLICY_REFUSED = 1001,
+  // The new record fails a check: the date is not YYYYMMDD of a real day, the
+  // municipality code has no valid check digit, the address is empty, too long or
+  // holds a control character.
+  ZAIRYU_RESULT_RECORD_INVALID = 1002,
+  // The authority cannot render the second generation's address image: no font,
+  // an unreadable font, a character without a glyph, or an address that does not fit
+  // 2,500 bytes (`font_not_found`, `glyph_missing`, `address_image_too_large` ...).
+  ZAIRYU_RESULT_ADDRESS_IMAGE_FAILED = 1003,
+  // The card refused a command of the write (e.g. the terminal certificate or the
+  // write intent); its file is unchanged.
+  ZAIRYU_RESULT_WRITE_CARD_REFUSED = 1004,
+  // The card has no usable write application (no AWP application, an unreadable
+  // EF.ChipAuthInfo) or is of a type without an address to write.
+  ZAIRYU_RESULT_WRITE_NOT_SUPPORTED = 1005,
+  // The re-read on a new card session does not show the record and the receipt's
+  // content: the write is **not** confirmed.
+  ZAIRYU_RESULT_READBACK_MISMATCH = 1006,
+  // The authority returned its receipt, but the new card session or the re-read
+  // failed (the card left, was reset ...): the card holds the old or the new
+  // content, whole; read it again to know which.
+  ZAIRYU_RESULT_WRITE_UNCONFIRMED = 1007,
+  // The authority cannot be reached, answered out of protocol, or cannot write its
+  // audit log (it then fails closed).
+  ZAIRYU_RESULT_AUTHORITY_UNAVAILABLE = 1008,
+  // An authority directory (or a test write PKI) cannot be loaded: a missing or
+  // malformed certificate, key or policy, a key that is not the terminal's, a
+  // broken audit log.
+  ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED = 1009,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -511,6 +549,14 @@ typedef uint32_t zairyu_image_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// A write authority (opaque): the party that holds the terminal key and runs the
+// write's secure channel end to end with the card, while the counter only relays
+// APDU bytes. Made by `zairyu_authority_open_dir`; freed by `zairyu_authority_free`.
+// One write at a time: a write that finds it in use by another returns
+// `ZAIRYU_RESULT_HANDLE_BUSY`. It may be used from different threads one after
+// another.
+typedef struct zairyu_authority zairyu_authority;
+
 // A card on a transport (opaque). Made by `zairyu_card_open_pcsc`,
 // `zairyu_card_open_simulator` or `zairyu_card_open_callback`; freed by
 // `zairyu_card_free`. One call at a time: a call made while another call on the
@@ -536,6 +582,11 @@ typedef struct zairyu_reader_list zairyu_reader_list;
 // added during a read count from the next read on).
 typedef struct zairyu_trust_store zairyu_trust_store;
 
+// The receipt of a confirmed write (opaque): the authority's receipt, and what the
+// counter saw. Made by `zairyu_card_write_address`; freed by
+// `zairyu_write_receipt_free`. Immutable: any thread, concurrently.
+typedef struct zairyu_write_receipt zairyu_write_receipt;
+
 // A host transport: sends the command APDU `cmd` (`cmd_len` bytes) to the card
 // and writes the response APDU (data followed by SW1 SW2) into `resp`, which has
 // room for `resp_cap` (= `ZAIRYU_MAX_RESPONSE`) bytes, and its length into
@@ -554,6 +605,32 @@ typedef struct zairyu_trust_store zairyu_trust_store;
 // freed). It may use other cards, and any trust store, the one being read with
 // included: no lock of the library is held while a callback runs.
 typedef uint32_t (*zairyu_transmit_cb)(void *userdata, const uint8_t *cmd, size_t cmd_len, uint8_t *resp, size_t resp_cap, size_t *resp_len);
+
+// The host's card reset, for a new card session (the re-read after
+// `zairyu_card_write_address`): reset the card (a power cycle, or a PC/SC reconnect
+// with `SCARD_RESET_CARD`) so that no authentication or secure-messaging state of
+// the session before it survives, and return 0; or return a transport result code
+// (`ZAIRYU_RESULT_TRANSPORT_CARD_REMOVED` ...) as `zairyu_transmit_cb` does.
+//
+// Called only from inside `zairyu_card_write_address`, on the calling thread, with
+// the `userdata` given at open. The same rules as for the transmit callback apply:
+// it must not call functions on its own card.
+typedef uint32_t (*zairyu_reset_cb)(void *userdata);
+
+// The new address record of `zairyu_card_write_address`: four NUL-terminated UTF-8
+// strings, none of them NULL. They are read during the call only.
+typedef struct zairyu_address_record {
+  // 追記書き込み年月日, the date of the change: "YYYYMMDD", a real day.
+  const char *date;
+  // 市町村コード: 6 digits with a valid check digit (e.g. "131016").
+  const char *municipality_code;
+  // 住居地, the new address: at most 80 characters and 320 bytes, no control or
+  // bidirectional-override characters. A second-generation card receives it as an
+  // image the authority renders.
+  const char *address;
+  // The clerk's operator id, for the authority's audit log.
+  const char *operator_id;
+} zairyu_address_record;
 
 #ifdef __cplusplus
 extern "C" {
@@ -597,6 +674,41 @@ zairyu_result zairyu_card_open_pcsc(const char *reader, struct zairyu_card **out
 // @param out receives the card; must not be NULL; written only on success.
 zairyu_result zairyu_card_open_simulator(const char *card_type, const char *card_number, uint32_t flags, struct zairyu_card **out);
 
+// Opens a card on the in-process simulator, as `zairyu_card_open_simulator`, that
+// also carries the address-write application (AWP v1) trusting the test write PKI
+// in `write_pki_dir` (made by `zairyu_sim_write_pki_generate` or `zairyu pki init`):
+// its write CVCA, its document signer for EF.ChipAuthInfo, and the card date of the
+// CVCA's effective date. Such a card can be written by `zairyu_card_write_address`
+// with an authority of the same PKI.
+//
+// Errors: `ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED` if the directory does not hold a
+// readable, consistent test write PKI; otherwise as `zairyu_card_open_simulator`.
+//
+// Ownership: on success `*out` receives a card the caller owns (free it with
+// `zairyu_card_free`). Thread safety: may be called from any thread.
+//
+// @param card_type as for `zairyu_card_open_simulator`; must not be NULL.
+// @param card_number the simulated card's number, or NULL for "AB12345678CD".
+// @param write_pki_dir NUL-terminated UTF-8 path of the write-PKI directory; must not be NULL.
+// @param flags as for `zairyu_card_open_simulator`.
+// @param out receives the card; must not be NULL; written only on success.
+zairyu_result zairyu_card_open_simulator_write(const char *card_type, const char *card_number, const char *write_pki_dir, uint32_t flags, struct zairyu_card **out);
+
+// Makes a throw-away TEST write PKI (AWP v1) in `dir`, as `zairyu pki init --out
+// DIR` does: the write CVCA, a DV, the terminal key and certificate with the write
+// right, the write-issuer root and the document signer of EF.ChipAuthInfo, valid
+// from today. The directory is created if needed; existing PKI files are never
+// overwritten (`ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED`). For the simulator and tests
+// only: these keys are unencrypted and never for a real card.
+//
+// With a `policy.toml` added (which counters may write for which municipality
+// codes), the directory is an authority directory for `zairyu_authority_open_dir`.
+//
+// Thread safety: any thread.
+//
+// @param dir NUL-terminated UTF-8 path; must not be NULL.
+zairyu_result zairyu_sim_write_pki_generate(const char *dir);
+
 // Opens a card on the host's own transport (an NFC stack, a remote reader): every
 // command APDU goes through `cb`.
 //
@@ -611,6 +723,21 @@ zairyu_result zairyu_card_open_simulator(const char *card_type, const char *card
 // @param flags `ZAIRYU_TRANSPORT_EXTENDED_LENGTH` if the link carries extended APDUs, else 0.
 // @param out receives the card; must not be NULL; written only on success.
 zairyu_result zairyu_card_open_callback(zairyu_transmit_cb cb, void *userdata, uint32_t flags, struct zairyu_card **out);
+
+// Opens a card on the host's own transport, as `zairyu_card_open_callback`, with a
+// reset callback as well: `zairyu_card_write_address` calls it once, after the
+// write, to start the new card session of its re-read. A card opened without one
+// (`zairyu_card_open_callback`, or `reset` NULL here) reads as before, and a write
+// on it is refused with `ZAIRYU_RESULT_INVALID_ARGUMENT` before any APDU is sent.
+//
+// Ownership and thread safety: as `zairyu_card_open_callback`.
+//
+// @param cb the transmit callback; must not be NULL.
+// @param reset the reset callback, or NULL.
+// @param userdata passed to every call of `cb` and `reset`; may be NULL.
+// @param flags `ZAIRYU_TRANSPORT_EXTENDED_LENGTH` if the link carries extended APDUs, else 0.
+// @param out receives the card; must not be NULL; written only on success.
+zairyu_result zairyu_card_open_callback_with_reset(zairyu_transmit_cb cb, zairyu_reset_cb reset, void *userdata, uint32_t flags, struct zairyu_card **out);
 
 // Frees a card (for PC/SC: ends the transaction and disconnects, resetting the
 // card). NULL is accepted and ignored (`ZAIRYU_RESULT_OK`).
@@ -1024,6 +1151,138 @@ zairyu_result zairyu_trust_store_add_simulator_test_anchors(const struct zairyu_
 // @param store the store; must not be NULL.
 // @param out receives the count; must not be NULL.
 zairyu_result zairyu_trust_store_count(const struct zairyu_trust_store *store, size_t *out);
+
+// Opens the in-process write authority of directory `dir` for the counter
+// `counter_id`: the write CVCA, the terminal chain and key (`test-terminal.key.p8`,
+// mode 0600), the write-issuer root, the policy (`policy.toml` or `policy.json`:
+// which counters may write for which municipality codes) and the hash-chained audit
+// log (`audit.sqlite3` if it exists, else `audit.jsonl`, created). A test write PKI
+// (`zairyu_sim_write_pki_generate`, `zairyu pki init`) with a `policy.toml` added is
+// such a directory. The terminal chain is checked against the CVCA today, with the
+// write right, and the key against the terminal certificate. Every write through it,
+// refused or not, is appended to the audit log before anything reaches the card.
+//
+// The second generation's address image is rendered with the font of the
+// environment variable the authority crate documents, or a Debian IPAex / Noto CJK
+// font found at run time; without one, second-generation writes are refused with
+// `ZAIRYU_RESULT_ADDRESS_IMAGE_FAILED` (first-generation writes still work).
+//
+// Errors: `ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED` (the detail names the file and why).
+//
+// Ownership: on success `*out` receives an authority the caller owns (free it with
+// `zairyu_authority_free`). Thread safety: may be called from any thread.
+//
+// @param dir NUL-terminated UTF-8 path of the authority directory; must not be NULL.
+// @param counter_id NUL-terminated UTF-8 identity of this counter, as the policy names it; must not be NULL.
+// @param out receives the authority; must not be NULL; written only on success.
+zairyu_result zairyu_authority_open_dir(const char *dir, const char *counter_id, struct zairyu_authority **out);
+
+// Frees an authority (an in-process one records a session left unfinished as
+// `session_abandoned` in its audit log). NULL is accepted and ignored
+// (`ZAIRYU_RESULT_OK`). An authority in a write on another thread is **not** freed:
+// the result is `ZAIRYU_RESULT_HANDLE_BUSY` and the handle stays valid.
+//
+// Ownership: on `ZAIRYU_RESULT_OK` takes back the handle; it must not be used
+// afterwards. Receipts made with it stay valid.
+//
+// @param authority the authority, or NULL.
+zairyu_result zairyu_authority_free(struct zairyu_authority *authority);
+
+// Writes a new residence address (住居地) into the card, through the write
+// authority, and confirms it: the normal card-number access with `card_number`
+// (either generation), the write application's EF.ChipAuthInfo, the write relayed
+// between `authority` and the card (the authority authenticates to the card, opens
+// secure messaging with it, writes, and returns its receipt; this call only carries
+// APDU bytes), then a **new card session** that re-reads the written file and
+// compares it with the record and the receipt. First generation: DF2/EF01 (the
+// text record); second generation: DF1/EF04 (the address image the authority
+// renders).
+//
+// The new session: a simulated card is power-cycled; a PC/SC card is disconnected
+// with a card reset and connected again (a new transaction); a callback card calls
+// its reset callback (`zairyu_card_open_callback_with_reset`; a callback card
+// without one is refused with `ZAIRYU_RESULT_INVALID_ARGUMENT` before any APDU).
+//
+// Errors: the access read's codes (`ZAIRYU_RESULT_WRONG_CARD_NUMBER` ...), a
+// transport code when the card or reader fails during the write (the card's commit is
+// atomic: it then holds the old or the new content, whole), and the 10xx block:
+// `ZAIRYU_RESULT_POLICY_REFUSED`, `..._RECORD_INVALID`, `..._ADDRESS_IMAGE_FAILED`,
+// `..._AUTHORITY_REFUSED`, `..._WRITE_CARD_REFUSED`, `..._WRITE_NOT_SUPPORTED`,
+// `..._READBACK_MISMATCH`, `..._WRITE_UNCONFIRMED`, `..._AUTHORITY_UNAVAILABLE`. The last-error detail starts with the
+// precise stable code in brackets, e.g. "policy_refused: [policy_municipality_not_allowed] ...".
+// Only `ZAIRYU_RESULT_OK` means the card holds the new address.
+//
+// The card number is used for this call only and never appears in a message or in
+// the receipt (which carries its SHA-256, as the card's EF.ChipAuthInfo does).
+//
+// Ownership: on success `*out` receives a receipt the caller owns (free it with
+// `zairyu_write_receipt_free`). Thread safety: one call at a time per card and per
+// authority (`ZAIRYU_RESULT_HANDLE_BUSY` otherwise).
+//
+// @param card the card; must not be NULL.
+// @param card_number NUL-terminated 在留カード等番号 (12 letters or digits); must not be NULL.
+// @param record the new record; must not be NULL, nor any of its strings.
+// @param authority the write authority; must not be NULL.
+// @param out receives the receipt; must not be NULL; written only on success.
+zairyu_result zairyu_card_write_address(struct zairyu_card *card, const char *card_number, const struct zairyu_address_record *record, const struct zairyu_authority *authority, struct zairyu_write_receipt **out);
+
+// SHA-256 of the new file content, 64 lower-case hex digits (the content the card
+// re-read matched). Text output (see the buffer rule).
+//
+// @param receipt must not be NULL.
+zairyu_result zairyu_write_receipt_content_sha256(const struct zairyu_write_receipt *receipt, char *buf, size_t buf_len, size_t *out_len);
+
+// SHA-256 of the file content before the write (hex), as the authority read it under
+// secure messaging; `ZAIRYU_RESULT_NOT_PRESENT` if the authority did not read it.
+// Text output (see the buffer rule).
+//
+// @param receipt must not be NULL.
+zairyu_result zairyu_write_receipt_old_content_sha256(const struct zairyu_write_receipt *receipt, char *buf, size_t buf_len, size_t *out_len);
+
+// SHA-256 of the card number (hex), from the card's verified EF.ChipAuthInfo (never
+// the number itself). Text output (see the buffer rule).
+//
+// @param receipt must not be NULL.
+zairyu_result zairyu_write_receipt_card_number_sha256(const struct zairyu_write_receipt *receipt, char *buf, size_t buf_len, size_t *out_len);
+
+// The terminal that wrote: its certificate holder reference (e.g.
+// "JPTESTTERM00001"). Text output (see the buffer rule).
+//
+// @param receipt must not be NULL.
+zairyu_result zairyu_write_receipt_terminal(const struct zairyu_write_receipt *receipt, char *buf, size_t buf_len, size_t *out_len);
+
+// When the authority accepted the write request (Unix seconds).
+//
+// @param receipt must not be NULL. @param out must not be NULL; written only on success.
+zairyu_result zairyu_write_receipt_time(const struct zairyu_write_receipt *receipt, uint64_t *out);
+
+// Exchanges with the authority, the opening one included (4 for a write of AWP v1).
+//
+// @param receipt must not be NULL. @param out must not be NULL; written only on success.
+zairyu_result zairyu_write_receipt_round_trips(const struct zairyu_write_receipt *receipt, uint32_t *out);
+
+// The card generation written: 1 (the DF2/EF01 text record) or 2 (the DF1/EF04
+// address image).
+//
+// @param receipt must not be NULL. @param out must not be NULL; written only on success.
+zairyu_result zairyu_write_receipt_generation(const struct zairyu_write_receipt *receipt, uint8_t *out);
+
+// The receipt as one JSON object: `target` ("df2_ef01" or "df1_ef04"),
+// `content_sha256`, `old_content_sha256` (or null), `card_number_sha256`,
+// `terminal`, `chip_auth_info_signer`, `time_unix`, `round_trips`, then
+// `generation` and `apdus` (command APDUs of the access read, the relayed write and
+// the re-read). One line unless `flags` has `ZAIRYU_JSON_PRETTY`. Text output (see
+// the buffer rule).
+//
+// @param receipt must not be NULL.
+// @param flags 0 or `ZAIRYU_JSON_PRETTY`; other bits are `ZAIRYU_RESULT_INVALID_ARGUMENT`.
+zairyu_result zairyu_write_receipt_json(const struct zairyu_write_receipt *receipt, uint32_t flags, char *buf, size_t buf_len, size_t *out_len);
+
+// Frees a receipt. NULL is accepted and ignored.
+//
+// Ownership: takes back the handle; it must not be used afterwards, and no getter
+// on it may be running.
+void zairyu_write_receipt_free(struct zairyu_write_receipt *receipt);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -13,6 +13,9 @@
 //! | [`audit`] | the hash-chained audit log behind [`audit::AuditLog`]: a JSON-lines file or SQLite |
 //! | [`render`] | the second generation's address image: text → bi-level bitmap → CCITT G4 TIFF ≤ 2,500 bytes |
 //! | [`inprocess`] | [`InProcessAuthority`]: an [`zairyu::write::relay::AuthorityLink`] with policy, audit and renderer, loadable from a directory ([`layout`]) |
+//! | [`wire`] | the JSON messages of the service's relay API (`/v1`) |
+//! | `pkcs11` (feature `pkcs11`) | the terminal key in a PKCS#11 token (`cryptoki`; SoftHSM2 in the tests), non-extractable |
+//! | `remote` (feature `remote`) | `RemoteAuthority`: the counter's HTTPS [`zairyu::write::relay::AuthorityLink`] to the service, mutual TLS with rustls |
 
 #![forbid(unsafe_code)]
 
@@ -22,6 +25,13 @@ pub mod layout;
 pub mod policy;
 pub mod render;
 pub mod signer;
+pub mod wire;
+
+#[cfg(feature = "remote")]
+pub mod remote;
+
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
 
 pub use audit::{AuditError, AuditLog, JsonlAuditLog, SqliteAuditLog};
 pub use inprocess::{DirOptions, InProcessAuthority, SetupError};

@@ -16,6 +16,7 @@
 //! [[counter]]
 //! id = "ministry-test-bench"
 //! municipalities = ["*"]               # every municipality
+//! max_sessions_per_minute = 30         # optional: the service's rate limit for this counter
 //! ```
 //!
 //! The check runs at the opening of a write session, before anything is sent to the
@@ -44,6 +45,8 @@ struct PolicyFile {
 struct CounterFile {
     id: String,
     municipalities: Vec<String>,
+    #[serde(default)]
+    max_sessions_per_minute: Option<u32>,
 }
 
 /// One grant of a counter.
@@ -81,6 +84,7 @@ impl Grant {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Policy {
     counters: BTreeMap<String, Vec<Grant>>,
+    rates: BTreeMap<String, u32>,
 }
 
 /// Why a policy file cannot be used.
@@ -173,6 +177,7 @@ impl Policy {
             return Err(PolicyError::Version(f.version));
         }
         let mut counters = BTreeMap::new();
+        let mut rates = BTreeMap::new();
         for c in f.counters {
             if c.id.trim().is_empty() || c.id.chars().any(char::is_control) {
                 return Err(PolicyError::CounterId(c.id));
@@ -183,11 +188,14 @@ impl Policy {
                     Grant::parse(m).ok_or_else(|| PolicyError::Grant { counter: c.id.clone(), entry: m.clone() })?;
                 grants.push(g);
             }
+            if let Some(r) = c.max_sessions_per_minute {
+                rates.insert(c.id.clone(), r);
+            }
             if counters.insert(c.id.clone(), grants).is_some() {
                 return Err(PolicyError::DuplicateCounter(c.id));
             }
         }
-        Ok(Policy { counters })
+        Ok(Policy { counters, rates })
     }
 
     /// Whether `counter` may write a record with `municipality_code`.
@@ -201,6 +209,12 @@ impl Policy {
                 code: municipality_code.to_owned(),
             })
         }
+    }
+
+    /// The most write sessions `counter` may open in any 60 seconds, if limited
+    /// (`max_sessions_per_minute`; the service enforces it across its instances).
+    pub fn max_sessions_per_minute(&self, counter: &str) -> Option<u32> {
+        self.rates.get(counter).copied()
     }
 
     /// The grants of a counter.
@@ -231,6 +245,7 @@ municipalities = ["*"]
 [[counter]]
 id = "suspended"
 municipalities = []
+max_sessions_per_minute = 0
 "#;
 
     #[test]
@@ -254,13 +269,16 @@ municipalities = []
         // Identities are exact: no case folding, no prefix match.
         assert!(p.check("Shinagawa-window-1", "131091").is_err());
         assert!(p.check("shinagawa-window-", "131091").is_err());
+        // Rate limits are per counter, absent unless given.
+        assert_eq!(p.max_sessions_per_minute("suspended"), Some(0));
+        assert_eq!(p.max_sessions_per_minute("ministry"), None);
     }
 
     #[test]
     fn json_is_the_same_policy() {
         let json = r#"{"version":1,"counter":[{"id":"shinagawa-window-1","municipalities":["131091","131016"]},
             {"id":"osaka-bench","municipalities":["27*"]},{"id":"ministry","municipalities":["*"]},
-            {"id":"suspended","municipalities":[]}]}"#;
+            {"id":"suspended","municipalities":[],"max_sessions_per_minute":0}]}"#;
         assert_eq!(Policy::from_json(json).unwrap(), Policy::from_toml(TOML).unwrap());
         let dir = tempfile::tempdir().unwrap();
         let pj = dir.path().join("policy.json");

@@ -40,6 +40,14 @@ pub enum KeyFileError {
         /// The file.
         path: PathBuf,
     },
+    /// The PKCS#11 token or key cannot be used (feature `pkcs11`): its code and message.
+    #[error("{message}")]
+    Pkcs11 {
+        /// The stable code ([`crate::pkcs11::Pkcs11Error::code`]).
+        code: &'static str,
+        /// The message.
+        message: String,
+    },
 }
 
 impl KeyFileError {
@@ -49,6 +57,7 @@ impl KeyFileError {
             KeyFileError::Io { .. } => "key_file_unreadable",
             KeyFileError::Permissions { .. } => "key_file_permissions",
             KeyFileError::NotPkcs8P256 { .. } => "key_file_invalid",
+            KeyFileError::Pkcs11 { code, .. } => code,
         }
     }
 }
@@ -126,6 +135,9 @@ fn check_mode(_path: &Path, _meta: &std::fs::Metadata) -> Result<(), KeyFileErro
 pub enum SignerSource {
     /// A PKCS#8 P-256 key file.
     KeyFile(PathBuf),
+    /// A key in a PKCS#11 token (feature `pkcs11`): the private key stays in it.
+    #[cfg(feature = "pkcs11")]
+    Pkcs11(crate::pkcs11::Pkcs11Key),
 }
 
 /// A signer as the authority holds it, with its public key for the start-up check
@@ -149,6 +161,13 @@ impl SignerSource {
         match self {
             SignerSource::KeyFile(path) => {
                 let s = KeyFileSigner::load(path)?;
+                let public_key = s.public_key();
+                Ok(OpenedSigner { signer: Arc::new(s), public_key })
+            }
+            #[cfg(feature = "pkcs11")]
+            SignerSource::Pkcs11(key) => {
+                let s = crate::pkcs11::Pkcs11Signer::open(key)
+                    .map_err(|e| KeyFileError::Pkcs11 { code: e.code(), message: e.to_string() })?;
                 let public_key = s.public_key();
                 Ok(OpenedSigner { signer: Arc::new(s), public_key })
             }

@@ -226,6 +226,50 @@ pub struct CardArgs {
 const CARD_NUMBER_HELP: &str = "The card number comes from exactly one of --card-number-stdin, --card-number-fd FD, \
 the environment variable ZAIRYU_CARD_NUMBER, or --card-number N (visible to other users through `ps`).";
 
+/// The `after_help` of `write-address`.
+const WRITE_HELP: &str = "The card number comes from exactly one of --card-number-stdin, --card-number-fd FD, \
+the environment variable ZAIRYU_CARD_NUMBER, or --card-number N (visible to other users through `ps`). \
+Every refusal prints its stable code as `error [CODE]`; the exit codes are listed in `zairyu --help`.";
+
+/// `zairyu write-address`.
+#[derive(clap::Args)]
+pub struct WriteAddressArgs {
+    #[command(flatten)]
+    pub number: NumberArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// With --sim: issue the simulated card with the address-write application trusting
+    /// the test write PKI in DIR (made by `zairyu pki init`). Without it the simulated
+    /// card has no write application, as a card issued before AWP.
+    #[arg(long, value_name = "DIR")]
+    pub write_pki: Option<PathBuf>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// The date of the entry (追記書き込み年月日), YYYYMMDD.
+    #[arg(long, value_name = "YYYYMMDD")]
+    pub date: String,
+    /// The municipality code (市町村コード): 6 digits, the last a check digit.
+    #[arg(long, value_name = "CODE")]
+    pub municipality_code: String,
+    /// The new address (住居地), UTF-8, at most 80 characters and 320 bytes, no control
+    /// characters.
+    #[arg(long, value_name = "TEXT")]
+    pub address: String,
+    /// The clerk's operator id, recorded in the authority's audit log.
+    #[arg(long, value_name = "ID")]
+    pub operator: String,
+    /// The write authority's directory: CVCA, terminal certificate and key, write-issuer
+    /// root, policy.toml, audit log (`zairyu pki init` makes a test one).
+    #[arg(long, value_name = "DIR")]
+    pub authority_dir: PathBuf,
+    /// This counter's identity in the authority's policy.
+    #[arg(long, value_name = "ID", default_value = crate::pki::TEST_COUNTER)]
+    pub counter_id: String,
+    /// Print the receipt as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// The commands.
 #[derive(Subcommand)]
 pub enum Command {
@@ -278,6 +322,29 @@ pub enum Command {
         #[arg(long)]
         include_card_number: bool,
     },
+    /// Write a new residence address (住居地) into the card through the write authority
+    /// (address write, AWP v1), then re-read it on a new card session and compare.
+    ///
+    /// This terminal holds no key that can authorise a write: it does the normal
+    /// card-number access, relays APDU bytes between the card and the authority (here
+    /// the in-process authority of --authority-dir: its key, policy and audit log), and
+    /// checks the card's file afterwards. First generation: DF2/EF01 (date,
+    /// municipality code, address text); second generation: the authority renders the
+    /// text into the DF1/EF04 image. Prints the authority's receipt.
+    #[cfg_attr(
+        feature = "pcsc",
+        command(
+            about = "Write a new address into the card in --reader (or the in-process simulator with --sim) through the write authority, and confirm it by a re-read"
+        )
+    )]
+    #[cfg_attr(
+        not(feature = "pcsc"),
+        command(
+            about = "Write a new address into an in-process simulated card (--sim) through the write authority, and confirm it by a re-read"
+        )
+    )]
+    #[command(after_help = WRITE_HELP)]
+    WriteAddress(WriteAddressArgs),
     /// Measure APDUs, bytes and host CPU time per full read + verify.
     #[cfg_attr(
         feature = "pcsc",
@@ -301,10 +368,17 @@ pub enum Command {
         #[cfg(feature = "pcsc")]
         #[arg(long)]
         pcsc: bool,
-        /// Link speed for --pcsc.
+        /// Measure an address write instead of a read: card-number access, the relayed
+        /// write through the in-process authority (a throw-away test PKI) and the re-read,
+        /// per card type (default: 1 and 05); prints APDUs, bytes, authority round trips,
+        /// the modelled air time at --link (--link-model) and host CPU.
+        #[cfg_attr(feature = "pcsc", arg(long, conflicts_with = "pcsc"))]
+        #[cfg_attr(not(feature = "pcsc"), arg(long))]
+        write: bool,
+        /// Link speed for --pcsc and --write.
         #[arg(long, default_value = "424k", value_name = "RATE")]
         link: LinkSpeed,
-        /// Air-time model for --pcsc: `nominal` (bits / rate + per-frame overhead) or
+        /// Air-time model for --pcsc and --write: `nominal` (bits / rate + per-frame overhead) or
         /// `type-b` (every bit on the air, with start/stop bits and turnarounds).
         #[arg(long, default_value = "nominal", value_name = "MODEL")]
         link_model: LinkModel,
@@ -373,7 +447,9 @@ pub enum Command {
 pub enum PkiCommand {
     /// Make a TEST write PKI in DIR: write CVCA, DV, terminal key and certificate with
     /// the write right, write-issuer root and document signer for EF.ChipAuthInfo
-    /// (every file named test-*, keys as PKCS#8 DER with mode 0600). Never overwrites.
+    /// (every file named test-*, keys as PKCS#8 DER with mode 0600), and a test policy.toml
+    /// letting the counter "test-counter" write for every municipality, so that DIR is an
+    /// --authority-dir of `write-address`. Never overwrites.
     Init {
         /// The directory (created if needed).
         #[arg(long, value_name = "DIR")]

@@ -23,6 +23,18 @@ pub enum CliError {
         /// What is wrong and what to do; never contains a card number.
         message: String,
     },
+    /// `write-address` did not end in a confirmed write: refused (by the authority,
+    /// its policy or the card), failed, or not confirmed by the re-read; or its
+    /// authority could not be loaded. The code is the core's `WriteError::code()`
+    /// (or the authority set-up's); never contains a card number.
+    Write {
+        /// The stable code (`policy_unknown_counter`, `card_refused`, `readback_mismatch`, …).
+        code: String,
+        /// The process exit code (`crate::exit`).
+        exit: u8,
+        /// What happened.
+        message: String,
+    },
     /// Writing output failed: a file of `dump`, or standard output.
     Output {
         /// What could not be written.
@@ -89,11 +101,13 @@ impl CliError {
         CliError::Output { path: path.into(), source }
     }
 
-    /// The stable code: the core's ([`Error::code`]) or [`Self::OUTPUT_CODE`].
-    pub fn code(&self) -> &'static str {
+    /// The stable code: the core's ([`Error::code`]), the CLI's, the write's, or
+    /// [`Self::OUTPUT_CODE`].
+    pub fn code(&self) -> &str {
         match self {
             CliError::Core(e) => e.code(),
             CliError::Cli { code, .. } => code.as_str(),
+            CliError::Write { code, .. } => code,
             CliError::Output { .. } => Self::OUTPUT_CODE,
         }
     }
@@ -103,6 +117,7 @@ impl CliError {
         match self {
             CliError::Core(e) => exit::for_error(e.error_code()),
             CliError::Cli { code, .. } => code.exit_code(),
+            CliError::Write { exit, .. } => *exit,
             CliError::Output { .. } => exit::OUTPUT,
         }
     }
@@ -112,7 +127,7 @@ impl core::fmt::Display for CliError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             CliError::Core(e) => e.fmt(f),
-            CliError::Cli { message, .. } => f.write_str(message),
+            CliError::Cli { message, .. } | CliError::Write { message, .. } => f.write_str(message),
             CliError::Output { path, source } => write!(f, "cannot write {}: {source}", path.display()),
         }
     }
@@ -122,7 +137,7 @@ impl std::error::Error for CliError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             CliError::Core(e) => Some(e),
-            CliError::Cli { .. } => None,
+            CliError::Cli { .. } | CliError::Write { .. } => None,
             CliError::Output { source, .. } => Some(source),
         }
     }

@@ -2,6 +2,7 @@
 
 use zairyu::error::ErrorCode;
 use zairyu::verify::Verdict;
+use zairyu::write::counter::{WriteError, WriteErrorKind};
 
 /// Read complete and the card genuine: signature valid, chained to a pinned Ministry
 /// root (verdict `production`).
@@ -26,12 +27,23 @@ pub const SIGNATURE_INVALID: u8 = 10;
 pub const NOT_VERIFIED: u8 = 11;
 /// Read complete, signature valid, chained to a **test** anchor: not a genuine card.
 pub const TEST_ANCHOR: u8 = 12;
+/// `write-address`: the authority refused the write (its policy, the record, the
+/// card's EF.ChipAuthInfo, its own chain, key or clock); nothing was written.
+pub const WRITE_REFUSED: u8 = 20;
+/// `write-address`: the card refused or failed the write (no write application, a
+/// status word, Terminal or Chip Authentication, secure messaging).
+pub const WRITE_CARD_REFUSED: u8 = 21;
+/// `write-address`: what the card holds after the write does not match the record.
+pub const WRITE_NOT_CONFIRMED: u8 = 22;
+/// `write-address`: the authority could not be loaded or reached, broke the protocol,
+/// or could not write its audit log.
+pub const AUTHORITY_UNAVAILABLE: u8 = 23;
 
 /// Every exit code and its meaning, in the order `--help` lists them.
 pub const TABLE: &[(u8, &str)] = &[
     (
         OK,
-        "read complete and genuine: signature valid, certificate chains to a pinned Ministry root\n(`demo` also exits 0 for its simulated card under its test CA)",
+        "read complete and genuine: signature valid, certificate chains to a pinned Ministry root\n(`demo` also exits 0 for its simulated card under its test CA;\n`write-address`: written, and confirmed by a re-read on a new card session)",
     ),
     (
         USAGE,
@@ -55,6 +67,22 @@ pub const TABLE: &[(u8, &str)] = &[
         "read complete, signature absent or not checked, or no trusted anchor\n(e.g. under-16 card without photo and signature)",
     ),
     (TEST_ANCHOR, "read complete, signature valid under a TEST anchor (not the Ministry): not a genuine card"),
+    (
+        WRITE_REFUSED,
+        "write-address: refused by the authority; nothing written (its policy: counter or municipality\nnot allowed; the record; the card's EF.ChipAuthInfo; the authority's own chain, key or clock)",
+    ),
+    (
+        WRITE_CARD_REFUSED,
+        "write-address: the card refused or failed the write (no write application, a status word,\nTerminal/Chip Authentication, secure messaging); the card keeps the old or the new content whole",
+    ),
+    (
+        WRITE_NOT_CONFIRMED,
+        "write-address: NOT confirmed: the card's file after the write differs from the record\n(the authority's read-back or the counter's re-read on a new session)",
+    ),
+    (
+        AUTHORITY_UNAVAILABLE,
+        "write-address: the authority could not be loaded (--authority-dir) or reached, broke the protocol,\nor could not write its audit log",
+    ),
 ];
 
 /// The exit-code section of `--help`, printed from [`TABLE`].
@@ -126,6 +154,22 @@ pub fn for_error(code: ErrorCode) -> u8 {
     }
 }
 
+/// The exit code of a write that did not end confirmed, by the core's one
+/// classification ([`WriteError::kind`], which C and Python follow too). The reads
+/// inside it (the card-number access) exit as a failed read does.
+pub fn for_write(e: &WriteError) -> u8 {
+    match e.kind() {
+        WriteErrorKind::Read => e.core_error().map_or(CARD_OR_TRANSPORT, |err| for_error(err.error_code())),
+        WriteErrorKind::AuthorityRefused
+        | WriteErrorKind::PolicyRefused
+        | WriteErrorKind::RecordInvalid
+        | WriteErrorKind::AddressImageFailed => WRITE_REFUSED,
+        WriteErrorKind::CardRefused | WriteErrorKind::NotSupported => WRITE_CARD_REFUSED,
+        WriteErrorKind::ReadBackMismatch | WriteErrorKind::Unconfirmed => WRITE_NOT_CONFIRMED,
+        WriteErrorKind::AuthorityUnavailable => AUTHORITY_UNAVAILABLE,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +190,35 @@ mod tests {
         }
         assert!(listed(for_verdict(Verdict::NotChecked)));
         assert!(listed(OUTPUT));
+    }
+
+    #[test]
+    fn write_outcomes_map_to_listed_write_codes() {
+        use zairyu::write::authority::AuthorityError;
+        use zairyu::write::record::RecordError;
+        use zairyu::write::relay::{LinkError, RelayError};
+        let relay = |r: RelayError| for_write(&WriteError::Relay(r));
+        let refused = |a: AuthorityError| relay(RelayError::Refused(a));
+        assert_eq!(refused(AuthorityError::Record(RecordError::MunicipalityCode)), WRITE_REFUSED);
+        assert_eq!(refused(AuthorityError::Clock), WRITE_REFUSED);
+        assert_eq!(relay(RelayError::Link(LinkError::Refused(AuthorityError::Clock))), WRITE_REFUSED);
+        let policy = LinkError::RemoteRefused { code: "policy_unknown_counter".into(), message: String::new() };
+        assert_eq!(relay(RelayError::Link(policy)), WRITE_REFUSED);
+        assert_eq!(
+            refused(AuthorityError::CardRefused { step: "UPDATE BINARY", sw: Some(0x6982) }),
+            WRITE_CARD_REFUSED
+        );
+        assert_eq!(relay(RelayError::CardStatus { step: "SELECT write application", sw: 0x6A82 }), WRITE_CARD_REFUSED);
+        assert_eq!(refused(AuthorityError::ReadBackMismatch), WRITE_NOT_CONFIRMED);
+        assert_eq!(for_write(&WriteError::ReadBackMismatch), WRITE_NOT_CONFIRMED);
+        assert_eq!(relay(RelayError::Link(LinkError::Unavailable("down".into()))), AUTHORITY_UNAVAILABLE);
+        assert_eq!(relay(RelayError::TooManyRoundTrips), AUTHORITY_UNAVAILABLE);
+        assert_eq!(relay(RelayError::Transport(zairyu::error::TransportError::CardRemoved)), CARD_OR_TRANSPORT);
+        let wrong = WriteError::Access(zairyu::Error::from(zairyu::error::TransportError::CardRemoved));
+        assert_eq!(for_write(&wrong), CARD_OR_TRANSPORT);
+        for code in [WRITE_REFUSED, WRITE_CARD_REFUSED, WRITE_NOT_CONFIRMED, AUTHORITY_UNAVAILABLE] {
+            assert!(listed(code), "{code}");
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! | `summary` | the human summary of a read |
 //! | `bench` | `bench` |
 //! | `serve` | `sim serve` |
-//! | `pki` | `pki init` (the test write PKI) |
+//! | `pki` | `pki init` (the test write PKI and its test policy) |
+//! | `write` | `write-address` (the address write through the authority) |
 //! | `pcsc_cmds` | `readers`, `doctor` (feature `pcsc`) |
 //! | `watch` | `watch`, the counter loop (feature `pcsc`); its line protocol is the library's `zairyu_cli::watch_line` |
 
@@ -40,6 +41,7 @@ mod serve;
 mod summary;
 #[cfg(feature = "pcsc")]
 mod watch;
+mod write;
 
 use std::process::ExitCode;
 
@@ -72,9 +74,14 @@ fn run(cmd: Command) -> Result<u8, CliError> {
             card_type,
             #[cfg(feature = "pcsc")]
             pcsc,
+            write,
             link,
             link_model,
         } => {
+            if write {
+                let types = if card_type.is_empty() { bench::write_types() } else { card_type };
+                return bench::run_write(iterations, &types, link, link_model);
+            }
             let types = if card_type.is_empty() { bench::default_types() } else { card_type };
             #[cfg(feature = "pcsc")]
             if pcsc {
@@ -94,6 +101,7 @@ fn run(cmd: Command) -> Result<u8, CliError> {
         ),
         #[cfg(feature = "pcsc")]
         Command::Doctor { reader, json } => pcsc_cmds::doctor(reader.as_deref(), json),
+        Command::WriteAddress(args) => write::command(args),
         Command::Sim { command: SimCommand::Serve(args) } => serve::run(args),
         Command::Pki { command: PkiCommand::Init { out } } => pki::init(&out),
     }

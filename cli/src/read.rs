@@ -91,7 +91,7 @@ fn read_sim(sim: &SimArgs, number: &CardNumber, trust: &TrustStore, opts: &ReadO
 
 /// The card `read` and `dump` read.
 #[derive(Debug, PartialEq, Eq)]
-enum Target {
+pub enum Target {
     /// The in-process simulated card (`--sim`, `--sim-*`).
     Sim,
     /// A PC/SC reader: `--reader`, or the one connected.
@@ -102,7 +102,7 @@ enum Target {
 /// The card to read: `--reader NAME`; the simulator if asked for; else the one
 /// connected PC/SC reader (an error listing them if there are none or several), or,
 /// without PC/SC support, an error asking for `--sim`.
-fn target(source: &SourceArgs) -> Result<Target, CliError> {
+pub fn target(source: &SourceArgs) -> Result<Target, CliError> {
     #[cfg(feature = "pcsc")]
     if let Some(reader) = &source.reader {
         return Ok(Target::Reader(reader.clone()));

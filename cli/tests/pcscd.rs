@@ -463,3 +463,185 @@ fn verbose_pcsc_trace_holds_no_card_number_or_key() {
         }
     }
 }
+
+// --- Address write (AWP v1, issue 12 "done when"): pki init, sim serve with the write
+// application and a state file, write-address through pcscd, a restart from the state
+// file, and the next read.
+
+/// A `zairyu pki init` directory (also holding the card's state file), removed on drop.
+struct WriteDir(std::path::PathBuf);
+
+impl WriteDir {
+    fn init(name: &str) -> WriteDir {
+        let dir = std::env::temp_dir().join(format!("zairyu-pcscd-write-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (code, _, err) = zairyu(&["pki", "init", "--out", dir.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        WriteDir(dir)
+    }
+
+    fn pki(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+
+    fn state(&self) -> String {
+        self.0.join("card.state").to_str().unwrap().to_owned()
+    }
+
+    /// Serves the card: a new one (`init`), or the one of the state file.
+    fn serve(&self, card_type: &str, init: bool) -> Served {
+        let (pki, state) = (self.pki().to_owned(), self.state());
+        let mut args = vec!["--card-type", card_type, "--write-pki", &pki, "--state", &state];
+        if init {
+            args.push("--init-state");
+        }
+        Served::start(&args)
+    }
+
+    /// `write-address --reader` of `record` (date, municipality code, address).
+    fn write(&self, record: [&str; 3]) -> serde_json::Value {
+        let [date, code, address] = record;
+        let (exit, out, err) = zairyu(&[
+            "write-address",
+            "--reader",
+            READER,
+            "--card-number",
+            NUMBER,
+            "--date",
+            date,
+            "--municipality-code",
+            code,
+            "--address",
+            address,
+            "--operator",
+            "clerk-007",
+            "--authority-dir",
+            self.pki(),
+            "--json",
+        ]);
+        assert_eq!(exit, 0, "{err}");
+        secrets::assert_no_secret(&out, &[NUMBER]);
+        secrets::assert_no_secret(&err, &[NUMBER]);
+        serde_json::from_str(&out).unwrap()
+    }
+}
+
+impl Drop for WriteDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const NEW_RECORD: [&str; 3] = ["20260430", "271276", "大阪府大阪市北区中之島１－３－２０"];
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn a_first_generation_address_written_through_pcscd_is_read_after_a_restart() {
+    let dir = WriteDir::init("gen1");
+    let read = || {
+        let (code, out, err) =
+            zairyu(&["read", "--reader", READER, "--card-number", NUMBER, "--trust-sim-ca", "--json"]);
+        assert_eq!(code, 12, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    {
+        let _card = dir.serve("1", true);
+        let before = read();
+        assert_ne!(before["fields"]["address"]["text"], NEW_RECORD[2]);
+        let v = dir.write(NEW_RECORD);
+        assert_eq!((v["card_type"].as_str(), v["receipt"]["file"].as_str()), (Some("1"), Some("DF2/EF01")));
+        assert_eq!(v["round_trips"], 4);
+        assert_eq!(v["audit_head"]["seq"], 2);
+    }
+    // The server is gone; a new one loads the card's memory from the state file.
+    let _card = dir.serve("1", false);
+    let after = read();
+    let f = &after["fields"];
+    assert_eq!(f["address"]["text"], NEW_RECORD[2]);
+    assert_eq!(f["address_written_on"], NEW_RECORD[0]);
+    assert_eq!(f["municipality_code"], NEW_RECORD[1]);
+    // Only the address changed: the card's signature over its images still verifies.
+    assert_eq!(after["verification"]["signature"], "valid");
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd: run by scripts/test-all"]
+fn a_second_generation_address_image_written_through_pcscd_decodes_with_libtiff() {
+    let dir = WriteDir::init("gen2");
+    let receipt = {
+        let _card = dir.serve("05", true);
+        let v = dir.write(NEW_RECORD);
+        assert_eq!((v["card_type"].as_str(), v["receipt"]["file"].as_str()), (Some("05"), Some("DF1/EF04")));
+        v["receipt"]["content_sha256"].as_str().unwrap().to_owned()
+    };
+    let _card = dir.serve("05", false);
+    let out = dir.0.join("dump");
+    let (code, _, err) = zairyu(&[
+        "dump",
+        "--reader",
+        READER,
+        "--card-number",
+        NUMBER,
+        "--trust-sim-ca",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 12, "{err}");
+    // The card's DF1/EF04 is exactly the content the authority rendered and signed for.
+    let ef04 = std::fs::read(out.join("DF1-EF04.bin")).unwrap();
+    assert_eq!(hex::encode(zairyu::write::sha256(&ef04)), receipt);
+    let image = std::fs::read(out.join("address.tif")).unwrap();
+    assert_ne!(image, zairyu_sim::ADDRESS_TIF, "the issued image was replaced");
+    // libtiff reads every strip of it (-D) without an error.
+    let tiffinfo = |flag: &str| {
+        let t = Command::new("tiffinfo").arg(flag).arg(out.join("address.tif")).output().expect("tiffinfo runs");
+        let (stdout, stderr) = (String::from_utf8_lossy(&t.stdout), String::from_utf8_lossy(&t.stderr));
+        assert!(t.status.success(), "{stdout}{stderr}");
+        assert!(!stderr.to_ascii_lowercase().contains("error"), "{stderr}");
+        stdout.into_owned()
+    };
+    let info = tiffinfo("-D");
+    assert!(info.contains("Compression Scheme: CCITT Group 4"), "{info}");
+    // And what it decodes (-d prints the strips) is the authority's rendering of the
+    // record, pixel for pixel (min-is-white: a 1 bit is black).
+    let want = rendered(NEW_RECORD);
+    let decoded = strips(&tiffinfo("-d"));
+    let row_bytes = want.width().div_ceil(8) as usize;
+    assert_eq!(decoded.len(), row_bytes * want.height() as usize, "{info}");
+    for y in 0..want.height() {
+        for x in 0..want.width() {
+            let byte = decoded[y as usize * row_bytes + x as usize / 8];
+            assert_eq!(byte & (0x80 >> (x % 8)) != 0, want.get(x, y), "pixel ({x}, {y})");
+        }
+    }
+    assert!(want.black_pixels() > 500, "the text is drawn");
+}
+
+/// The bitmap the in-process authority renders for `record` (its default settings).
+fn rendered(record: [&str; 3]) -> zairyu_authority_core::render::Bitmap {
+    use zairyu_authority_core::{AddressRenderer, FontSetting, RenderSettings};
+    let [date, code, address] = record;
+    let settings = RenderSettings { font: FontSetting::from_env(), ..RenderSettings::default() };
+    let record = zairyu::write::record::NewAddress {
+        date: date.into(),
+        municipality_code: code.into(),
+        address: address.into(),
+    };
+    AddressRenderer::new(settings).unwrap().render(&record).unwrap().bitmap
+}
+
+/// The strip bytes of `tiffinfo -d` output (hex after each `Strip N:` line).
+fn strips(text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with("Strip ") {
+            inside = true;
+        } else if inside && line.starts_with(' ') {
+            out.extend(line.split_whitespace().map(|h| u8::from_str_radix(h, 16).expect("hex")));
+        } else {
+            inside = false;
+        }
+    }
+    out
+}

@@ -3,6 +3,7 @@
 
 use std::cell::UnsafeCell;
 use std::ffi::{c_char, c_void};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use zairyu_core::CardNumber;
@@ -13,6 +14,7 @@ use zairyu_core::files::CardType;
 use zairyu_core::sequence::{ReadOptions, ReadPolicy, read_card};
 use zairyu_core::session::Card;
 use zairyu_core::transport::{Limits, Transport};
+use zairyu_sim::write_pki::WritePki;
 use zairyu_sim::{Fault, IssueOptions, IssuedCard, SimCard, SimPki};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -113,9 +115,23 @@ pub type zairyu_transmit_cb = Option<
 
 type TransmitFn = unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut u8, usize, *mut usize) -> u32;
 
+/// The host's card reset, for a new card session (the re-read after
+/// `zairyu_card_write_address`): reset the card (a power cycle, or a PC/SC reconnect
+/// with `SCARD_RESET_CARD`) so that no authentication or secure-messaging state of
+/// the session before it survives, and return 0; or return a transport result code
+/// (`ZAIRYU_RESULT_TRANSPORT_CARD_REMOVED` ...) as `zairyu_transmit_cb` does.
+///
+/// Called only from inside `zairyu_card_write_address`, on the calling thread, with
+/// the `userdata` given at open. The same rules as for the transmit callback apply:
+/// it must not call functions on its own card.
+pub type zairyu_reset_cb = Option<unsafe extern "C" fn(userdata: *mut c_void) -> u32>;
+
+type ResetFn = unsafe extern "C" fn(*mut c_void) -> u32;
+
 /// The host's transport.
 struct CallbackTransport {
     cb: TransmitFn,
+    reset: Option<ResetFn>,
     userdata: *mut c_void,
     extended: bool,
     buf: Zeroizing<Vec<u8>>,
@@ -164,6 +180,42 @@ impl Transport for CallbackTransport {
     }
 }
 
+/// A transport that can start a new card session: what `zairyu_card_write_address`
+/// needs for its re-read, which must not ride on the session that wrote.
+pub(crate) trait CardLink: Transport {
+    /// Resets the card: the simulator power-cycles, PC/SC reconnects with a card
+    /// reset, the callback transport calls the host's reset callback.
+    fn new_session(&mut self) -> Result<(), TransportError>;
+
+    /// Whether [`CardLink::new_session`] can work (checked before a write starts).
+    fn can_reset(&self) -> bool {
+        true
+    }
+}
+
+impl CardLink for SimCard {
+    fn new_session(&mut self) -> Result<(), TransportError> {
+        self.power_cycle();
+        Ok(())
+    }
+}
+
+impl CardLink for CallbackTransport {
+    fn new_session(&mut self) -> Result<(), TransportError> {
+        let reset =
+            self.reset.ok_or_else(|| TransportError::Other("no reset callback was given at open".to_owned()))?;
+        // SAFETY: the host promised at open that `reset` is callable with `userdata`.
+        match unsafe { reset(self.userdata) } {
+            0 => Ok(()),
+            rc => Err(callback_error(rc)),
+        }
+    }
+
+    fn can_reset(&self) -> bool {
+        self.reset.is_some()
+    }
+}
+
 /// A card on a transport (opaque). Made by `zairyu_card_open_pcsc`,
 /// `zairyu_card_open_simulator` or `zairyu_card_open_callback`; freed by
 /// `zairyu_card_free`. One call at a time: a call made while another call on the
@@ -172,16 +224,16 @@ impl Transport for CallbackTransport {
 /// one after another.
 pub struct zairyu_card {
     busy: AtomicBool,
-    transport: UnsafeCell<Box<dyn Transport>>,
+    transport: UnsafeCell<Box<dyn CardLink>>,
 }
 
 /// Exclusive use of a card's transport while held.
-struct InUse<'a> {
+pub(crate) struct InUse<'a> {
     card: &'a zairyu_card,
 }
 
 impl InUse<'_> {
-    fn transport(&mut self) -> &mut dyn Transport {
+    pub(crate) fn transport(&mut self) -> &mut dyn CardLink {
         // SAFETY: `busy` was taken by `zairyu_card::take` (compare-exchange), so this
         // is the only live reference to the transport until the guard drops.
         unsafe { &mut **self.card.transport.get() }
@@ -195,11 +247,11 @@ impl Drop for InUse<'_> {
 }
 
 impl zairyu_card {
-    fn new(transport: Box<dyn Transport>) -> Box<Self> {
+    fn new(transport: Box<dyn CardLink>) -> Box<Self> {
         Box::new(zairyu_card { busy: AtomicBool::new(false), transport: UnsafeCell::new(transport) })
     }
 
-    fn take(&self) -> Result<InUse<'_>, Failure> {
+    pub(crate) fn take(&self) -> Result<InUse<'_>, Failure> {
         self.busy
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .map(|_| InUse { card: self })
@@ -211,14 +263,14 @@ impl zairyu_card {
 ///
 /// # Safety
 /// `p` is NULL or a live pointer from one of the `zairyu_card_open_*` functions.
-unsafe fn card_arg<'a>(p: *const zairyu_card) -> Result<&'a zairyu_card, Failure> {
+pub(crate) unsafe fn card_arg<'a>(p: *const zairyu_card) -> Result<&'a zairyu_card, Failure> {
     let p = non_null(p, "card")?;
     // SAFETY: non-NULL and live by the caller's contract; only shared references are
     // made from it, and the transport is reached through the busy flag.
     Ok(unsafe { &*p })
 }
 
-fn publish(out: *mut *mut zairyu_card, transport: Box<dyn Transport>) {
+fn publish(out: *mut *mut zairyu_card, transport: Box<dyn CardLink>) {
     let card = Box::into_raw(zairyu_card::new(transport));
     // SAFETY: every caller checked `out` for NULL; it is writable by the header's contract.
     unsafe { write_out(out, card) };
@@ -250,7 +302,16 @@ pub unsafe extern "C" fn zairyu_card_open_pcsc(reader: *const c_char, out: *mut 
 }
 
 #[cfg(feature = "pcsc")]
-fn open_pcsc(reader: &str) -> Result<Box<dyn Transport>, Failure> {
+impl CardLink for zairyu_pcsc::PcscCard {
+    /// Reconnects resetting the card (`SCardReconnect` with `SCARD_RESET_CARD`) and
+    /// begins a new transaction: nothing of the old session survives.
+    fn new_session(&mut self) -> Result<(), TransportError> {
+        self.reset_session()
+    }
+}
+
+#[cfg(feature = "pcsc")]
+fn open_pcsc(reader: &str) -> Result<Box<dyn CardLink>, Failure> {
     // A context of its own (not zairyu-pcsc's process-wide one): the card keeps it,
     // and freeing the card releases it, so nothing of pcsc-lite outlives the handles.
     let mut ctx = zairyu_pcsc::PcscContext::new();
@@ -258,7 +319,7 @@ fn open_pcsc(reader: &str) -> Result<Box<dyn Transport>, Failure> {
 }
 
 #[cfg(not(feature = "pcsc"))]
-fn open_pcsc(_reader: &str) -> Result<Box<dyn Transport>, Failure> {
+fn open_pcsc(_reader: &str) -> Result<Box<dyn CardLink>, Failure> {
     Err(crate::readers::not_built())
 }
 
@@ -286,53 +347,143 @@ pub unsafe extern "C" fn zairyu_card_open_simulator(
     guard(|| {
         // SAFETY: header contract: NULL or a NUL-terminated string.
         let card_type = unsafe { str_arg(card_type, "card_type") }?;
-        let card_number = if card_number.is_null() {
-            "AB12345678CD"
-        } else {
-            // SAFETY: header contract: a NUL-terminated string.
-            unsafe { str_arg(card_number, "card_number") }?
-        };
+        // SAFETY: header contract: NULL or a NUL-terminated string.
+        let card_number = unsafe { opt_str_arg(card_number, "card_number") }?;
         let out = non_null_mut(out, "out")?;
-        if flags & !SIM_FLAGS != 0 {
-            return Err(Failure::invalid(format!("unknown simulator flags {:#x}", flags & !SIM_FLAGS)));
-        }
-        // The core's one parser of card types; a bad value stays INVALID_ARGUMENT here
-        // (as in 0.1.0) rather than the core's input_bad_option.
-        let card_type: CardType = card_type.parse().map_err(|e: Error| Failure::invalid(e.to_string()))?;
-        // The simulated number is validated like a typed one (never echoed).
-        CardNumber::parse(card_number).map_err(Error::from)?;
-        let mut opts = IssueOptions {
-            card_type,
-            card_number: card_number.trim().to_ascii_uppercase(),
-            under_16: flags & ZAIRYU_SIM_UNDER_16 != 0,
-            tamper_front_image: flags & ZAIRYU_SIM_TAMPERED != 0,
-            ..IssueOptions::default()
-        };
-        if flags & ZAIRYU_SIM_SYNTHETIC_PRODUCTION_PKI != 0 {
-            opts.pki = SimPki::SyntheticProduction;
-        }
-        if flags & ZAIRYU_SIM_HOSTILE_TEXT != 0 {
-            if let Some(address) = opts.address.as_mut() {
-                address.text = HOSTILE_TEXT.to_owned();
-            }
-            opts.gen2_note_flag = true;
-            opts.gen2_note_text = Some(HOSTILE_TEXT.to_owned());
-        }
-        let issued = IssuedCard::try_issue(&opts).map_err(|e| Failure::invalid(format!("simulated card: {e}")))?;
-        let mut sim = SimCard::new(issued);
-        for (bit, fault) in [
-            (ZAIRYU_SIM_SHORT_APDUS_ONLY, Fault::ShortApdusOnly),
-            (ZAIRYU_SIM_FAULT_BAD_SM_PADDING, Fault::BadSmPadding),
-            (ZAIRYU_SIM_FAULT_BAD_CARD_MAC, Fault::CorruptMacIcc),
-            (ZAIRYU_SIM_FAULT_REMOVE_CARD, Fault::RemoveCardAfter(6)),
-        ] {
-            if flags & bit != 0 {
-                sim = sim.with_fault(fault);
-            }
-        }
-        publish(out, Box::new(sim));
+        publish(out, Box::new(open_sim(card_type, card_number, flags, None)?));
         Ok(())
     })
+}
+
+/// Opens a card on the in-process simulator, as `zairyu_card_open_simulator`, that
+/// also carries the address-write application (AWP v1) trusting the test write PKI
+/// in `write_pki_dir` (made by `zairyu_sim_write_pki_generate` or `zairyu pki init`):
+/// its write CVCA, its document signer for EF.ChipAuthInfo, and the card date of the
+/// CVCA's effective date. Such a card can be written by `zairyu_card_write_address`
+/// with an authority of the same PKI.
+///
+/// Errors: `ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED` if the directory does not hold a
+/// readable, consistent test write PKI; otherwise as `zairyu_card_open_simulator`.
+///
+/// Ownership: on success `*out` receives a card the caller owns (free it with
+/// `zairyu_card_free`). Thread safety: may be called from any thread.
+///
+/// @param card_type as for `zairyu_card_open_simulator`; must not be NULL.
+/// @param card_number the simulated card's number, or NULL for "AB12345678CD".
+/// @param write_pki_dir NUL-terminated UTF-8 path of the write-PKI directory; must not be NULL.
+/// @param flags as for `zairyu_card_open_simulator`.
+/// @param out receives the card; must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_card_open_simulator_write(
+    card_type: *const c_char,
+    card_number: *const c_char,
+    write_pki_dir: *const c_char,
+    flags: u32,
+    out: *mut *mut zairyu_card,
+) -> zairyu_result {
+    guard(|| {
+        // SAFETY: header contract: NULL or a NUL-terminated string.
+        let card_type = unsafe { str_arg(card_type, "card_type") }?;
+        // SAFETY: header contract: NULL or a NUL-terminated string.
+        let card_number = unsafe { opt_str_arg(card_number, "card_number") }?;
+        // SAFETY: header contract: NULL or a NUL-terminated string.
+        let dir = unsafe { str_arg(write_pki_dir, "write_pki_dir") }?;
+        let out = non_null_mut(out, "out")?;
+        publish(out, Box::new(open_sim(card_type, card_number, flags, Some(Path::new(dir)))?));
+        Ok(())
+    })
+}
+
+/// Makes a throw-away TEST write PKI (AWP v1) in `dir`, as `zairyu pki init --out
+/// DIR` does: the write CVCA, a DV, the terminal key and certificate with the write
+/// right, the write-issuer root and the document signer of EF.ChipAuthInfo, valid
+/// from today. The directory is created if needed; existing PKI files are never
+/// overwritten (`ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED`). For the simulator and tests
+/// only: these keys are unencrypted and never for a real card.
+///
+/// With a `policy.toml` added (which counters may write for which municipality
+/// codes), the directory is an authority directory for `zairyu_authority_open_dir`.
+///
+/// Thread safety: any thread.
+///
+/// @param dir NUL-terminated UTF-8 path; must not be NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_sim_write_pki_generate(dir: *const c_char) -> zairyu_result {
+    guard(|| {
+        // SAFETY: header contract: NULL or a NUL-terminated string.
+        let dir = unsafe { str_arg(dir, "dir") }?;
+        WritePki::generate(Path::new(dir))
+            .map(drop)
+            .map_err(|e| Failure::new(zairyu_result::AuthoritySetupFailed, format!("test write PKI: {e}")))
+    })
+}
+
+/// Borrows an optional card-number argument (NULL: the simulator's default number).
+///
+/// # Safety
+/// As [`str_arg`].
+unsafe fn opt_str_arg<'a>(p: *const c_char, what: &str) -> Result<Option<&'a str>, Failure> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: this function's contract.
+    unsafe { str_arg(p, what) }.map(Some)
+}
+
+/// Issues a simulated card; with `write_pki`, with the write application trusting it.
+fn open_sim(
+    card_type: &str,
+    card_number: Option<&str>,
+    flags: u32,
+    write_pki: Option<&Path>,
+) -> Result<SimCard, Failure> {
+    let card_number = card_number.unwrap_or("AB12345678CD");
+    if flags & !SIM_FLAGS != 0 {
+        return Err(Failure::invalid(format!("unknown simulator flags {:#x}", flags & !SIM_FLAGS)));
+    }
+    // The core's one parser of card types; a bad value stays INVALID_ARGUMENT here
+    // (as in 0.1.0) rather than the core's input_bad_option.
+    let card_type: CardType = card_type.parse().map_err(|e: Error| Failure::invalid(e.to_string()))?;
+    // The simulated number is validated like a typed one (never echoed).
+    CardNumber::parse(card_number).map_err(Error::from)?;
+    let write = write_pki
+        .map(|dir| {
+            WritePki::load(dir)
+                .map(|p| p.write_issue())
+                .map_err(|e| Failure::new(zairyu_result::AuthoritySetupFailed, format!("test write PKI: {e}")))
+        })
+        .transpose()?;
+    let mut opts = IssueOptions {
+        card_type,
+        card_number: card_number.trim().to_ascii_uppercase(),
+        under_16: flags & ZAIRYU_SIM_UNDER_16 != 0,
+        tamper_front_image: flags & ZAIRYU_SIM_TAMPERED != 0,
+        write,
+        ..IssueOptions::default()
+    };
+    if flags & ZAIRYU_SIM_SYNTHETIC_PRODUCTION_PKI != 0 {
+        opts.pki = SimPki::SyntheticProduction;
+    }
+    if flags & ZAIRYU_SIM_HOSTILE_TEXT != 0 {
+        if let Some(address) = opts.address.as_mut() {
+            address.text = HOSTILE_TEXT.to_owned();
+        }
+        opts.gen2_note_flag = true;
+        opts.gen2_note_text = Some(HOSTILE_TEXT.to_owned());
+    }
+    let issued = IssuedCard::try_issue(&opts).map_err(|e| Failure::invalid(format!("simulated card: {e}")))?;
+    let mut sim = SimCard::new(issued);
+    for (bit, fault) in [
+        (ZAIRYU_SIM_SHORT_APDUS_ONLY, Fault::ShortApdusOnly),
+        (ZAIRYU_SIM_FAULT_BAD_SM_PADDING, Fault::BadSmPadding),
+        (ZAIRYU_SIM_FAULT_BAD_CARD_MAC, Fault::CorruptMacIcc),
+        (ZAIRYU_SIM_FAULT_REMOVE_CARD, Fault::RemoveCardAfter(6)),
+    ] {
+        if flags & bit != 0 {
+            sim = sim.with_fault(fault);
+        }
+    }
+    Ok(sim)
 }
 
 /// Opens a card on the host's own transport (an NFC stack, a remote reader): every
@@ -355,17 +506,49 @@ pub unsafe extern "C" fn zairyu_card_open_callback(
     flags: u32,
     out: *mut *mut zairyu_card,
 ) -> zairyu_result {
-    guard(|| {
-        let cb = cb.ok_or_else(|| Failure::null("cb"))?;
-        let out = non_null_mut(out, "out")?;
-        if flags & !ZAIRYU_TRANSPORT_EXTENDED_LENGTH != 0 {
-            return Err(Failure::invalid(format!("unknown transport flags {flags:#x}")));
-        }
-        let extended = flags & ZAIRYU_TRANSPORT_EXTENDED_LENGTH != 0;
-        let buf = Zeroizing::new(vec![0u8; ZAIRYU_MAX_RESPONSE]);
-        publish(out, Box::new(CallbackTransport { cb, userdata, extended, buf }));
-        Ok(())
-    })
+    guard(|| open_callback(cb, None, userdata, flags, out))
+}
+
+/// Opens a card on the host's own transport, as `zairyu_card_open_callback`, with a
+/// reset callback as well: `zairyu_card_write_address` calls it once, after the
+/// write, to start the new card session of its re-read. A card opened without one
+/// (`zairyu_card_open_callback`, or `reset` NULL here) reads as before, and a write
+/// on it is refused with `ZAIRYU_RESULT_INVALID_ARGUMENT` before any APDU is sent.
+///
+/// Ownership and thread safety: as `zairyu_card_open_callback`.
+///
+/// @param cb the transmit callback; must not be NULL.
+/// @param reset the reset callback, or NULL.
+/// @param userdata passed to every call of `cb` and `reset`; may be NULL.
+/// @param flags `ZAIRYU_TRANSPORT_EXTENDED_LENGTH` if the link carries extended APDUs, else 0.
+/// @param out receives the card; must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_card_open_callback_with_reset(
+    cb: zairyu_transmit_cb,
+    reset: zairyu_reset_cb,
+    userdata: *mut c_void,
+    flags: u32,
+    out: *mut *mut zairyu_card,
+) -> zairyu_result {
+    guard(|| open_callback(cb, reset, userdata, flags, out))
+}
+
+fn open_callback(
+    cb: zairyu_transmit_cb,
+    reset: zairyu_reset_cb,
+    userdata: *mut c_void,
+    flags: u32,
+    out: *mut *mut zairyu_card,
+) -> Result<(), Failure> {
+    let cb = cb.ok_or_else(|| Failure::null("cb"))?;
+    let out = non_null_mut(out, "out")?;
+    if flags & !ZAIRYU_TRANSPORT_EXTENDED_LENGTH != 0 {
+        return Err(Failure::invalid(format!("unknown transport flags {flags:#x}")));
+    }
+    let extended = flags & ZAIRYU_TRANSPORT_EXTENDED_LENGTH != 0;
+    let buf = Zeroizing::new(vec![0u8; ZAIRYU_MAX_RESPONSE]);
+    publish(out, Box::new(CallbackTransport { cb, reset, userdata, extended, buf }));
+    Ok(())
 }
 
 /// Frees a card (for PC/SC: ends the transaction and disconnects, resetting the

@@ -25,6 +25,7 @@ mod result;
 mod test_hooks;
 mod trust;
 mod util;
+mod write;
 
 use std::ffi::{CStr, c_char};
 
@@ -32,8 +33,9 @@ pub use card::{
     ZAIRYU_MAX_RESPONSE, ZAIRYU_SIM_FAULT_BAD_CARD_MAC, ZAIRYU_SIM_FAULT_BAD_SM_PADDING, ZAIRYU_SIM_FAULT_REMOVE_CARD,
     ZAIRYU_SIM_HOSTILE_TEXT, ZAIRYU_SIM_SHORT_APDUS_ONLY, ZAIRYU_SIM_SYNTHETIC_PRODUCTION_PKI, ZAIRYU_SIM_TAMPERED,
     ZAIRYU_SIM_UNDER_16, ZAIRYU_TRANSPORT_EXTENDED_LENGTH, zairyu_card, zairyu_card_free, zairyu_card_open_callback,
-    zairyu_card_open_pcsc, zairyu_card_open_simulator, zairyu_card_read, zairyu_card_transmit, zairyu_read_policy,
-    zairyu_transmit_cb,
+    zairyu_card_open_callback_with_reset, zairyu_card_open_pcsc, zairyu_card_open_simulator,
+    zairyu_card_open_simulator_write, zairyu_card_read, zairyu_card_transmit, zairyu_read_policy, zairyu_reset_cb,
+    zairyu_sim_write_pki_generate, zairyu_transmit_cb,
 };
 pub use read_result::{
     ZAIRYU_JSON_PRETTY, zairyu_anchor_profile, zairyu_card_type, zairyu_chain_status, zairyu_field,
@@ -60,6 +62,14 @@ pub use trust::{
     zairyu_trust_store, zairyu_trust_store_add_simulator_test_anchors, zairyu_trust_store_add_test_anchor_der,
     zairyu_trust_store_add_test_dir, zairyu_trust_store_count, zairyu_trust_store_free,
     zairyu_trust_store_load_production_dir, zairyu_trust_store_new,
+};
+
+pub use write::{
+    zairyu_address_record, zairyu_authority, zairyu_authority_free, zairyu_authority_open_dir,
+    zairyu_card_write_address, zairyu_write_receipt, zairyu_write_receipt_card_number_sha256,
+    zairyu_write_receipt_content_sha256, zairyu_write_receipt_free, zairyu_write_receipt_generation,
+    zairyu_write_receipt_json, zairyu_write_receipt_old_content_sha256, zairyu_write_receipt_round_trips,
+    zairyu_write_receipt_terminal, zairyu_write_receipt_time,
 };
 
 /// Major version of this header. The library's `zairyu_version()` has the same

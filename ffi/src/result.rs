@@ -26,6 +26,7 @@ use crate::util::{self, CEnum, Failure, c_enum, guard, non_null_mut, write_out};
 /// | 7xx | trust store (verification setup) |
 /// | 8xx | card type not supported |
 /// | 9xx | internal |
+/// | 10xx | address write (AWP v1): the authority, its policy, the record, the card's write |
 ///
 /// The snake_case name of each code (`zairyu_result_name`) is the core error's
 /// stable code name where one exists (`wrong_card_number`, `transport_card_removed`
@@ -136,6 +137,44 @@ pub enum zairyu_result {
     /// map to result codes exhaustively, checked when the library is built. The
     /// number is kept (ABI stability).
     UnknownError = 901,
+
+    /// The write authority refused or stopped the write for a reason of its own
+    /// (EF.ChipAuthInfo not signed by the write issuer, its own chain invalid, a
+    /// failed Terminal or Chip Authentication, secure messaging, its signer ...).
+    /// The last-error detail starts with the authority's stable code
+    /// (`chip_auth_info_invalid`, `authentication_failed` ...).
+    AuthorityRefused = 1000,
+    /// The authority's policy does not let this counter write for the record's
+    /// municipality code (`policy_unknown_counter`, `policy_municipality_not_allowed`).
+    PolicyRefused = 1001,
+    /// The new record fails a check: the date is not YYYYMMDD of a real day, the
+    /// municipality code has no valid check digit, the address is empty, too long or
+    /// holds a control character.
+    RecordInvalid = 1002,
+    /// The authority cannot render the second generation's address image: no font,
+    /// an unreadable font, a character without a glyph, or an address that does not fit
+    /// 2,500 bytes (`font_not_found`, `glyph_missing`, `address_image_too_large` ...).
+    AddressImageFailed = 1003,
+    /// The card refused a command of the write (e.g. the terminal certificate or the
+    /// write intent); its file is unchanged.
+    WriteCardRefused = 1004,
+    /// The card has no usable write application (no AWP application, an unreadable
+    /// EF.ChipAuthInfo) or is of a type without an address to write.
+    WriteNotSupported = 1005,
+    /// The re-read on a new card session does not show the record and the receipt's
+    /// content: the write is **not** confirmed.
+    ReadbackMismatch = 1006,
+    /// The authority returned its receipt, but the new card session or the re-read
+    /// failed (the card left, was reset ...): the card holds the old or the new
+    /// content, whole; read it again to know which.
+    WriteUnconfirmed = 1007,
+    /// The authority cannot be reached, answered out of protocol, or cannot write its
+    /// audit log (it then fails closed).
+    AuthorityUnavailable = 1008,
+    /// An authority directory (or a test write PKI) cannot be loaded: a missing or
+    /// malformed certificate, key or policy, a key that is not the terminal's, a
+    /// broken audit log.
+    AuthoritySetupFailed = 1009,
 }
 
 c_enum!(
@@ -182,6 +221,16 @@ c_enum!(
         UnknownCardType,
         Panic,
         UnknownError,
+        AuthorityRefused,
+        PolicyRefused,
+        RecordInvalid,
+        AddressImageFailed,
+        WriteCardRefused,
+        WriteNotSupported,
+        ReadbackMismatch,
+        WriteUnconfirmed,
+        AuthorityUnavailable,
+        AuthoritySetupFailed,
     ]
 );
 
@@ -250,6 +299,16 @@ impl zairyu_result {
             R::NotBuiltWithPcsc => "not_built_with_pcsc",
             R::Panic => "panic",
             R::UnknownError => "unknown_error",
+            R::AuthorityRefused => "authority_refused",
+            R::PolicyRefused => "policy_refused",
+            R::RecordInvalid => "record_invalid",
+            R::AddressImageFailed => "address_image_failed",
+            R::WriteCardRefused => "write_card_refused",
+            R::WriteNotSupported => "write_not_supported",
+            R::ReadbackMismatch => "readback_mismatch",
+            R::WriteUnconfirmed => "write_unconfirmed",
+            R::AuthorityUnavailable => "authority_unavailable",
+            R::AuthoritySetupFailed => "authority_setup_failed",
             // Every other code mirrors a core error (tested).
             _ => self.error_code().map_or("unknown", ErrorCode::as_str),
         }
@@ -307,6 +366,16 @@ impl zairyu_result {
             R::UnknownCardType => "unknown card type",
             R::Panic => "internal error: a panic was caught at the API boundary",
             R::UnknownError => "internal error without a result code of its own",
+            R::AuthorityRefused => "the write authority refused or stopped the write",
+            R::PolicyRefused => "the authority's policy does not allow this counter to write this municipality",
+            R::RecordInvalid => "the new address record fails a check",
+            R::AddressImageFailed => "the authority cannot render the address image",
+            R::WriteCardRefused => "the card refused the write; its file is unchanged",
+            R::WriteNotSupported => "the card has no usable write application",
+            R::ReadbackMismatch => "the re-read does not match what was written: the write is not confirmed",
+            R::WriteUnconfirmed => "the re-read after the write failed: read the card again",
+            R::AuthorityUnavailable => "the write authority is unavailable",
+            R::AuthoritySetupFailed => "the authority directory cannot be loaded",
         }
     }
 }

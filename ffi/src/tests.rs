@@ -21,7 +21,7 @@ fn every_result_code_has_a_distinct_number_and_name() {
         assert_ne!(r.name(), "unknown", "{r:?} has no name");
         assert_eq!(c_str(zairyu_result_name(r.number())), r.name());
         assert_eq!(zairyu_result::from_number(r.number()), Some(*r));
-        assert!(r.number() < 1000);
+        assert!(r.number() < 1100);
         for s in &all[i + 1..] {
             assert_ne!(r.number(), s.number());
             assert_ne!(r.name(), s.name());
@@ -29,6 +29,7 @@ fn every_result_code_has_a_distinct_number_and_name() {
     }
     assert_eq!(c_str(zairyu_result_name(12345)), "unknown");
     assert_eq!(c_str(zairyu_result_name(950)), "unknown");
+    assert_eq!(c_str(zairyu_result_name(1010)), "unknown");
 }
 
 /// The category block a core error code belongs in, by its name.
@@ -417,5 +418,82 @@ fn field_signed_follows_the_report() {
             assert_eq!(zairyu_read_result_field_signed(r, c"bogus".as_ptr(), &mut v), zairyu_result::InvalidArgument);
             zairyu_read_result_free(r);
         }
+    }
+}
+
+/// Every stable code a write can end with (the core's relay and counter, the
+/// authority's state machine, the in-process authority's policy and renderer) has
+/// the result code of its class; the access read's and the transport's keep theirs.
+#[test]
+fn every_write_code_maps_to_its_class() {
+    use crate::write::write_result;
+    use zairyu_result as R;
+    let table: &[(&str, zairyu_result)] = &[
+        ("policy_unknown_counter", R::PolicyRefused),
+        ("policy_municipality_not_allowed", R::PolicyRefused),
+        ("record_invalid", R::RecordInvalid),
+        ("font_not_found", R::AddressImageFailed),
+        ("font_unreadable", R::AddressImageFailed),
+        ("glyph_missing", R::AddressImageFailed),
+        ("address_image_too_large", R::AddressImageFailed),
+        ("render_settings_invalid", R::AddressImageFailed),
+        ("card_refused", R::WriteCardRefused),
+        ("write_card_status", R::WriteNotSupported),
+        ("write_chip_auth_info_unreadable", R::WriteNotSupported),
+        ("write_unsupported_card", R::WriteNotSupported),
+        ("read_back_mismatch", R::ReadbackMismatch),
+        ("readback_mismatch", R::ReadbackMismatch),
+        ("authority_unavailable", R::AuthorityUnavailable),
+        ("authority_protocol", R::AuthorityUnavailable),
+        ("chip_auth_info_invalid", R::AuthorityRefused),
+        ("terminal_chain_invalid", R::AuthorityRefused),
+        ("clock_out_of_range", R::AuthorityRefused),
+        ("link_too_small", R::AuthorityRefused),
+        ("response_count", R::WriteCardRefused),
+        ("authentication_failed", R::WriteCardRefused),
+        ("secure_messaging_failed", R::WriteCardRefused),
+        ("signer_failed", R::AuthorityRefused),
+        ("signer_key_mismatch", R::AuthorityRefused),
+        ("session_over", R::AuthorityRefused),
+        ("session_abandoned", R::AuthorityRefused),
+    ];
+    for (code, want) in table {
+        let remote = LinkError::RemoteRefused { code: (*code).to_owned(), message: String::new() };
+        assert_eq!(write_result(&WriteError::Relay(RelayError::Link(remote))), *want, "{code}");
+    }
+
+    use zairyu_core::error::TransportError;
+    use zairyu_core::write::authority::AuthorityError;
+    use zairyu_core::write::counter::WriteError;
+    use zairyu_core::write::record::RecordError;
+    use zairyu_core::write::relay::{LinkError, RelayError};
+    let cases: Vec<(WriteError, zairyu_result)> = vec![
+        (WriteError::Access(zairyu_core::Error::CardNumberMismatch), R::CardNumberMismatch),
+        (WriteError::Relay(RelayError::Transport(TransportError::CardRemoved)), R::TransportCardRemoved),
+        (WriteError::Relay(RelayError::CardStatus { step: "SELECT", sw: 0x6A82 }), R::WriteNotSupported),
+        (WriteError::Relay(RelayError::ChipAuthInfo("x")), R::WriteNotSupported),
+        (WriteError::Relay(RelayError::Link(LinkError::Refused(RecordError::Date.into()))), R::RecordInvalid),
+        (
+            WriteError::Relay(RelayError::Link(LinkError::RemoteRefused {
+                code: "policy_unknown_counter".into(),
+                message: "m".into(),
+            })),
+            R::PolicyRefused,
+        ),
+        (WriteError::Relay(RelayError::Link(LinkError::Unavailable("down".into()))), R::AuthorityUnavailable),
+        (
+            WriteError::Relay(RelayError::Refused(AuthorityError::CardRefused { step: "PSO", sw: Some(0x6982) })),
+            R::WriteCardRefused,
+        ),
+        (WriteError::Relay(RelayError::Refused(AuthorityError::SessionOver)), R::AuthorityRefused),
+        (WriteError::Relay(RelayError::TooManyRoundTrips), R::AuthorityUnavailable),
+        (WriteError::Relay(RelayError::EmptyBatch), R::AuthorityUnavailable),
+        (WriteError::Unsupported("07"), R::WriteNotSupported),
+        (WriteError::Reset(TransportError::CardRemoved), R::WriteUnconfirmed),
+        (WriteError::Reread(TransportError::CardRemoved.into()), R::WriteUnconfirmed),
+        (WriteError::ReadBackMismatch, R::ReadbackMismatch),
+    ];
+    for (e, want) in cases {
+        assert_eq!(crate::write::write_result(&e), want, "{e} ({})", e.code());
     }
 }

@@ -19,6 +19,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,7 +189,7 @@ static int header_has(const struct header_code *codes, size_t count, unsigned va
 static void test_result_codes(void) {
   CHECK(ZAIRYU_RESULT_OK == 0);
   /* Every code of the header's enum has its constant's name, and the library
-     names no other number (the numbers 0 to 999 hold every block). */
+     names no other number (the numbers 0 to 1099 hold every block). */
   struct header_code codes[256];
   size_t count = header_result_codes(codes, 256);
   CHECK(count > 30 && count < 256);
@@ -200,7 +201,7 @@ static void test_result_codes(void) {
     }
   }
   size_t named = 0;
-  for (unsigned n = 0; n < 1000; n++) {
+  for (unsigned n = 0; n < 1100; n++) {
     if (strcmp(zairyu_result_name(n), "unknown") == 0) continue;
     named++;
     CHECK(header_has(codes, count, n));
@@ -1169,6 +1170,357 @@ static void test_pcsc(void) {
   zairyu_trust_store_free(t);
 }
 
+/* ---- address write (AWP v1) ---- */
+
+static const char *WRITE_COUNTER = "c-test-counter";
+static const char *NEW_ADDRESS = "東京都新宿区西新宿２－８－１";
+
+/* A fresh directory with a test write PKI and a policy: WRITE_COUNTER may write for
+   prefecture 13 (Tokyo) only. */
+static int make_authority_dir(char *dir, size_t cap) {
+  snprintf(dir, cap, "%s/zairyu-c-write-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+  if (!mkdtemp(dir)) return 0;
+  if (zairyu_sim_write_pki_generate(dir) != ZAIRYU_RESULT_OK) return 0;
+  char path[600];
+  snprintf(path, sizeof path, "%s/policy.toml", dir);
+  FILE *f = fopen(path, "w");
+  if (!f) return 0;
+  fprintf(f, "version = 1\n\n[[counter]]\nid = \"%s\"\nmunicipalities = [\"13*\"]\n", WRITE_COUNTER);
+  fclose(f);
+  return 1;
+}
+
+static void remove_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  char path[600];
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+static int file_contains(const char *path, const char *needle) {
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  static char buf[1 << 16];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  return strstr(buf, needle) != NULL;
+}
+
+static char *receipt_text(const zairyu_write_receipt *r,
+                          zairyu_result (*get)(const zairyu_write_receipt *, char *, size_t, size_t *)) {
+  size_t need = 0, len = 0;
+  if (get(r, NULL, 0, &need) != ZAIRYU_RESULT_BUFFER_TOO_SMALL) return NULL;
+  char *s = malloc(need);
+  if (get(r, s, need, &len) != ZAIRYU_RESULT_OK || len + 1 != need) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+static int is_hex64(const char *s) {
+  if (!s || strlen(s) != 64) return 0;
+  for (const char *c = s; *c; c++)
+    if (!isxdigit((unsigned char)*c) || isupper((unsigned char)*c)) return 0;
+  return 1;
+}
+
+static zairyu_result receipt_json(const zairyu_write_receipt *r, uint32_t flags, char *buf, size_t cap, size_t *len) {
+  return zairyu_write_receipt_json(r, flags, buf, cap, len);
+}
+
+/* The card's address field after a text-only read (first generation), or NULL. */
+static char *address_of(zairyu_card *c, zairyu_trust_store *t) {
+  zairyu_read_result *r = NULL;
+  if (zairyu_card_read(c, t, NUMBER, ZAIRYU_READ_POLICY_TEXT_ONLY, &r) != ZAIRYU_RESULT_OK) return NULL;
+  char *a = field(r, ZAIRYU_FIELD_ADDRESS);
+  zairyu_read_result_free(r);
+  return a;
+}
+
+/* The card's address image (second generation), malloc'd, or NULL. */
+static uint8_t *address_image_of(zairyu_card *c, zairyu_trust_store *t, size_t *len) {
+  zairyu_read_result *r = NULL;
+  if (zairyu_card_read(c, t, NUMBER, ZAIRYU_READ_POLICY_FULL, &r) != ZAIRYU_RESULT_OK) return NULL;
+  size_t need = 0;
+  uint8_t *img = NULL;
+  if (zairyu_read_result_image(r, ZAIRYU_IMAGE_KIND_ADDRESS, NULL, 0, &need) == ZAIRYU_RESULT_BUFFER_TOO_SMALL) {
+    img = malloc(need);
+    if (zairyu_read_result_image(r, ZAIRYU_IMAGE_KIND_ADDRESS, img, need, len) != ZAIRYU_RESULT_OK) {
+      free(img);
+      img = NULL;
+    }
+  }
+  zairyu_read_result_free(r);
+  return img;
+}
+
+static void check_receipt(const zairyu_write_receipt *rc, uint8_t want_gen) {
+  char *content = receipt_text(rc, zairyu_write_receipt_content_sha256);
+  char *old = receipt_text(rc, zairyu_write_receipt_old_content_sha256);
+  char *card = receipt_text(rc, zairyu_write_receipt_card_number_sha256);
+  char *term = receipt_text(rc, zairyu_write_receipt_terminal);
+  CHECK(is_hex64(content));
+  CHECK(is_hex64(old));
+  CHECK(content && old && strcmp(content, old) != 0);
+  CHECK(is_hex64(card));
+  CHECK(term && strcmp(term, "JPTESTTERM00001") == 0);
+  uint8_t gen = 0;
+  uint32_t trips = 0;
+  uint64_t when = 0;
+  CHECK_RC(zairyu_write_receipt_generation(rc, &gen), ZAIRYU_RESULT_OK);
+  CHECK(gen == want_gen);
+  CHECK_RC(zairyu_write_receipt_round_trips(rc, &trips), ZAIRYU_RESULT_OK);
+  CHECK(trips == 4);
+  CHECK_RC(zairyu_write_receipt_time(rc, &when), ZAIRYU_RESULT_OK);
+  CHECK(when > 1700000000u);
+  size_t need = 0, len = 0;
+  CHECK_RC(receipt_json(rc, 0, NULL, 0, &need), ZAIRYU_RESULT_BUFFER_TOO_SMALL);
+  char *j = malloc(need);
+  CHECK_RC(receipt_json(rc, 0, j, need, &len), ZAIRYU_RESULT_OK);
+  char want[128];
+  snprintf(want, sizeof want, "\"generation\":%u", (unsigned)want_gen);
+  CHECK(strstr(j, want) != NULL);
+  CHECK(strstr(j, want_gen == 1 ? "\"target\":\"df2_ef01\"" : "\"target\":\"df1_ef04\"") != NULL);
+  snprintf(want, sizeof want, "\"content_sha256\":\"%s\"", content ? content : "?");
+  CHECK(strstr(j, want) != NULL);
+  CHECK(strstr(j, "\"round_trips\":4") != NULL && strstr(j, NUMBER) == NULL && strstr(j, "12345678") == NULL);
+  free(j);
+  CHECK_RC(receipt_json(rc, 2, NULL, 0, &need), ZAIRYU_RESULT_INVALID_ARGUMENT);
+  free(content);
+  free(old);
+  free(card);
+  free(term);
+}
+
+static void test_write_address(void) {
+  char dir[512];
+  if (!make_authority_dir(dir, sizeof dir)) {
+    failed++;
+    fprintf(stderr, "FAIL: cannot make a write-authority directory\n");
+    return;
+  }
+  zairyu_trust_store *t = sim_trust();
+  zairyu_authority *a = NULL;
+  CHECK_RC(zairyu_authority_open_dir(dir, WRITE_COUNTER, &a), ZAIRYU_RESULT_OK);
+  zairyu_address_record rec = {"20260501", "131041", NEW_ADDRESS, "clerk-007"};
+
+  /* First generation: written, confirmed, and the normal read shows it. */
+  const char *gen1[] = {"1", "2"};
+  for (size_t i = 0; i < 2; i++) {
+    zairyu_card *c = NULL;
+    zairyu_write_receipt *rc = NULL;
+    CHECK_RC(zairyu_card_open_simulator_write(gen1[i], NULL, dir, 0, &c), ZAIRYU_RESULT_OK);
+    char *before = address_of(c, t);
+    CHECK(before && strcmp(before, NEW_ADDRESS) != 0);
+    CHECK_RC(zairyu_card_write_address(c, NUMBER, &rec, a, &rc), ZAIRYU_RESULT_OK);
+    if (rc) check_receipt(rc, 1);
+    char *after = address_of(c, t);
+    CHECK(after && strcmp(after, NEW_ADDRESS) == 0);
+    zairyu_read_result *r = NULL;
+    CHECK_RC(zairyu_card_read(c, t, NUMBER, ZAIRYU_READ_POLICY_TEXT_ONLY, &r), ZAIRYU_RESULT_OK);
+    char *code = field(r, ZAIRYU_FIELD_MUNICIPALITY_CODE);
+    CHECK(code && strcmp(code, "131041") == 0);
+    free(code);
+    zairyu_read_result_free(r);
+    free(before);
+    free(after);
+    zairyu_write_receipt_free(rc);
+    CHECK_RC(zairyu_card_free(c), ZAIRYU_RESULT_OK);
+  }
+
+  /* Second generation: the address image the authority rendered replaces the old one. */
+  {
+    zairyu_card *c = NULL;
+    zairyu_write_receipt *rc = NULL;
+    CHECK_RC(zairyu_card_open_simulator_write("05", NULL, dir, 0, &c), ZAIRYU_RESULT_OK);
+    size_t before_len = 0, after_len = 0;
+    uint8_t *before = address_image_of(c, t, &before_len);
+    CHECK(before != NULL && before_len > 8);
+    CHECK_RC(zairyu_card_write_address(c, NUMBER, &rec, a, &rc), ZAIRYU_RESULT_OK);
+    if (rc) check_receipt(rc, 2);
+    uint8_t *after = address_image_of(c, t, &after_len);
+    CHECK(after != NULL && after_len > 8 && after_len <= 2500);
+    CHECK(after && memcmp(after, "II*\0", 4) == 0);
+    CHECK(before && after && (before_len != after_len || memcmp(before, after, after_len) != 0));
+    free(before);
+    free(after);
+    zairyu_write_receipt_free(rc);
+    zairyu_card_free(c);
+  }
+
+  /* Refusals: nothing is written, each has its code, and the card keeps its address. */
+  zairyu_card *c = NULL;
+  zairyu_write_receipt *rc = NULL;
+  CHECK_RC(zairyu_card_open_simulator_write("1", NULL, dir, 0, &c), ZAIRYU_RESULT_OK);
+  char *before = address_of(c, t);
+  zairyu_address_record osaka = {"20260501", "271004", "大阪府大阪市北区中之島１－３－２０", "clerk-007"};
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, &osaka, a, &rc), ZAIRYU_RESULT_POLICY_REFUSED);
+  CHECK(last_error_starts_with("policy_refused: [policy_municipality_not_allowed]"));
+  CHECK(rc == NULL);
+  zairyu_address_record bad_text = {"20260501", "131041", "東京都\x1b[2J新宿区", "clerk-007"};
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, &bad_text, a, &rc), ZAIRYU_RESULT_RECORD_INVALID);
+  CHECK(last_error_starts_with("record_invalid: [record_invalid]"));
+  zairyu_address_record bad_date = {"20261340", "131041", NEW_ADDRESS, "clerk-007"};
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, &bad_date, a, &rc), ZAIRYU_RESULT_RECORD_INVALID);
+  zairyu_address_record bad_code = {"20260501", "131047", NEW_ADDRESS, "clerk-007"};
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, &bad_code, a, &rc), ZAIRYU_RESULT_RECORD_INVALID);
+  CHECK_RC(zairyu_card_write_address(c, "AB12345678CE", &rec, a, &rc), ZAIRYU_RESULT_WRONG_CARD_NUMBER);
+  CHECK(last_error_starts_with("wrong_card_number: "));
+  CHECK_RC(zairyu_card_write_address(c, "AB1234", &rec, a, &rc), ZAIRYU_RESULT_INPUT_BAD_CARD_NUMBER);
+  CHECK(rc == NULL);
+  char *after = address_of(c, t);
+  CHECK(before && after && strcmp(before, after) == 0);
+  free(before);
+  free(after);
+  /* Every attempt that reached the authority is in its audit log. */
+  char audit[600];
+  snprintf(audit, sizeof audit, "%s/audit.jsonl", dir);
+  CHECK(file_contains(audit, "policy_municipality_not_allowed"));
+  CHECK(file_contains(audit, "record_invalid"));
+
+  /* A counter the policy does not know. */
+  zairyu_authority *stranger = NULL;
+  CHECK_RC(zairyu_authority_open_dir(dir, "unknown-counter", &stranger), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, &rec, stranger, &rc), ZAIRYU_RESULT_POLICY_REFUSED);
+  CHECK(last_error_starts_with("policy_refused: [policy_unknown_counter]"));
+  CHECK_RC(zairyu_authority_free(stranger), ZAIRYU_RESULT_OK);
+
+  /* A card without the write application. */
+  zairyu_card *plain = NULL;
+  CHECK_RC(zairyu_card_open_simulator("1", NULL, 0, &plain), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_write_address(plain, NUMBER, &rec, a, &rc), ZAIRYU_RESULT_WRITE_NOT_SUPPORTED);
+  zairyu_card_free(plain);
+
+  /* NULL and invalid arguments: refused before any APDU, out untouched. */
+  zairyu_address_record holes[4] = {rec, rec, rec, rec};
+  holes[0].date = NULL, holes[1].municipality_code = NULL, holes[2].address = NULL, holes[3].operator_id = NULL;
+  for (int i = 0; i < 4; i++) CHECK_RC(zairyu_card_write_address(c, NUMBER, &holes[i], a, &rc), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_card_write_address(NULL, NUMBER, &rec, a, &rc), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_card_write_address(c, NULL, &rec, a, &rc), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, NULL, a, &rc), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, &rec, NULL, &rc), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, &rec, a, NULL), ZAIRYU_RESULT_NULL_POINTER);
+  zairyu_address_record not_utf8 = {"20260501", "131041", "\xff\xfe", "clerk-007"};
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, &not_utf8, a, &rc), ZAIRYU_RESULT_INVALID_UTF8);
+  CHECK(rc == NULL);
+  zairyu_authority *none = NULL;
+  CHECK_RC(zairyu_authority_open_dir(NULL, WRITE_COUNTER, &none), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_authority_open_dir(dir, NULL, &none), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_authority_open_dir(dir, WRITE_COUNTER, NULL), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_authority_open_dir("/nonexistent/zairyu", WRITE_COUNTER, &none), ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED);
+  CHECK(last_error_starts_with("authority_setup_failed: "));
+  CHECK(none == NULL);
+  CHECK_RC(zairyu_sim_write_pki_generate(dir), ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED); /* never overwrites */
+  CHECK_RC(zairyu_sim_write_pki_generate(NULL), ZAIRYU_RESULT_NULL_POINTER);
+  zairyu_card *nc = NULL;
+  CHECK_RC(zairyu_card_open_simulator_write("1", NULL, "/nonexistent/zairyu", 0, &nc), ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED);
+  CHECK_RC(zairyu_card_open_simulator_write("1", NULL, NULL, 0, &nc), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_card_open_simulator_write("9", NULL, dir, 0, &nc), ZAIRYU_RESULT_INVALID_ARGUMENT);
+  CHECK_RC(zairyu_card_open_simulator_write("1", NULL, dir, 1u << 20, &nc), ZAIRYU_RESULT_INVALID_ARGUMENT);
+  CHECK(nc == NULL);
+  char buf[80];
+  size_t n = 0;
+  uint8_t g = 0;
+  uint32_t u = 0;
+  uint64_t w = 0;
+  CHECK_RC(zairyu_write_receipt_content_sha256(NULL, buf, sizeof buf, &n), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_write_receipt_old_content_sha256(NULL, buf, sizeof buf, &n), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_write_receipt_card_number_sha256(NULL, buf, sizeof buf, &n), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_write_receipt_terminal(NULL, buf, sizeof buf, &n), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_write_receipt_generation(NULL, &g), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_write_receipt_round_trips(NULL, &u), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_write_receipt_time(NULL, &w), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_write_receipt_json(NULL, 0, buf, sizeof buf, &n), ZAIRYU_RESULT_NULL_POINTER);
+  zairyu_write_receipt_free(NULL);
+  CHECK_RC(zairyu_authority_free(NULL), ZAIRYU_RESULT_OK);
+
+  /* A second write on the same card succeeds (the first one's session is over). */
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, &rec, a, &rc), ZAIRYU_RESULT_OK);
+  {
+    char small[8];
+    size_t need = 0;
+    CHECK_RC(zairyu_write_receipt_terminal(rc, small, sizeof small, &need), ZAIRYU_RESULT_BUFFER_TOO_SMALL);
+    CHECK(need == strlen("JPTESTTERM00001") + 1);
+    CHECK_RC(zairyu_write_receipt_generation(rc, NULL), ZAIRYU_RESULT_NULL_POINTER);
+  }
+  zairyu_write_receipt_free(rc);
+  zairyu_card_free(c);
+  CHECK(file_contains(audit, "\"written\"") || file_contains(audit, "written"));
+
+  CHECK_RC(zairyu_authority_free(a), ZAIRYU_RESULT_OK);
+  zairyu_trust_store_free(t);
+  remove_dir(dir);
+}
+
+/* A callback card writes when it has a reset callback; a reset that fails leaves the
+   write unconfirmed (the card holds the new content all the same). */
+struct reset_count {
+  struct forward fwd;
+  int resets;
+  uint32_t reset_code;
+};
+
+static uint32_t count_reset_cb(void *ud) {
+  struct reset_count *r = ud;
+  r->resets++;
+  return r->reset_code;
+}
+
+static void test_write_via_callback(void) {
+  char dir[512];
+  if (!make_authority_dir(dir, sizeof dir)) {
+    failed++;
+    fprintf(stderr, "FAIL: cannot make a write-authority directory\n");
+    return;
+  }
+  zairyu_trust_store *t = sim_trust();
+  zairyu_authority *a = NULL;
+  CHECK_RC(zairyu_authority_open_dir(dir, WRITE_COUNTER, &a), ZAIRYU_RESULT_OK);
+  zairyu_address_record rec = {"20260501", "131041", NEW_ADDRESS, "clerk-007"};
+  zairyu_write_receipt *rc = NULL;
+
+  struct reset_count r;
+  memset(&r, 0, sizeof r);
+  CHECK_RC(zairyu_card_open_simulator_write("1", NULL, dir, 0, &r.fwd.inner), ZAIRYU_RESULT_OK);
+  zairyu_card *no_reset = NULL;
+  CHECK_RC(zairyu_card_open_callback(forward_cb, &r.fwd, ZAIRYU_TRANSPORT_EXTENDED_LENGTH, &no_reset), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_write_address(no_reset, NUMBER, &rec, a, &rc), ZAIRYU_RESULT_INVALID_ARGUMENT);
+  CHECK(r.fwd.calls == 0);
+  zairyu_card_free(no_reset);
+
+  zairyu_card *outer = NULL;
+  CHECK_RC(zairyu_card_open_callback_with_reset(forward_cb, count_reset_cb, &r, ZAIRYU_TRANSPORT_EXTENDED_LENGTH, &outer),
+           ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_write_address(outer, NUMBER, &rec, a, &rc), ZAIRYU_RESULT_OK);
+  CHECK(r.resets == 1 && r.fwd.calls > 10);
+  zairyu_write_receipt_free(rc);
+  rc = NULL;
+
+  zairyu_address_record other = {"20260502", "131016", "東京都千代田区霞が関１－１－１", "clerk-007"};
+  r.reset_code = ZAIRYU_RESULT_TRANSPORT_CARD_REMOVED;
+  CHECK_RC(zairyu_card_write_address(outer, NUMBER, &other, a, &rc), ZAIRYU_RESULT_WRITE_UNCONFIRMED);
+  CHECK(last_error_starts_with("write_unconfirmed: [transport_card_removed]"));
+  CHECK(r.resets == 2 && rc == NULL);
+  char *now = address_of(r.fwd.inner, t);
+  CHECK(now && strcmp(now, other.address) == 0);
+  free(now);
+  CHECK_RC(zairyu_card_open_callback_with_reset(NULL, count_reset_cb, &r, 0, &outer), ZAIRYU_RESULT_NULL_POINTER);
+  zairyu_card_free(outer);
+  zairyu_card_free(r.fwd.inner);
+  CHECK_RC(zairyu_authority_free(a), ZAIRYU_RESULT_OK);
+  zairyu_trust_store_free(t);
+  remove_dir(dir);
+}
+
 int main(void) {
   test_version();
   test_result_codes();
@@ -1186,6 +1538,8 @@ int main(void) {
   test_panic_boundary();
   test_production_path();
   test_pcsc();
+  test_write_address();
+  test_write_via_callback();
   if (skipped)
     fprintf(stderr,
             "(%d test groups skipped: see ZAIRYU_TEST_READER, ZAIRYU_TEST_CA_DIR, ZAIRYU_TEST_PRODUCTION_DIR, "

@@ -550,6 +550,42 @@ impl PcscCard {
         };
     }
 
+    /// Starts a new card session on the same connection: ends the transaction,
+    /// reconnects **resetting the card** (`SCardReconnect` with `SCARD_RESET_CARD`,
+    /// the same protocol preferences as [`PcscCard::connect`]), takes the ATR and
+    /// protocol again and begins a new transaction. Whatever the chip had
+    /// authenticated or selected is gone afterwards, so what is read next comes from
+    /// the card's non-volatile memory (the address write's re-read, AWP §4.5).
+    ///
+    /// Errors as [`PcscCard::connect`]: a card that left is
+    /// [`TransportError::CardRemoved`].
+    pub fn reset_session(&mut self) -> Result<(), TransportError> {
+        self.end_transaction();
+        let Handle::Plain(card) = &mut self.handle else {
+            return Err(TransportError::Other("card handle unavailable".to_owned()));
+        };
+        let attempts = [Protocols::T1, Protocols::T0 | Protocols::T1, Protocols::T0 | Protocols::T1 | Protocols::RAW];
+        let mut result = Err(pcsc::Error::ProtoMismatch);
+        for protocols in attempts {
+            result = card.reconnect(ShareMode::Shared, protocols, Disposition::ResetCard);
+            match result {
+                Err(
+                    pcsc::Error::ProtoMismatch
+                    | pcsc::Error::InvalidValue
+                    | pcsc::Error::InvalidParameter
+                    | pcsc::Error::UnsupportedFeature,
+                ) => continue,
+                _ => break,
+            }
+        }
+        result.map_err(map_pcsc_error)?;
+        let status = card.status2_owned().map_err(map_pcsc_error)?;
+        self.protocol = status.protocol2();
+        self.atr = status.atr().to_vec();
+        log::info!(target: LOG, "reader {:?}: card reset, new session, protocol {}", self.reader, self.protocol());
+        self.begin_transaction()
+    }
+
     /// Ends the transaction (`SCARD_LEAVE_CARD`) and disconnects, resetting the card;
     /// reports a failing disconnect (dropping does the same silently).
     pub fn finish(mut self) -> Result<(), TransportError> {

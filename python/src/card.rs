@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use zairyu::CardNumber;
 use zairyu::auth::OsRandom;
+use zairyu::error::TransportError;
 use zairyu::files::gen2::CodeTable;
 use zairyu::report::Report;
 use zairyu::sequence::{Flow, ReadOptions, ReadPolicy, read_card};
@@ -25,8 +26,28 @@ use zairyu::verify::TrustStore as CoreTrustStore;
 use crate::trust::TrustStore;
 use crate::{errors, for_each_option, lock};
 
+/// A transport that can start a new card session: what `Card.write_address` needs for
+/// its re-read, which must not ride on the session that wrote.
+pub trait SessionTransport: Transport {
+    /// Resets the card: the simulator power-cycles, PC/SC reconnects with a card reset.
+    fn new_session(&mut self) -> Result<(), TransportError>;
+}
+
+impl SessionTransport for zairyu_sim::SimCard {
+    fn new_session(&mut self) -> Result<(), TransportError> {
+        self.power_cycle();
+        Ok(())
+    }
+}
+
+impl SessionTransport for zairyu_pcsc::PcscCard {
+    fn new_session(&mut self) -> Result<(), TransportError> {
+        self.reset_session()
+    }
+}
+
 /// Any transport the binding drives. `Send`, so a read can run without the GIL.
-pub type DynTransport = Box<dyn Transport + Send>;
+pub type DynTransport = Box<dyn SessionTransport + Send>;
 
 /// What the card is connected through.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -38,8 +59,8 @@ pub enum Kind {
 }
 
 /// An open card: its transport, and the counters of its last read.
-struct Open {
-    transport: DynTransport,
+pub(crate) struct Open {
+    pub(crate) transport: DynTransport,
     last: Metrics,
 }
 
@@ -47,7 +68,7 @@ struct Open {
 /// belongs to the session); reads after it raise `CardClosedError`.
 #[pyclass(module = "zairyu._native", name = "Card", frozen)]
 pub struct Card {
-    inner: Mutex<Option<Open>>,
+    pub(crate) inner: Mutex<Option<Open>>,
     kind: Kind,
     reader: Option<String>,
     atr: Option<Vec<u8>>,
@@ -153,6 +174,25 @@ impl Card {
                 Ok((report, d))
             }
         }
+    }
+
+    /// Writes a new residence address through `authority` and confirms it on a new
+    /// card session (`zairyu.Card.write_address`); returns the receipt as a dictionary.
+    /// The card I/O runs with the GIL released.
+    #[pyo3(signature = (card_number, *, date, municipality_code, address, authority, operator_id))]
+    #[allow(clippy::too_many_arguments, reason = "the keyword arguments of the Python method, one each")]
+    fn write_address<'py>(
+        &self,
+        py: Python<'py>,
+        card_number: &str,
+        date: String,
+        municipality_code: String,
+        address: String,
+        authority: &crate::write::Authority,
+        operator_id: String,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let record = crate::write::Record { date, municipality_code, address, operator_id };
+        crate::write::write(py, self, card_number, record, authority)
     }
 
     /// Drops the transport: a PC/SC card ends its transaction and is disconnected with

@@ -104,7 +104,14 @@ pub fn closed(py: Python<'_>) -> PyErr {
 }
 
 /// Builds the exception through `zairyu._errors._from_native`.
-fn build(py: Python<'_>, class: &str, code: &str, message: &str, sw: Option<u16>, details: Bound<'_, PyDict>) -> PyErr {
+pub fn build(
+    py: Python<'_>,
+    class: &str,
+    code: &str,
+    message: &str,
+    sw: Option<u16>,
+    details: Bound<'_, PyDict>,
+) -> PyErr {
     let made = py
         .import("zairyu._errors")
         .and_then(|m| m.getattr("_from_native"))

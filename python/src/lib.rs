@@ -10,6 +10,7 @@
 //! | [`card`] | `Card`: a card on a transport (PC/SC reader or in-process simulator) behind a mutex, read with the GIL released ([`Python::detach`]) so that two threads can read two cards at once |
 //! | [`pcsc`] | `list_readers`, `open_reader`, `wait_for_card`: the PC/SC transport |
 //! | [`simulator`] | `open_simulator`: a simulated card, its faults and link speed |
+//! | [`write`] | `Authority` and the address write (AWP v1): the write authority, `Card.write_address`, the refusal classes |
 //! | [`errors`] | the one conversion of Rust errors to the Python exceptions (`ERROR_CODES`) |
 //!
 //! Option values (card type, policy, flow, faults) are parsed by the core's and the
@@ -29,6 +30,7 @@ mod errors;
 mod pcsc;
 mod simulator;
 mod trust;
+mod write;
 
 /// Locks a mutex; a poisoned one (a panic while held) is still usable: the data it
 /// guards (a trust store, a card session) stays consistent between calls.
@@ -71,6 +73,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pcsc::open_reader, m)?)?;
     m.add_function(wrap_pyfunction!(pcsc::wait_for_card, m)?)?;
     m.add_function(wrap_pyfunction!(simulator::open_simulator, m)?)?;
+    m.add_class::<write::Authority>()?;
+    m.add_function(wrap_pyfunction!(simulator::make_write_pki, m)?)?;
     m.add_function(wrap_pyfunction!(_error_samples, m)?)?;
     m.add("__version__", VERSION)?;
     // The longest single wait of the pure-Python wait helpers (how soon they see Ctrl-C).

@@ -2,6 +2,7 @@
 //! injected faults (parsed by [`zairyu_sim::Fault`]'s `FromStr`) and, optionally, the
 //! air time of a real contactless link ([`zairyu_sim::airtime`]).
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use pyo3::prelude::*;
@@ -11,9 +12,10 @@ use zairyu::error::{ErrorCode, TransportError};
 use zairyu::files::CardType;
 use zairyu::transport::{Limits, Transport};
 use zairyu_sim::airtime::{LinkSpeed, air_time};
+use zairyu_sim::write_pki::WritePki;
 use zairyu_sim::{CheckCodeFormat, Fault, IssueOptions, IssuedCard, SimCard, SimPki};
 
-use crate::card::{Card, DynTransport, Kind};
+use crate::card::{Card, DynTransport, Kind, SessionTransport};
 use crate::{errors, for_each_option};
 
 /// The simulator as slow as a real contactless link: each exchange takes at least
@@ -40,6 +42,12 @@ impl Transport for TimedSim {
     }
 }
 
+impl SessionTransport for TimedSim {
+    fn new_session(&mut self) -> Result<(), TransportError> {
+        self.sim.new_session()
+    }
+}
+
 /// The keyword options of `zairyu.open_simulator` (documented there), parsed.
 struct SimOptions {
     under_16: bool,
@@ -50,6 +58,7 @@ struct SimOptions {
     link_speed: Option<LinkSpeed>,
     faults: Vec<Fault>,
     pki: SimPki,
+    write_pki: Option<PathBuf>,
 }
 
 impl SimOptions {
@@ -64,6 +73,7 @@ impl SimOptions {
             link_speed: None,
             faults: Vec::new(),
             pki: SimPki::Test,
+            write_pki: None,
         };
         for_each_option("open_simulator", options, |key, value| {
             match key {
@@ -98,6 +108,7 @@ impl SimOptions {
                         }
                     }
                 }
+                "write_pki" => o.write_pki = value.extract()?,
                 "faults" => {
                     let specs: Vec<String> = value.extract()?;
                     let parsed = specs.iter().map(|f| f.parse::<Fault>()).collect::<Result<_, _>>();
@@ -126,6 +137,13 @@ pub fn open_simulator(
     // The simulated chip keeps its number as a String (it is test data); it must still
     // be one a clerk could type.
     let number = CardNumber::parse(card_number).map_err(|e| errors::to_py(py, &e.into()))?;
+    let write = match &o.write_pki {
+        None => None,
+        Some(dir) => {
+            let loaded = py.detach(|| WritePki::load(dir));
+            Some(loaded.map_err(|e| crate::write::setup_error(py, &format!("test write PKI: {e}")))?.write_issue())
+        }
+    };
     let issue = IssueOptions {
         card_type,
         card_number: number.expose().iter().map(|&b| char::from(b)).collect(),
@@ -136,6 +154,7 @@ pub fn open_simulator(
         gen2_signature_der: o.signature_der,
         randomness: zairyu_sim::SimRandomness::Os,
         pki: o.pki,
+        write,
         ..IssueOptions::default()
     };
     // Issuing signs the check code (RSA / ECDSA): done without the GIL.
@@ -148,4 +167,12 @@ pub fn open_simulator(
         Some(link) => Box::new(TimedSim { sim, link }),
     };
     Ok(Card::new(transport, Kind::Simulator, None, None))
+}
+
+/// Makes a throw-away TEST write PKI in `dir` (as `zairyu pki init --out DIR`); never
+/// overwrites an existing one.
+#[pyfunction]
+pub fn make_write_pki(py: Python<'_>, dir: PathBuf) -> PyResult<()> {
+    let made = py.detach(|| WritePki::generate(&dir));
+    made.map(drop).map_err(|e| crate::write::setup_error(py, &format!("test write PKI: {e}")))
 }

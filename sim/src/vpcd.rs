@@ -471,6 +471,7 @@ impl Server<'_> {
                 Message::PowerCycle(code) => {
                     log::debug!("vpcd: control {code:02X} (power cycle)");
                     card.power_cycle();
+                    self.nvm_check(card);
                 }
                 Message::AtrRequest => {
                     if let Err(e) = send(s, &self.opts.atr) {
@@ -483,6 +484,9 @@ impl Server<'_> {
                     if let Some(end) = self.apdu(s, card, apdu, received) {
                         return end;
                     }
+                    // After the answer is sent, as documented at `serve_with`: a state
+                    // file then holds a commit before the next command can cut power.
+                    self.nvm_check(card);
                 }
             }
         }

@@ -83,7 +83,8 @@ impl AuditResult {
         }
     }
 
-    fn message(&self) -> Option<&str> {
+    /// The refusal message, if refused.
+    pub fn message(&self) -> Option<&str> {
         match self {
             AuditResult::Refused { message, .. } => Some(message),
             _ => None,

@@ -27,10 +27,11 @@ use super::chip_auth_info::{ChipAuthInfo, ChipAuthInfoError, VerifiedChipAuthInf
 use super::cvc::{Cvc, CvcError, Signer, SignerError, TrustAnchor, verify_at};
 use super::eac::{self, ChipAuthTerminal, EacError, ta};
 use super::record::{NewContent, RecordError, WriteTarget};
-use super::sm::{self, SmError, TerminalSide};
+use super::sm::{self, SessionKeys, SmError, TerminalSide};
 use super::{CvDate, hex32};
 use crate::apdu::{Command, Le};
 use crate::auth::RandomSource;
+use crate::crypto::Key16;
 use crate::transport::Limits;
 
 /// Every command of a batch expects this status word.
@@ -269,10 +270,44 @@ fn plan(limits: &Limits, len: usize) -> Result<Plan, AuthorityError> {
 }
 
 enum State {
-    AwaitChallenge { eph: ChipAuthTerminal, labels: Vec<&'static str> },
-    AwaitChipAuth { eph: ChipAuthTerminal, labels: Vec<&'static str> },
-    AwaitWrite { sm: TerminalSide, labels: Vec<&'static str> },
+    AwaitChallenge { eph: Ephemeral, labels: Vec<&'static str> },
+    AwaitChipAuth { eph: Ephemeral, labels: Vec<&'static str> },
+    AwaitWrite { sm: TerminalSide, keys: Zeroizing<[u8; 32]>, labels: Vec<&'static str> },
     Over,
+}
+
+/// The session's ephemeral key with its scalar, kept so that the session can be
+/// exported ([`WriteSession::export`]); the scalar is wiped on drop.
+struct Ephemeral {
+    key: ChipAuthTerminal,
+    scalar: Zeroizing<[u8; 32]>,
+}
+
+/// Serves the bytes of one scalar, so that [`ChipAuthTerminal::generate`] rebuilds
+/// the key a scalar names (a valid scalar is taken on the first draw).
+struct ScalarSource<'a>(&'a [u8; 32]);
+
+impl RandomSource for ScalarSource<'_> {
+    fn fill(&mut self, dest: &mut [u8]) {
+        for (d, s) in dest.iter_mut().zip(self.0.iter().cycle()) {
+            *d = *s;
+        }
+    }
+}
+
+impl Ephemeral {
+    fn generate(rng: &mut dyn RandomSource) -> Self {
+        let secret = super::cvc::random_secret(rng);
+        let mut scalar = Zeroizing::new([0u8; 32]);
+        let mut b = secret.to_bytes();
+        scalar.copy_from_slice(&b);
+        zeroize::Zeroize::zeroize(&mut b[..]);
+        Self::from_scalar(scalar)
+    }
+
+    fn from_scalar(scalar: Zeroizing<[u8; 32]>) -> Self {
+        Ephemeral { key: ChipAuthTerminal::generate(&mut ScalarSource(&scalar)), scalar }
+    }
 }
 
 /// One write session at the authority.
@@ -333,16 +368,8 @@ impl Authority {
         }
         plan(&request.limits, content.bytes().len())?;
 
-        let eph = ChipAuthTerminal::generate(rng);
-        let aux = eac::encode_aux(&content.intent());
-        let mut batch = Batch::default();
-        for cert in &self.config.terminal_chain {
-            batch.push("MSE:SET DST", &ta::mse_set_dst(cert.car()).encode());
-            batch.push("PSO:VERIFY CERTIFICATE", &ta::pso_verify_certificate(cert).encode());
-        }
-        let terminal = self.config.terminal_chain.last().expect("verify_at refuses an empty chain");
-        batch.push("MSE:SET AT (TA)", &ta::mse_set_at(terminal.chr(), &eph.comp(), &aux).encode());
-        batch.push("GET CHALLENGE", &ta::get_challenge().encode());
+        let eph = Ephemeral::generate(rng);
+        let batch = self.first_batch(&request.content, &eph.key);
         let labels = batch.labels();
         let session = WriteSession {
             config: Arc::clone(&self.config),
@@ -353,6 +380,192 @@ impl Authority {
         };
         Ok((session, batch))
     }
+
+    /// The opening batch: the chain, MSE:SET AT with the write intent, GET CHALLENGE.
+    fn first_batch(&self, content: &NewContent, eph: &ChipAuthTerminal) -> Batch {
+        let aux = eac::encode_aux(&content.intent());
+        let mut batch = Batch::default();
+        for cert in &self.config.terminal_chain {
+            batch.push("MSE:SET DST", &ta::mse_set_dst(cert.car()).encode());
+            batch.push("PSO:VERIFY CERTIFICATE", &ta::pso_verify_certificate(cert).encode());
+        }
+        if let Some(terminal) = self.config.terminal_chain.last() {
+            batch.push("MSE:SET AT (TA)", &ta::mse_set_at(terminal.chr(), &eph.comp(), &aux).encode());
+        }
+        batch.push("GET CHALLENGE", &ta::get_challenge().encode());
+        batch
+    }
+
+    /// Rebuilds a session from [`WriteSession::export`]'s bytes, under this
+    /// authority's configuration. The request is checked again as at
+    /// [`Authority::begin`] (its own time, the chain, EF.ChipAuthInfo); the labels
+    /// and the secure-messaging state are derived again from the stored secrets, so
+    /// the restored session answers exactly as the exported one would have.
+    ///
+    /// The bytes hold the session's secrets (the ephemeral key or the session keys):
+    /// store them encrypted, bound to the session (the service does).
+    pub fn restore(&self, bytes: &[u8]) -> Result<WriteSession, SessionImportError> {
+        let mut r = ExportReader(bytes);
+        if r.u8()? != EXPORT_VERSION {
+            return Err(SessionImportError::Version);
+        }
+        let tag = r.u8()?;
+        let round_trips = r.u32()?;
+        let now_unix = r.u64()?;
+        let limits = Limits {
+            extended_length: match r.u8()? {
+                0 => false,
+                1 => true,
+                _ => return Err(SessionImportError::Malformed),
+            },
+            max_command: r.u32()? as usize,
+            max_response: r.u32()? as usize,
+        };
+        let card_number_hash = match r.u8()? {
+            0 => None,
+            1 => Some(r.array32()?),
+            _ => return Err(SessionImportError::Malformed),
+        };
+        let target = match r.u8()? {
+            1 => WriteTarget::Df2Ef01,
+            2 => WriteTarget::Df1Ef04,
+            _ => return Err(SessionImportError::Malformed),
+        };
+        let content_bytes = r.bytes()?;
+        let chip_auth_info = r.bytes()?.to_vec();
+        let secret = if tag == 0 { None } else { Some(Zeroizing::new(r.array32()?)) };
+        if !r.0.is_empty() {
+            return Err(SessionImportError::Malformed);
+        }
+        let content = content_from_bytes(target, content_bytes).ok_or(SessionImportError::Malformed)?;
+        let request = WriteRequest { content, chip_auth_info, limits, now_unix, card_number_hash };
+        // The checks of `begin`, again: the bytes were written by an authority, but
+        // the configuration may have changed since.
+        let today = CvDate::from_unix(now_unix).ok_or(AuthorityError::Clock)?;
+        verify_at(&self.config.terminal_chain, &self.config.cvca, today)
+            .and_then(|c| c.require_write())
+            .map_err(AuthorityError::TerminalChain)?;
+        let info = ChipAuthInfo::parse(&request.chip_auth_info)?.verify(&self.config.issuer_root, today)?;
+        let mut session =
+            WriteSession { config: Arc::clone(&self.config), request, info, state: State::Over, round_trips };
+        session.state = match (tag, secret) {
+            (0, None) => State::Over,
+            (1, Some(scalar)) => {
+                let eph = Ephemeral::from_scalar(scalar);
+                let labels = self.first_batch(&session.request.content, &eph.key).labels();
+                State::AwaitChallenge { eph, labels }
+            }
+            (2, Some(scalar)) => {
+                State::AwaitChipAuth { eph: Ephemeral::from_scalar(scalar), labels: CHIP_AUTH_LABELS.to_vec() }
+            }
+            (3, Some(keys)) => {
+                let (sm, _, labels) = session.write_batch(&keys)?;
+                State::AwaitWrite { sm, keys, labels }
+            }
+            _ => return Err(SessionImportError::Malformed),
+        };
+        Ok(session)
+    }
+}
+
+/// The version byte of [`WriteSession::export`]'s format.
+const EXPORT_VERSION: u8 = 1;
+
+/// The labels of the second batch.
+const CHIP_AUTH_LABELS: [&str; 3] = ["EXTERNAL AUTHENTICATE", "MSE:SET AT (CA)", "GENERAL AUTHENTICATE"];
+
+/// Why [`Authority::restore`] cannot rebuild a session.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionImportError {
+    /// The bytes are not an exported session of this version.
+    #[error("not an exported write session of format version 1")]
+    Version,
+    /// The bytes are truncated or malformed.
+    #[error("malformed exported write session")]
+    Malformed,
+    /// The session no longer passes the authority's checks.
+    #[error(transparent)]
+    Authority(#[from] AuthorityError),
+}
+
+impl From<ChipAuthInfoError> for SessionImportError {
+    fn from(e: ChipAuthInfoError) -> Self {
+        SessionImportError::Authority(e.into())
+    }
+}
+
+impl SessionImportError {
+    /// A stable name: `session_import_version`, `session_import_malformed`, or the
+    /// authority's code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SessionImportError::Version => "session_import_version",
+            SessionImportError::Malformed => "session_import_malformed",
+            SessionImportError::Authority(e) => e.code(),
+        }
+    }
+}
+
+struct ExportReader<'a>(&'a [u8]);
+
+impl<'a> ExportReader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], SessionImportError> {
+        if self.0.len() < n {
+            return Err(SessionImportError::Malformed);
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Ok(a)
+    }
+    fn u8(&mut self) -> Result<u8, SessionImportError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, SessionImportError> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self) -> Result<u64, SessionImportError> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(u64::from_be_bytes(a))
+    }
+    fn array32(&mut self) -> Result<[u8; 32], SessionImportError> {
+        let mut a = [0u8; 32];
+        a.copy_from_slice(self.take(32)?);
+        Ok(a)
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], SessionImportError> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+}
+
+/// Rebuilds checked content from the exact file bytes: the record (DF2/EF01) or
+/// the image (DF1/EF04) is taken out and built again, and must give the same bytes.
+fn content_from_bytes(target: WriteTarget, bytes: &[u8]) -> Option<NewContent> {
+    let built = match target {
+        WriteTarget::Df2Ef01 => {
+            let rest = bytes.strip_prefix(&[0xD2, 0x08])?;
+            let (date, rest) = rest.split_at_checked(8)?;
+            let rest = rest.strip_prefix(&[0xD3, 0x06])?;
+            let (code, rest) = rest.split_at_checked(6)?;
+            let addr = rest.strip_prefix(&[0xD4, 0x82, 0x01, 0x40])?;
+            let end = addr.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+            let record = super::record::NewAddress {
+                date: String::from_utf8(date.to_vec()).ok()?,
+                municipality_code: String::from_utf8(code.to_vec()).ok()?,
+                address: String::from_utf8(addr[..end].to_vec()).ok()?,
+            };
+            NewContent::df2_ef01(&record).ok()?
+        }
+        WriteTarget::Df1Ef04 => {
+            let image = bytes.strip_prefix(&[0xDF, 0xD1, 0x82, 0x09, 0xC4])?;
+            let end = image.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+            NewContent::df1_ef04(&image[..end]).ok()?
+        }
+    };
+    (built.bytes() == bytes).then_some(built)
 }
 
 /// Splits each response into data and SW; refuses at the first one that is not
@@ -393,7 +606,7 @@ impl WriteSession {
         let result = match state {
             State::AwaitChallenge { eph, labels } => self.after_challenge(eph, &labels, responses),
             State::AwaitChipAuth { eph, labels } => self.after_chip_auth(eph, &labels, responses),
-            State::AwaitWrite { sm, labels } => self.after_write(sm, &labels, responses).map(Next::Done),
+            State::AwaitWrite { sm, labels, .. } => self.after_write(sm, &labels, responses).map(Next::Done),
             State::Over => Err(AuthorityError::SessionOver),
         };
         match result {
@@ -407,14 +620,14 @@ impl WriteSession {
 
     fn after_challenge(
         &mut self,
-        eph: ChipAuthTerminal,
+        eph: Ephemeral,
         labels: &[&'static str],
         responses: &[Vec<u8>],
     ) -> Result<Next, AuthorityError> {
         let data = check_all(labels, responses)?;
         let r_card = ta::parse_challenge(data[data.len() - 1])?;
         let aux = eac::encode_aux(&self.request.content.intent());
-        let msg = eac::ta_message(&self.info.card_number_hash, &r_card, &eph.comp(), &aux);
+        let msg = eac::ta_message(&self.info.card_number_hash, &r_card, &eph.key.comp(), &aux);
         let signature = self.config.signer.sign(&msg)?;
         let terminal = self.config.terminal_chain.last().expect("checked at begin");
         if !terminal.body().public_key.verify(&msg, &signature) {
@@ -423,7 +636,7 @@ impl WriteSession {
         let mut batch = Batch::default();
         batch.push("EXTERNAL AUTHENTICATE", &ta::external_authenticate(&signature).encode());
         batch.push("MSE:SET AT (CA)", &eac::ca_mse_set_at().encode());
-        batch.push("GENERAL AUTHENTICATE", &eac::ca_general_authenticate(&eph.public_key()).encode());
+        batch.push("GENERAL AUTHENTICATE", &eac::ca_general_authenticate(&eph.key.public_key()).encode());
         let labels = batch.labels();
         self.state = State::AwaitChipAuth { eph, labels };
         Ok(Next::Batch(batch))
@@ -431,13 +644,32 @@ impl WriteSession {
 
     fn after_chip_auth(
         &mut self,
-        eph: ChipAuthTerminal,
+        eph: Ephemeral,
         labels: &[&'static str],
         responses: &[Vec<u8>],
     ) -> Result<Next, AuthorityError> {
         let data = check_all(labels, responses)?;
-        let keys = eph.finish(&self.info.chip_key, data[2])?;
-        let mut sm = TerminalSide::new(keys);
+        let session_keys = eph.key.finish(&self.info.chip_key, data[2])?;
+        let mut keys = Zeroizing::new([0u8; 32]);
+        keys[..16].copy_from_slice(session_keys.k_enc().expose());
+        keys[16..].copy_from_slice(session_keys.k_mac().expose());
+        drop(session_keys);
+        let (sm, batch, labels) = self.write_batch(&keys)?;
+        self.state = State::AwaitWrite { sm, keys, labels };
+        Ok(Next::Batch(batch))
+    }
+
+    /// The secure-messaging batch under the session keys `K_enc ‖ K_mac`: SELECT,
+    /// READ BINARY (old), UPDATE BINARY, READ BINARY (new). Deterministic in the keys
+    /// and the request, so an imported session rebuilds the same channel state.
+    fn write_batch(&self, keys: &[u8; 32]) -> Result<(TerminalSide, Batch, Vec<&'static str>), AuthorityError> {
+        let mut k_enc = [0u8; 16];
+        let mut k_mac = [0u8; 16];
+        k_enc.copy_from_slice(&keys[..16]);
+        k_mac.copy_from_slice(&keys[16..]);
+        let mut sm = TerminalSide::new(SessionKeys::new(Key16::from_bytes(k_enc), Key16::from_bytes(k_mac)));
+        zeroize::Zeroize::zeroize(&mut k_enc);
+        zeroize::Zeroize::zeroize(&mut k_mac);
         let content = &self.request.content;
         let target = content.target();
         let ef = target.ef();
@@ -466,8 +698,62 @@ impl WriteSession {
         for cmd in read_commands(ef.sfi, ef.capacity, plan) {
             push(&mut batch, "SM READ BINARY (new)", &cmd)?;
         }
-        self.state = State::AwaitWrite { sm, labels };
-        Ok(Next::Batch(batch))
+        Ok((sm, batch, labels))
+    }
+
+    /// The session as bytes, for [`Authority::restore`] (another process, or after a
+    /// restart). **The bytes hold the session's secrets** — the ephemeral private
+    /// key before Chip Authentication, the session keys after it — in a zeroizing
+    /// buffer; store them only encrypted. A session that is over exports without
+    /// any secret.
+    ///
+    /// Format (version 1, integers big-endian): `01`, state (`0` over, `1` awaiting
+    /// the challenge, `2` awaiting Chip Authentication, `3` awaiting the write),
+    /// round trips (u32), request time (u64), extended-length flag (u8), maximum
+    /// command and response (u32 each), card-number hash (`0`, or `1` ‖ 32 bytes),
+    /// target (`1` DF2/EF01, `2` DF1/EF04), the new content and EF.ChipAuthInfo
+    /// (each u32 length ‖ bytes), then 32 secret bytes unless over (the ephemeral
+    /// scalar, or `K_enc ‖ K_mac`).
+    pub fn export(&self) -> Zeroizing<Vec<u8>> {
+        let r = &self.request;
+        let mut out = Zeroizing::new(Vec::with_capacity(128 + r.content.bytes().len() + r.chip_auth_info.len()));
+        let (tag, secret): (u8, Option<&[u8; 32]>) = match &self.state {
+            State::Over => (0, None),
+            State::AwaitChallenge { eph, .. } => (1, Some(&eph.scalar)),
+            State::AwaitChipAuth { eph, .. } => (2, Some(&eph.scalar)),
+            State::AwaitWrite { keys, .. } => (3, Some(keys)),
+        };
+        out.push(EXPORT_VERSION);
+        out.push(tag);
+        out.extend_from_slice(&self.round_trips.to_be_bytes());
+        out.extend_from_slice(&r.now_unix.to_be_bytes());
+        out.push(u8::from(r.limits.extended_length));
+        out.extend_from_slice(&u32::try_from(r.limits.max_command).unwrap_or(u32::MAX).to_be_bytes());
+        out.extend_from_slice(&u32::try_from(r.limits.max_response).unwrap_or(u32::MAX).to_be_bytes());
+        match &r.card_number_hash {
+            None => out.push(0),
+            Some(h) => {
+                out.push(1);
+                out.extend_from_slice(h);
+            }
+        }
+        out.push(match r.content.target() {
+            WriteTarget::Df2Ef01 => 1,
+            WriteTarget::Df1Ef04 => 2,
+        });
+        for b in [r.content.bytes(), &r.chip_auth_info[..]] {
+            out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+            out.extend_from_slice(b);
+        }
+        if let Some(s) = secret {
+            out.extend_from_slice(s);
+        }
+        out
+    }
+
+    /// Whether the session is over (done or refused).
+    pub fn is_over(&self) -> bool {
+        matches!(self.state, State::Over)
     }
 
     fn after_write(
@@ -689,5 +975,96 @@ pub(crate) mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(s.resume(&answers), Next::Refused(AuthorityError::SessionOver)));
+    }
+}
+
+#[cfg(test)]
+mod export_tests {
+    use super::tests::{NOW, authority, request};
+    use super::*;
+    use crate::auth::FixedRandom;
+
+    fn begin() -> (WriteSession, Batch) {
+        authority().begin(request(Limits::SHORT), &mut FixedRandom::new(&[0xE7, 0x01])).unwrap()
+    }
+
+    fn challenge_answers(b: &Batch) -> Vec<Vec<u8>> {
+        let mut r: Vec<Vec<u8>> = b.commands.iter().map(|_| vec![0x90, 0x00]).collect();
+        *r.last_mut().unwrap() = vec![1, 2, 3, 4, 5, 6, 7, 8, 0x90, 0x00];
+        r
+    }
+
+    #[test]
+    fn a_restored_session_answers_as_the_original() {
+        let (mut s, b) = begin();
+        let bytes = s.export();
+        // Another authority object with the same configuration (another instance).
+        let mut r = Authority::new(AuthorityConfig {
+            terminal_chain: authority().config().terminal_chain.clone(),
+            cvca: authority().config().cvca.clone(),
+            signer: Arc::clone(&authority().config().signer),
+            issuer_root: authority().config().issuer_root.clone(),
+        })
+        .restore(&bytes)
+        .unwrap();
+        assert_eq!(r.round_trips(), 1);
+        let answers = challenge_answers(&b);
+        let (Next::Batch(b1), Next::Batch(b2)) = (s.resume(&answers), r.resume(&answers)) else {
+            panic!("second batch expected")
+        };
+        // ECDSA here is deterministic (RFC 6979): the same EXTERNAL AUTHENTICATE.
+        assert_eq!(b1, b2);
+        assert_eq!(b1.commands.len(), 3);
+        // Export again in the second state, restore, and both refuse the same bad token.
+        let mut r2 = authority().restore(&r.export()).unwrap();
+        assert_eq!(r2.round_trips(), 2);
+        let bad = vec![vec![0x90, 0x00], vec![0x90, 0x00], vec![0x7C, 0x00, 0x90, 0x00]];
+        let (Next::Refused(e1), Next::Refused(e2)) = (r.resume(&bad), r2.resume(&bad)) else { panic!() };
+        assert_eq!(e1, e2);
+        // An ended session exports without a secret and stays over.
+        assert!(r.is_over());
+        let over = r.export();
+        let mut r3 = authority().restore(&over).unwrap();
+        assert!(matches!(r3.resume(&bad), Next::Refused(AuthorityError::SessionOver)));
+        assert!(over.len() < bytes.len());
+    }
+
+    #[test]
+    fn malformed_exports_are_refused_without_panics() {
+        let (s, _) = begin();
+        let bytes = s.export();
+        let a = authority();
+        for n in 0..bytes.len() {
+            assert!(a.restore(&bytes[..n]).is_err(), "truncated at {n}");
+        }
+        let mut longer = bytes.to_vec();
+        longer.push(0);
+        assert_eq!(a.restore(&longer).unwrap_err(), SessionImportError::Malformed);
+        let mut v = bytes.to_vec();
+        v[0] = 2;
+        assert_eq!(a.restore(&v).unwrap_err().code(), "session_import_version");
+        for tag in [0u8, 4, 0xFF] {
+            let mut v = bytes.to_vec();
+            v[1] = tag;
+            assert!(a.restore(&v).is_err(), "state {tag}");
+        }
+        // A changed content byte no longer rebuilds as checked content.
+        let mut v = bytes.to_vec();
+        let content_at = 1 + 1 + 4 + 8 + 1 + 4 + 4 + 33 + 1 + 4;
+        v[content_at] ^= 0xFF;
+        assert_eq!(a.restore(&v).unwrap_err(), SessionImportError::Malformed);
+        // A request time at which the authority's chain has expired is refused again.
+        let mut v = bytes.to_vec();
+        v[6..14].copy_from_slice(&(NOW + 90 * 86_400).to_be_bytes());
+        assert_eq!(a.restore(&v).unwrap_err().code(), "terminal_chain_invalid");
+    }
+
+    #[test]
+    fn the_debug_form_of_a_session_shows_no_secret() {
+        let (s, _) = begin();
+        let bytes = s.export();
+        let scalar = hex::encode(&bytes[bytes.len() - 32..]);
+        let dbg = format!("{s:?}").to_lowercase();
+        assert!(!dbg.contains(&scalar[..8]));
     }
 }

@@ -82,6 +82,88 @@ impl WriteError {
     }
 }
 
+/// What kind of failure a [`WriteError`] is: the one classification that the C
+/// result codes, the Python exception classes and the CLI's exit codes follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WriteErrorKind {
+    /// The card-number access read failed, or the card or reader failed during the
+    /// relayed write: the core's own error ([`WriteError::core_error`]).
+    Read,
+    /// The authority refused (its own reason; a remote authority may add codes).
+    AuthorityRefused,
+    /// The authority's policy does not allow this counter or municipality.
+    PolicyRefused,
+    /// The record fails its checks (date, check digit, length, characters).
+    RecordInvalid,
+    /// The second-generation address image could not be made (font, size).
+    AddressImageFailed,
+    /// The card refused a write command (`69 82`, `63 00`, `69 88` …), or its
+    /// answers failed Terminal/Chip Authentication or secure messaging.
+    CardRefused,
+    /// The card has no write application (or an unreadable EF.ChipAuthInfo), or is
+    /// of a type this profile does not write.
+    NotSupported,
+    /// The re-read file is not what the receipt says was written.
+    ReadBackMismatch,
+    /// The authority issued a receipt but the new session or the re-read failed:
+    /// the card holds the old or the new content, whole; read it again to know.
+    Unconfirmed,
+    /// The authority cannot be reached or broke the protocol.
+    AuthorityUnavailable,
+}
+
+impl WriteError {
+    /// The kind of this failure (see [`WriteErrorKind`]).
+    pub fn kind(&self) -> WriteErrorKind {
+        use WriteErrorKind as K;
+        match self {
+            WriteError::Access(_) | WriteError::Relay(RelayError::Transport(_)) => K::Read,
+            WriteError::Unsupported(_) => K::NotSupported,
+            WriteError::Reset(_) | WriteError::Reread(_) => K::Unconfirmed,
+            WriteError::ReadBackMismatch => K::ReadBackMismatch,
+            WriteError::Relay(RelayError::CardStatus { .. } | RelayError::ChipAuthInfo(_)) => K::NotSupported,
+            WriteError::Relay(RelayError::Link(super::relay::LinkError::Unavailable(_)))
+            | WriteError::Relay(RelayError::TooManyRoundTrips | RelayError::EmptyBatch) => K::AuthorityUnavailable,
+            WriteError::Relay(_) => kind_of_code(&self.code()),
+        }
+    }
+
+    /// The core error behind a [`WriteErrorKind::Read`] failure (a wrong card number,
+    /// a removed card …), for the bindings to map as they map read errors.
+    pub fn core_error(&self) -> Option<Error> {
+        match self {
+            WriteError::Access(e) => Some(e.clone()),
+            WriteError::Relay(RelayError::Transport(t)) => Some(Error::from(t.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// The kind of each stable code an authority refuses with, in process
+/// ([`super::authority::AuthorityError::code`]) or over a remote link
+/// (`LinkError::RemoteRefused`): the state machine's, the authority library's policy
+/// and renderer codes. One table for local and remote refusals. Any other code is
+/// the authority's own refusal.
+pub fn kind_of_code(code: &str) -> WriteErrorKind {
+    use WriteErrorKind as K;
+    match code {
+        "policy_unknown_counter" | "policy_municipality_not_allowed" | "policy_rate_limited" => K::PolicyRefused,
+        "record_invalid" => K::RecordInvalid,
+        "font_not_found"
+        | "font_unreadable"
+        | "glyph_missing"
+        | "address_image_too_large"
+        | "render_settings_invalid" => K::AddressImageFailed,
+        // The card's part of the protocol failed: a refused command, a malformed or
+        // forged answer (TA/CA, secure messaging), answers that do not fit the batch.
+        "card_refused" | "authentication_failed" | "secure_messaging_failed" | "response_count" => K::CardRefused,
+        "write_card_status" | "write_chip_auth_info_unreadable" | "write_unsupported_card" => K::NotSupported,
+        "read_back_mismatch" | "readback_mismatch" => K::ReadBackMismatch,
+        "authority_unavailable" | "authority_protocol" => K::AuthorityUnavailable,
+        _ => K::AuthorityRefused,
+    }
+}
+
 /// The stable code of a relay failure.
 pub fn relay_code(e: &RelayError) -> String {
     use super::relay::LinkError;

@@ -15,6 +15,9 @@ Quick start (the in-process simulator, no reader needed)::
   :class:`ZairyuError` subclass (see :mod:`zairyu._errors`).
 * :class:`TrustStore` holds the anchors of the certificate-chain check: the Ministry's
   production roots (pinned) and test anchors.
+* :meth:`Card.write_address` writes a new residence address through a write
+  :class:`Authority` and confirms it on a new card session; it returns a
+  :class:`WriteReceipt` or raises a :class:`WriteError` subclass per refusal.
 
 Card I/O runs with the GIL released: several threads can read several cards at once.
 """
@@ -26,11 +29,13 @@ import time
 from types import TracebackType
 from typing import List, Optional, Sequence, Tuple, Type, Union
 
-from . import _errors, _native, _result
+from . import _errors, _native, _result, _write, simulator
 from ._errors import *  # noqa: F403 (the exception classes: _errors.__all__)
 from ._errors import NoSuchReaderError, ReaderUnavailableError
 from ._result import *  # noqa: F403 (the result types: _result.__all__)
 from ._result import ReaderInfo, ReadResult, TrustAnchor
+from ._write import *  # noqa: F403 (the write receipt: _write.__all__)
+from ._write import WriteReceipt
 
 __version__: str = _native.__version__
 
@@ -44,6 +49,7 @@ __all__ = [
     "__version__",
     "ERROR_CODES",
     "TrustStore",
+    "Authority",
     "Card",
     "list_readers",
     "open_reader",
@@ -52,6 +58,7 @@ __all__ = [
     "wait_for_removal",
 ]
 __all__ += _result.__all__
+__all__ += _write.__all__
 __all__ += _errors.__all__
 
 
@@ -117,6 +124,44 @@ class TrustStore:
         return f"TrustStore(production={profiles.count('production')}, test={profiles.count('test')})"
 
 
+class Authority:
+    """A write authority for :meth:`Card.write_address`: the party that holds the
+    terminal key and runs the write's secure channel end to end with the card, while
+    the counter only relays APDU bytes. In-process from a directory now
+    (:meth:`from_dir`); a remote authority will be another constructor of this class.
+    One write at a time (a second one waits).
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.Authority) -> None:
+        self._native = native
+
+    @classmethod
+    def from_dir(cls, directory: StrPath, counter_id: str) -> "Authority":
+        """The in-process authority of ``directory`` for the counter ``counter_id``: the
+        write CVCA, the terminal chain and key (``test-terminal.key.p8``, mode 0600), the
+        write-issuer root, the policy (``policy.toml`` or ``policy.json``: which
+        counters may write for which municipality codes) and the hash-chained audit log
+        (``audit.sqlite3`` if it exists, else ``audit.jsonl``). A test write PKI
+        (:func:`zairyu.simulator.make_write_pki`, ``zairyu pki init``) with a policy is
+        such a directory. Every write through it, refused or not, is in its audit log.
+
+        Raises:
+            AuthoritySetupError: a file is missing or malformed, the key is not the
+                terminal's, the chain does not verify today, the audit log is broken.
+        """
+        return cls(_native.Authority.from_dir(os.fspath(directory), counter_id))
+
+    @property
+    def counter_id(self) -> str:
+        """The counter identity this authority serves."""
+        return self._native.counter_id
+
+    def __repr__(self) -> str:
+        return f"<zairyu.Authority counter_id={self.counter_id!r}>"
+
+
 class Card:
     """A card in a reader or the simulator; made by :func:`open_reader` or
     :func:`open_simulator`.
@@ -180,6 +225,57 @@ class Card:
             card_number, native_trust, policy=policy, force_flow=force_flow, now_unix=now_unix, status_table=table
         )
         return ReadResult(report, images)
+
+    def write_address(
+        self,
+        card_number: str,
+        *,
+        date: str,
+        municipality_code: str,
+        address: str,
+        authority: Authority,
+        operator_id: str,
+    ) -> WriteReceipt:
+        """Writes a new residence address (住居地) into the card through ``authority``,
+        and confirms it: the normal card-number access, the write relayed between the
+        authority and the card (the counter only carries APDU bytes), then a **new card
+        session** (simulator: a power cycle; PC/SC: a reconnect with a card reset) that
+        re-reads the file and compares it with the record and the receipt. First
+        generation: the DF2/EF01 text record; second generation: the DF1/EF04 address
+        image the authority renders.
+
+        Args:
+            card_number: the 在留カード等番号 (as for :meth:`read`; never in messages).
+            date: 追記書き込み年月日, ``"YYYYMMDD"``.
+            municipality_code: 市町村コード, 6 digits with a valid check digit.
+            address: the new address (at most 80 characters and 320 bytes of UTF-8, no
+                control characters).
+            authority: the write authority.
+            operator_id: the clerk's id, for the authority's audit log.
+
+        Returns:
+            The :class:`WriteReceipt`. Only a return means the card holds the new address.
+
+        Raises:
+            PolicyRefused, RecordRefused, AddressImageError, AuthorityRefused: the
+                authority refused (nothing was written).
+            WriteRefusedByCard, WriteNotSupported: the card refused or cannot be written.
+            ReadBackMismatch, WriteUnconfirmed: the write is not confirmed.
+            AuthorityUnavailable: the authority cannot be reached or cannot log.
+            WrongCardNumber, TransportError, …: the read's exceptions, for the
+                card-number access and for a reader failure during the write.
+            InvalidInputError: a malformed card number.
+            CardClosedError: the card was closed.
+        """
+        receipt = self._native.write_address(
+            card_number,
+            date=date,
+            municipality_code=municipality_code,
+            address=address,
+            authority=authority._native,
+            operator_id=operator_id,
+        )
+        return WriteReceipt._from_native(receipt)
 
     def close(self) -> None:
         """Closes the card (idempotent)."""
@@ -254,6 +350,7 @@ def open_simulator(
     link_speed: Optional[str] = None,
     faults: Sequence[str] = (),
     pki: str = "test",
+    write_pki: Optional[StrPath] = None,
 ) -> Card:
     """Issues a simulated card (synthetic data, the simulator's test PKI) and returns it
     as a :class:`Card`. Runs in-process: no reader and no pcscd needed.
@@ -284,9 +381,13 @@ def open_simulator(
             feature ``test-production-root``); the released wheel refuses them in
             :meth:`TrustStore.from_dir` (``verify_unpinned_production_root``), so such a
             card is never ``ok`` there.
+        write_pki: a test write-PKI directory (:func:`zairyu.simulator.make_write_pki`,
+            ``zairyu pki init``): the card also carries the address-write application
+            trusting it, and can be written by :meth:`Card.write_address`.
 
     Raises:
         InvalidInputError: an unknown option value (``input_bad_option``).
+        AuthoritySetupError: ``write_pki`` is not a readable test write PKI.
     """
     return Card(
         _native.open_simulator(
@@ -300,6 +401,7 @@ def open_simulator(
             link_speed=link_speed,
             faults=list(faults),
             pki=pki,
+            write_pki=None if write_pki is None else os.fspath(write_pki),
         )
     )
 

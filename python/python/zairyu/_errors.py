@@ -31,6 +31,17 @@ __all__ = [
     "InvalidInputError",
     "UnsupportedCardType",
     "CardClosedError",
+    "WriteError",
+    "AuthorityRefused",
+    "PolicyRefused",
+    "RecordRefused",
+    "AddressImageError",
+    "AuthorityUnavailable",
+    "WriteRefusedByCard",
+    "WriteNotSupported",
+    "ReadBackMismatch",
+    "WriteUnconfirmed",
+    "AuthoritySetupError",
 ]
 
 
@@ -165,6 +176,72 @@ class UnsupportedCardType(ZairyuError):
 
 class CardClosedError(ZairyuError):
     """The :class:`~zairyu.Card` was closed (``closed``)."""
+
+
+class WriteError(ZairyuError):
+    """An address write (:meth:`~zairyu.Card.write_address`) did not end confirmed.
+
+    ``code`` is the precise stable code (the CLI's word), e.g.
+    ``"policy_municipality_not_allowed"``; the class is its kind. A failure of the
+    card-number access (a wrong number, a removed card …) raises the read's
+    exceptions instead (:class:`WrongCardNumber`, :class:`TransportError` …), and so
+    does a reader failure during the write: the card's commit is atomic, so it then
+    holds the old or the new address, whole.
+    """
+
+
+class AuthorityRefused(WriteError):
+    """The write authority refused or stopped the write (EF.ChipAuthInfo not signed by
+    the write issuer, its own chain, a failed Terminal or Chip Authentication, secure
+    messaging …): codes such as ``chip_auth_info_invalid``, ``authentication_failed``."""
+
+
+class PolicyRefused(AuthorityRefused):
+    """The authority's policy does not let this counter write for the record's
+    municipality code (``policy_unknown_counter``, ``policy_municipality_not_allowed``)."""
+
+
+class RecordRefused(AuthorityRefused, ValueError):
+    """The new record fails a check (``record_invalid``): a date that is not YYYYMMDD
+    of a real day, a municipality code without a valid check digit, an empty or too
+    long address, a control character. Also a :class:`ValueError`."""
+
+
+class AddressImageError(AuthorityRefused):
+    """The authority cannot render the second generation's address image
+    (``font_not_found``, ``font_unreadable``, ``glyph_missing``,
+    ``address_image_too_large``, ``render_settings_invalid``)."""
+
+
+class AuthorityUnavailable(WriteError):
+    """The authority cannot be reached, answered out of protocol, or cannot write its
+    audit log (``authority_unavailable``, ``authority_protocol``)."""
+
+
+class WriteRefusedByCard(WriteError):
+    """The card refused a command of the write (``card_refused``); its file is unchanged."""
+
+
+class WriteNotSupported(WriteError):
+    """The card has no usable write application, or no address to write
+    (``write_card_status``, ``write_chip_auth_info_unreadable``, ``write_unsupported_card``)."""
+
+
+class ReadBackMismatch(WriteError):
+    """The re-read on a new card session does not show the record and the receipt's
+    content (``readback_mismatch``, ``read_back_mismatch``): the write is not confirmed."""
+
+
+class WriteUnconfirmed(WriteError):
+    """The authority returned its receipt, but the new card session or the re-read
+    failed; ``code`` is that failure's (``transport_card_removed`` …). The card holds
+    the old or the new address, whole: read it again to know which."""
+
+
+class AuthoritySetupError(ZairyuError):
+    """An authority directory or a test write PKI cannot be loaded or made
+    (``authority_setup_failed``): a missing or malformed certificate, key or policy,
+    a key that is not the terminal's, a broken audit log."""
 
 
 def _from_native(class_name: str, code: str, message: str, sw: Optional[int], details: Mapping[str, Any]) -> ZairyuError:

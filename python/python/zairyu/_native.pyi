@@ -5,7 +5,7 @@ Use the public API in :mod:`zairyu` instead; these signatures are what it calls.
 :func:`zairyu.open_simulator` and :meth:`zairyu.Card.read`, which document and type them.
 """
 
-from typing import Dict, List, Optional, Tuple, final
+from typing import Any, Dict, List, Optional, Tuple, final
 
 # The module's own __all__, in its order (the order python/src/lib.rs adds the names).
 __all__ = [
@@ -15,6 +15,8 @@ __all__ = [
     "open_reader",
     "wait_for_card",
     "open_simulator",
+    "Authority",
+    "make_write_pki",
     "_error_samples",
     "__version__",
     "POLL_SECONDS",
@@ -41,6 +43,16 @@ class Card:
     def read(
         self, card_number: str, trust: Optional[TrustStore] = None, **options: object
     ) -> Tuple[str, Dict[str, bytes]]: ...
+    def write_address(
+        self,
+        card_number: str,
+        *,
+        date: str,
+        municipality_code: str,
+        address: str,
+        authority: Authority,
+        operator_id: str,
+    ) -> Dict[str, Any]: ...
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
@@ -56,4 +68,12 @@ def list_readers() -> List[Tuple[str, bool, Optional[bytes]]]: ...
 def open_reader(name: str) -> Card: ...
 def wait_for_card(reader: str, present: bool, timeout: float) -> bool: ...
 def open_simulator(card_type: str, card_number: str, **options: object) -> Card: ...
+@final
+class Authority:
+    @staticmethod
+    def from_dir(dir: str, counter_id: str) -> Authority: ...
+    @property
+    def counter_id(self) -> str: ...
+
+def make_write_pki(dir: str) -> None: ...
 def _error_samples() -> List[Tuple[str, BaseException]]: ...
