@@ -142,6 +142,9 @@
 // JSON flag: indented output (as `zairyu read --json` prints it).
 #define ZAIRYU_JSON_PRETTY 1
 
+// The most URLs `zairyu_authority_open_remote` takes.
+#define ZAIRYU_AUTHORITY_MAX_URLS 16
+
 // Result of every fallible function. `ZAIRYU_RESULT_OK` (0) is success; every
 // other value is a failure. Numbers are grouped in blocks of a hundred by
 // category and are never reused: a number keeps its meaning for as long as the
@@ -298,7 +301,9 @@ enum zairyu_result
   ZAIRYU_RESULT_AUTHORITY_UNAVAILABLE = 1008,
   // An authority directory (or a test write PKI) cannot be loaded: a missing or
   // malformed certificate, key or policy, a key that is not the terminal's, a
-  // broken audit log.
+  // broken audit log; or the link to a remote authority cannot be set up: a URL
+  // that is not https://HOST:PORT, an unreadable or malformed PEM file, a client
+  // key that does not fit its certificate.
   ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED = 1009,
 };
 #ifndef __cplusplus
@@ -551,7 +556,9 @@ typedef uint32_t zairyu_image_kind;
 
 // A write authority (opaque): the party that holds the terminal key and runs the
 // write's secure channel end to end with the card, while the counter only relays
-// APDU bytes. Made by `zairyu_authority_open_dir`; freed by `zairyu_authority_free`.
+// APDU bytes. Made by `zairyu_authority_open_dir` (in process) or
+// `zairyu_authority_open_remote` (the service over HTTPS); freed by
+// `zairyu_authority_free`.
 // One write at a time: a write that finds it in use by another returns
 // `ZAIRYU_RESULT_HANDLE_BUSY`. It may be used from different threads one after
 // another.
@@ -1176,6 +1183,41 @@ zairyu_result zairyu_trust_store_count(const struct zairyu_trust_store *store, s
 // @param counter_id NUL-terminated UTF-8 identity of this counter, as the policy names it; must not be NULL.
 // @param out receives the authority; must not be NULL; written only on success.
 zairyu_result zairyu_authority_open_dir(const char *dir, const char *counter_id, struct zairyu_authority **out);
+
+// Opens the link to a write authority service (`zairyu-authority serve`) over HTTPS
+// with mutual TLS: the counter presents `client_cert` (its common name is the
+// counter identity the service's policy names) with `client_key`, and trusts only
+// `authority_ca` for the service's certificate (never the system's roots). Nothing
+// is sent until a write: this checks the URLs and loads the three PEM files.
+//
+// `urls` are `https://HOST:PORT`; more than one for instances sharing one database:
+// a message whose connection fails (refused, reset, timed out) or that is answered
+// `503` is sent again, unchanged, to the next URL in turn, and the service answers a
+// message it has already processed with the answer it stored, so a retry never
+// makes the authority sign twice. Connecting is bounded by 5 s, every read and write
+// by 30 s; a message is sent at most 3 times.
+//
+// A write through it that cannot reach the service returns
+// `ZAIRYU_RESULT_AUTHORITY_UNAVAILABLE`; a refusal of the service has its 10xx code
+// (`ZAIRYU_RESULT_POLICY_REFUSED` for its policy ...) and its stable code in the
+// last-error detail, as with an in-process authority.
+//
+// Errors: `ZAIRYU_RESULT_INVALID_ARGUMENT` (`n` is 0 or more than
+// `ZAIRYU_AUTHORITY_MAX_URLS`), `ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED` (the detail
+// names the stable code in brackets, e.g. "authority_setup_failed:
+// [remote_url_invalid] ...": `remote_url_invalid`, `remote_file_unreadable`,
+// `remote_pem_invalid`, `remote_tls_config`).
+//
+// Ownership: on success `*out` receives an authority the caller owns (free it with
+// `zairyu_authority_free`). Thread safety: may be called from any thread.
+//
+// @param urls `n` NUL-terminated UTF-8 URLs; must not be NULL, nor any of them.
+// @param n the number of URLs, 1 to `ZAIRYU_AUTHORITY_MAX_URLS`.
+// @param client_cert NUL-terminated path of the client certificate (PEM, then any intermediates); must not be NULL.
+// @param client_key NUL-terminated path of its private key (PEM: PKCS#8, SEC1 or PKCS#1); must not be NULL.
+// @param authority_ca NUL-terminated path of the CA the service's certificate must chain to (PEM); must not be NULL.
+// @param out receives the authority; must not be NULL; written only on success.
+zairyu_result zairyu_authority_open_remote(const char *const *urls, size_t n, const char *client_cert, const char *client_key, const char *authority_ca, struct zairyu_authority **out);
 
 // Frees an authority (an in-process one records a session left unfinished as
 // `session_abandoned` in its audit log). NULL is accepted and ignored

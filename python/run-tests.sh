@@ -12,6 +12,10 @@
 # ZAIRYU_TEST_PRODUCTION_ROOT=1: a card of the simulator's synthetic production PKI
 # must be genuine there (`ok`), as it must be refused by the release wheel.
 #
+# The remote-write tests (tests/test_write_remote.py) run against a real
+# `zairyu-authority serve` on 127.0.0.1: this script builds it (debug) and passes it
+# as ZAIRYU_AUTHORITY_BIN with ZAIRYU_REQUIRE_AUTHORITY=1 (a missing binary fails).
+#
 # Needs: Rust, python3 (>= 3.9) with venv, and for the PC/SC tests pcscd with
 # vsmartcard-vpcd (scripts/setup installs them). If no pcscd runs, this script starts
 # one (scripts/pcscd) and stops it at exit. Set ZAIRYU_REQUIRE_PCSC=0 to let the PC/SC
@@ -30,6 +34,9 @@ fi
 
 echo "== python: the CLI for the vpcd card server (cargo build --release -p zairyu-cli)"
 cargo build --release --locked -p zairyu-cli
+
+echo "== python: the write authority service for the remote-write tests (cargo build -p zairyu-authority, debug)"
+cargo build --locked -p zairyu-authority
 
 echo "== python: wheel (maturin build --release)"
 mkdir -p target/wheels
@@ -86,6 +93,7 @@ fi
 echo "== python: pytest (installed wheel)"
 set +e
 (cd "$work" && ZAIRYU_BIN="$root/target/release/zairyu" ZAIRYU_REQUIRE_PCSC="${ZAIRYU_REQUIRE_PCSC:-1}" \
+  ZAIRYU_AUTHORITY_BIN="$root/target/debug/zairyu-authority" ZAIRYU_REQUIRE_AUTHORITY=1 \
   "$work/venv/bin/python" -m pytest --import-mode=importlib -p no:cacheprovider -q -rs \
   --rootdir "$root/python/tests" "$root/python/tests")
 rc=$?

@@ -32,7 +32,18 @@
 //! [database]
 //! kind = "sqlite"                      # one file, WAL; instances on one host share it
 //! path = "authority.sqlite3"
-//! busy_timeout_ms = 5000
+//! busy_timeout_ms = 5000               # how long a write waits for another writer's lock
+//! # … or PostgreSQL, shared by instances on several hosts (same schema, same semantics):
+//! # kind = "postgres"
+//! # url = "postgresql://zairyu@db.example:5432/zairyu"   # no password in the URL; or:
+//! # host = "127.0.0.1"                 # a name, an address, or a Unix-socket directory
+//! # port = 5432
+//! # dbname = "zairyu"
+//! # user = "zairyu"
+//! # password_file = "postgres.password" # optional, mode 0600; one line
+//! # connect_timeout_ms = 5000
+//! # lock_timeout_ms = 5000             # how long a write waits for a row or the audit lock
+//! # pool_size = 4                      # connections per instance (1 .. 64)
 //!
 //! [secrets]
 //! deployment_key = "deployment.key"    # 32 random bytes (hex), mode 0600: encrypts session state
@@ -148,6 +159,30 @@ enum DatabaseFile {
         #[serde(default = "default_busy")]
         busy_timeout_ms: u64,
     },
+    Postgres {
+        #[serde(default)]
+        url: Option<String>,
+        #[serde(default)]
+        host: Option<String>,
+        #[serde(default)]
+        port: Option<u16>,
+        #[serde(default)]
+        dbname: Option<String>,
+        #[serde(default)]
+        user: Option<String>,
+        #[serde(default)]
+        password_file: Option<PathBuf>,
+        #[serde(default = "default_busy")]
+        connect_timeout_ms: u64,
+        #[serde(default = "default_busy")]
+        lock_timeout_ms: u64,
+        #[serde(default = "default_pool")]
+        pool_size: usize,
+    },
+}
+
+fn default_pool() -> usize {
+    4
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,6 +212,89 @@ pub enum DatabaseConfig {
         /// How long a statement waits for another writer's lock (ms).
         busy_timeout_ms: u64,
     },
+    /// A PostgreSQL database.
+    Postgres(PostgresConfig),
+}
+
+/// Where the PostgreSQL database is and how to log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresConfig {
+    /// A host name, an IP address, or (starting with `/`) a Unix-socket directory.
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// The database.
+    pub dbname: String,
+    /// The role.
+    pub user: String,
+    /// A file whose first line is the password (none: trust or peer authentication).
+    pub password_file: Option<PathBuf>,
+    /// How long connecting may take (ms).
+    pub connect_timeout_ms: u64,
+    /// How long a statement waits for a lock (a session row, the audit log's append
+    /// lock) before the request fails as `store_unavailable` (ms).
+    pub lock_timeout_ms: u64,
+    /// Connections an instance keeps (each serves one request at a time).
+    pub pool_size: usize,
+}
+
+/// The PostgreSQL settings of `[database]`: a URL or the separate keys, not both.
+#[allow(clippy::too_many_arguments)]
+fn postgres_config(
+    url: Option<String>,
+    host: Option<String>,
+    port: Option<u16>,
+    dbname: Option<String>,
+    user: Option<String>,
+    password_file: Option<PathBuf>,
+    connect_timeout_ms: u64,
+    lock_timeout_ms: u64,
+    pool_size: usize,
+) -> Result<PostgresConfig, ConfigError> {
+    let v = |m: &str| ConfigError::Value(format!("database: {m}"));
+    let (host, port, dbname, user) = match url {
+        Some(url) => {
+            if host.is_some() || port.is_some() || dbname.is_some() || user.is_some() {
+                return Err(v("give either url or host/port/dbname/user, not both"));
+            }
+            let c: postgres::Config = url.parse().map_err(|_| v("url is not a postgresql:// URL"))?;
+            if c.get_password().is_some() {
+                return Err(v("no password in the URL: put it in password_file"));
+            }
+            let host = match c.get_hosts() {
+                [postgres::config::Host::Tcp(h)] => h.clone(),
+                #[cfg(unix)]
+                [postgres::config::Host::Unix(p)] => p.to_string_lossy().into_owned(),
+                _ => return Err(v("the URL must name exactly one host")),
+            };
+            let port = match c.get_ports() {
+                [] => 5432,
+                [p] => *p,
+                _ => return Err(v("the URL must name at most one port")),
+            };
+            let dbname = c.get_dbname().ok_or_else(|| v("the URL names no database"))?.to_owned();
+            let user = c.get_user().ok_or_else(|| v("the URL names no user"))?.to_owned();
+            (host, port, dbname, user)
+        }
+        None => (
+            host.ok_or_else(|| v("give url, or host, dbname and user"))?,
+            port.unwrap_or(5432),
+            dbname.ok_or_else(|| v("dbname is missing"))?,
+            user.ok_or_else(|| v("user is missing"))?,
+        ),
+    };
+    if host.is_empty() || dbname.is_empty() || user.is_empty() || port == 0 {
+        return Err(v("host, port, dbname and user must not be empty"));
+    }
+    for (name, ms) in [("connect_timeout_ms", connect_timeout_ms), ("lock_timeout_ms", lock_timeout_ms)] {
+        if !(1..=600_000).contains(&ms) {
+            return Err(v(&format!("{name} must be 1 .. 600000")));
+        }
+    }
+    if !(1..=64).contains(&pool_size) {
+        return Err(v("pool_size must be 1 .. 64"));
+    }
+    Ok(PostgresConfig { host, port, dbname, user, password_file, connect_timeout_ms, lock_timeout_ms, pool_size })
 }
 
 /// The configuration, paths resolved.
@@ -271,6 +389,27 @@ impl Config {
                 DatabaseFile::Sqlite { path, busy_timeout_ms } => {
                     DatabaseConfig::Sqlite { path: at(&path), busy_timeout_ms }
                 }
+                DatabaseFile::Postgres {
+                    url,
+                    host,
+                    port,
+                    dbname,
+                    user,
+                    password_file,
+                    connect_timeout_ms,
+                    lock_timeout_ms,
+                    pool_size,
+                } => DatabaseConfig::Postgres(postgres_config(
+                    url,
+                    host,
+                    port,
+                    dbname,
+                    user,
+                    password_file.map(|p| at(&p)),
+                    connect_timeout_ms,
+                    lock_timeout_ms,
+                    pool_size,
+                )?),
             },
             deployment_key: at(&f.secrets.deployment_key),
         })
@@ -335,5 +474,44 @@ deployment_key = "deployment.key"
         assert!(matches!(with("pin_env = \"P\"").unwrap().signer, SignerConfig::Pkcs11(_)));
         assert!(matches!(with(""), Err(ConfigError::Value(_))));
         assert!(matches!(with("pin_env = \"P\"\npin_file = \"f\""), Err(ConfigError::Value(_))));
+    }
+
+    #[test]
+    fn postgres_by_url_or_by_keys() {
+        let db = |section: &str| {
+            Config::parse(
+                &SAMPLE.replace("kind = \"sqlite\"\npath = \"authority.sqlite3\"", section),
+                Path::new("/etc/za"),
+            )
+        };
+        let want = PostgresConfig {
+            host: "db.example".into(),
+            port: 5433,
+            dbname: "za".into(),
+            user: "authority".into(),
+            password_file: Some("/etc/za/pg.pw".into()),
+            connect_timeout_ms: 5000,
+            lock_timeout_ms: 250,
+            pool_size: 4,
+        };
+        let by_url = db("kind = \"postgres\"\nurl = \"postgresql://authority@db.example:5433/za\"\n\
+                         password_file = \"pg.pw\"\nlock_timeout_ms = 250")
+        .unwrap();
+        assert_eq!(by_url.database, DatabaseConfig::Postgres(want.clone()));
+        let by_keys = db("kind = \"postgres\"\nhost = \"db.example\"\nport = 5433\ndbname = \"za\"\n\
+                          user = \"authority\"\npassword_file = \"pg.pw\"\nlock_timeout_ms = 250")
+        .unwrap();
+        assert_eq!(by_keys.database, DatabaseConfig::Postgres(want));
+        // A password in the URL, both forms at once, a missing database, a zero time-out: refused.
+        for bad in [
+            "kind = \"postgres\"\nurl = \"postgresql://a:secret@h/d\"",
+            "kind = \"postgres\"\nurl = \"postgresql://a@h/d\"\nhost = \"h\"",
+            "kind = \"postgres\"\nhost = \"h\"\nuser = \"a\"",
+            "kind = \"postgres\"\nurl = \"postgresql://a@h/d\"\nlock_timeout_ms = 0",
+            "kind = \"postgres\"\nurl = \"mysql://a@h/d\"",
+            "kind = \"postgres\"\nurl = \"postgresql://a@h/d\"\npool_size = 0",
+        ] {
+            assert!(matches!(db(bad), Err(ConfigError::Value(_))), "{bad}");
+        }
     }
 }

@@ -146,6 +146,38 @@ impl TlsCa {
     }
 }
 
+impl TlsCa {
+    /// A certificate revocation list (PEM) of this CA revoking the certificates
+    /// `revoked` (PEM), valid from yesterday for 30 days: the file `client_crls`
+    /// names, so that a revoked counter is refused at the handshake.
+    pub fn revocation_list(&self, revoked: &[&str], crl_number: u64) -> Result<String, InitError> {
+        use rcgen::{CertificateRevocationListParams, KeyIdMethod, RevocationReason, RevokedCertParams, SerialNumber};
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        use x509_cert::der::Decode;
+        let mut revoked_certs = Vec::with_capacity(revoked.len());
+        for pem in revoked {
+            let der = CertificateDer::from_pem_slice(pem.as_bytes()).map_err(e)?;
+            let cert = x509_cert::Certificate::from_der(der.as_ref()).map_err(e)?;
+            revoked_certs.push(RevokedCertParams {
+                serial_number: SerialNumber::from_slice(cert.tbs_certificate().serial_number().as_bytes()),
+                revocation_time: at(now().saturating_sub(3600)),
+                reason_code: Some(RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            });
+        }
+        let params = CertificateRevocationListParams {
+            this_update: at(now().saturating_sub(86_400)),
+            next_update: at(now() + 30 * 86_400),
+            crl_number: SerialNumber::from(crl_number),
+            issuing_distribution_point: None,
+            revoked_certs,
+            key_identifier_method: KeyIdMethod::Sha256,
+        };
+        params.signed_by(&self.issuer).map_err(e)?.pem().map_err(e)
+    }
+}
+
 /// Writes a new file (never over an existing one), `0600` if `secret`.
 pub fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<(), InitError> {
     let mut o = std::fs::OpenOptions::new();
@@ -244,6 +276,11 @@ path = "pki/test-terminal.key.p8"
 kind = "sqlite"
 path = "authority.sqlite3"
 busy_timeout_ms = 5000
+# PostgreSQL instead (instances on several hosts sharing one database):
+# kind = "postgres"
+# url = "postgresql://zairyu@127.0.0.1:5432/zairyu"
+# password_file = "postgres.password"
+# lock_timeout_ms = 5000
 
 [secrets]
 deployment_key = "deployment.key"

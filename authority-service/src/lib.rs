@@ -7,7 +7,7 @@
 //! | [`config`] | `authority.toml` |
 //! | [`http`] | rustls mutual TLS, the axum routes of API v1, a running instance |
 //! | [`service`] | opening, relaying and expiring sessions; policy, rate and audit |
-//! | [`store`] | the database: versioned migrations, `sessions`, `audit_log` |
+//! | [`store`] | the database, SQLite or PostgreSQL: versioned migrations, `sessions`, `audit_log` |
 //! | [`seal`] | session state encrypted at rest (AES-256-GCM), the audit log's keyed card-number hash |
 //! | [`init`] | `init --out DIR`: a test deployment (TLS CA and certificates, write PKI, policy, keys) |
 //!

@@ -143,7 +143,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Audit { command: AuditCommand::Verify { config, head } } => {
             let cfg = load(&config)?;
-            let store = open_store(&cfg).map_err(|e| e.to_string())?;
+            let mut store = open_store(&cfg).map_err(|e| e.to_string())?;
             let head = match head {
                 None => None,
                 Some(h) => Some(parse_head(&h).ok_or("--head is SEQ:HASH (64 hex digits)")?),
@@ -166,7 +166,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Audit { command: AuditCommand::Export { config, out } } => {
             let cfg = load(&config)?;
-            let store = open_store(&cfg).map_err(|e| e.to_string())?;
+            let mut store = open_store(&cfg).map_err(|e| e.to_string())?;
             let entries = store.audit_entries().map_err(|e| e.to_string())?;
             let mut w: Box<dyn Write> = match &out {
                 Some(p) => Box::new(std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?),

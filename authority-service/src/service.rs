@@ -147,7 +147,11 @@ pub struct Service {
     authority: Authority,
     policy: Policy,
     renderer: Result<AddressRenderer, RenderError>,
+    /// The database connections: one for SQLite (it has one writer anyway), a
+    /// few for PostgreSQL (`pool_size`), each used by one request at a time.
     store: Mutex<Store>,
+    more_stores: Vec<Mutex<Store>>,
+    next_store: std::sync::atomic::AtomicUsize,
     keys: Keys,
     session_timeout: u64,
     served: std::sync::atomic::AtomicU64,
@@ -174,11 +178,22 @@ pub fn open_store(config: &Config) -> Result<Store, StoreError> {
         DatabaseConfig::Sqlite { path, busy_timeout_ms } => {
             Store::open_sqlite(path, Duration::from_millis(*busy_timeout_ms))
         }
+        DatabaseConfig::Postgres(pg) => Store::open_postgres(pg),
+    }
+}
+
+/// How many connections an instance keeps.
+fn pool_size(config: &Config) -> usize {
+    match &config.database {
+        DatabaseConfig::Sqlite { .. } => 1,
+        DatabaseConfig::Postgres(pg) => pg.pool_size,
     }
 }
 
 /// Walks the audit chain of `store`.
-pub fn verify_audit(store: &Store) -> Result<Result<Verified, zairyu_authority_core::audit::ChainBreak>, StoreError> {
+pub fn verify_audit(
+    store: &mut Store,
+) -> Result<Result<Verified, zairyu_authority_core::audit::ChainBreak>, StoreError> {
     Ok(verify_chain(&store.audit_entries()?, None))
 }
 
@@ -214,8 +229,8 @@ impl Service {
             log::warn!("second-generation writes are disabled: {e}");
         }
         let deployment = read_key_file(&config.deployment_key).map_err(SetupError)?;
-        let store = open_store(config).map_err(|e| SetupError(e.to_string()))?;
-        match verify_audit(&store).map_err(|e| SetupError(e.to_string()))? {
+        let mut store = open_store(config).map_err(|e| SetupError(e.to_string()))?;
+        match verify_audit(&mut store).map_err(|e| SetupError(e.to_string()))? {
             Ok(v) => log::info!("audit log whole: {} records", v.records),
             Err(b) => return Err(SetupError(format!("refusing to start: {b}"))),
         }
@@ -223,7 +238,9 @@ impl Service {
             authority: Authority::new(AuthorityConfig { terminal_chain: chain, cvca, signer: key.signer, issuer_root }),
             policy,
             renderer,
+            more_stores: (1..pool_size(config)).filter_map(|_| store.another()).map(Mutex::new).collect(),
             store: Mutex::new(store),
+            next_store: std::sync::atomic::AtomicUsize::new(0),
             keys: Keys::derive(&deployment),
             session_timeout: config.session_timeout_secs,
             served: std::sync::atomic::AtomicU64::new(0),
@@ -235,8 +252,18 @@ impl Service {
         self.served.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// A free connection, or (all busy) the next one in turn when it is free.
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        for m in std::iter::once(&self.store).chain(&self.more_stores) {
+            match m.try_lock() {
+                Ok(g) => return g,
+                Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        let i = self.next_store.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % (1 + self.more_stores.len());
+        let m = i.checked_sub(1).and_then(|i| self.more_stores.get(i)).unwrap_or(&self.store);
+        m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Appends a refusal at the opening and returns the error (or the database's).
@@ -260,7 +287,8 @@ impl Service {
             return Err(ApiError::bad("request_id must be 16-64 hex digits"));
         }
         // A retried opening: the answer already given.
-        if let Some(row) = self.store().session_by_request(counter, rid)? {
+        let retried = self.store().session_by_request(counter, rid)?;
+        if let Some(row) = retried {
             if row.next_seq == 1 && row.state == SessionState::Open {
                 return self.stored_reply(&row);
             }
@@ -509,7 +537,9 @@ impl Service {
             let json = serde_json::to_vec(&reply).unwrap_or_default();
             (keys.seal(&row.id, new_seq, &pack(&export, &json, &template)), reply)
         };
-        match self.store().advance(&row.id, SessionState::Open, row.next_seq, &to, make)? {
+        // Bound first: the connection goes back before the arms may take one again.
+        let advanced = self.store().advance(&row.id, SessionState::Open, row.next_seq, &to, make)?;
+        match advanced {
             Some(reply) => Ok(reply),
             None => {
                 // Another instance processed a message of this session meanwhile.
@@ -542,7 +572,7 @@ pub type SharedService = Arc<Service>;
 
 /// Audit entries with their breaks, for `audit verify` and `audit export`.
 pub fn audit_entries(
-    store: &Store,
+    store: &mut Store,
 ) -> Result<Vec<Result<zairyu_authority_core::audit::AuditEntry, BreakKind>>, StoreError> {
     store.audit_entries()
 }

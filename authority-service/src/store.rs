@@ -1,10 +1,14 @@
 //! The service's database: write sessions and the audit log, shared by every
-//! instance. SQLite (WAL, one file) here; the schema is plain SQL that PostgreSQL
-//! takes as well (`BYTEA` for `BLOB`, `BIGSERIAL` for the row id).
+//! instance. Two backends with one schema and one behaviour: **SQLite** (WAL, one
+//! file; [`sqlite`]) and **PostgreSQL** ([`postgres`]); the PostgreSQL schema is the
+//! SQLite one with `BYTEA` for `BLOB`, `BIGINT` for `INTEGER`, `BIGSERIAL` for the
+//! row id and a PL/pgSQL function behind the append-only triggers.
 //!
-//! **Migrations** are numbered; [`Store::open`] applies those the database has not
-//! seen, each in its own transaction recorded in `schema_migrations`, and refuses a
-//! database from a newer version of the service.
+//! **Migrations** are numbered, the same numbers for both backends; opening a store
+//! applies those the database has not seen, each recorded in `schema_migrations`,
+//! and refuses a database from a newer version of the service. Instances starting
+//! together apply each migration once: SQLite's `IMMEDIATE` transaction, or
+//! PostgreSQL's transaction-scoped advisory lock around the whole migration.
 //!
 //! **Tables.** `audit_log` is exactly the table of
 //! [`zairyu_authority_core::SqliteAuditLog`] (so that log, and `audit verify`, read
@@ -15,12 +19,24 @@
 //! and sequence number, in one `IMMEDIATE` transaction with the audit record it
 //! implies, so two instances never both advance a session, and a session never
 //! ends without its record.
+//!
+//! **One chain across instances.** An append reads the last record and inserts the
+//! next inside a transaction that holds the database's one append lock: SQLite's
+//! write lock, or PostgreSQL's advisory lock [`postgres::AUDIT_APPEND_LOCK`] (taken
+//! after the session row's `FOR UPDATE` lock, always in that order). Two instances
+//! appending at once therefore take turns; the chain never forks.
+
+pub mod postgres;
+pub mod sqlite;
 
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use zairyu_authority_core::audit::{AuditEntry, AuditHead, AuditRecord, AuditResult, BreakKind, chain_entry};
+use zairyu_authority_core::audit::{AuditEntry, AuditHead, AuditRecord, BreakKind};
+
+pub use self::postgres::PostgresStore;
+pub use self::sqlite::SqliteStore;
+use crate::config::PostgresConfig;
 
 /// Why the database failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,12 +58,8 @@ pub enum StoreError {
     AuditTail,
 }
 
-fn db(e: rusqlite::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
-}
-
-/// The migrations, in order: (version, SQL).
-pub const MIGRATIONS: &[(i64, &str)] = &[(
+/// The SQLite migrations, in order: (version, SQL).
+pub const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(
     1,
     "
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -90,9 +102,64 @@ CREATE INDEX sessions_state_expiry ON sessions (state, expires_unix);
 ",
 )];
 
-const COLUMNS: &str = "seq, prev_hash, time_unix, session, counter_id, operator_id, card_number_sha256, target, \
+/// The PostgreSQL migrations: the same versions and tables as [`SQLITE_MIGRATIONS`].
+pub const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "
+CREATE TABLE audit_log (
+    id                  BIGSERIAL PRIMARY KEY,
+    seq                 BIGINT NOT NULL,
+    prev_hash           BYTEA NOT NULL,
+    time_unix           BIGINT NOT NULL,
+    session             TEXT NOT NULL,
+    counter_id          TEXT NOT NULL,
+    operator_id         TEXT NOT NULL,
+    card_number_sha256  BYTEA,
+    target              TEXT,
+    municipality_code   TEXT,
+    address             TEXT,
+    old_content_sha256  BYTEA,
+    new_content_sha256  BYTEA,
+    result              TEXT NOT NULL,
+    refusal_code        TEXT,
+    refusal_message     TEXT,
+    hash                BYTEA NOT NULL
+);
+CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'audit_log is append-only'; END
+$$;
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+CREATE TABLE sessions (
+    id                   TEXT PRIMARY KEY,
+    counter_id           TEXT NOT NULL,
+    request_id           TEXT NOT NULL,
+    created_unix         BIGINT NOT NULL,
+    expires_unix         BIGINT NOT NULL,
+    state                TEXT NOT NULL,
+    next_seq             BIGINT NOT NULL,
+    last_request_sha256  BYTEA,
+    sealed               BYTEA NOT NULL,
+    UNIQUE (counter_id, request_id)
+);
+CREATE INDEX sessions_counter_created ON sessions (counter_id, created_unix);
+CREATE INDEX sessions_state_expiry ON sessions (state, expires_unix);
+",
+)];
+
+/// The newest schema version this service knows.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const AUDIT_COLUMNS: &str = "seq, prev_hash, time_unix, session, counter_id, operator_id, card_number_sha256, target, \
                        municipality_code, address, old_content_sha256, new_content_sha256, result, refusal_code, \
                        refusal_message, hash";
+
+const SESSION_COLUMNS: &str =
+    "id, counter_id, request_id, created_unix, expires_unix, state, next_seq, last_request_sha256, sealed";
 
 /// A session's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +175,8 @@ pub enum SessionState {
 }
 
 impl SessionState {
-    fn name(self) -> &'static str {
+    /// `open`, `finished`, `expired`, `aborted` (as stored).
+    pub fn name(self) -> &'static str {
         match self {
             SessionState::Open => "open",
             SessionState::Finished => "finished",
@@ -117,7 +185,8 @@ impl SessionState {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    /// The state of a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
         [SessionState::Open, SessionState::Finished, SessionState::Expired, SessionState::Aborted]
             .into_iter()
             .find(|x| x.name() == s)
@@ -160,12 +229,6 @@ pub struct Advance<'a> {
     pub audit: Option<&'a AuditRecord>,
 }
 
-/// The database.
-#[derive(Debug)]
-pub struct Store {
-    conn: Connection,
-}
-
 fn i(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -185,154 +248,70 @@ fn opt_b32(v: Option<Vec<u8>>) -> Option<Option<[u8; 32]>> {
     }
 }
 
+/// The database: SQLite or PostgreSQL, the same operations on either.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Store {
+    /// One SQLite file.
+    Sqlite(SqliteStore),
+    /// A PostgreSQL database.
+    Postgres(Box<PostgresStore>),
+}
+
+macro_rules! each {
+    ($self:expr, $s:ident => $e:expr) => {
+        match $self {
+            Store::Sqlite($s) => $e,
+            Store::Postgres($s) => $e,
+        }
+    };
+}
+
 impl Store {
     /// Opens (or creates) the SQLite database at `path` (WAL, `synchronous = FULL`)
     /// and runs the migrations.
     pub fn open_sqlite(path: &Path, busy_timeout: Duration) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(db)?;
-        conn.busy_timeout(busy_timeout).map_err(db)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
-        let mut s = Store { conn };
-        s.migrate()?;
-        Ok(s)
+        SqliteStore::open_sqlite(path, busy_timeout).map(Store::Sqlite)
+    }
+
+    /// Connects to the PostgreSQL database of `config` and runs the migrations.
+    pub fn open_postgres(config: &PostgresConfig) -> Result<Self, StoreError> {
+        PostgresStore::open(config).map(|s| Store::Postgres(Box::new(s)))
     }
 
     /// The schema version after migrating.
-    pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0)).map_err(db)
+    pub fn schema_version(&mut self) -> Result<i64, StoreError> {
+        each!(self, s => s.schema_version())
     }
 
-    fn migrate(&mut self) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_unix INTEGER NOT NULL)",
-            )
-            .map_err(db)?;
-        let known = MIGRATIONS.last().map_or(0, |m| m.0);
-        for &(version, sql) in MIGRATIONS {
-            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-            let current: i64 = tx
-                .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
-                .map_err(db)?;
-            if current > known {
-                return Err(StoreError::SchemaTooNew { found: current, known });
-            }
-            if current >= version {
-                continue;
-            }
-            tx.execute_batch(sql).map_err(db)?;
-            tx.execute(
-                "INSERT INTO schema_migrations (version, applied_unix) VALUES (?1, ?2)",
-                params![version, i(now())],
-            )
-            .map_err(db)?;
-            tx.commit().map_err(db)?;
-            log::info!("database migrated to schema version {version}");
-        }
-        Ok(())
+    /// How many migrations `schema_migrations` records.
+    pub fn migrations_applied(&mut self) -> Result<i64, StoreError> {
+        each!(self, s => s.migrations_applied())
     }
 
     /// Sessions `counter` opened at or after `since`.
-    pub fn sessions_since(&self, counter: &str, since: u64) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) FROM sessions WHERE counter_id = ?1 AND created_unix >= ?2",
-                params![counter, i(since)],
-                |r| r.get(0),
-            )
-            .map_err(db)?;
-        Ok(u(n))
+    pub fn sessions_since(&mut self, counter: &str, since: u64) -> Result<u64, StoreError> {
+        each!(self, s => s.sessions_since(counter, since))
     }
-
-    fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<SessionRow>> {
-        let state: String = r.get(5)?;
-        let last: Option<Vec<u8>> = r.get(7)?;
-        Ok(Some(SessionRow {
-            id: r.get(0)?,
-            counter_id: r.get(1)?,
-            request_id: r.get(2)?,
-            created_unix: u(r.get(3)?),
-            expires_unix: u(r.get(4)?),
-            state: match SessionState::parse(&state) {
-                Some(s) => s,
-                None => return Ok(None),
-            },
-            next_seq: u(r.get(6)?),
-            last_request_sha256: match opt_b32(last) {
-                Some(h) => h,
-                None => return Ok(None),
-            },
-            sealed: r.get(8)?,
-        }))
-    }
-
-    const SESSION_COLUMNS: &str =
-        "id, counter_id, request_id, created_unix, expires_unix, state, next_seq, last_request_sha256, sealed";
 
     /// A session by id.
-    pub fn session(&self, id: &str) -> Result<Option<SessionRow>, StoreError> {
-        self.conn
-            .query_row(&format!("SELECT {} FROM sessions WHERE id = ?1", Self::SESSION_COLUMNS), [id], Self::row)
-            .optional()
-            .map_err(db)
-            .map(Option::flatten)
+    pub fn session(&mut self, id: &str) -> Result<Option<SessionRow>, StoreError> {
+        each!(self, s => s.session(id))
     }
 
     /// A session by its counter and request id.
-    pub fn session_by_request(&self, counter: &str, request_id: &str) -> Result<Option<SessionRow>, StoreError> {
-        self.conn
-            .query_row(
-                &format!("SELECT {} FROM sessions WHERE counter_id = ?1 AND request_id = ?2", Self::SESSION_COLUMNS),
-                [counter, request_id],
-                Self::row,
-            )
-            .optional()
-            .map_err(db)
-            .map(Option::flatten)
+    pub fn session_by_request(&mut self, counter: &str, request_id: &str) -> Result<Option<SessionRow>, StoreError> {
+        each!(self, s => s.session_by_request(counter, request_id))
     }
 
-    /// Open sessions whose time is up.
-    pub fn expired_open(&self, now: u64) -> Result<Vec<SessionRow>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT {} FROM sessions WHERE state = 'open' AND expires_unix <= ?1 ORDER BY expires_unix LIMIT 100",
-                Self::SESSION_COLUMNS
-            ))
-            .map_err(db)?;
-        let rows = st.query_map([i(now)], Self::row).map_err(db)?;
-        let mut out = Vec::new();
-        for r in rows {
-            if let Some(r) = r.map_err(db)? {
-                out.push(r);
-            }
-        }
-        Ok(out)
+    /// Open sessions whose time is up (at most 100 at a time).
+    pub fn expired_open(&mut self, now: u64) -> Result<Vec<SessionRow>, StoreError> {
+        each!(self, s => s.expired_open(now))
     }
 
     /// Inserts a new session and appends its audit record, in one transaction.
     pub fn insert_session(&mut self, row: &SessionRow, audit: &AuditRecord) -> Result<AuditHead, StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-        tx.execute(
-            &format!("INSERT INTO sessions ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", Self::SESSION_COLUMNS),
-            params![
-                row.id,
-                row.counter_id,
-                row.request_id,
-                i(row.created_unix),
-                i(row.expires_unix),
-                row.state.name(),
-                i(row.next_seq),
-                row.last_request_sha256.as_ref().map(|h| &h[..]),
-                row.sealed,
-            ],
-        )
-        .map_err(db)?;
-        let head = append(&tx, audit)?;
-        tx.commit().map_err(db)?;
-        Ok(head)
+        each!(self, s => s.insert_session(row, audit))
     }
 
     /// Moves session `id` from (`from`, `seq`) to the new state, appending the
@@ -348,114 +327,36 @@ impl Store {
         to: &Advance<'_>,
         make: impl FnOnce(Option<AuditHead>) -> (Vec<u8>, R),
     ) -> Result<Option<R>, StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-        let at: Option<(String, i64)> = tx
-            .query_row("SELECT state, next_seq FROM sessions WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .map_err(db)?;
-        if at != Some((from.name().to_owned(), i(seq))) {
-            return Ok(None);
-        }
-        let head = match to.audit {
-            Some(a) => Some(append(&tx, a)?),
-            None => None,
-        };
-        let (sealed, out) = make(head);
-        tx.execute(
-            "UPDATE sessions SET state = ?1, next_seq = ?2, last_request_sha256 = ?3, sealed = ?4 WHERE id = ?5",
-            params![to.state.name(), i(to.next_seq), to.last_request_sha256.as_ref().map(|h| &h[..]), sealed, id],
-        )
-        .map_err(db)?;
-        tx.commit().map_err(db)?;
-        Ok(Some(out))
+        each!(self, s => s.advance(id, from, seq, to, make))
     }
 
     /// Appends one audit record on its own.
     pub fn append_audit(&mut self, record: &AuditRecord) -> Result<AuditHead, StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-        let head = append(&tx, record)?;
-        tx.commit().map_err(db)?;
-        Ok(head)
+        each!(self, s => s.append_audit(record))
     }
 
     /// Every audit entry in row order; an unreadable row is `Err(Altered)`.
-    pub fn audit_entries(&self) -> Result<Vec<Result<AuditEntry, BreakKind>>, StoreError> {
-        let mut st = self.conn.prepare(&format!("SELECT {COLUMNS} FROM audit_log ORDER BY id")).map_err(db)?;
-        let rows = st.query_map([], |r| Ok(entry_of(r))).map_err(db)?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(r.ok().flatten().ok_or(BreakKind::Altered));
+    pub fn audit_entries(&mut self) -> Result<Vec<Result<AuditEntry, BreakKind>>, StoreError> {
+        each!(self, s => s.audit_entries())
+    }
+
+    /// Another connection to the same database, for a pool (PostgreSQL; it connects
+    /// at its first use and does not migrate again). `None` for SQLite, whose one
+    /// writer a second connection would only wait for.
+    pub fn another(&self) -> Option<Store> {
+        match self {
+            Store::Sqlite(_) => None,
+            Store::Postgres(p) => Some(Store::Postgres(Box::new(p.another()))),
         }
-        Ok(out)
     }
 
-    /// The connection (tests).
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    /// `sqlite` or `postgres`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
     }
-}
-
-fn entry_of(r: &rusqlite::Row<'_>) -> Option<AuditEntry> {
-    Some(AuditEntry {
-        seq: u64::try_from(r.get::<_, i64>(0).ok()?).ok()?,
-        prev_hash: b32(r.get(1).ok()?)?,
-        record: AuditRecord {
-            time_unix: u64::try_from(r.get::<_, i64>(2).ok()?).ok()?,
-            session: r.get(3).ok()?,
-            counter_id: r.get(4).ok()?,
-            operator_id: r.get(5).ok()?,
-            card_number_sha256: opt_b32(r.get(6).ok()?)?,
-            target: r.get(7).ok()?,
-            municipality_code: r.get(8).ok()?,
-            address: r.get(9).ok()?,
-            old_content_sha256: opt_b32(r.get(10).ok()?)?,
-            new_content_sha256: opt_b32(r.get(11).ok()?)?,
-            result: AuditResult::from_parts(&r.get::<_, String>(12).ok()?, r.get(13).ok()?, r.get(14).ok()?)?,
-        },
-        hash: b32(r.get(15).ok()?)?,
-    })
-}
-
-/// Appends `record` after the last row, inside the caller's transaction.
-fn append(tx: &rusqlite::Transaction<'_>, record: &AuditRecord) -> Result<AuditHead, StoreError> {
-    let last: Option<(i64, Vec<u8>)> = tx
-        .query_row("SELECT seq, hash FROM audit_log ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()
-        .map_err(db)?;
-    let head = match last {
-        None => AuditHead::EMPTY,
-        Some((seq, hash)) => AuditHead {
-            seq: u64::try_from(seq).map_err(|_| StoreError::AuditTail)?,
-            hash: b32(hash).ok_or(StoreError::AuditTail)?,
-        },
-    };
-    let e = chain_entry(&head, record);
-    let r = &e.record;
-    tx.execute(
-        &format!(
-            "INSERT INTO audit_log ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
-        ),
-        params![
-            i(e.seq),
-            &e.prev_hash[..],
-            i(r.time_unix),
-            r.session,
-            r.counter_id,
-            r.operator_id,
-            r.card_number_sha256.as_ref().map(|h| &h[..]),
-            r.target,
-            r.municipality_code,
-            r.address,
-            r.old_content_sha256.as_ref().map(|h| &h[..]),
-            r.new_content_sha256.as_ref().map(|h| &h[..]),
-            r.result.name(),
-            r.result.code(),
-            r.result.message(),
-            &e.hash[..],
-        ],
-    )
-    .map_err(db)?;
-    Ok(AuditHead { seq: e.seq, hash: e.hash })
 }
 
 /// Unix seconds now.

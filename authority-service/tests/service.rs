@@ -1,8 +1,46 @@
 //! The write authority service end to end: real TLS on 127.0.0.1 (rustls both
-//! sides), the real SQLite database, the simulator's cards, the counter's
-//! `write_address` with the HTTPS link. Each test checks the audit chain at its end.
+//! sides), the simulator's cards, the counter's `write_address` with the HTTPS
+//! link. Each test checks the audit chain at its end.
+//!
+//! Every test runs twice, once per store (`sqlite::…` and `postgres::…`): the real
+//! SQLite file, and a real PostgreSQL cluster of the test's own (`common::pg`:
+//! Debian's binaries, a private port and data directory under `target/`, stopped
+//! when the test ends, passed or not). Tests that only make sense for one store say
+//! so at their start.
 
 mod common;
+
+/// One `#[test]` per store for each test function `f(Backend)`.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(super::Backend::Sqlite) } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { super::$name(super::Backend::Postgres) } )*
+
+            #[test]
+            fn the_database_stopped_mid_session_is_a_typed_error_and_audited_after_restart() {
+                super::the_database_stopped_mid_session_is_a_typed_error_and_audited_after_restart()
+            }
+        }
+    };
+}
+
+on_both_stores!(
+    writes_over_https_for_both_generations,
+    mutual_tls_refuses_unknown_expired_and_missing_client_certificates,
+    revoked_client_certificates_are_refused_at_the_handshake,
+    policy_and_rate_refusals_are_typed_errors_at_the_counter,
+    one_session_is_served_by_two_instances_in_turn,
+    a_killed_instance_mid_session_gives_a_typed_error_and_an_audited_end,
+    an_unavailable_database_is_a_typed_error_and_leaves_the_card_unchanged,
+    replayed_and_reordered_messages_are_refused,
+    an_altered_inserted_or_deleted_audit_row_is_detected,
+    init_writes_a_deployment_that_serves_and_migrates_once,
+    two_instances_appending_at_once_make_one_chain,
+    the_same_message_at_two_instances_at_once_is_processed_once,
+);
 
 use std::time::Duration;
 
@@ -13,9 +51,8 @@ use zairyu::write::relay::{AuthorityLink, LinkError, RelayError, read_chip_auth_
 use zairyu::write::sha256;
 use zairyu_authority_core::audit::{BreakKind, verify_chain};
 
-#[test]
-fn writes_over_https_for_both_generations() {
-    let d = Deployment::new(|c| c);
+fn writes_over_https_for_both_generations(b: Backend) {
+    let d = Deployment::on(b, |c| c);
     let a = d.start();
     let pki = d.pki();
     for t in [CardType::ResidenceCard, CardType::Gen2ResidenceCard] {
@@ -37,20 +74,12 @@ fn writes_over_https_for_both_generations() {
     assert_eq!(audit[0].record.counter_id, "counter-1");
     assert_eq!(audit[1].record.operator_id, "clerk-007");
     // The session rows keep no readable secret: the sealed state is all they hold.
-    let db = d.sqlite();
-    let states: Vec<String> = db
-        .prepare("SELECT state FROM sessions")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let states = d.raw().strings("SELECT state FROM sessions");
     assert_eq!(states, ["finished", "finished"]);
 }
 
-#[test]
-fn mutual_tls_refuses_unknown_expired_and_missing_client_certificates() {
-    let d = Deployment::new(|c| c);
+fn mutual_tls_refuses_unknown_expired_and_missing_client_certificates(b: Backend) {
+    let d = Deployment::on(b, |c| c);
     let a = d.start();
     let pki = d.pki();
     let open = |link: &mut dyn AuthorityLink| {
@@ -95,6 +124,36 @@ fn mutual_tls_refuses_unknown_expired_and_missing_client_certificates() {
     assert_eq!(results(&d.audit()), ["opened"]);
 }
 
+fn revoked_client_certificates_are_refused_at_the_handshake(b: Backend) {
+    // Two counter certificates of the deployment's CA; the CRL revokes the first.
+    let d = Deployment::on(b, |c| c.replace("client_crls = []", "client_crls = [\"tls/counters.crl.pem\"]"));
+    let ca = right_ca(&d);
+    let revoked = ca.counter("counter-1", now() - 3600, now() + 3600).unwrap();
+    let good = ca.counter("counter-1", now() - 3600, now() + 3600).unwrap();
+    let crl = ca.revocation_list(&[&revoked.cert_pem], 1).unwrap();
+    std::fs::write(d.path().join("tls/counters.crl.pem"), crl).unwrap();
+    let a = d.start();
+    let pki = d.pki();
+    let open = |link: &mut dyn AuthorityLink| {
+        let mut sim = accessed(card(&pki, CardType::ResidenceCard));
+        let mut n = 0;
+        let info = read_chip_auth_info(&mut sim, &mut n).unwrap();
+        link.open(&zairyu::write::relay::OpenRequest {
+            target: zairyu::write::record::WriteTarget::Df2Ef01,
+            record: record("131016"),
+            operator_id: "x".into(),
+            chip_auth_info: info,
+            limits: zairyu::transport::Limits::FULL,
+            card_number_hash: None,
+        })
+    };
+    let e = open(&mut d.link_with(&revoked, &[a.url()])).unwrap_err();
+    assert!(matches!(e, LinkError::Unavailable(_)), "{e:?}");
+    assert!(open(&mut d.link_with(&good, &[a.url()])).is_ok(), "a certificate the CRL does not list is accepted");
+    assert_eq!(a.service().requests_served(), 1, "the revoked counter never reached the service");
+    assert_eq!(results(&d.audit()), ["opened"]);
+}
+
 /// The test CA of the deployment, rebuilt from its files.
 fn right_ca(d: &Deployment) -> zairyu_authority::init::TlsCa {
     zairyu_authority::init::TlsCa::load_for_tests(
@@ -130,9 +189,8 @@ fn no_client_cert_request(d: &Deployment, addr: std::net::SocketAddr) -> Result<
     if buf.is_empty() { Err("no answer".into()) } else { Ok(()) }
 }
 
-#[test]
-fn policy_and_rate_refusals_are_typed_errors_at_the_counter() {
-    let d = Deployment::new(|c| c);
+fn policy_and_rate_refusals_are_typed_errors_at_the_counter(b: Backend) {
+    let d = Deployment::on(b, |c| c);
     let a = d.start();
     let pki = d.pki();
     let code_of = |counter: &str, muni: &str| {
@@ -167,9 +225,8 @@ fn policy_and_rate_refusals_are_typed_errors_at_the_counter() {
     );
 }
 
-#[test]
-fn one_session_is_served_by_two_instances_in_turn() {
-    let d = Deployment::new(|c| c);
+fn one_session_is_served_by_two_instances_in_turn(b: Backend) {
+    let d = Deployment::on(b, |c| c);
     let (a, b) = (d.start(), d.start());
     let pki = d.pki();
     let mut opts = fast();
@@ -212,9 +269,12 @@ impl Killer<'_> {
     }
 }
 
-#[test]
-fn a_killed_instance_mid_session_gives_a_typed_error_and_an_audited_end() {
-    let d = Deployment::new(|c| c.replace("session_timeout_secs = 120", "session_timeout_secs = 2"));
+fn a_killed_instance_mid_session_gives_a_typed_error_and_an_audited_end(b: Backend) {
+    let d = Deployment::on(b, |c| {
+        c.replace("session_timeout_secs = 120", "session_timeout_secs = 2")
+            // Only the test sweeps (its background sweep would race it).
+            .replace("sweep_interval_secs = 5", "sweep_interval_secs = 3600")
+    });
     let pki = d.pki();
     let t = CardType::ResidenceCard;
 
@@ -246,30 +306,29 @@ fn a_killed_instance_mid_session_gives_a_typed_error_and_an_audited_end() {
     assert_eq!(results(&d.audit()), ["opened", "session_expired", "opened", "written"]);
 }
 
-#[test]
-fn an_unavailable_database_is_a_typed_error_and_leaves_the_card_unchanged() {
-    let d = Deployment::new(|c| c.replace("busy_timeout_ms = 5000", "busy_timeout_ms = 200"));
+fn an_unavailable_database_is_a_typed_error_and_leaves_the_card_unchanged(b: Backend) {
+    let d = Deployment::on(b, |c| c.replace("busy_timeout_ms = 5000", "busy_timeout_ms = 200"));
     let a = d.start();
     let pki = d.pki();
     let t = CardType::ResidenceCard;
     let c = card(&pki, t);
     let before = file(&c, t);
-    // Another process holds the database's write lock for the whole write.
-    let holder = d.sqlite();
-    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    // Another process holds the database's write lock for the whole write (SQLite's
+    // exclusive lock; PostgreSQL's EXCLUSIVE table locks, past `lock_timeout`).
+    let mut holder = d.raw();
+    holder.hold_write_lock();
     let (out, after) = write(zairyu_sim::SimCard::new(c), &mut d.link_as("counter-1", &[a.url()]), "131016");
     let e = out.unwrap_err();
     assert_eq!(e.code(), "authority_unavailable");
     assert!(e.to_string().contains("store_unavailable"), "{e}");
     assert_eq!(file(&after, t), before);
-    holder.execute_batch("ROLLBACK").unwrap();
+    holder.batch("ROLLBACK");
     // Nothing was opened while the database was away.
     assert!(d.audit().is_empty());
 }
 
-#[test]
-fn replayed_and_reordered_messages_are_refused() {
-    let d = Deployment::new(|c| c);
+fn replayed_and_reordered_messages_are_refused(b: Backend) {
+    let d = Deployment::on(b, |c| c);
     let a = d.start();
     let pki = d.pki();
     let mut sim = accessed(card(&pki, CardType::ResidenceCard));
@@ -387,9 +446,8 @@ fn raw_post(
     (status, serde_json::from_str(json).unwrap_or(serde_json::Value::Null))
 }
 
-#[test]
-fn an_altered_inserted_or_deleted_audit_row_is_detected() {
-    let d = Deployment::new(|c| c);
+fn an_altered_inserted_or_deleted_audit_row_is_detected(b: Backend) {
+    let d = Deployment::on(b, |c| c);
     let a = d.start();
     let pki = d.pki();
     for _ in 0..2 {
@@ -402,32 +460,36 @@ fn an_altered_inserted_or_deleted_audit_row_is_detected() {
     }
     a.kill();
     assert_eq!(d.audit().len(), 4);
-    let store = || zairyu_authority::service::open_store(&d.config()).unwrap();
-    let verdict = || verify_chain(&store().audit_entries().unwrap(), None);
-    let copy = d.path().join("copy.sqlite3");
-    let db = d.path().join("authority.sqlite3");
-    let conn = d.sqlite();
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
-    drop(conn);
-    std::fs::copy(&db, &copy).unwrap();
-    let restore = || {
-        std::fs::copy(&copy, &db).unwrap();
+    let verdict = || {
+        let mut store = zairyu_authority::service::open_store(&d.config()).unwrap();
+        verify_chain(&store.audit_entries().unwrap(), None)
     };
-    let tamper = |sql: &str| {
-        let c = d.sqlite();
-        c.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;").unwrap();
-        c.execute_batch(sql).unwrap();
-        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
-    };
+    let mut raw = d.raw();
+    // The table refuses changes of its own (the triggers), on both stores …
+    for sql in ["UPDATE audit_log SET address = 'x' WHERE seq = 2", "DELETE FROM audit_log WHERE seq = 3"] {
+        let e = raw.try_batch(sql).unwrap_err();
+        assert!(e.contains("audit_log is append-only"), "{e}");
+    }
+    if b == Backend::Postgres {
+        let e = raw.try_batch("TRUNCATE audit_log").unwrap_err();
+        assert!(e.contains("audit_log is append-only"), "{e}");
+    }
+    // … and whoever drops the triggers is caught by the chain.
+    raw.drop_audit_triggers();
+    raw.batch("CREATE TABLE audit_copy AS SELECT * FROM audit_log");
+    let mut restore = || raw.batch("DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM audit_copy");
+    let tamper = |sql: &str| d.raw().batch(sql);
     // Altered: another address in record 2.
     tamper("UPDATE audit_log SET address = '大阪府' WHERE seq = 2");
     assert_eq!(verdict().unwrap_err().seq, 2);
     assert_eq!(verdict().unwrap_err().kind, BreakKind::Altered);
     restore();
+    assert!(verdict().is_ok());
     // Deleted: record 3.
     tamper("DELETE FROM audit_log WHERE seq = 3");
     assert_eq!((verdict().unwrap_err().seq, verdict().unwrap_err().kind), (3, BreakKind::Removed));
     restore();
+    assert!(verdict().is_ok());
     // Inserted: a copy of record 1 appended after record 4 with seq 5 but old hashes.
     tamper(
         "INSERT INTO audit_log (seq, prev_hash, time_unix, session, counter_id, operator_id, card_number_sha256, target, \
@@ -460,8 +522,7 @@ fn an_altered_inserted_or_deleted_audit_row_is_detected() {
     assert_eq!(lines[3]["counter_id"], "counter-1");
 }
 
-#[test]
-fn init_writes_a_deployment_that_serves_and_migrates_once() {
+fn init_writes_a_deployment_that_serves_and_migrates_once(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_zairyu-authority"))
         .args(["init", "--out"])
@@ -483,12 +544,246 @@ fn init_writes_a_deployment_that_serves_and_migrates_once() {
         let mode = std::fs::metadata(dir.path().join(key)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{key}");
     }
-    let cfg = zairyu_authority::Config::load(&dir.path().join("authority.toml")).unwrap();
-    let s = zairyu_authority::RunningServer::start(&cfg).unwrap();
-    let s2 = zairyu_authority::RunningServer::start(&cfg).unwrap();
-    drop((s, s2));
-    let store = zairyu_authority::service::open_store(&cfg).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 1);
-    let n: i64 = store.connection().query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
-    assert_eq!(n, 1);
+    let config_path = dir.path().join("authority.toml");
+    let cluster = (b == Backend::Postgres).then(|| {
+        let c = common::pg::Cluster::start();
+        c.create_database(PG_DB);
+        let text = std::fs::read_to_string(&config_path).unwrap();
+        std::fs::write(&config_path, to_postgres(&text, &c, PG_DB)).unwrap();
+        c
+    });
+    let cfg = zairyu_authority::Config::load(&config_path).unwrap();
+    // Four instances open the empty database at the same moment: each migration is
+    // applied once (the others wait for it and find it done), and none fails.
+    let start = std::sync::Barrier::new(4);
+    std::thread::scope(|s| {
+        let opens: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    zairyu_authority::service::open_store(&cfg)
+                })
+            })
+            .collect();
+        for h in opens {
+            h.join().unwrap().unwrap();
+        }
+    });
+    // Then two instances serve it.
+    let servers =
+        (zairyu_authority::RunningServer::start(&cfg).unwrap(), zairyu_authority::RunningServer::start(&cfg).unwrap());
+    drop(servers);
+    let mut store = zairyu_authority::service::open_store(&cfg).unwrap();
+    assert_eq!(store.kind(), if b == Backend::Sqlite { "sqlite" } else { "postgres" });
+    assert_eq!(store.schema_version().unwrap(), zairyu_authority::store::SCHEMA_VERSION);
+    assert_eq!(store.migrations_applied().unwrap(), 1);
+    drop(store);
+    drop(cluster);
+}
+
+/// Two instances (two connections) append to the audit log at the same moment, many
+/// times: the appends take turns on the database's append lock, so the chain has
+/// every record once, in one line, with no fork (two records chained to the same
+/// predecessor would break `verify_chain`).
+fn two_instances_appending_at_once_make_one_chain(b: Backend) {
+    use zairyu_authority_core::audit::{AuditRecord, AuditResult};
+    let d = Deployment::on(b, |c| c);
+    const EACH: usize = 60;
+    // Both stores are opened before the threads start, so a failed open fails the
+    // test instead of leaving the other thread at the barrier.
+    let stores: Vec<_> = (0..2).map(|_| zairyu_authority::service::open_store(&d.config()).unwrap()).collect();
+    let start = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        for (who, mut store) in ["instance-a", "instance-b"].into_iter().zip(stores) {
+            let start = &start;
+            s.spawn(move || {
+                start.wait();
+                let mut seqs = Vec::new();
+                for n in 0..EACH {
+                    let r = AuditRecord {
+                        time_unix: now(),
+                        session: format!("{who}-{n}"),
+                        counter_id: who.into(),
+                        operator_id: "op".into(),
+                        card_number_sha256: None,
+                        target: None,
+                        municipality_code: None,
+                        address: None,
+                        old_content_sha256: None,
+                        new_content_sha256: None,
+                        result: AuditResult::Refused { code: "test".into(), message: "concurrent append".into() },
+                    };
+                    seqs.push(store.append_audit(&r).unwrap().seq);
+                }
+                // Each appender sees its own records at strictly rising places.
+                assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+            });
+        }
+    });
+    let audit = d.audit();
+    assert_eq!(audit.len(), 2 * EACH);
+    assert!(audit.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1));
+    // On PostgreSQL both really ran at once: their records interleave. (SQLite's
+    // busy handler backs off and lets one writer run ahead: no interleaving to see.)
+    if b == Backend::Postgres {
+        let switches = audit.windows(2).filter(|w| w[0].record.counter_id != w[1].record.counter_id).count();
+        assert!(switches > 1, "the appenders did not overlap ({switches} switches)");
+    }
+}
+
+/// A link that runs `action` before exchange number `at` (0 = the opening).
+struct Before<'a> {
+    inner: &'a mut dyn AuthorityLink,
+    at: usize,
+    n: usize,
+    action: Option<Box<dyn FnOnce() + 'a>>,
+}
+
+impl<'a> Before<'a> {
+    fn new(inner: &'a mut dyn AuthorityLink, at: usize, action: impl FnOnce() + 'a) -> Self {
+        Before { inner, at, n: 0, action: Some(Box::new(action)) }
+    }
+
+    fn tick(&mut self) {
+        if self.n == self.at
+            && let Some(a) = self.action.take()
+        {
+            a();
+        }
+        self.n += 1;
+    }
+}
+
+impl AuthorityLink for Before<'_> {
+    fn open(&mut self, r: &zairyu::write::relay::OpenRequest) -> Result<zairyu::write::authority::Batch, LinkError> {
+        self.tick();
+        self.inner.open(r)
+    }
+    fn send(&mut self, r: &[Vec<u8>]) -> Result<zairyu::write::authority::Next, LinkError> {
+        self.tick();
+        self.inner.send(r)
+    }
+}
+
+/// PostgreSQL only: the cluster is stopped (`pg_ctl stop -m fast`) in the middle of
+/// write sessions.
+///
+/// 1. Stopped after the opening and kept down: every retry of the counter gets
+///    `503 store_unavailable`, so the write ends with `authority_unavailable`
+///    naming `store_unavailable`, and the card is unchanged. After the restart the
+///    same instance reconnects by itself; the abandoned session is expired on the
+///    record (`opened`, `session_expired`).
+/// 2. Stopped before the last message (the card has just written) and started again
+///    while the counter retries that same message: the authority processes it once
+///    on a fresh connection, the card holds exactly the receipt's content, and the
+///    log says `written`.
+fn the_database_stopped_mid_session_is_a_typed_error_and_audited_after_restart() {
+    let mut d = Deployment::on(Backend::Postgres, |c| {
+        c.replace("session_timeout_secs = 120", "session_timeout_secs = 2")
+            // Only the test sweeps (its background sweep would race it).
+            .replace("sweep_interval_secs = 5", "sweep_interval_secs = 3600")
+    });
+    let a = d.start();
+    let pki = d.pki();
+    let t = CardType::ResidenceCard;
+    let cluster = std::sync::Mutex::new(d.pg.take().unwrap());
+
+    // 1. Down for good (until after the write).
+    let c = card(&pki, t);
+    let before = file(&c, t);
+    let mut inner = d.link_as("counter-1", &[a.url()]);
+    let mut link = Before::new(&mut inner, 1, || cluster.lock().unwrap().stop());
+    let (out, after) = write(zairyu_sim::SimCard::new(c), &mut link, "131016");
+    drop(link);
+    let e = out.unwrap_err();
+    assert_eq!(e.code(), "authority_unavailable", "{e:?}");
+    assert!(e.to_string().contains("store_unavailable"), "{e}");
+    assert_eq!(file(&after, t), before, "the card is unchanged");
+    cluster.lock().unwrap().restart();
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(a.service().sweep().unwrap(), 1, "the instance reconnected and expired the session");
+    d.pg = Some(cluster.into_inner().unwrap());
+    assert_eq!(results(&d.audit()), ["opened", "session_expired"]);
+
+    // 2. Down before the last message, back while the counter retries it.
+    let cluster = std::sync::Mutex::new(d.pg.take().unwrap());
+    let mut opts = fast();
+    opts.retries = 6;
+    opts.retry_pause = Duration::from_millis(250);
+    let mut inner = d.link_as("counter-1", &[a.url()]).with_options(opts);
+    let restarted = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let mut link = Before::new(&mut inner, 3, || {
+            cluster.lock().unwrap().stop();
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(400));
+                cluster.lock().unwrap().restart();
+                restarted.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
+        });
+        let c = card(&pki, t);
+        let old = file(&c, t);
+        let (out, after) = write(zairyu_sim::SimCard::new(c), &mut link, "131016");
+        let out = out.unwrap();
+        assert!(restarted.load(std::sync::atomic::Ordering::SeqCst), "the database came back during the retries");
+        assert_eq!(out.receipt.content_sha256, hex::encode(sha256(&file(&after, t))));
+        assert_ne!(file(&after, t), old);
+    });
+    d.pg = Some(cluster.into_inner().unwrap());
+    let audit = d.audit();
+    assert_eq!(results(&audit), ["opened", "session_expired", "opened", "written"]);
+    // The log around the outage is one chain (d.audit() verified it), and the
+    // session moved on exactly once per message.
+    assert_eq!(d.raw().strings("SELECT state FROM sessions ORDER BY created_unix, state"), ["expired", "finished"]);
+}
+
+/// The counter's retry of a message can reach a second instance while the first is
+/// still processing it: both get the one answer, the session advances once, nothing
+/// is refused. (Whichever instance loses the race finds the session moved on — at
+/// the start, or at its compare-and-set — and answers with the stored reply.)
+fn the_same_message_at_two_instances_at_once_is_processed_once(b: Backend) {
+    let d = Deployment::on(b, |c| c);
+    let (a, b2) = (d.start(), d.start());
+    let pki = d.pki();
+    const ROUNDS: usize = 4;
+    for round in 0..ROUNDS {
+        let mut sim = accessed(card(&pki, CardType::ResidenceCard));
+        let mut n = 0;
+        let info = read_chip_auth_info(&mut sim, &mut n).unwrap();
+        let open = serde_json::json!({"version":1,"request_id":format!("{round:032x}"),"target":"DF2/EF01",
+            "record":{"date":"20261201","municipality_code":"131016","address":"東京都"},
+            "operator_id":"clerk","chip_auth_info":hex::encode(&info),
+            "limits":{"extended_length":true,"max_command":65544,"max_response":65538},"card_number_sha256":null});
+        let (st, r) = raw_post(&d, a.addr(), "counter-1", "/v1/sessions", open.to_string().as_bytes());
+        assert_eq!(st, 201, "{r}");
+        let answers: Vec<String> = r["next"]["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let apdu = hex::decode(c["apdu"].as_str().unwrap()).unwrap();
+                hex::encode(zairyu::transport::Transport::transmit(&mut sim, &apdu).unwrap())
+            })
+            .collect();
+        let path = format!("/v1/sessions/{}/responses", r["session_id"].as_str().unwrap());
+        let msg = serde_json::json!({"version":1,"seq":1,"responses":answers}).to_string();
+        let start = std::sync::Barrier::new(2);
+        let (x, y) = std::thread::scope(|s| {
+            let post = |addr| {
+                let (d, path, msg, start) = (&d, &path, &msg, &start);
+                s.spawn(move || {
+                    start.wait();
+                    raw_post(d, addr, "counter-1", path, msg.as_bytes())
+                })
+            };
+            let (x, y) = (post(a.addr()), post(b2.addr()));
+            (x.join().unwrap(), y.join().unwrap())
+        });
+        assert_eq!(x.0, 200, "{}", x.1);
+        assert_eq!(x, y, "both instances give the one answer");
+        assert_eq!(x.1["next"]["kind"], "batch");
+    }
+    let mut raw = d.raw();
+    assert_eq!(raw.strings("SELECT CAST(next_seq AS TEXT) FROM sessions"), vec!["2".to_owned(); ROUNDS]);
+    assert_eq!(results(&d.audit()), vec!["opened".to_owned(); ROUNDS]);
 }

@@ -38,6 +38,7 @@ use zairyu::auth::{OsRandom, RandomSource};
 use zairyu::write::authority::{Batch, Next};
 use zairyu::write::relay::{AuthorityLink, LinkError, OpenRequest};
 
+use crate::audit::AuditHead;
 use crate::wire::{
     self, API_VERSION, ErrorReply, OpenBody, ResponsesBody, StepReply, WireLimits, WireNext, WireRecord,
 };
@@ -138,6 +139,8 @@ pub struct RemoteAuthority {
     current: usize,
     options: RemoteOptions,
     session: Option<(String, u64)>,
+    identity: Option<String>,
+    last_audit_head: Option<AuditHead>,
     rng: Box<dyn RandomSource + Send>,
 }
 
@@ -183,6 +186,7 @@ impl RemoteAuthority {
         if chain.is_empty() {
             return Err(RemoteSetupError::Pem("client certificate: none".into()));
         }
+        let identity = common_name(&chain[0]);
         let key = PrivateKeyDer::from_pem_slice(client_key_pem)
             .map_err(|_| RemoteSetupError::Pem("client key: no PKCS#8, SEC1 or PKCS#1 private key".into()))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -198,6 +202,8 @@ impl RemoteAuthority {
             current: 0,
             options: RemoteOptions::default(),
             session: None,
+            identity,
+            last_audit_head: None,
             rng: Box::new(OsRandom),
         })
     }
@@ -222,6 +228,19 @@ impl RemoteAuthority {
     /// The open session's id and the sequence number of the next message, if any.
     pub fn session(&self) -> Option<(&str, u64)> {
         self.session.as_ref().map(|(id, seq)| (id.as_str(), *seq))
+    }
+
+    /// The counter identity this link presents: the common name of its client
+    /// certificate (what the service's policy and audit log name), if it has one.
+    pub fn counter_identity(&self) -> Option<&str> {
+        self.identity.as_deref()
+    }
+
+    /// The service's audit head (`seq`, `hash`) of the `written` record of the last
+    /// write that ended in a receipt through this link, if any: keep it with the
+    /// receipt, away from the authority (`zairyu-authority audit verify --head`).
+    pub fn last_audit_head(&self) -> Option<AuditHead> {
+        self.last_audit_head
     }
 
     /// One attempt: connect, TLS, send, read the whole answer.
@@ -326,7 +345,10 @@ impl RemoteAuthority {
             }
             WireNext::Receipt { receipt } => {
                 self.session = None;
-                Ok(Next::Done(wire::receipt_from_wire(&receipt).ok_or_else(|| proto("receipt target"))?))
+                let done = wire::receipt_from_wire(&receipt).ok_or_else(|| proto("receipt target"))?;
+                let hash = hex::decode(&receipt.audit_hash).ok().and_then(|h| <[u8; 32]>::try_from(h).ok());
+                self.last_audit_head = hash.map(|hash| AuditHead { seq: receipt.audit_seq, hash });
+                Ok(Next::Done(done))
             }
             WireNext::Refused { code, message } => {
                 self.session = None;
@@ -334,6 +356,15 @@ impl RemoteAuthority {
             }
         }
     }
+}
+
+/// The common name of a certificate, if it has a printable one.
+fn common_name(cert: &CertificateDer<'_>) -> Option<String> {
+    use der::Decode;
+    let cert = x509_cert::Certificate::from_der(cert.as_ref()).ok()?;
+    let cn = cert.tbs_certificate().subject().common_name().ok()??;
+    let cn = cn.value().into_owned();
+    (!cn.is_empty() && !cn.chars().any(char::is_control)).then_some(cn)
 }
 
 /// The code of an error answer, or `?`.
@@ -388,6 +419,7 @@ fn parse_response(raw: &[u8]) -> Option<(u16, Vec<u8>)> {
 impl AuthorityLink for RemoteAuthority {
     fn open(&mut self, request: &OpenRequest) -> Result<Batch, LinkError> {
         self.session = None;
+        self.last_audit_head = None;
         let mut rid = [0u8; 16];
         self.rng.fill(&mut rid);
         let body = OpenBody {

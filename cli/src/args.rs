@@ -122,6 +122,29 @@ pub struct TrustArgs {
     pub trust_sim_ca: bool,
 }
 
+/// The trust anchors evidence files are re-verified with.
+#[derive(clap::Args)]
+pub struct EvidenceTrustArgs {
+    /// Directory with the Ministry's root certificates (pinned fingerprints).
+    #[arg(long, value_name = "DIR")]
+    pub trust_dir: Option<PathBuf>,
+    /// Directory with test anchors (profile "test", never production).
+    #[arg(long, value_name = "DIR")]
+    pub test_anchors: Option<PathBuf>,
+    /// Trust the simulator's test CAs (as test anchors), for evidence of simulated cards.
+    #[arg(long)]
+    pub trust_sim_ca: bool,
+}
+
+/// `export --format`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// RFC 4180 CSV, UTF-8, CRLF line ends.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
 /// Where the card is.
 #[derive(clap::Args)]
 pub struct SourceArgs {
@@ -233,6 +256,7 @@ Every refusal prints its stable code as `error [CODE]`; the exit codes are liste
 
 /// `zairyu write-address`.
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("authority_source").required(true).multiple(false)))]
 pub struct WriteAddressArgs {
     #[command(flatten)]
     pub number: NumberArgs,
@@ -258,13 +282,39 @@ pub struct WriteAddressArgs {
     /// The clerk's operator id, recorded in the authority's audit log.
     #[arg(long, value_name = "ID")]
     pub operator: String,
-    /// The write authority's directory: CVCA, terminal certificate and key, write-issuer
-    /// root, policy.toml, audit log (`zairyu pki init` makes a test one).
-    #[arg(long, value_name = "DIR")]
-    pub authority_dir: PathBuf,
-    /// This counter's identity in the authority's policy.
-    #[arg(long, value_name = "ID", default_value = crate::pki::TEST_COUNTER)]
-    pub counter_id: String,
+    /// The write authority in process, from its directory: CVCA, terminal certificate
+    /// and key, write-issuer root, policy.toml, audit log (`zairyu pki init` makes a
+    /// test one). Exactly one of --authority-dir and --authority.
+    #[arg(long, value_name = "DIR", group = "authority_source")]
+    pub authority_dir: Option<PathBuf>,
+    /// This counter's identity in the in-process authority's policy (default
+    /// `test-counter`); with --authority the identity is the client certificate's
+    /// common name.
+    #[arg(long, value_name = "ID", conflicts_with = "authority")]
+    pub counter_id: Option<String>,
+    /// The write authority service (`zairyu-authority serve`): https://HOST:PORT,
+    /// reached over mutual TLS. Repeatable: instances sharing one database, tried in
+    /// turn when one cannot be reached (a message is sent again unchanged, never
+    /// replayed as a new one). Needs --client-cert, --client-key and --authority-ca.
+    #[arg(
+        long,
+        value_name = "URL",
+        group = "authority_source",
+        requires_all = ["client_cert", "client_key", "authority_ca"]
+    )]
+    pub authority: Vec<String>,
+    /// With --authority: this counter's client certificate (PEM; its common name is
+    /// the counter identity the service's policy names), then any intermediates.
+    #[arg(long, value_name = "FILE", conflicts_with = "authority_dir")]
+    pub client_cert: Option<PathBuf>,
+    /// With --authority: the client certificate's private key (PEM: PKCS#8, SEC1 or
+    /// PKCS#1; keep it mode 0600).
+    #[arg(long, value_name = "FILE", conflicts_with = "authority_dir")]
+    pub client_key: Option<PathBuf>,
+    /// With --authority: the CA the service's certificate must chain to (PEM); the
+    /// system's roots are never trusted for the authority.
+    #[arg(long, value_name = "FILE", conflicts_with = "authority_dir")]
+    pub authority_ca: Option<PathBuf>,
     /// Print the receipt as JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -322,13 +372,55 @@ pub enum Command {
         #[arg(long)]
         include_card_number: bool,
     },
+    /// Re-verify evidence files written by `dump` (evidence.json) without a card: each
+    /// file's hashes and station signature, then the chip's signature and chain again,
+    /// which must give the same result as the read. Exit 0 when every file is accepted,
+    /// 13 when any is altered, malformed or verifies differently.
+    VerifyEvidence {
+        /// Evidence files.
+        #[arg(required = true, value_name = "EVIDENCE")]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        trust: EvidenceTrustArgs,
+        /// One JSON object per file instead of a line of text.
+        #[arg(long)]
+        json: bool,
+        /// Verify on this many threads.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+        jobs: u16,
+    },
+    /// Write the fields a residence record (住民票) needs, one row per evidence file,
+    /// as CSV (RFC 4180, UTF-8) or JSON lines, with each field's signed flag (schema:
+    /// README "Evidence and export"). Every file must verify as `verify-evidence`
+    /// accepts it (else exit 13, nothing written).
+    Export {
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Start the CSV with a UTF-8 byte order mark (for spreadsheet programs).
+        #[arg(long)]
+        bom: bool,
+        /// Also fill the Japanese-era date columns (令和/平成/昭和 …).
+        #[arg(long)]
+        era: bool,
+        /// Write the full card number, where the evidence holds it (dump
+        /// --include-card-number); otherwise it stays redacted.
+        #[arg(long)]
+        include_card_number: bool,
+        #[command(flatten)]
+        trust: EvidenceTrustArgs,
+        /// Evidence files.
+        #[arg(required = true, value_name = "EVIDENCE")]
+        files: Vec<PathBuf>,
+    },
     /// Write a new residence address (住居地) into the card through the write authority
     /// (address write, AWP v1), then re-read it on a new card session and compare.
     ///
     /// This terminal holds no key that can authorise a write: it does the normal
-    /// card-number access, relays APDU bytes between the card and the authority (here
-    /// the in-process authority of --authority-dir: its key, policy and audit log), and
-    /// checks the card's file afterwards. First generation: DF2/EF01 (date,
+    /// card-number access, relays APDU bytes between the card and the authority (the
+    /// in-process authority of --authority-dir, or the `zairyu-authority` service of
+    /// --authority over mutual TLS: its key, policy and audit log), and checks the
+    /// card's file afterwards. First generation: DF2/EF01 (date,
     /// municipality code, address text); second generation: the authority renders the
     /// text into the DF1/EF04 image. Prints the authority's receipt.
     #[cfg_attr(
@@ -344,7 +436,7 @@ pub enum Command {
         )
     )]
     #[command(after_help = WRITE_HELP)]
-    WriteAddress(WriteAddressArgs),
+    WriteAddress(Box<WriteAddressArgs>),
     /// Measure APDUs, bytes and host CPU time per full read + verify.
     #[cfg_attr(
         feature = "pcsc",

@@ -27,6 +27,9 @@ pub const SIGNATURE_INVALID: u8 = 10;
 pub const NOT_VERIFIED: u8 = 11;
 /// Read complete, signature valid, chained to a **test** anchor: not a genuine card.
 pub const TEST_ANCHOR: u8 = 12;
+/// `verify-evidence`, `export`: an evidence file is altered, malformed, or verifies
+/// differently from the read that wrote it.
+pub const EVIDENCE_REJECTED: u8 = 13;
 /// `write-address`: the authority refused the write (its policy, the record, the
 /// card's EF.ChipAuthInfo, its own chain, key or clock); nothing was written.
 pub const WRITE_REFUSED: u8 = 20;
@@ -67,6 +70,10 @@ pub const TABLE: &[(u8, &str)] = &[
         "read complete, signature absent or not checked, or no trusted anchor\n(e.g. under-16 card without photo and signature)",
     ),
     (TEST_ANCHOR, "read complete, signature valid under a TEST anchor (not the Ministry): not a genuine card"),
+    (
+        EVIDENCE_REJECTED,
+        "verify-evidence / export: an evidence file is altered or malformed, its station signature is invalid,\nor it verifies differently from the read that wrote it",
+    ),
     (
         WRITE_REFUSED,
         "write-address: refused by the authority; nothing written (its policy: counter or municipality\nnot allowed; the record; the card's EF.ChipAuthInfo; the authority's own chain, key or clock)",

@@ -31,6 +31,7 @@ macro_rules! outln {
 mod args;
 mod bench;
 mod error;
+mod evidence;
 mod exit;
 mod number;
 #[cfg(feature = "pcsc")]
@@ -69,6 +70,10 @@ fn run(cmd: Command) -> Result<u8, CliError> {
         Command::Demo { json, generation, card_type } => read::demo(json, generation, card_type),
         Command::Read { card, json } => read::read(card, json),
         Command::Dump { card, out, include_card_number } => read::dump(card, &out, include_card_number),
+        Command::VerifyEvidence { files, trust, json, jobs } => evidence::verify(&files, &trust, json, jobs.into()),
+        Command::Export { format, bom, era, include_card_number, trust, files } => {
+            evidence::export(&files, &trust, format, bom, era, include_card_number)
+        }
         Command::Bench {
             iterations,
             card_type,
@@ -101,7 +106,7 @@ fn run(cmd: Command) -> Result<u8, CliError> {
         ),
         #[cfg(feature = "pcsc")]
         Command::Doctor { reader, json } => pcsc_cmds::doctor(reader.as_deref(), json),
-        Command::WriteAddress(args) => write::command(args),
+        Command::WriteAddress(args) => write::command(*args),
         Command::Sim { command: SimCommand::Serve(args) } => serve::run(args),
         Command::Pki { command: PkiCommand::Init { out } } => pki::init(&out),
     }

@@ -220,10 +220,10 @@ pub fn read(mut card: CardArgs, json: bool) -> Result<u8, CliError> {
 /// `zairyu dump`.
 pub fn dump(mut card: CardArgs, out: &Path, include_card_number: bool) -> Result<u8, CliError> {
     let (r, number) = read_source(&mut card)?;
-    write_dump(&r, out, (!include_card_number).then_some(&number))?;
+    write_dump(&r, out, &number, include_card_number)?;
     let note = if include_card_number { "card number in full" } else { "card number redacted" };
     outln!(
-        "wrote {} card files ({note}), {} images and report.json to {}",
+        "wrote {} card files ({note}), {} images (as stored and as PNG), report.json, report.html and evidence.json to {}",
         r.raw_files.len(),
         r.images().len(),
         out.display()
@@ -231,10 +231,11 @@ pub fn dump(mut card: CardArgs, out: &Path, include_card_number: bool) -> Result
     Ok(exit::for_verdict(r.verification.verdict()))
 }
 
-/// Writes every raw file, every present image and the report into `out`, each file
-/// created mode 0600 (the directory, if created, 0700). With `redact`, the card number
-/// is redacted in the raw files ([`redacted`]).
-fn write_dump(r: &CardRead, out: &Path, redact: Option<&CardNumber>) -> Result<(), CliError> {
+/// Writes every raw file, every present image (as stored and as PNG), the JSON report,
+/// the side-by-side HTML report and the evidence file into `out`, each file created
+/// mode 0600 (the directory, if created, 0700). Unless `include_card_number`, the card
+/// number is redacted in the raw files ([`redacted`]) and in the evidence.
+fn write_dump(r: &CardRead, out: &Path, number: &CardNumber, include_card_number: bool) -> Result<(), CliError> {
     create_private_dir(out).map_err(|e| CliError::output(out, e))?;
     let write = |name: String, bytes: &[u8]| {
         let path = out.join(name);
@@ -242,9 +243,10 @@ fn write_dump(r: &CardRead, out: &Path, redact: Option<&CardNumber>) -> Result<(
     };
     for f in &r.raw_files {
         let name = format!("{}.bin", f.name.replace('/', "-"));
-        match redact {
-            Some(number) => write(name, &redacted(r.card_type, f, number))?,
-            None => write(name, &f.bytes)?,
+        if include_card_number {
+            write(name, &f.bytes)?;
+        } else {
+            write(name, &redacted(r.card_type, f, number))?;
         }
     }
     for (name, image) in r.images() {
@@ -252,7 +254,27 @@ fn write_dump(r: &CardRead, out: &Path, redact: Option<&CardNumber>) -> Result<(
             write(format!("{name}.{}", image.format.extension()), image.bytes())?;
         }
     }
-    write("report.json".to_owned(), Report::from_read(r).to_json_pretty().as_bytes())
+    // PNG beside each stored image: a chip image that does not decode is reported and
+    // skipped, never a failed dump (the report page shows "cannot be shown").
+    let pngs: Vec<_> = zairyu_evidence::png_images(r)
+        .into_iter()
+        .filter(|p| r.images().iter().any(|(n, i)| *n == p.name && i.is_present()))
+        .collect();
+    for p in &pngs {
+        match &p.png {
+            Ok(png) => write(format!("{}.png", p.name), png)?,
+            Err(e) => eprintln!("zairyu dump: {}.png not written [{}]: {e}", p.name, e.code()),
+        }
+    }
+    write("report.json".to_owned(), Report::from_read(r).to_json_pretty().as_bytes())?;
+    write("report.html".to_owned(), zairyu_evidence::report_html(r, &pngs).as_bytes())?;
+    let policy = if include_card_number {
+        zairyu_evidence::CardNumberPolicy::Include(number)
+    } else {
+        zairyu_evidence::CardNumberPolicy::RedactTyped(number)
+    };
+    let opts = zairyu_evidence::EvidenceOptions { card_number: policy, ..Default::default() };
+    write("evidence.json".to_owned(), &zairyu_evidence::evidence_json(r, &opts))
 }
 
 /// Creates `dir` (and its parents) with mode 0700 where missing.

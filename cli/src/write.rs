@@ -1,7 +1,9 @@
 //! `write-address`: the counter's address write (AWP v1, issue 12) from the command
 //! line. One call does the work, the same the C library and the wheel make:
 //! [`zairyu::write::counter::write_address`] — card-number access, the relayed write
-//! through the authority ([`InProcessAuthority`] of `--authority-dir`), and a re-read
+//! through the authority ([`InProcessAuthority`] of `--authority-dir`, or the
+//! `zairyu-authority` service of `--authority https://HOST:PORT` over mutual TLS,
+//! [`RemoteAuthority`]), and a re-read
 //! on a new card session (PC/SC: a reconnect that resets the card; the simulator: a
 //! power cycle) compared with the record.
 //!
@@ -22,6 +24,7 @@ use zairyu::write::counter::{AddressWrite, WriteError, WriteOutcome, write_addre
 use zairyu::write::record::NewAddress;
 use zairyu::write::relay::{AuthorityLink, RelayError};
 use zairyu_authority_core::audit::AuditHead;
+use zairyu_authority_core::remote::{RemoteAuthority, RemoteSetupError};
 use zairyu_authority_core::{InProcessAuthority, SetupError};
 use zairyu_sim::write_pki::WritePki;
 use zairyu_sim::{IssueOptions, IssuedCard, SimCard, SimRandomness};
@@ -36,6 +39,8 @@ use crate::{exit, number};
 pub const RECORD_INVALID: &str = "record_invalid";
 /// The code of an empty operator id or one with control characters.
 pub const OPERATOR_INVALID: &str = "operator_invalid";
+/// The code of a command line without an authority (clap's groups prevent it).
+pub const AUTHORITY_MISSING: &str = "authority_missing";
 /// The code of `--write-pki` given for a card in a reader.
 pub const WRITE_PKI_NOT_SIM: &str = "write_pki_without_sim";
 
@@ -133,6 +138,67 @@ pub fn write_sim(
     write_address(SimCard::new(issued), reset, number, trust, &mut OsRandom, link, request)
 }
 
+/// The stable code of a remote authority that cannot be set up (a URL that is not
+/// `https://HOST:PORT`, an unreadable or malformed PEM file, a key that does not fit
+/// the certificate).
+pub fn remote_setup_error(e: &RemoteSetupError) -> CliError {
+    let exit = if matches!(e, RemoteSetupError::Url(_)) { exit::USAGE } else { exit::AUTHORITY_UNAVAILABLE };
+    CliError::Write { code: e.code().to_owned(), exit, message: format!("authority service: {e}") }
+}
+
+/// The authority of `write-address`: in process (`--authority-dir`) or the service
+/// over mutual TLS (`--authority`).
+enum Authority {
+    Local(Box<InProcessAuthority>),
+    Remote(Box<RemoteAuthority>),
+}
+
+impl Authority {
+    fn open(args: &WriteAddressArgs) -> Result<Authority, CliError> {
+        match (&args.authority_dir, &args.client_cert, &args.client_key, &args.authority_ca) {
+            (Some(dir), ..) => {
+                let counter = args.counter_id.as_deref().unwrap_or(crate::pki::TEST_COUNTER);
+                let a = InProcessAuthority::from_dir(dir, counter).map_err(|e| setup_error(dir, &e))?;
+                Ok(Authority::Local(Box::new(a)))
+            }
+            (None, Some(cert), Some(key), Some(ca)) if !args.authority.is_empty() => {
+                let urls: Vec<&str> = args.authority.iter().map(String::as_str).collect();
+                let a = RemoteAuthority::from_files(&urls, cert, key, ca).map_err(|e| remote_setup_error(&e))?;
+                Ok(Authority::Remote(Box::new(a)))
+            }
+            // clap's groups make this unreachable; a typed error all the same.
+            _ => Err(usage(
+                AUTHORITY_MISSING,
+                "give --authority-dir DIR, or --authority URL with --client-cert, --client-key and --authority-ca"
+                    .into(),
+            )),
+        }
+    }
+
+    fn link(&mut self) -> &mut dyn AuthorityLink {
+        match self {
+            Authority::Local(a) => a.as_mut(),
+            Authority::Remote(a) => a.as_mut(),
+        }
+    }
+
+    /// The audit head of the `written` record of the write just made.
+    fn audit_head(&self) -> Option<AuditHead> {
+        match self {
+            Authority::Local(a) => a.last_receipt().map(|(_, h)| *h),
+            Authority::Remote(a) => a.last_audit_head(),
+        }
+    }
+
+    /// The counter identity the authority knows this counter by.
+    fn counter_id(&self) -> String {
+        match self {
+            Authority::Local(a) => a.counter_id().to_owned(),
+            Authority::Remote(a) => a.counter_identity().unwrap_or("?").to_owned(),
+        }
+    }
+}
+
 /// `zairyu write-address`.
 pub fn command(mut args: WriteAddressArgs) -> Result<u8, CliError> {
     // Problems of the command line first, before the card number is read or the
@@ -151,15 +217,14 @@ pub fn command(mut args: WriteAddressArgs) -> Result<u8, CliError> {
             "--write-pki issues the in-process simulated card (--sim); a card in a reader has its own".into(),
         ));
     }
-    let mut authority = InProcessAuthority::from_dir(&args.authority_dir, &args.counter_id)
-        .map_err(|e| setup_error(&args.authority_dir, &e))?;
+    let mut authority = Authority::open(&args)?;
     let request = AddressWrite { record: record.clone(), operator_id: args.operator.clone() };
     let outcome = match target {
         Target::Sim => {
             let trust = args.trust.store(true)?;
             let issued = issue_sim(&args.source.sim, args.write_pki.as_deref())?;
             let number = number_source.read()?;
-            write_sim(issued, &number, &trust, &mut authority, request)
+            write_sim(issued, &number, &trust, authority.link(), request)
                 .map_err(|e| write_error(&e, args.write_pki.is_none()))?
         }
         #[cfg(feature = "pcsc")]
@@ -169,12 +234,13 @@ pub fn command(mut args: WriteAddressArgs) -> Result<u8, CliError> {
             let number = number_source.read()?;
             let card = zairyu_pcsc::PcscCard::connect(&reader)?;
             let reset = zairyu_pcsc::PcscCard::reset_session;
-            write_address(card, reset, &number, &trust, &mut OsRandom, &mut authority, request)
+            write_address(card, reset, &number, &trust, &mut OsRandom, authority.link(), request)
                 .map_err(|e| write_error(&e, false))?
         }
     };
-    let head = authority.last_receipt().map(|(_, h)| *h);
-    let shown = Shown { outcome: &outcome, record: &record, counter_id: &args.counter_id, operator: &args.operator };
+    let head = authority.audit_head();
+    let counter_id = authority.counter_id();
+    let shown = Shown { outcome: &outcome, record: &record, counter_id: &counter_id, operator: &args.operator };
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&shown.json(head)).unwrap_or_default())?;
     } else {

@@ -3,6 +3,12 @@
 //! it (card numbers on stdin, JSON lines on stdout). Run by `scripts/test-all` after it
 //! starts pcscd (`cargo test -p zairyu-cli --test pcscd -- --ignored --test-threads=1`;
 //! one test restarts pcscd).
+//!
+//! The address write through the `zairyu-authority` service over HTTPS (mutual TLS on
+//! 127.0.0.1) uses that package's binary, found next to `zairyu` in
+//! `target/<profile>/` or as `ZAIRYU_AUTHORITY_BIN` (`common/authority.rs`): build it
+//! first (`cargo build -p zairyu-authority`; scripts/test-all's `cargo test
+//! --workspace` does).
 #![cfg(feature = "pcsc")]
 
 use std::io::{BufRead, BufReader, Write};
@@ -12,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "common/authority.rs"]
+mod authority;
 #[path = "../../pcsc/tests/common/pcscd.rs"]
 mod pcscd;
 #[path = "common/secrets.rs"]
@@ -644,4 +652,215 @@ fn strips(text: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The policy of the service tests: counter-1 everywhere, counter-2 Tokyo only,
+/// counter-3 (which has a client certificate of the deployment's CA) not at all.
+const SERVICE_POLICY: &str = r#"version = 1
+
+[[counter]]
+id = "counter-1"
+municipalities = ["*"]
+
+[[counter]]
+id = "counter-2"
+municipalities = ["13*"]
+"#;
+
+/// A deployment of `zairyu-authority init` with [`SERVICE_POLICY`], its service, and a
+/// card directory for `sim serve --state`.
+struct ServiceWrite {
+    deployment: authority::Deployment,
+    service: authority::Service,
+}
+
+impl ServiceWrite {
+    fn start(name: &str) -> ServiceWrite {
+        let deployment = authority::Deployment::init(name, &["counter-1", "counter-2", "counter-3"]);
+        deployment.set_policy(SERVICE_POLICY);
+        let service = deployment.serve();
+        ServiceWrite { deployment, service }
+    }
+
+    /// Serves a new card of `card_type` trusting the deployment's write PKI.
+    fn serve_card(&self, card_type: &str) -> Served {
+        let pki = self.deployment.pki();
+        let state = self.deployment.0.join(format!("card-{card_type}.state"));
+        Served::start(&[
+            "--card-type",
+            card_type,
+            "--write-pki",
+            &pki,
+            "--state",
+            state.to_str().unwrap(),
+            "--init-state",
+        ])
+    }
+
+    /// `write-address --reader READER --authority URL… ` as `counter`, `--json`.
+    fn write(&self, urls: &[&str], counter: &str, record: [&str; 3]) -> (i32, String, String) {
+        let [date, code, address] = record;
+        let mut args = vec![
+            "write-address",
+            "--reader",
+            READER,
+            "--card-number",
+            NUMBER,
+            "--date",
+            date,
+            "--municipality-code",
+            code,
+            "--address",
+            address,
+            "--operator",
+            "clerk-007",
+            "--json",
+        ];
+        for u in urls {
+            args.extend(["--authority", u]);
+        }
+        let client = self.deployment.client_args(counter);
+        args.extend(client.iter().map(String::as_str));
+        let (exit, out, err) = zairyu(&args);
+        secrets::assert_no_secret(&out, &[NUMBER]);
+        secrets::assert_no_secret(&err, &[NUMBER]);
+        (exit, out, err)
+    }
+
+    /// A write that must succeed: its JSON.
+    fn written(&self, urls: &[&str], record: [&str; 3]) -> Value {
+        let (exit, out, err) = self.write(urls, "counter-1", record);
+        assert_eq!(exit, 0, "{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["counter_id"], "counter-1");
+        assert_eq!(v["round_trips"], 4);
+        v
+    }
+
+    /// The audit head a receipt printed, as `audit verify --head` takes it.
+    fn head(v: &Value) -> String {
+        format!("{}:{}", v["audit_head"]["seq"], v["audit_head"]["hash"].as_str().unwrap())
+    }
+
+    fn audit_whole(&self, head: Option<&str>) {
+        let (code, out) = self.deployment.audit_verify(head);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("audit log whole"), "{out}");
+    }
+}
+
+fn read_gen1_address() -> Value {
+    let (code, out, err) = zairyu(&["read", "--reader", READER, "--card-number", NUMBER, "--trust-sim-ca", "--json"]);
+    assert_eq!(code, 12, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v["fields"].clone()
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd and the zairyu-authority binary: run by scripts/test-all"]
+fn a_first_generation_address_written_through_pcscd_and_the_https_service() {
+    let s = ServiceWrite::start("gen1");
+    let url = s.service.url.clone();
+    let _card = s.serve_card("1");
+    assert_ne!(read_gen1_address()["address"]["text"], NEW_RECORD[2]);
+
+    // Written through the service over mutual TLS, confirmed on a new card session,
+    // and the normal read shows it.
+    let v = s.written(&[url.as_str()], NEW_RECORD);
+    assert_eq!((v["card_type"].as_str(), v["receipt"]["file"].as_str()), (Some("1"), Some("DF2/EF01")));
+    let f = read_gen1_address();
+    assert_eq!(f["address"]["text"], NEW_RECORD[2]);
+    assert_eq!(f["address_written_on"], NEW_RECORD[0]);
+    assert_eq!(f["municipality_code"], NEW_RECORD[1]);
+    // The head the receipt printed is the service's: the log still holds it.
+    let head = ServiceWrite::head(&v);
+    s.audit_whole(Some(&head));
+
+    // Refusals of the service's policy: exit 20 with its code; the card keeps the address.
+    let tokyo_only = ["20260501", "271276", "大阪府大阪市北区梅田１－１－１"];
+    let (exit, _, err) = s.write(&[url.as_str()], "counter-2", tokyo_only);
+    assert_eq!(exit, 20, "{err}");
+    assert!(err.contains("error [policy_municipality_not_allowed]"), "{err}");
+    let (exit, _, err) = s.write(&[url.as_str()], "counter-3", tokyo_only);
+    assert_eq!(exit, 20, "{err}");
+    assert!(err.contains("error [policy_unknown_counter]"), "{err}");
+    assert_eq!(read_gen1_address()["address"]["text"], NEW_RECORD[2]);
+
+    // An authority that cannot be reached, or one whose certificate does not chain to
+    // --authority-ca: exit 23, authority_unavailable, nothing written.
+    let dead = authority::dead_url();
+    let (exit, _, err) = s.write(&[dead.as_str()], "counter-1", tokyo_only);
+    assert_eq!(exit, 23, "{err}");
+    assert!(err.contains("error [authority_unavailable]"), "{err}");
+    let mut wrong_ca = s.deployment.client_args("counter-1");
+    wrong_ca[5] = s.deployment.0.join("tls/counter-1.pem").to_str().unwrap().to_owned();
+    let mut args = vec![
+        "write-address",
+        "--reader",
+        READER,
+        "--card-number",
+        NUMBER,
+        "--date",
+        tokyo_only[0],
+        "--municipality-code",
+        tokyo_only[1],
+        "--address",
+        tokyo_only[2],
+        "--operator",
+        "clerk-007",
+        "--authority",
+        url.as_str(),
+    ];
+    args.extend(wrong_ca.iter().map(String::as_str));
+    let (exit, _, err) = zairyu(&args);
+    assert_eq!(exit, 23, "{err}");
+    assert!(err.contains("error [authority_unavailable]"), "{err}");
+    assert_eq!(read_gen1_address()["address"]["text"], NEW_RECORD[2]);
+
+    // Several --authority URLs: a dead first endpoint, the message goes to the next.
+    let v = s.written(&[dead.as_str(), url.as_str()], tokyo_only);
+    assert_eq!(read_gen1_address()["address"]["text"], tokyo_only[2]);
+    let head = ServiceWrite::head(&v);
+
+    // The audit log is whole, ends at the last receipt's head, and holds every attempt
+    // that reached the service: two writes, two policy refusals.
+    s.audit_whole(Some(&head));
+    let records = s.deployment.audit_export();
+    let results: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r["result"].as_str().unwrap_or("?"), r["refusal_code"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(results.iter().filter(|(r, _)| *r == "written").count(), 2, "{results:?}");
+    assert!(results.contains(&("refused", "policy_municipality_not_allowed")), "{results:?}");
+    assert!(results.contains(&("refused", "policy_unknown_counter")), "{results:?}");
+    assert_eq!(records.last().unwrap()["hash"], v["audit_head"]["hash"]);
+    let all = serde_json::to_string(&records).unwrap();
+    secrets::assert_no_secret(&all, &[NUMBER]);
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd and the zairyu-authority binary: run by scripts/test-all"]
+fn a_second_generation_address_image_written_through_pcscd_and_the_https_service() {
+    let s = ServiceWrite::start("gen2");
+    let _card = s.serve_card("05");
+    let v = s.written(&[s.service.url.as_str()], NEW_RECORD);
+    assert_eq!((v["card_type"].as_str(), v["receipt"]["file"].as_str()), (Some("05"), Some("DF1/EF04")));
+    let receipt = v["receipt"]["content_sha256"].as_str().unwrap();
+    let out = s.deployment.0.join("dump");
+    let (code, _, err) = zairyu(&[
+        "dump",
+        "--reader",
+        READER,
+        "--card-number",
+        NUMBER,
+        "--trust-sim-ca",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 12, "{err}");
+    // The card's DF1/EF04 is exactly the content the service rendered and signed for.
+    let ef04 = std::fs::read(out.join("DF1-EF04.bin")).unwrap();
+    assert_eq!(hex::encode(zairyu::write::sha256(&ef04)), receipt);
+    assert_ne!(std::fs::read(out.join("address.tif")).unwrap(), zairyu_sim::ADDRESS_TIF);
+    s.audit_whole(Some(&ServiceWrite::head(&v)));
 }

@@ -379,3 +379,77 @@ fn an_altered_audit_record_stops_the_authority() {
     // Nothing was appended to the broken log.
     assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
 }
+
+/// `write-address --sim` of the default record with `extra` options and no authority
+/// directory.
+fn write_remote(extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "write-address",
+        "--sim",
+        "--card-number",
+        NUMBER,
+        "--date",
+        DATE,
+        "--municipality-code",
+        CODE,
+        "--address",
+        ADDRESS,
+        "--operator",
+        "clerk-007",
+    ];
+    args.extend_from_slice(extra);
+    zairyu(&args)
+}
+
+/// The `--authority` options without a service: what clap refuses (exit 2), and the
+/// link's set-up errors with their stable codes, before any card or network I/O. The
+/// writes through a real `zairyu-authority serve` are in `pcscd.rs`.
+#[test]
+fn the_authority_service_options_are_checked_before_anything_is_sent() {
+    let pki = Pki::init("remote-options");
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    let url = "https://127.0.0.1:9";
+    let tls = ["--client-cert", file, "--client-key", file, "--authority-ca", file];
+    fn with<'a>(first: &[&'a str], tls: &[&'a str]) -> Vec<&'a str> {
+        [first, tls].concat()
+    }
+
+    // Exactly one authority; the client files only with --authority, and all three.
+    for bad in [
+        vec![],
+        with(&["--authority", url, "--authority-dir", pki.path()], &tls),
+        vec!["--authority", url],
+        vec!["--authority", url, "--client-cert", file, "--client-key", file],
+        [&["--authority-dir", pki.path()][..], &tls[..]].concat(),
+        with(&["--authority", url, "--counter-id", "someone"], &tls),
+    ] {
+        let (code, out, err) = write_remote(&bad);
+        assert_eq!(code, 2, "{bad:?}: {out}{err}");
+        assert!(out.is_empty(), "{out}");
+    }
+
+    // A URL that is not https://HOST:PORT is a usage error with its code.
+    for bad in ["http://127.0.0.1:9", "https://127.0.0.1", "127.0.0.1:9"] {
+        let (code, _, err) = write_remote(&with(&["--authority", url, "--authority", bad], &tls));
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("error [remote_url_invalid]"), "{err}");
+    }
+    // Files that cannot be read, or hold no certificate or key: the authority is
+    // unusable (exit 23), named by its code.
+    let missing = pki.0.join("missing.pem");
+    let missing = missing.to_str().unwrap();
+    let (code, _, err) =
+        write_remote(&["--authority", url, "--client-cert", file, "--client-key", missing, "--authority-ca", file]);
+    assert_eq!(code, 23, "{err}");
+    assert!(err.contains("error [remote_file_unreadable]") && err.contains("missing.pem"), "{err}");
+    let (code, _, err) = write_remote(&with(&["--authority", url], &tls));
+    assert_eq!(code, 23, "{err}");
+    assert!(err.contains("error [remote_pem_invalid]"), "{err}");
+    assert_no_card_number(&err);
+
+    // --help documents the options.
+    let (_, out, _) = zairyu(&["write-address", "--help"]);
+    for option in ["--authority <URL>", "--client-cert <FILE>", "--client-key <FILE>", "--authority-ca <FILE>"] {
+        assert!(out.contains(option), "{option}: {out}");
+    }
+}

@@ -173,7 +173,9 @@ pub enum zairyu_result {
     AuthorityUnavailable = 1008,
     /// An authority directory (or a test write PKI) cannot be loaded: a missing or
     /// malformed certificate, key or policy, a key that is not the terminal's, a
-    /// broken audit log.
+    /// broken audit log; or the link to a remote authority cannot be set up: a URL
+    /// that is not https://HOST:PORT, an unreadable or malformed PEM file, a client
+    /// key that does not fit its certificate.
     AuthoritySetupFailed = 1009,
 }
 
@@ -375,7 +377,7 @@ impl zairyu_result {
             R::ReadbackMismatch => "the re-read does not match what was written: the write is not confirmed",
             R::WriteUnconfirmed => "the re-read after the write failed: read the card again",
             R::AuthorityUnavailable => "the write authority is unavailable",
-            R::AuthoritySetupFailed => "the authority directory cannot be loaded",
+            R::AuthoritySetupFailed => "the authority cannot be set up (its directory, or the remote link's files)",
         }
     }
 }

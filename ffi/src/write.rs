@@ -1,6 +1,6 @@
 //! The address write (AWP v1, issue 12): `zairyu_authority` (the write authority the
-//! counter relays to; in-process from a directory now, a remote one later behind the
-//! same handle), `zairyu_card_write_address` (the core's one counter-side write,
+//! counter relays to: in-process from a directory, or the `zairyu-authority` service
+//! over HTTPS with mutual TLS, behind the same handle), `zairyu_card_write_address` (the core's one counter-side write,
 //! [`write_address`]), the receipt, and the one mapping of every refusal onto the
 //! 10xx result codes ([`write_result`]).
 
@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use zairyu_authority_core::InProcessAuthority;
+use zairyu_authority_core::remote::RemoteAuthority;
 use zairyu_core::auth::OsRandom;
 use zairyu_core::verify::TrustStore;
 use zairyu_core::write::authority::Receipt;
@@ -24,7 +25,9 @@ use crate::util::{Failure, copy_out, guard, non_null, non_null_mut, str_arg, wri
 
 /// A write authority (opaque): the party that holds the terminal key and runs the
 /// write's secure channel end to end with the card, while the counter only relays
-/// APDU bytes. Made by `zairyu_authority_open_dir`; freed by `zairyu_authority_free`.
+/// APDU bytes. Made by `zairyu_authority_open_dir` (in process) or
+/// `zairyu_authority_open_remote` (the service over HTTPS); freed by
+/// `zairyu_authority_free`.
 /// One write at a time: a write that finds it in use by another returns
 /// `ZAIRYU_RESULT_HANDLE_BUSY`. It may be used from different threads one after
 /// another.
@@ -111,7 +114,8 @@ fn write_failure(e: &WriteError) -> Failure {
 /// Borrows an authority argument.
 ///
 /// # Safety
-/// `p` is NULL or a live pointer from `zairyu_authority_open_dir`.
+/// `p` is NULL or a live pointer from `zairyu_authority_open_dir` or
+/// `zairyu_authority_open_remote`.
 unsafe fn authority_arg<'a>(p: *const zairyu_authority) -> Result<&'a zairyu_authority, Failure> {
     let p = non_null(p, "authority")?;
     // SAFETY: non-NULL and live by the caller's contract; only shared references are
@@ -190,6 +194,82 @@ pub unsafe extern "C" fn zairyu_authority_open_dir(
     })
 }
 
+/// The most URLs `zairyu_authority_open_remote` takes.
+pub const ZAIRYU_AUTHORITY_MAX_URLS: usize = 16;
+
+/// Opens the link to a write authority service (`zairyu-authority serve`) over HTTPS
+/// with mutual TLS: the counter presents `client_cert` (its common name is the
+/// counter identity the service's policy names) with `client_key`, and trusts only
+/// `authority_ca` for the service's certificate (never the system's roots). Nothing
+/// is sent until a write: this checks the URLs and loads the three PEM files.
+///
+/// `urls` are `https://HOST:PORT`; more than one for instances sharing one database:
+/// a message whose connection fails (refused, reset, timed out) or that is answered
+/// `503` is sent again, unchanged, to the next URL in turn, and the service answers a
+/// message it has already processed with the answer it stored, so a retry never
+/// makes the authority sign twice. Connecting is bounded by 5 s, every read and write
+/// by 30 s; a message is sent at most 3 times.
+///
+/// A write through it that cannot reach the service returns
+/// `ZAIRYU_RESULT_AUTHORITY_UNAVAILABLE`; a refusal of the service has its 10xx code
+/// (`ZAIRYU_RESULT_POLICY_REFUSED` for its policy ...) and its stable code in the
+/// last-error detail, as with an in-process authority.
+///
+/// Errors: `ZAIRYU_RESULT_INVALID_ARGUMENT` (`n` is 0 or more than
+/// `ZAIRYU_AUTHORITY_MAX_URLS`), `ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED` (the detail
+/// names the stable code in brackets, e.g. "authority_setup_failed:
+/// [remote_url_invalid] ...": `remote_url_invalid`, `remote_file_unreadable`,
+/// `remote_pem_invalid`, `remote_tls_config`).
+///
+/// Ownership: on success `*out` receives an authority the caller owns (free it with
+/// `zairyu_authority_free`). Thread safety: may be called from any thread.
+///
+/// @param urls `n` NUL-terminated UTF-8 URLs; must not be NULL, nor any of them.
+/// @param n the number of URLs, 1 to `ZAIRYU_AUTHORITY_MAX_URLS`.
+/// @param client_cert NUL-terminated path of the client certificate (PEM, then any intermediates); must not be NULL.
+/// @param client_key NUL-terminated path of its private key (PEM: PKCS#8, SEC1 or PKCS#1); must not be NULL.
+/// @param authority_ca NUL-terminated path of the CA the service's certificate must chain to (PEM); must not be NULL.
+/// @param out receives the authority; must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_authority_open_remote(
+    urls: *const *const c_char,
+    n: usize,
+    client_cert: *const c_char,
+    client_key: *const c_char,
+    authority_ca: *const c_char,
+    out: *mut *mut zairyu_authority,
+) -> zairyu_result {
+    guard(|| {
+        let urls = non_null(urls, "urls")?;
+        if n == 0 || n > ZAIRYU_AUTHORITY_MAX_URLS {
+            return Err(Failure::invalid(format!("n = {n}: give 1 to {ZAIRYU_AUTHORITY_MAX_URLS} URLs")));
+        }
+        let mut list = Vec::with_capacity(n);
+        for i in 0..n {
+            // SAFETY: header contract: `urls` points to `n` readable pointers; i < n.
+            let p = unsafe { urls.add(i).read() };
+            // SAFETY: header contract: each is NULL or a NUL-terminated string.
+            list.push(unsafe { str_arg(p, "urls[i]") }?);
+        }
+        // SAFETY: header contract: NULL or a NUL-terminated string.
+        let client_cert = unsafe { str_arg(client_cert, "client_cert") }?;
+        // SAFETY: header contract: NULL or a NUL-terminated string.
+        let client_key = unsafe { str_arg(client_key, "client_key") }?;
+        // SAFETY: header contract: NULL or a NUL-terminated string.
+        let authority_ca = unsafe { str_arg(authority_ca, "authority_ca") }?;
+        let out = non_null_mut(out, "out")?;
+        let remote =
+            RemoteAuthority::from_files(&list, Path::new(client_cert), Path::new(client_key), Path::new(authority_ca))
+                .map_err(|e| {
+                    Failure::new(zairyu_result::AuthoritySetupFailed, format!("[{}] authority service: {e}", e.code()))
+                })?;
+        let handle = Box::new(zairyu_authority { link: Mutex::new(Box::new(remote)) });
+        // SAFETY: out is non-NULL and writable (header contract).
+        unsafe { write_out(out, Box::into_raw(handle)) };
+        Ok(())
+    })
+}
+
 /// Frees an authority (an in-process one records a session left unfinished as
 /// `session_abandoned` in its audit log). NULL is accepted and ignored
 /// (`ZAIRYU_RESULT_OK`). An authority in a write on another thread is **not** freed:
@@ -209,7 +289,7 @@ pub unsafe extern "C" fn zairyu_authority_free(authority: *mut zairyu_authority)
         let shared = unsafe { authority_arg(authority) }?;
         drop(shared.lock()?);
         // SAFETY: a non-NULL pointer here came from Box::into_raw in
-        // zairyu_authority_open_dir; no write holds it (its lock was free), and it is
+        // zairyu_authority_open_dir or _open_remote; no write holds it (its lock was free), and it is
         // freed once (caller's contract).
         drop(unsafe { Box::from_raw(authority) });
         Ok(())

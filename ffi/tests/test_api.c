@@ -16,6 +16,11 @@
  * test build of the library (cargo features test-hooks, test-production-root),
  * where a card they sign must be PRODUCTION and a test hook checks the panic
  * boundary.
+ *
+ * ZAIRYU_TEST_AUTHORITY_URL and ZAIRYU_TEST_AUTHORITY_DIR name a running
+ * `zairyu-authority serve` on 127.0.0.1 and its `zairyu-authority init` directory
+ * (ffi/run-c-tests.sh starts it, with the policy test_write_remote describes); without
+ * them the writes through the service are skipped.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
@@ -25,6 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "zairyu.h"
 
@@ -1521,6 +1529,152 @@ static void test_write_via_callback(void) {
   remove_dir(dir);
 }
 
+/* ---- address write through the write authority service (HTTPS, mutual TLS) ---- */
+
+/* A loopback URL where nothing listens: a port the kernel gave and took back. */
+static int dead_url(char *buf, size_t cap) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0;
+  close(fd);
+  if (ok) snprintf(buf, cap, "https://127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
+  return ok;
+}
+
+/* Opens the service's link as `counter` (tls/COUNTER.{pem,key} of the deployment),
+   trusting `ca` (a file under tls/). */
+static zairyu_result open_remote_as(const char *const *urls, size_t n, const char *dir, const char *counter,
+                                    const char *ca, zairyu_authority **out) {
+  char cert[600], key[600], ca_path[600];
+  snprintf(cert, sizeof cert, "%s/tls/%s.pem", dir, counter);
+  snprintf(key, sizeof key, "%s/tls/%s.key", dir, counter);
+  snprintf(ca_path, sizeof ca_path, "%s/tls/%s", dir, ca);
+  return zairyu_authority_open_remote(urls, n, cert, key, ca_path, out);
+}
+
+/* ZAIRYU_TEST_AUTHORITY_URL: a `zairyu-authority serve` on 127.0.0.1 of the
+   deployment ZAIRYU_TEST_AUTHORITY_DIR (`zairyu-authority init`), whose policy lets
+   counter-1 write everywhere, counter-2 for Tokyo (13*) only, and does not name
+   counter-3 (ffi/run-c-tests.sh starts it). */
+static void test_write_remote(void) {
+  const char *url = getenv("ZAIRYU_TEST_AUTHORITY_URL");
+  const char *dir = getenv("ZAIRYU_TEST_AUTHORITY_DIR");
+  if (!url || !dir) {
+    skipped++;
+    return;
+  }
+  char pki[600], dead[64];
+  snprintf(pki, sizeof pki, "%s/pki", dir);
+  CHECK(dead_url(dead, sizeof dead));
+  const char *one[] = {url};
+  zairyu_trust_store *t = sim_trust();
+  zairyu_authority *a = NULL;
+  CHECK_RC(open_remote_as(one, 1, dir, "counter-1", "ca.pem", &a), ZAIRYU_RESULT_OK);
+  zairyu_address_record rec = {"20260501", "131041", NEW_ADDRESS, "clerk-007"};
+
+  /* Both generations written through the service, confirmed, the receipt complete. */
+  {
+    zairyu_card *c = NULL;
+    zairyu_write_receipt *rc = NULL;
+    CHECK_RC(zairyu_card_open_simulator_write("1", NULL, pki, 0, &c), ZAIRYU_RESULT_OK);
+    CHECK_RC(zairyu_card_write_address(c, NUMBER, &rec, a, &rc), ZAIRYU_RESULT_OK);
+    if (rc) check_receipt(rc, 1);
+    char *after = address_of(c, t);
+    CHECK(after && strcmp(after, NEW_ADDRESS) == 0);
+    free(after);
+    zairyu_write_receipt_free(rc);
+    zairyu_card_free(c);
+  }
+  {
+    zairyu_card *c = NULL;
+    zairyu_write_receipt *rc = NULL;
+    CHECK_RC(zairyu_card_open_simulator_write("05", NULL, pki, 0, &c), ZAIRYU_RESULT_OK);
+    CHECK_RC(zairyu_card_write_address(c, NUMBER, &rec, a, &rc), ZAIRYU_RESULT_OK);
+    if (rc) check_receipt(rc, 2);
+    zairyu_write_receipt_free(rc);
+    zairyu_card_free(c);
+  }
+
+  /* The service's refusals: their 10xx codes, the stable code in the detail, and the
+     card keeps its address. */
+  zairyu_card *c = NULL;
+  zairyu_write_receipt *rc = NULL;
+  CHECK_RC(zairyu_card_open_simulator_write("1", NULL, pki, 0, &c), ZAIRYU_RESULT_OK);
+  char *before = address_of(c, t);
+  zairyu_address_record osaka = {"20260501", "271004", "大阪府大阪市北区中之島１－３－２０", "clerk-007"};
+  zairyu_authority *tokyo_only = NULL, *stranger = NULL, *unreachable = NULL, *wrong_ca = NULL;
+  CHECK_RC(open_remote_as(one, 1, dir, "counter-2", "ca.pem", &tokyo_only), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, &osaka, tokyo_only, &rc), ZAIRYU_RESULT_POLICY_REFUSED);
+  CHECK(last_error_starts_with("policy_refused: [policy_municipality_not_allowed]"));
+  CHECK_RC(open_remote_as(one, 1, dir, "counter-3", "ca.pem", &stranger), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, &rec, stranger, &rc), ZAIRYU_RESULT_POLICY_REFUSED);
+  CHECK(last_error_starts_with("policy_refused: [policy_unknown_counter]"));
+  zairyu_address_record no_such_day = {"20261301", "131041", NEW_ADDRESS, "clerk-007"};
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, &no_such_day, a, &rc), ZAIRYU_RESULT_RECORD_INVALID);
+
+  /* An authority that cannot be reached, or whose certificate does not chain to the
+     CA given: unavailable, nothing written. */
+  const char *nowhere[] = {dead};
+  CHECK_RC(open_remote_as(nowhere, 1, dir, "counter-1", "ca.pem", &unreachable), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, &osaka, unreachable, &rc), ZAIRYU_RESULT_AUTHORITY_UNAVAILABLE);
+  CHECK(last_error_starts_with("authority_unavailable: [authority_unavailable]"));
+  CHECK_RC(open_remote_as(one, 1, dir, "counter-1", "counter-1.pem", &wrong_ca), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, &osaka, wrong_ca, &rc), ZAIRYU_RESULT_AUTHORITY_UNAVAILABLE);
+  CHECK(rc == NULL);
+  char *now = address_of(c, t);
+  CHECK(before && now && strcmp(before, now) == 0);
+  free(now);
+
+  /* Two URLs, the first dead: the same message goes to the next one. */
+  const char *failover[] = {dead, url};
+  zairyu_authority *pair = NULL;
+  CHECK_RC(open_remote_as(failover, 2, dir, "counter-1", "ca.pem", &pair), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_card_write_address(c, NUMBER, &osaka, pair, &rc), ZAIRYU_RESULT_OK);
+  now = address_of(c, t);
+  CHECK(now && strcmp(now, osaka.address) == 0);
+  free(now);
+  zairyu_write_receipt_free(rc);
+
+  /* Set-up errors. */
+  zairyu_authority *none = NULL;
+  char cert[600];
+  snprintf(cert, sizeof cert, "%s/tls/counter-1.pem", dir);
+  const char *holes[] = {url, NULL};
+  const char *http[] = {"http://127.0.0.1:1"};
+  CHECK_RC(open_remote_as(one, 0, dir, "counter-1", "ca.pem", &none), ZAIRYU_RESULT_INVALID_ARGUMENT);
+  CHECK_RC(open_remote_as(one, ZAIRYU_AUTHORITY_MAX_URLS + 1, dir, "counter-1", "ca.pem", &none),
+           ZAIRYU_RESULT_INVALID_ARGUMENT);
+  CHECK_RC(open_remote_as(NULL, 1, dir, "counter-1", "ca.pem", &none), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(open_remote_as(holes, 2, dir, "counter-1", "ca.pem", &none), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(open_remote_as(one, 1, dir, "counter-1", "ca.pem", NULL), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_authority_open_remote(one, 1, NULL, cert, cert, &none), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_authority_open_remote(one, 1, cert, NULL, cert, &none), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_authority_open_remote(one, 1, cert, cert, NULL, &none), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(open_remote_as(http, 1, dir, "counter-1", "ca.pem", &none), ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED);
+  CHECK(last_error_starts_with("authority_setup_failed: [remote_url_invalid]"));
+  CHECK_RC(open_remote_as(one, 1, dir, "no-such-counter", "ca.pem", &none), ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED);
+  CHECK(last_error_starts_with("authority_setup_failed: [remote_file_unreadable]"));
+  /* A certificate where the key should be. */
+  CHECK_RC(zairyu_authority_open_remote(one, 1, cert, cert, cert, &none), ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED);
+  CHECK(last_error_starts_with("authority_setup_failed: [remote_pem_invalid]"));
+  CHECK(none == NULL);
+
+  free(before);
+  zairyu_card_free(c);
+  CHECK_RC(zairyu_authority_free(pair), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_authority_free(wrong_ca), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_authority_free(unreachable), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_authority_free(stranger), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_authority_free(tokyo_only), ZAIRYU_RESULT_OK);
+  CHECK_RC(zairyu_authority_free(a), ZAIRYU_RESULT_OK);
+  zairyu_trust_store_free(t);
+}
+
 int main(void) {
   test_version();
   test_result_codes();
@@ -1540,10 +1694,11 @@ int main(void) {
   test_pcsc();
   test_write_address();
   test_write_via_callback();
+  test_write_remote();
   if (skipped)
     fprintf(stderr,
             "(%d test groups skipped: see ZAIRYU_TEST_READER, ZAIRYU_TEST_CA_DIR, ZAIRYU_TEST_PRODUCTION_DIR, "
-            "ZAIRYU_TEST_HOOKS)\n",
+            "ZAIRYU_TEST_HOOKS, ZAIRYU_TEST_AUTHORITY_URL)\n",
             skipped);
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

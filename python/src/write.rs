@@ -1,6 +1,6 @@
 //! The address write (AWP v1, issue 12): `Authority` (the write authority the counter
-//! relays to; in-process from a directory now, a remote one later behind the same
-//! class), the write itself (the core's one counter-side write,
+//! relays to: in-process from a directory, or the `zairyu-authority` service over
+//! HTTPS with mutual TLS, behind the same class), the write itself (the core's one counter-side write,
 //! [`write_address`]), its receipt as a dictionary, and the one mapping of every
 //! refusal onto the write exception classes of `zairyu._errors` ([`class_of_code`]).
 
@@ -16,6 +16,7 @@ use zairyu::write::counter::{AddressWrite, WriteError, WriteErrorKind, write_add
 use zairyu::write::record::{NewAddress, WriteTarget};
 use zairyu::write::relay::AuthorityLink;
 use zairyu_authority_core::InProcessAuthority;
+use zairyu_authority_core::remote::RemoteAuthority;
 
 use crate::card::{Card, DynTransport};
 use crate::{errors, lock};
@@ -40,6 +41,36 @@ impl Authority {
         let loaded = py.detach(|| InProcessAuthority::from_dir(&dir, counter_id));
         let authority = loaded.map_err(|e| setup_error(py, &format!("authority directory: {e}")))?;
         Ok(Authority { link: Mutex::new(Box::new(authority)), counter_id: counter_id.to_owned() })
+    }
+
+    /// The link to the write authority service at `urls` (`https://HOST:PORT`, tried
+    /// in turn), presenting `client_cert` with `client_key` and trusting only
+    /// `authority_ca` for the service's certificate. The counter identity is the
+    /// client certificate's common name.
+    #[staticmethod]
+    fn remote(
+        py: Python<'_>,
+        urls: Vec<String>,
+        client_cert: PathBuf,
+        client_key: PathBuf,
+        authority_ca: PathBuf,
+    ) -> PyResult<Self> {
+        let loaded = py.detach(|| {
+            let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+            RemoteAuthority::from_files(&urls, &client_cert, &client_key, &authority_ca)
+        });
+        let remote = loaded.map_err(|e| {
+            errors::build(
+                py,
+                "AuthoritySetupError",
+                e.code(),
+                &format!("authority service: {e}"),
+                None,
+                PyDict::new(py),
+            )
+        })?;
+        let counter_id = remote.counter_identity().unwrap_or_default().to_owned();
+        Ok(Authority { link: Mutex::new(Box::new(remote)), counter_id })
     }
 
     /// The counter identity this authority serves.

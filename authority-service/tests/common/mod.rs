@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,9 +28,74 @@ use zairyu_sim::{IssueOptions, IssuedCard, SimCard};
 
 pub const NUMBER: &str = "AB12345678CD";
 
+/// The database a deployment uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `authority.sqlite3` in the deployment directory.
+    Sqlite,
+    /// Database `authority` in a private cluster of the deployment's own.
+    Postgres,
+}
+
 pub struct Deployment {
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
+    pub backend: Backend,
+    /// The PostgreSQL cluster (dropped, so stopped, with the deployment).
+    pub pg: Option<pg::Cluster>,
+}
+
+/// The database of the PostgreSQL deployments.
+pub const PG_DB: &str = "authority";
+
+/// A handle on the raw database, as an operator (or an attacker with access) has.
+pub enum Raw {
+    Sqlite(rusqlite::Connection),
+    Postgres(Box<postgres::Client>),
+}
+
+impl Raw {
+    pub fn batch(&mut self, sql: &str) {
+        match self {
+            Raw::Sqlite(c) => c.execute_batch(sql).unwrap(),
+            Raw::Postgres(c) => c.batch_execute(sql).unwrap(),
+        }
+    }
+
+    /// Runs `sql`; the database's refusal as text.
+    pub fn try_batch(&mut self, sql: &str) -> Result<(), String> {
+        match self {
+            Raw::Sqlite(c) => c.execute_batch(sql).map_err(|e| e.to_string()),
+            Raw::Postgres(c) => c.batch_execute(sql).map_err(|e| format!("{e:?}")),
+        }
+    }
+
+    /// The first column of each row, as text.
+    pub fn strings(&mut self, sql: &str) -> Vec<String> {
+        match self {
+            Raw::Sqlite(c) => {
+                c.prepare(sql).unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+            }
+            Raw::Postgres(c) => c.query(sql, &[]).unwrap().iter().map(|r| r.get(0)).collect(),
+        }
+    }
+
+    /// Drops the append-only triggers of `audit_log` (tampering needs it).
+    pub fn drop_audit_triggers(&mut self) {
+        match self {
+            Raw::Sqlite(_) => self.batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;"),
+            Raw::Postgres(_) => self
+                .batch("DROP TRIGGER audit_log_no_update ON audit_log; DROP TRIGGER audit_log_no_delete ON audit_log;"),
+        }
+    }
+
+    /// Takes the database's write lock until [`Raw::batch`]`("ROLLBACK")`.
+    pub fn hold_write_lock(&mut self) {
+        match self {
+            Raw::Sqlite(_) => self.batch("BEGIN EXCLUSIVE"),
+            Raw::Postgres(_) => self.batch("BEGIN; LOCK TABLE sessions, audit_log IN EXCLUSIVE MODE"),
+        }
+    }
 }
 
 pub const POLICY: &str = r#"version = 1
@@ -49,14 +116,42 @@ impl Deployment {
     /// `init` with counters 1, 2, slow and 9 (9 not in the policy); `edit` changes
     /// the configuration text.
     pub fn new(edit: impl FnOnce(String) -> String) -> Self {
+        Self::on(Backend::Sqlite, edit)
+    }
+
+    /// As [`Deployment::new`] on `backend`: for PostgreSQL, a private cluster and
+    /// the `[database]` section pointing at it (its `lock_timeout_ms` is the
+    /// edited SQLite `busy_timeout_ms`).
+    pub fn on(backend: Backend, edit: impl FnOnce(String) -> String) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let counters: Vec<String> =
             ["counter-1", "counter-2", "counter-slow", "counter-9"].iter().map(|s| s.to_string()).collect();
         let r = zairyu_authority::init::init(dir.path(), &counters, "127.0.0.1:0").unwrap();
         std::fs::write(dir.path().join("policy.toml"), POLICY).unwrap();
-        let text = std::fs::read_to_string(&r.config).unwrap();
-        std::fs::write(&r.config, edit(text)).unwrap();
-        Deployment { config_path: r.config, dir }
+        let text = edit(std::fs::read_to_string(&r.config).unwrap());
+        let (text, pg) = match backend {
+            Backend::Sqlite => (text, None),
+            Backend::Postgres => {
+                let cluster = pg::Cluster::start();
+                cluster.create_database(PG_DB);
+                (to_postgres(&text, &cluster, PG_DB), Some(cluster))
+            }
+        };
+        std::fs::write(&r.config, text).unwrap();
+        Deployment { config_path: r.config, dir, backend, pg }
+    }
+
+    /// The cluster of a PostgreSQL deployment.
+    pub fn cluster(&mut self) -> &mut pg::Cluster {
+        self.pg.as_mut().expect("a PostgreSQL deployment")
+    }
+
+    /// A raw connection to the database.
+    pub fn raw(&self) -> Raw {
+        match &self.pg {
+            None => Raw::Sqlite(self.sqlite()),
+            Some(c) => Raw::Postgres(Box::new(c.client(PG_DB))),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -101,14 +196,27 @@ impl Deployment {
 
     /// Every audit entry; panics if the chain is broken.
     pub fn audit(&self) -> Vec<AuditEntry> {
-        let store = open_store(&self.config()).unwrap();
-        verify_audit(&store).unwrap().expect("the audit chain is whole");
+        let mut store = open_store(&self.config()).unwrap();
+        verify_audit(&mut store).unwrap().expect("the audit chain is whole");
         store.audit_entries().unwrap().into_iter().map(Result::unwrap).collect()
     }
 
     pub fn sqlite(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.path().join("authority.sqlite3")).unwrap()
     }
+}
+
+/// `text` (an `authority.toml`) with its `[database]` section replaced by one for
+/// database `db` of `cluster`.
+pub fn to_postgres(text: &str, cluster: &pg::Cluster, db: &str) -> String {
+    let start = text.find("[database]").unwrap();
+    let end = text.find("[secrets]").unwrap();
+    let busy = text[start..end]
+        .lines()
+        .find_map(|l| l.strip_prefix("busy_timeout_ms = "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(5000);
+    format!("{}{}\n{}", &text[..start], cluster.database_toml(db, busy), &text[end..])
 }
 
 pub fn fast() -> RemoteOptions {

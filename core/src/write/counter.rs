@@ -147,7 +147,9 @@ impl WriteError {
 pub fn kind_of_code(code: &str) -> WriteErrorKind {
     use WriteErrorKind as K;
     match code {
-        "policy_unknown_counter" | "policy_municipality_not_allowed" | "policy_rate_limited" => K::PolicyRefused,
+        "policy_unknown_counter" | "policy_municipality_not_allowed" | "policy_rate_limited" | "rate_limited" => {
+            K::PolicyRefused
+        }
         "record_invalid" => K::RecordInvalid,
         "font_not_found"
         | "font_unreadable"

@@ -127,9 +127,9 @@ class TrustStore:
 class Authority:
     """A write authority for :meth:`Card.write_address`: the party that holds the
     terminal key and runs the write's secure channel end to end with the card, while
-    the counter only relays APDU bytes. In-process from a directory now
-    (:meth:`from_dir`); a remote authority will be another constructor of this class.
-    One write at a time (a second one waits).
+    the counter only relays APDU bytes: in process from a directory
+    (:meth:`from_dir`), or the ``zairyu-authority`` service over HTTPS with mutual TLS
+    (:meth:`remote`). One write at a time (a second one waits).
     """
 
     __slots__ = ("_native",)
@@ -153,9 +153,48 @@ class Authority:
         """
         return cls(_native.Authority.from_dir(os.fspath(directory), counter_id))
 
+    @classmethod
+    def remote(
+        cls,
+        urls: Union[str, Sequence[str]],
+        *,
+        client_cert: StrPath,
+        client_key: StrPath,
+        authority_ca: StrPath,
+    ) -> "Authority":
+        """The write authority service (``zairyu-authority serve``) at ``urls``
+        (``"https://HOST:PORT"``, or several for instances sharing one database), over
+        mutual TLS: this counter presents ``client_cert`` (PEM; its common name is the
+        counter identity the service's policy names, :attr:`counter_id`) with
+        ``client_key``, and trusts only ``authority_ca`` (PEM) for the service's
+        certificate, never the system's roots. Nothing is sent until a write.
+
+        A message whose connection fails or that is answered ``503`` is sent again,
+        unchanged, to the next URL in turn (the service answers a message it already
+        processed with its stored answer: a retry never makes it sign twice).
+        Connecting is bounded by 5 s, every read and write by 30 s.
+
+        A write that cannot reach the service raises :class:`AuthorityUnavailable`;
+        the service's refusals raise the same classes as an in-process authority's
+        (:class:`PolicyRefused` …), with the service's stable ``code``.
+
+        Raises:
+            AuthoritySetupError: a URL is not ``https://HOST:PORT``, a file cannot be
+                read or holds no certificate or key, the key does not fit the
+                certificate (``code``: ``remote_url_invalid``, ``remote_file_unreadable``,
+                ``remote_pem_invalid``, ``remote_tls_config``).
+        """
+        listed = [urls] if isinstance(urls, str) else [str(u) for u in urls]
+        return cls(
+            _native.Authority.remote(
+                listed, os.fspath(client_cert), os.fspath(client_key), os.fspath(authority_ca)
+            )
+        )
+
     @property
     def counter_id(self) -> str:
-        """The counter identity this authority serves."""
+        """The counter identity this authority serves (with :meth:`remote`: the client
+        certificate's common name)."""
         return self._native.counter_id
 
     def __repr__(self) -> str:

@@ -241,7 +241,11 @@ class WriteUnconfirmed(WriteError):
 class AuthoritySetupError(ZairyuError):
     """An authority directory or a test write PKI cannot be loaded or made
     (``authority_setup_failed``): a missing or malformed certificate, key or policy,
-    a key that is not the terminal's, a broken audit log."""
+    a key that is not the terminal's, a broken audit log. Or the link to a write
+    authority service cannot be set up (:meth:`zairyu.Authority.remote`): a URL that
+    is not ``https://HOST:PORT`` (``remote_url_invalid``), an unreadable file
+    (``remote_file_unreadable``), a malformed PEM file (``remote_pem_invalid``), a key
+    that does not fit the certificate (``remote_tls_config``)."""
 
 
 def _from_native(class_name: str, code: str, message: str, sw: Optional[int], details: Mapping[str, Any]) -> ZairyuError:
