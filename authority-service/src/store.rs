@@ -58,33 +58,13 @@ pub enum StoreError {
     AuditTail,
 }
 
-/// The SQLite migrations, in order: (version, SQL).
-pub const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(
+/// The SQLite migrations, in order: (version, SQL parts executed in order). The
+/// audit table is the library's ([`sqlite::SCHEMA`](zairyu_authority_core::audit::sqlite::SCHEMA)).
+pub const SQLITE_MIGRATIONS: &[(i64, &[&str])] = &[(
     1,
-    "
-CREATE TABLE IF NOT EXISTS audit_log (
-    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
-    seq                 INTEGER NOT NULL,
-    prev_hash           BLOB NOT NULL,
-    time_unix           INTEGER NOT NULL,
-    session             TEXT NOT NULL,
-    counter_id          TEXT NOT NULL,
-    operator_id         TEXT NOT NULL,
-    card_number_sha256  BLOB,
-    target              TEXT,
-    municipality_code   TEXT,
-    address             TEXT,
-    old_content_sha256  BLOB,
-    new_content_sha256  BLOB,
-    result              TEXT NOT NULL,
-    refusal_code        TEXT,
-    refusal_message     TEXT,
-    hash                BLOB NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
-BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
-BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    &[
+        zairyu_authority_core::audit::sqlite::SCHEMA,
+        "
 CREATE TABLE sessions (
     id                   TEXT PRIMARY KEY,
     counter_id           TEXT NOT NULL,
@@ -100,12 +80,13 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_counter_created ON sessions (counter_id, created_unix);
 CREATE INDEX sessions_state_expiry ON sessions (state, expires_unix);
 ",
+    ],
 )];
 
 /// The PostgreSQL migrations: the same versions and tables as [`SQLITE_MIGRATIONS`].
-pub const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(
+pub const POSTGRES_MIGRATIONS: &[(i64, &[&str])] = &[(
     1,
-    "
+    &["
 CREATE TABLE audit_log (
     id                  BIGSERIAL PRIMARY KEY,
     seq                 BIGINT NOT NULL,
@@ -148,15 +129,11 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_counter_created ON sessions (counter_id, created_unix);
 CREATE INDEX sessions_state_expiry ON sessions (state, expires_unix);
-",
+"],
 )];
 
 /// The newest schema version this service knows.
 pub const SCHEMA_VERSION: i64 = 1;
-
-const AUDIT_COLUMNS: &str = "seq, prev_hash, time_unix, session, counter_id, operator_id, card_number_sha256, target, \
-                       municipality_code, address, old_content_sha256, new_content_sha256, result, refusal_code, \
-                       refusal_message, hash";
 
 const SESSION_COLUMNS: &str =
     "id, counter_id, request_id, created_unix, expires_unix, state, next_seq, last_request_sha256, sealed";
@@ -237,14 +214,10 @@ fn u(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-fn b32(v: Vec<u8>) -> Option<[u8; 32]> {
-    v.try_into().ok()
-}
-
 fn opt_b32(v: Option<Vec<u8>>) -> Option<Option<[u8; 32]>> {
     match v {
         None => Some(None),
-        Some(v) => b32(v).map(Some),
+        Some(v) => v.try_into().ok().map(Some),
     }
 }
 

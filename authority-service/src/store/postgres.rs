@@ -22,13 +22,17 @@
 //! `lock_timeout` bounds waits for locks, `statement_timeout` any statement.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
-use zairyu_authority_core::audit::{AuditEntry, AuditHead, AuditRecord, AuditResult, BreakKind, chain_entry};
+use zairyu_authority_core::audit::row::head_of;
+use zairyu_authority_core::audit::{
+    AUDIT_COLUMNS, AuditEntry, AuditHead, AuditRecord, AuditRow, BreakKind, chain_entry,
+};
 
-use super::{Advance, POSTGRES_MIGRATIONS, SessionRow, SessionState, StoreError, b32, i, now, opt_b32, u};
+use super::{Advance, POSTGRES_MIGRATIONS, SessionRow, SessionState, StoreError, i, now, opt_b32, u};
 use crate::config::PostgresConfig;
 
 /// The advisory lock (one 64-bit key) held while migrating: `"zairyu"` ‖ 0x0001.
@@ -36,14 +40,6 @@ pub const MIGRATION_LOCK: i64 = 0x7a61_6972_7975_0001;
 
 /// The advisory lock held while appending to `audit_log`: `"zairyu"` ‖ 0x0002.
 pub const AUDIT_APPEND_LOCK: i64 = 0x7a61_6972_7975_0002;
-
-macro_rules! audit_columns {
-    () => {
-        "seq, prev_hash, time_unix, session, counter_id, operator_id, card_number_sha256, target, \
-         municipality_code, address, old_content_sha256, new_content_sha256, result, refusal_code, \
-         refusal_message, hash"
-    };
-}
 
 macro_rules! session_columns {
     () => {
@@ -67,12 +63,12 @@ const SQL_UPDATE_SESSION: &str =
     "UPDATE sessions SET state = $1, next_seq = $2, last_request_sha256 = $3, sealed = $4 WHERE id = $5";
 const SQL_AUDIT_LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
 const SQL_AUDIT_LAST: &str = "SELECT seq, hash FROM audit_log ORDER BY id DESC LIMIT 1";
-const SQL_AUDIT_INSERT: &str = concat!(
-    "INSERT INTO audit_log (",
-    audit_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-);
-const SQL_AUDIT_ALL: &str = concat!("SELECT ", audit_columns!(), " FROM audit_log ORDER BY id");
+static SQL_AUDIT_INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    )
+});
+static SQL_AUDIT_ALL: LazyLock<String> = LazyLock::new(|| format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id"));
 
 fn db(e: postgres::Error) -> StoreError {
     let detail = match e.as_db_error() {
@@ -274,11 +270,13 @@ impl PostgresStore {
             if current > known {
                 return Err(StoreError::SchemaTooNew { found: current, known });
             }
-            for &(version, sql) in POSTGRES_MIGRATIONS {
+            for &(version, parts) in POSTGRES_MIGRATIONS {
                 if current >= version {
                     continue;
                 }
-                c.client.batch_execute(sql).map_err(db)?;
+                for sql in parts {
+                    c.client.batch_execute(sql).map_err(db)?;
+                }
                 c.client
                     .execute(
                         "INSERT INTO schema_migrations (version, applied_unix) VALUES ($1, $2)",
@@ -388,7 +386,7 @@ impl PostgresStore {
 
     /// Every audit entry in row order; an unreadable row is `Err(Altered)`.
     pub fn audit_entries(&mut self) -> Result<Vec<Result<AuditEntry, BreakKind>>, StoreError> {
-        let rows = self.read(|c| c.query(SQL_AUDIT_ALL, &[]))?;
+        let rows = self.read(|c| c.query(&SQL_AUDIT_ALL, &[]))?;
         Ok(rows.iter().map(|r| entry_of(r).ok_or(BreakKind::Altered)).collect())
     }
 }
@@ -408,24 +406,25 @@ fn session_of(r: &Row) -> Option<SessionRow> {
 }
 
 fn entry_of(r: &Row) -> Option<AuditEntry> {
-    Some(AuditEntry {
-        seq: u64::try_from(r.try_get::<_, i64>(0).ok()?).ok()?,
-        prev_hash: b32(r.try_get(1).ok()?)?,
-        record: AuditRecord {
-            time_unix: u64::try_from(r.try_get::<_, i64>(2).ok()?).ok()?,
-            session: r.try_get(3).ok()?,
-            counter_id: r.try_get(4).ok()?,
-            operator_id: r.try_get(5).ok()?,
-            card_number_sha256: opt_b32(r.try_get(6).ok()?)?,
-            target: r.try_get(7).ok()?,
-            municipality_code: r.try_get(8).ok()?,
-            address: r.try_get(9).ok()?,
-            old_content_sha256: opt_b32(r.try_get(10).ok()?)?,
-            new_content_sha256: opt_b32(r.try_get(11).ok()?)?,
-            result: AuditResult::from_parts(r.try_get(12).ok()?, r.try_get(13).ok()?, r.try_get(14).ok()?)?,
-        },
-        hash: b32(r.try_get(15).ok()?)?,
-    })
+    AuditRow {
+        seq: r.try_get(0).ok()?,
+        prev_hash: r.try_get(1).ok()?,
+        time_unix: r.try_get(2).ok()?,
+        session: r.try_get(3).ok()?,
+        counter_id: r.try_get(4).ok()?,
+        operator_id: r.try_get(5).ok()?,
+        card_number_sha256: r.try_get(6).ok()?,
+        target: r.try_get(7).ok()?,
+        municipality_code: r.try_get(8).ok()?,
+        address: r.try_get(9).ok()?,
+        old_content_sha256: r.try_get(10).ok()?,
+        new_content_sha256: r.try_get(11).ok()?,
+        result: r.try_get(12).ok()?,
+        refusal_code: r.try_get(13).ok()?,
+        refusal_message: r.try_get(14).ok()?,
+        hash: r.try_get(15).ok()?,
+    }
+    .entry()
 }
 
 /// Appends `record` after the last row, inside the caller's transaction, holding
@@ -435,32 +434,32 @@ fn append(c: &mut Conn, record: &AuditRecord) -> Result<AuditHead, StoreError> {
     let last = c.query_opt(SQL_AUDIT_LAST, &[]).map_err(db)?;
     let head = match last {
         None => AuditHead::EMPTY,
-        Some(r) => AuditHead {
-            seq: r.try_get::<_, i64>(0).ok().and_then(|s| u64::try_from(s).ok()).ok_or(StoreError::AuditTail)?,
-            hash: r.try_get::<_, Vec<u8>>(1).ok().and_then(b32).ok_or(StoreError::AuditTail)?,
+        Some(r) => match (r.try_get(0), r.try_get(1)) {
+            (Ok(seq), Ok(hash)) => head_of(seq, hash).ok_or(StoreError::AuditTail)?,
+            _ => return Err(StoreError::AuditTail),
         },
     };
     let e = chain_entry(&head, record);
-    let r = &e.record;
+    let r = AuditRow::of(&e).map_err(|e| StoreError::Unavailable(e.to_string()))?;
     c.execute(
-        SQL_AUDIT_INSERT,
+        &SQL_AUDIT_INSERT,
         &[
-            &i(e.seq),
-            &&e.prev_hash[..],
-            &i(r.time_unix),
+            &r.seq,
+            &r.prev_hash,
+            &r.time_unix,
             &r.session,
             &r.counter_id,
             &r.operator_id,
-            &r.card_number_sha256.as_ref().map(|h| &h[..]),
+            &r.card_number_sha256,
             &r.target,
             &r.municipality_code,
             &r.address,
-            &r.old_content_sha256.as_ref().map(|h| &h[..]),
-            &r.new_content_sha256.as_ref().map(|h| &h[..]),
-            &r.result.name(),
-            &r.result.code(),
-            &r.result.message(),
-            &&e.hash[..],
+            &r.old_content_sha256,
+            &r.new_content_sha256,
+            &r.result,
+            &r.refusal_code,
+            &r.refusal_message,
+            &r.hash,
         ],
     )
     .map_err(db)?;

@@ -7,12 +7,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use zairyu_authority_core::audit::{AuditEntry, AuditHead, AuditRecord, AuditResult, BreakKind, chain_entry};
+use zairyu_authority_core::audit::sqlite::{AppendError, append_in, load};
+use zairyu_authority_core::audit::{AuditEntry, AuditHead, AuditRecord, BreakKind};
 
-use super::{
-    AUDIT_COLUMNS as COLUMNS, Advance, SESSION_COLUMNS, SQLITE_MIGRATIONS, SessionRow, SessionState, StoreError, b32,
-    i, now, opt_b32, u,
-};
+use super::{Advance, SESSION_COLUMNS, SQLITE_MIGRATIONS, SessionRow, SessionState, StoreError, i, now, opt_b32, u};
 
 fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -71,7 +69,7 @@ impl SqliteStore {
             )
             .map_err(db)?;
         let known = SQLITE_MIGRATIONS.last().map_or(0, |m| m.0);
-        for &(version, sql) in SQLITE_MIGRATIONS {
+        for &(version, parts) in SQLITE_MIGRATIONS {
             let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
             let current: i64 = tx
                 .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
@@ -82,7 +80,9 @@ impl SqliteStore {
             if current >= version {
                 continue;
             }
-            tx.execute_batch(sql).map_err(db)?;
+            for sql in parts {
+                tx.execute_batch(sql).map_err(db)?;
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_unix) VALUES (?1, ?2)",
                 params![version, i(now())],
@@ -238,13 +238,7 @@ impl SqliteStore {
 
     /// Every audit entry in row order; an unreadable row is `Err(Altered)`.
     pub fn audit_entries(&self) -> Result<Vec<Result<AuditEntry, BreakKind>>, StoreError> {
-        let mut st = self.conn.prepare(&format!("SELECT {COLUMNS} FROM audit_log ORDER BY id")).map_err(db)?;
-        let rows = st.query_map([], |r| Ok(entry_of(r))).map_err(db)?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(r.ok().flatten().ok_or(BreakKind::Altered));
-        }
-        Ok(out)
+        load(&self.conn).map_err(db)
     }
 
     /// The connection (tests, tools).
@@ -253,65 +247,12 @@ impl SqliteStore {
     }
 }
 
-fn entry_of(r: &rusqlite::Row<'_>) -> Option<AuditEntry> {
-    Some(AuditEntry {
-        seq: u64::try_from(r.get::<_, i64>(0).ok()?).ok()?,
-        prev_hash: b32(r.get(1).ok()?)?,
-        record: AuditRecord {
-            time_unix: u64::try_from(r.get::<_, i64>(2).ok()?).ok()?,
-            session: r.get(3).ok()?,
-            counter_id: r.get(4).ok()?,
-            operator_id: r.get(5).ok()?,
-            card_number_sha256: opt_b32(r.get(6).ok()?)?,
-            target: r.get(7).ok()?,
-            municipality_code: r.get(8).ok()?,
-            address: r.get(9).ok()?,
-            old_content_sha256: opt_b32(r.get(10).ok()?)?,
-            new_content_sha256: opt_b32(r.get(11).ok()?)?,
-            result: AuditResult::from_parts(&r.get::<_, String>(12).ok()?, r.get(13).ok()?, r.get(14).ok()?)?,
-        },
-        hash: b32(r.get(15).ok()?)?,
-    })
-}
-
 /// Appends `record` after the last row, inside the caller's transaction.
 fn append(tx: &rusqlite::Transaction<'_>, record: &AuditRecord) -> Result<AuditHead, StoreError> {
-    let last: Option<(i64, Vec<u8>)> = tx
-        .query_row("SELECT seq, hash FROM audit_log ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()
-        .map_err(db)?;
-    let head = match last {
-        None => AuditHead::EMPTY,
-        Some((seq, hash)) => AuditHead {
-            seq: u64::try_from(seq).map_err(|_| StoreError::AuditTail)?,
-            hash: b32(hash).ok_or(StoreError::AuditTail)?,
-        },
-    };
-    let e = chain_entry(&head, record);
-    let r = &e.record;
-    tx.execute(
-        &format!(
-            "INSERT INTO audit_log ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
-        ),
-        params![
-            i(e.seq),
-            &e.prev_hash[..],
-            i(r.time_unix),
-            r.session,
-            r.counter_id,
-            r.operator_id,
-            r.card_number_sha256.as_ref().map(|h| &h[..]),
-            r.target,
-            r.municipality_code,
-            r.address,
-            r.old_content_sha256.as_ref().map(|h| &h[..]),
-            r.new_content_sha256.as_ref().map(|h| &h[..]),
-            r.result.name(),
-            r.result.code(),
-            r.result.message(),
-            &e.hash[..],
-        ],
-    )
-    .map_err(db)?;
-    Ok(AuditHead { seq: e.seq, hash: e.hash })
+    match append_in(tx, record) {
+        Ok(e) => Ok(AuditHead { seq: e.seq, hash: e.hash }),
+        Err(AppendError::Database(e)) => Err(db(e)),
+        Err(AppendError::Tail(_)) => Err(StoreError::AuditTail),
+        Err(AppendError::Range(e)) => Err(StoreError::Unavailable(e.to_string())),
+    }
 }

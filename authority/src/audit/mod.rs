@@ -23,9 +23,11 @@
 //! also detects records cut off the end.
 
 mod jsonl;
-mod sqlite;
+pub mod row;
+pub mod sqlite;
 
 pub use jsonl::JsonlAuditLog;
+pub use row::{AUDIT_COLUMNS, AuditRow};
 pub use sqlite::SqliteAuditLog;
 
 use sha2::{Digest, Sha256};

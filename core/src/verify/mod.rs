@@ -385,7 +385,7 @@ pub(crate) fn evaluate_chain(v: &mut Verification, cert: Option<&CardCertificate
     let now = v.verified_at_unix;
     v.certificate_subject = Some(cert.subject());
     v.certificate_valid_now = Some(cert.x509().valid_at(now));
-    let mut verifying = trust.anchors().iter().filter(|a| cert.x509().is_signed_by(a.key()));
+    let mut verifying = trust.anchors().iter().filter(|a| trust.signed_by(cert.x509(), a));
     let first = verifying.next();
     let chosen = match first {
         Some(a) if a.profile() == AnchorProfile::Production => Some(a),

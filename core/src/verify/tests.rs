@@ -825,3 +825,40 @@ fn malformed_certificates_are_invalid_with_their_reason_code() {
         );
     }
 }
+
+/// The trust store remembers chain results per certificate bytes: a certificate
+/// with one changed byte checked after the genuine one (and the genuine one after
+/// it) is still judged on its own bytes.
+#[test]
+fn remembered_chain_results_follow_every_byte_of_the_certificate() {
+    let trust = gen1_trust();
+    let dc = sign_bare(GEN1_SIGNER_KEY, &digest(&front(), &face()));
+    let mut forged = GEN1_SIGNER.to_vec();
+    *forged.last_mut().unwrap() ^= 0x01; // the last byte of the issuer's signature
+    let genuine = gen1_cert();
+    let forged = CardCertificate::parse("DF3/EF01 DB", &forged).unwrap();
+    for (cert, chain) in [
+        (&genuine, ChainStatus::Verified),
+        (&forged, ChainStatus::NoMatchingAnchor),
+        (&genuine, ChainStatus::Verified),
+        (&forged, ChainStatus::NoMatchingAnchor),
+    ] {
+        for store in [&trust, &trust.clone()] {
+            let v = verify_gen1(&front(), &face(), Some(&dc), Some(cert), store, NOW);
+            assert_eq!(v.chain, chain);
+            assert_eq!(v.verdict() == Verdict::Test, chain == ChainStatus::Verified);
+        }
+    }
+
+    let trust = gen2_trust();
+    let mut forged = GEN2_SIGNER.to_vec();
+    let at = forged.len() - 10; // inside the issuer's ECDSA signature
+    forged[at] ^= 0x40;
+    let forged = CardCertificate::parse("DF3/EF01 DD", &forged).unwrap();
+    let cert = gen2_cert();
+    for (c, verified) in [(&cert, true), (&forged, false), (&cert, true), (&forged, false)] {
+        let mut v = Verification::pending(NOW);
+        evaluate_chain(&mut v, Some(c), &trust);
+        assert_eq!(v.chain == ChainStatus::Verified, verified);
+    }
+}

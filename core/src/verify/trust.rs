@@ -223,6 +223,38 @@ impl TrustAnchor {
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {
     anchors: Vec<TrustAnchor>,
+    signed_by: SignedByCache,
+}
+
+/// How many (certificate, anchor) results [`SignedByCache`] keeps before it starts
+/// over: cards share a few hundred signer certificates, so this holds them all.
+const SIGNED_BY_CACHE_MAX: usize = 4096;
+
+/// Remembered answers to "does this anchor's key verify this certificate's
+/// signature", keyed by SHA-256 of the certificate exactly as stored and the
+/// anchor's fingerprint. The answer is a pure function of those bytes (the
+/// signature, its algorithm and the TBSCertificate all come from the stored bytes,
+/// the key from the anchor's), so a hit answers exactly what verifying again would;
+/// a changed byte anywhere in the certificate is another key. Re-verifying stored
+/// reads (`verify-evidence`) checks the same few signer certificates over and over,
+/// and this saves one RSA or P-384 verification per card. A clone starts empty.
+#[derive(Default)]
+struct SignedByCache(std::sync::Mutex<std::collections::HashMap<CertAnchor, bool>>);
+
+/// SHA-256 of a certificate as stored, and an anchor's fingerprint.
+type CertAnchor = ([u8; 32], [u8; 32]);
+
+impl Clone for SignedByCache {
+    fn clone(&self) -> Self {
+        SignedByCache::default()
+    }
+}
+
+impl std::fmt::Debug for SignedByCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map_or(0, |m| m.len());
+        f.debug_struct("SignedByCache").field("entries", &n).finish()
+    }
 }
 
 /// File extensions [`TrustStore::load_production_dir`] and
@@ -238,6 +270,25 @@ impl TrustStore {
     /// Every anchor, in the order added.
     pub fn anchors(&self) -> &[TrustAnchor] {
         &self.anchors
+    }
+
+    /// Whether `anchor`'s key verifies `cert`'s signature, remembered per
+    /// (certificate bytes, anchor) in [`SignedByCache`].
+    pub(crate) fn signed_by(&self, cert: &X509, anchor: &TrustAnchor) -> bool {
+        let key = (<[u8; 32]>::from(Sha256::digest(cert.der())), *anchor.fingerprint());
+        // A poisoned lock (a panic elsewhere while holding it) only costs the cache.
+        let cached = self.signed_by.0.lock().ok().and_then(|m| m.get(&key).copied());
+        if let Some(hit) = cached {
+            return hit;
+        }
+        let answer = cert.is_signed_by(anchor.key());
+        if let Ok(mut m) = self.signed_by.0.lock() {
+            if m.len() >= SIGNED_BY_CACHE_MAX {
+                m.clear();
+            }
+            m.insert(key, answer);
+        }
+        answer
     }
 
     /// Loads production roots from `dir` (notes §6, §5.4).
