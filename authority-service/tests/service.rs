@@ -98,12 +98,12 @@ fn mutual_tls_refuses_unknown_expired_and_missing_client_certificates(b: Backend
     // A certificate from another CA with a policy-listed name.
     let wrong_ca = other_ca().counter("counter-1", now() - 3600, now() + 3600).unwrap();
     let e = open(&mut d.link_with(&wrong_ca, &[a.url()])).unwrap_err();
-    assert!(matches!(&e, LinkError::Unavailable(m) if m.contains("receive") || m.contains("send")), "{e:?}");
+    assert_certificate_refused(&e);
     // An expired certificate from the right CA.
     let right = right_ca(&d);
     let expired = right.counter("counter-1", now() - 7200, now() - 3600).unwrap();
     let e = open(&mut d.link_with(&expired, &[a.url()])).unwrap_err();
-    assert!(matches!(e, LinkError::Unavailable(_)), "{e:?}");
+    assert_certificate_refused(&e);
     // The same CA, valid: accepted (control).
     let valid = right.counter("counter-1", now() - 3600, now() + 3600).unwrap();
     assert!(open(&mut d.link_with(&valid, &[a.url()])).is_ok());
@@ -148,10 +148,27 @@ fn revoked_client_certificates_are_refused_at_the_handshake(b: Backend) {
         })
     };
     let e = open(&mut d.link_with(&revoked, &[a.url()])).unwrap_err();
-    assert!(matches!(e, LinkError::Unavailable(_)), "{e:?}");
+    assert_certificate_refused(&e);
+    // Listed after a dead endpoint, the refusal is still the answer (not "unavailable").
+    let e = open(&mut d.link_with(&revoked, &[dead_url(), a.url()])).unwrap_err();
+    assert_certificate_refused(&e);
     assert!(open(&mut d.link_with(&good, &[a.url()])).is_ok(), "a certificate the CRL does not list is accepted");
     assert_eq!(a.service().requests_served(), 1, "the revoked counter never reached the service");
     assert_eq!(results(&d.audit()), ["opened"]);
+}
+
+/// The service refused the counter's certificate in the handshake: a typed refusal
+/// (exit 20 at the CLI), not an unreachable authority, which a retry might mend.
+fn assert_certificate_refused(e: &LinkError) {
+    match e {
+        LinkError::RemoteRefused { code, message } => {
+            assert_eq!(code, zairyu_authority_core::remote::CLIENT_CERTIFICATE_REFUSED);
+            assert!(message.contains("alert"), "{message}");
+        }
+        other => panic!("expected the certificate refusal, got {other:?}"),
+    }
+    let kind = zairyu::write::counter::kind_of_code(zairyu_authority_core::remote::CLIENT_CERTIFICATE_REFUSED);
+    assert_eq!(kind, zairyu::write::counter::WriteErrorKind::AuthorityRefused);
 }
 
 /// The test CA of the deployment, rebuilt from its files.

@@ -47,6 +47,60 @@ use crate::wire::{
 /// 6 KB of hex; this leaves room).
 pub const MAX_REPLY: usize = 1 << 20;
 
+/// The code of a link whose client certificate the authority refused in the TLS
+/// handshake (unknown CA, expired, revoked, or none): a refusal, not an unreachable
+/// authority (`zairyu write-address` exits 20, not 23).
+pub const CLIENT_CERTIFICATE_REFUSED: &str = "client_certificate_refused";
+
+/// Why one attempt failed.
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    /// The server answered the handshake with an alert about our certificate.
+    certificate_refused: bool,
+}
+
+impl Failure {
+    fn other(message: &str) -> Self {
+        Failure { message: message.to_owned(), certificate_refused: false }
+    }
+
+    /// A failure of the TLS stream in `step`; rustls reports an alert the server
+    /// sent as the stream's inner error.
+    fn io(step: &str, e: &std::io::Error) -> Self {
+        use rustls::AlertDescription as A;
+        let alert = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()).and_then(|t| match t {
+            rustls::Error::AlertReceived(a) => Some(*a),
+            _ => None,
+        });
+        let certificate_refused = matches!(
+            alert,
+            Some(
+                A::BadCertificate
+                    | A::UnsupportedCertificate
+                    | A::CertificateRevoked
+                    | A::CertificateExpired
+                    | A::CertificateUnknown
+                    | A::UnknownCA
+                    | A::AccessDenied
+                    | A::CertificateRequired
+                    // rustls's answer to a certificate whose issuer's name matches the
+                    // service's CA but whose signature does not verify under its key
+                    // (another deployment's CA of the same name); also a broken
+                    // Finished, which only a corrupted or tampered handshake makes.
+                    | A::DecryptError
+            )
+        );
+        Failure { message: format!("{step}: {e}"), certificate_refused }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure { message, certificate_refused: false }
+    }
+}
+
 /// Why the link cannot be set up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -244,7 +298,7 @@ impl RemoteAuthority {
     }
 
     /// One attempt: connect, TLS, send, read the whole answer.
-    fn attempt(&self, ep: &Endpoint, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
+    fn attempt(&self, ep: &Endpoint, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>), Failure> {
         let addrs = (ep.host.as_str(), ep.port).to_socket_addrs().map_err(|e| format!("resolve {}: {e}", ep.host))?;
         let mut last = format!("{}: no address", ep.host);
         let mut tcp = None;
@@ -273,8 +327,8 @@ impl RemoteAuthority {
         );
         let mut req = head.into_bytes();
         req.extend_from_slice(body);
-        tls.write_all(&req).map_err(|e| format!("send: {e}"))?;
-        tls.flush().map_err(|e| format!("send: {e}"))?;
+        tls.write_all(&req).map_err(|e| Failure::io("send", &e))?;
+        tls.flush().map_err(|e| Failure::io("send", &e))?;
         let mut raw = Vec::new();
         let mut buf = [0u8; 8192];
         loop {
@@ -283,7 +337,7 @@ impl RemoteAuthority {
                 Ok(n) => {
                     raw.extend_from_slice(&buf[..n]);
                     if raw.len() > MAX_REPLY {
-                        return Err("answer too large".into());
+                        return Err(Failure::other("answer too large"));
                     }
                     if let Some(done) = complete(&raw) {
                         raw.truncate(done);
@@ -292,21 +346,35 @@ impl RemoteAuthority {
                 }
                 // A peer that closes without close_notify after a complete answer.
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && complete(&raw).is_some() => break,
-                Err(e) => return Err(format!("receive: {e}")),
+                Err(e) => return Err(Failure::io("receive", &e)),
             }
         }
-        parse_response(&raw).ok_or_else(|| "malformed HTTP answer".to_owned())
+        parse_response(&raw).ok_or_else(|| Failure::other("malformed HTTP answer"))
     }
 
     /// Sends `body` to `path`, retrying the same bytes on connection failures and
     /// `503`s, endpoint after endpoint.
+    ///
+    /// An endpoint that refuses this counter's certificate in the handshake is not
+    /// asked again; when no endpoint answered and one of them refused the
+    /// certificate, the failure is that refusal ([`CLIENT_CERTIFICATE_REFUSED`]),
+    /// not an unreachable authority: retrying later will not help.
     fn post(&mut self, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>), LinkError> {
         let mut errors = Vec::new();
+        let mut refused: Vec<usize> = Vec::new();
         for attempt in 0..=self.options.retries {
             if attempt > 0 {
                 std::thread::sleep(self.options.retry_pause);
             }
-            let ep = &self.endpoints[self.current % self.endpoints.len()];
+            let at = self.current % self.endpoints.len();
+            if refused.len() == self.endpoints.len() {
+                break;
+            }
+            if refused.contains(&at) {
+                self.current = (self.current + 1) % self.endpoints.len();
+                continue;
+            }
+            let ep = &self.endpoints[at];
             match self.attempt(ep, path, body) {
                 Ok((503, b)) => errors.push(format!("{}:{}: 503 {}", ep.host, ep.port, error_code(&b))),
                 Ok(r) => {
@@ -315,10 +383,21 @@ impl RemoteAuthority {
                     }
                     return Ok(r);
                 }
-                Err(e) => errors.push(format!("{}:{}: {e}", ep.host, ep.port)),
+                Err(e) => {
+                    if e.certificate_refused {
+                        refused.push(at);
+                    }
+                    errors.push(format!("{}:{}: {}", ep.host, ep.port, e.message));
+                }
             }
             log::debug!("authority link: attempt {} failed: {}", attempt + 1, errors.last().map_or("", |s| s));
             self.current = (self.current + 1) % self.endpoints.len();
+        }
+        if !refused.is_empty() {
+            return Err(LinkError::RemoteRefused {
+                code: CLIENT_CERTIFICATE_REFUSED.into(),
+                message: format!("the authority refused this counter's certificate: {}", errors.join("; ")),
+            });
         }
         Err(LinkError::Unavailable(errors.join("; ")))
     }

@@ -817,6 +817,20 @@ fn a_first_generation_address_written_through_pcscd_and_the_https_service() {
     assert!(err.contains("error [authority_unavailable]"), "{err}");
     assert_eq!(read_gen1_address()["address"]["text"], NEW_RECORD[2]);
 
+    // A client certificate of another deployment's CA: the service refuses it in the
+    // handshake, which is a refusal (exit 20), not an unreachable authority, even
+    // with a dead endpoint listed first; nothing written.
+    let other = authority::Deployment::init("cli-service-other-ca", &["counter-1"]);
+    let mut foreign = other.client_args("counter-1");
+    foreign[5] = s.deployment.0.join("tls/ca.pem").to_str().unwrap().to_owned();
+    let mut args = args[..args.len() - wrong_ca.len()].to_vec();
+    args.extend(["--authority", dead.as_str()]);
+    args.extend(foreign.iter().map(String::as_str));
+    let (exit, _, err) = zairyu(&args);
+    assert_eq!(exit, 20, "{err}");
+    assert!(err.contains("error [client_certificate_refused]"), "{err}");
+    assert_eq!(read_gen1_address()["address"]["text"], NEW_RECORD[2]);
+
     // Several --authority URLs: a dead first endpoint, the message goes to the next.
     let v = s.written(&[dead.as_str(), url.as_str()], tokyo_only);
     assert_eq!(read_gen1_address()["address"]["text"], tokyo_only[2]);

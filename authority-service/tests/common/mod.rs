@@ -325,3 +325,9 @@ pub fn now() -> u64 {
 pub fn other_ca() -> TlsCa {
     TlsCa::new("another CA").unwrap()
 }
+
+/// A loopback URL where nothing listens (a port the kernel gave and took back).
+pub fn dead_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    format!("https://127.0.0.1:{port}")
+}
