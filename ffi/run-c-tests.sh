@@ -10,7 +10,8 @@
 # test-hooks; kept apart in target/c-tests/test-build, never a release artefact) and
 # runs the same C tests against it, with AddressSanitizer, built with
 # -DZAIRYU_TEST_HOOKS -DZAIRYU_TEST_PRODUCTION_ROOT: the production verdict from the
-# simulator's synthetic production roots, and the panic boundary. read_card built on
+# simulator's synthetic production roots, the panic boundary and a malformed chip image
+# (zairyu_test_read_result_with_image). read_card built on
 # it exits 0 for a synthetic-production card; on the release library it exits 7
 # (the synthetic roots are not pinned there).
 #
@@ -78,6 +79,11 @@ gcc "${CFLAGS[@]}" "${TEST_DEFS[@]}" ffi/tests/test_api.c "${STATIC[@]}" -o "$ou
 for ex in read_card counter_loop; do
   gcc "${CFLAGS[@]}" "examples/c/$ex.c" "${STATIC[@]}" -o "$out/$ex"
 done
+# The README's evidence example (the C block after <!-- c-evidence-example -->), as it is.
+awk '/<!-- c-evidence-example -->/ {f = 1; next} f && /^```c$/ {on = 1; next} on && /^```$/ {exit} on' \
+  README.md > "$out/readme_evidence.c"
+[ -s "$out/readme_evidence.c" ] || { echo "README has no C block after <!-- c-evidence-example -->" >&2; exit 1; }
+gcc "${CFLAGS[@]}" "${ASAN[@]}" "$out/readme_evidence.c" "${STATIC[@]}" -o "$out/readme_evidence_asan"
 TEST_STATIC=("$test_lib/libzairyu.a" -lpcsclite -lpthread -ldl -lm)
 gcc "${CFLAGS[@]}" "${ASAN[@]}" "${TEST_DEFS[@]}" -DZAIRYU_TEST_HOOKS -DZAIRYU_TEST_PRODUCTION_ROOT \
   ffi/tests/test_api.c "${TEST_STATIC[@]}" -o "$out/test_api_test_build_asan"
@@ -178,6 +184,8 @@ memcheck() { # log file, command...: Valgrind's summary is printed, its verdict 
 check "test_api (Valgrind memcheck)" memcheck "$out/valgrind-test_api.log" "$out/test_api"
 
 step "examples"
+check "README evidence example (ASan): exit 0, the CSV header and one row" \
+  expect_output 0 '^1,05,' env ASAN_OPTIONS=detect_leaks=1 "$out/readme_evidence_asan"
 # read_card exits as the CLI: 0 only for a genuine (production) card, 12 for one
 # valid under a test anchor (every simulated card of the test PKI).
 shared_read() { LD_LIBRARY_PATH="$lib" expect_output 12 "anchor profile +test" "$out/read_card_shared" AB12345678CD; }

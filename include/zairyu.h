@@ -13,7 +13,7 @@
  *    (ZAIRYU_RESULT_OK); any other value is a failure. Codes are numbered in
  *    category blocks (1xx input, 2xx transport, 3xx card status, 4xx card number
  *    and authentication, 5xx secure messaging, 6xx parse, 7xx trust store, 8xx
- *    unsupported card, 9xx internal, 10xx address write). zairyu_result_name()
+ *    unsupported card, 9xx internal, 10xx address write, 11xx evidence). zairyu_result_name()
  *    gives a code's stable snake_case name (the core's error code name: the CLI
  *    and Python use the same words; zairyu_error_code_count() and
  *    zairyu_error_code_at() list the codes that mirror a core error); zairyu_result_message() renders its description
@@ -21,7 +21,8 @@
  *    thread's last failure.
  *    No message ever contains a card number, key or card data.
  * 3. Handles. zairyu_trust_store, zairyu_card, zairyu_read_result,
- *    zairyu_reader_list, zairyu_authority and zairyu_write_receipt are opaque. Each is made by a function that writes it to
+ *    zairyu_reader_list, zairyu_authority, zairyu_write_receipt and
+ *    zairyu_evidence_verdict are opaque. Each is made by a function that writes it to
  *    an out-parameter, and freed by its _free function; _free accepts NULL. A
  *    handle must not be used after it is freed, nor freed twice.
  *    zairyu_card_free returns a result: a card that is in a call (another
@@ -59,6 +60,13 @@
  *    and the chain one by one). Only ZAIRYU_VERDICT_PRODUCTION (signature VALID,
  *    chain VERIFIED to a PRODUCTION anchor; zairyu_read_result_is_production_valid)
  *    means a genuine card in the Ministry's production PKI.
+ * 10. No C run-time objects cross the boundary. No function takes or returns a
+ *    FILE*, memory the caller must release with free() (or that the library
+ *    releases with the caller's allocator), or reports through errno: data is
+ *    copied into caller buffers (the buffer rule), handles are released only by
+ *    their own zairyu_*_free function, and errors are result codes and
+ *    zairyu_last_error_message(). So a zairyu.dll built with one C run-time (e.g.
+ *    mingw-w64) is usable from programs built with another (e.g. MSVC).
  *
  * ABI STABILITY
  *
@@ -139,6 +147,24 @@
 // largest response APDU (65,536 data bytes and the status word).
 #define ZAIRYU_MAX_RESPONSE 65538
 
+// Evidence flag: the full card number goes into the evidence (`card_number_full`,
+// and the files exactly as read). Needs `card_number`.
+#define ZAIRYU_EVIDENCE_INCLUDE_CARD_NUMBER 1
+
+// Evidence flag: the evidence is made at `created_at_unix` instead of now.
+#define ZAIRYU_EVIDENCE_CREATED_AT 2
+
+// Export flag: start the CSV with a UTF-8 byte order mark (for spreadsheet
+// programs). CSV only.
+#define ZAIRYU_EXPORT_BOM 1
+
+// Export flag: fill the `*_era` columns with the Japanese era (`令和元年5月1日`).
+#define ZAIRYU_EXPORT_JAPANESE_ERA 2
+
+// Export flag: the full card number, where the evidence holds it (made with
+// `ZAIRYU_EVIDENCE_INCLUDE_CARD_NUMBER`); other rows keep it redacted.
+#define ZAIRYU_EXPORT_INCLUDE_CARD_NUMBER 4
+
 // JSON flag: indented output (as `zairyu read --json` prints it).
 #define ZAIRYU_JSON_PRETTY 1
 
@@ -163,6 +189,7 @@
 // | 8xx | card type not supported |
 // | 9xx | internal |
 // | 10xx | address write (AWP v1): the authority, its policy, the record, the card's write |
+// | 11xx | evidence: chip images as PNG, evidence files, station keys, export |
 //
 // The snake_case name of each code (`zairyu_result_name`) is the core error's
 // stable code name where one exists (`wrong_card_number`, `transport_card_removed`
@@ -305,12 +332,61 @@ enum zairyu_result
   // that is not https://HOST:PORT, an unreadable or malformed PEM file, a client
   // key that does not fit its certificate.
   ZAIRYU_RESULT_AUTHORITY_SETUP_FAILED = 1009,
+  // A chip image does not decode (`zairyu_read_result_image_png`): a malformed
+  // TIFF or JPEG 2000 file, or one its decoder gave up on. The last-error detail
+  // starts with the evidence crate's image error code (`malformed`,
+  // `decoder_panic`). A card may be forged: this is card data, not a library bug,
+  // and every other getter of the result keeps working.
+  ZAIRYU_RESULT_IMAGE_MALFORMED = 1100,
+  // A chip image is neither TIFF nor JPEG 2000 (JP2 or codestream).
+  ZAIRYU_RESULT_IMAGE_UNKNOWN_FORMAT = 1101,
+  // A chip image is well formed but of a kind not converted (a colour space, bit
+  // depth or TIFF compression other than the chip's).
+  ZAIRYU_RESULT_IMAGE_UNSUPPORTED = 1102,
+  // A chip image's header claims no pixels, or more than 16 Mi pixels; refused
+  // before any pixel buffer is allocated.
+  ZAIRYU_RESULT_IMAGE_TOO_LARGE = 1103,
+  // An evidence file is not accepted (altered, malformed, its station signature
+  // invalid, or its verification differs from the recorded one): refused by
+  // `zairyu_export_rows`. The detail names the index of the file.
+  ZAIRYU_RESULT_EVIDENCE_REJECTED = 1104,
+  // A station key is not a PKCS#8 DER ECDSA P-256 private key.
+  ZAIRYU_RESULT_STATION_KEY_INVALID = 1105,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
 typedef enum zairyu_result zairyu_result;
 #else
 typedef uint32_t zairyu_result;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What the verification means, in one value (`zairyu_read_result_verdict`): the
+// JSON report's `verdict`, and the one rule behind "ok" in the CLI.
+enum zairyu_verdict
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Signature valid and chained to a pinned Ministry root: genuine in the
+  // Ministry's production PKI (`zairyu_read_result_is_production_valid`).
+  ZAIRYU_VERDICT_PRODUCTION = 1,
+  // Signature valid and chained to a test anchor (simulator, sample cards): not genuine.
+  ZAIRYU_VERDICT_TEST = 2,
+  // Signature valid, but no trust anchor's key signed the card certificate.
+  ZAIRYU_VERDICT_UNTRUSTED = 3,
+  // Signature invalid: treat the card as possibly forged or altered.
+  ZAIRYU_VERDICT_INVALID = 4,
+  // No signature on the card (under-16 cards).
+  ZAIRYU_VERDICT_ABSENT = 5,
+  // The signature was not checked (read policy `ZAIRYU_READ_POLICY_TEXT_ONLY`).
+  ZAIRYU_VERDICT_NOT_CHECKED = 6,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum zairyu_verdict zairyu_verdict;
+#else
+typedef uint32_t zairyu_verdict;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -401,35 +477,6 @@ enum zairyu_anchor_profile
 typedef enum zairyu_anchor_profile zairyu_anchor_profile;
 #else
 typedef uint32_t zairyu_anchor_profile;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-// What the verification means, in one value (`zairyu_read_result_verdict`): the
-// JSON report's `verdict`, and the one rule behind "ok" in the CLI.
-enum zairyu_verdict
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  // Signature valid and chained to a pinned Ministry root: genuine in the
-  // Ministry's production PKI (`zairyu_read_result_is_production_valid`).
-  ZAIRYU_VERDICT_PRODUCTION = 1,
-  // Signature valid and chained to a test anchor (simulator, sample cards): not genuine.
-  ZAIRYU_VERDICT_TEST = 2,
-  // Signature valid, but no trust anchor's key signed the card certificate.
-  ZAIRYU_VERDICT_UNTRUSTED = 3,
-  // Signature invalid: treat the card as possibly forged or altered.
-  ZAIRYU_VERDICT_INVALID = 4,
-  // No signature on the card (under-16 cards).
-  ZAIRYU_VERDICT_ABSENT = 5,
-  // The signature was not checked (read policy `ZAIRYU_READ_POLICY_TEXT_ONLY`).
-  ZAIRYU_VERDICT_NOT_CHECKED = 6,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum zairyu_verdict zairyu_verdict;
-#else
-typedef uint32_t zairyu_verdict;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -554,6 +601,25 @@ typedef uint32_t zairyu_image_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The format of `zairyu_export_rows` (its `format` argument).
+enum zairyu_export_format
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // CSV after RFC 4180: UTF-8, a header line of the column names, CRLF line ends.
+  ZAIRYU_EXPORT_FORMAT_CSV = 1,
+  // JSON lines: one object per row, keys the column names, `\n` line ends.
+  ZAIRYU_EXPORT_FORMAT_JSONL = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum zairyu_export_format zairyu_export_format;
+#else
+typedef uint32_t zairyu_export_format;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // A write authority (opaque): the party that holds the terminal key and runs the
 // write's secure channel end to end with the card, while the counter only relays
 // APDU bytes. Made by `zairyu_authority_open_dir` (in process) or
@@ -571,6 +637,11 @@ typedef struct zairyu_authority zairyu_authority;
 // returns `ZAIRYU_RESULT_HANDLE_BUSY`. A card may be used from different threads
 // one after another.
 typedef struct zairyu_card zairyu_card;
+
+// The re-verification of one evidence file (opaque): made by
+// `zairyu_verify_evidence`, freed by `zairyu_evidence_verdict_free`. Immutable:
+// every getter may be called from any thread, also concurrently.
+typedef struct zairyu_evidence_verdict zairyu_evidence_verdict;
 
 // A completed read (opaque): the data read from the card, its verification result
 // and its report. Made by `zairyu_card_read`, freed by `zairyu_read_result_free`.
@@ -623,6 +694,26 @@ typedef uint32_t (*zairyu_transmit_cb)(void *userdata, const uint8_t *cmd, size_
 // the `userdata` given at open. The same rules as for the transmit callback apply:
 // it must not call functions on its own card.
 typedef uint32_t (*zairyu_reset_cb)(void *userdata);
+
+// Options of `zairyu_read_result_evidence_json`; every member may be zero/NULL.
+// Read during the call only.
+typedef struct zairyu_evidence_options {
+  // The reading station's signing key: an ECDSA P-256 private key as PKCS#8 DER
+  // (`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -outform DER`),
+  // `station_key_len` bytes; NULL (length 0) for evidence without a station
+  // signature. Any other key is `ZAIRYU_RESULT_STATION_KEY_INVALID`.
+  const uint8_t *station_key_pkcs8;
+  // The length of `station_key_pkcs8`.
+  size_t station_key_len;
+  // The card number the clerk typed (NUL-terminated), or NULL. Without
+  // `ZAIRYU_EVIDENCE_INCLUDE_CARD_NUMBER` it is used only to mask every occurrence
+  // of it in the files (as `zairyu dump` does); with it, it is written in full.
+  const char *card_number;
+  // 0 or `ZAIRYU_EVIDENCE_*` flags or-ed together.
+  uint32_t flags;
+  // With `ZAIRYU_EVIDENCE_CREATED_AT`: the creation time in Unix seconds.
+  int64_t created_at_unix;
+} zairyu_evidence_options;
 
 // The new address record of `zairyu_card_write_address`: four NUL-terminated UTF-8
 // strings, none of them NULL. They are read during the call only.
@@ -803,6 +894,143 @@ zairyu_result zairyu_card_read(struct zairyu_card *card, const struct zairyu_tru
 // @param resp_cap its capacity in bytes.
 // @param resp_len receives the response length; must not be NULL.
 zairyu_result zairyu_card_transmit(struct zairyu_card *card, const uint8_t *cmd, size_t cmd_len, uint8_t *resp, size_t resp_cap, size_t *resp_len);
+
+// Copies an image of the card as a PNG file (8-bit grey for the TIFF images,
+// 8-bit RGB or grey for the JPEG 2000 photo), decoded in pure Rust. Byte output
+// (see the buffer rule at the top). The image is decoded on the first call for a
+// result and kept, so asking for the size first costs no second decode.
+//
+// Errors: an image this card does not have, did not read or stores empty is
+// `ZAIRYU_RESULT_NOT_PRESENT` (as for `zairyu_read_result_image`); an image that
+// does not decode (the chip's data may be forged) is `ZAIRYU_RESULT_IMAGE_MALFORMED`,
+// `_IMAGE_UNKNOWN_FORMAT`, `_IMAGE_UNSUPPORTED` or `_IMAGE_TOO_LARGE`, with the
+// image error's code at the start of the last-error detail. Such an image changes
+// nothing else: the other getters, the report page and the evidence still work.
+//
+// Thread safety: any thread, concurrently.
+//
+// @param result must not be NULL.
+// @param kind a `zairyu_image_kind` value.
+zairyu_result zairyu_read_result_image_png(const struct zairyu_read_result *result, uint32_t kind, uint8_t *buf, size_t buf_len, size_t *out_len);
+
+// Copies the side-by-side report page for the counter (`report.html` of `zairyu
+// dump`): one self-contained HTML page (UTF-8; images embedded as PNG), the verdict
+// first in words a clerk understands (Japanese and English, colour and text), the
+// chip's images, every field with its signed / not-signed mark, the certificate
+// chain, the clerk's checklist and a print stylesheet. Card text is HTML-escaped,
+// control characters shown as `\u{…}`. An image that does not decode is shown as
+// such; it never fails the page. Text output (see the buffer rule at the top).
+//
+// Thread safety: any thread, concurrently.
+//
+// @param result must not be NULL.
+zairyu_result zairyu_read_result_report_html(const struct zairyu_read_result *result, char *buf, size_t buf_len, size_t *out_len);
+
+// Copies the evidence file of a read (`evidence.json` of `zairyu dump`): every raw
+// file as read (base64, with its length and SHA-256), the card type, the metrics,
+// the time, the library version and the verification result, as canonical JSON
+// followed by one `\n`, optionally signed by the reading station's key. Byte output
+// (see the buffer rule at the top): write exactly `*out_len` bytes to a file.
+// `zairyu_verify_evidence` (or `zairyu verify-evidence`) checks it later without a
+// card. The card number is redacted (`AB********CD`, also inside the files) unless
+// `ZAIRYU_EVIDENCE_INCLUDE_CARD_NUMBER`.
+//
+// The bytes depend on the creation time: without `ZAIRYU_EVIDENCE_CREATED_AT`
+// (now), a size query and the copy in a later second give different bytes, and with
+// a station key the second may need up to 2 bytes more (the DER signature's length
+// varies); pass a fixed time (e.g. `time(NULL)` once) to get the same bytes.
+//
+// Errors: unknown flags, or `ZAIRYU_EVIDENCE_INCLUDE_CARD_NUMBER` without a card
+// number: `ZAIRYU_RESULT_INVALID_ARGUMENT`; a malformed card number:
+// `ZAIRYU_RESULT_INPUT_BAD_CARD_NUMBER`; a bad key: `ZAIRYU_RESULT_STATION_KEY_INVALID`.
+//
+// Thread safety: any thread, concurrently.
+//
+// @param result must not be NULL.
+// @param options may be NULL: no station signature, card number redacted, now.
+zairyu_result zairyu_read_result_evidence_json(const struct zairyu_read_result *result, const struct zairyu_evidence_options *options, uint8_t *buf, size_t buf_len, size_t *out_len);
+
+// Re-verifies an evidence file without a card: parses it, checks that it is
+// exactly the bytes zairyu wrote (canonical form, every file's SHA-256, the station
+// signature if there is one), parses the chip's files again and verifies the chip's
+// signature and certificate chain again under `trust`, at the verification time the
+// file records. A changed byte anywhere is detected.
+//
+// Returns `ZAIRYU_RESULT_OK` whenever the file could be judged, **also when it is
+// rejected** (as a read with an invalid signature is OK): `*out_accepted` says
+// whether it is accepted: intact, the station signature valid or absent, and the
+// verification done again equal to the recorded one. The verdict handle has the
+// details (`zairyu_evidence_verdict_json`) and feeds `zairyu_export_rows`.
+// What the card's verdict means (production, test ...) is a separate question:
+// `zairyu_evidence_verdict_verdict`.
+//
+// Ownership: `data` is read during the call only. On success `*out` receives a
+// verdict the caller owns (free it with `zairyu_evidence_verdict_free`).
+// Thread safety: any thread, concurrently (the trust store is read under its lock).
+//
+// @param data the evidence file's bytes; may be NULL only if len is 0.
+// @param len its length.
+// @param trust the anchors, as for a read (e.g. the production roots); must not be NULL.
+// @param flags 0 (reserved); other values are `ZAIRYU_RESULT_INVALID_ARGUMENT`.
+// @param out_accepted must not be NULL; written only on success.
+// @param out must not be NULL; written only on success.
+zairyu_result zairyu_verify_evidence(const uint8_t *data, size_t len, const struct zairyu_trust_store *trust, uint32_t flags, bool *out_accepted, struct zairyu_evidence_verdict **out);
+
+// Whether the evidence file is accepted (the `*out_accepted` of
+// `zairyu_verify_evidence`).
+//
+// Thread safety: any thread, concurrently.
+// @param verdict must not be NULL. @param out must not be NULL; written only on success.
+zairyu_result zairyu_evidence_verdict_accepted(const struct zairyu_evidence_verdict *verdict, bool *out);
+
+// The card's verdict from the verification done again (as
+// `zairyu_read_result_verdict` gave it at the read); `ZAIRYU_RESULT_NOT_PRESENT`
+// when the file is too damaged to be verified again.
+//
+// Thread safety: any thread, concurrently.
+// @param verdict must not be NULL. @param out must not be NULL; written only on success.
+zairyu_result zairyu_evidence_verdict_verdict(const struct zairyu_evidence_verdict *verdict, zairyu_verdict *out);
+
+// Copies the verdict as JSON, the line `zairyu verify-evidence --json` prints
+// (without `file`): `accepted`, `integrity` (`{"status": "intact" | "altered" |
+// "malformed", "reason"}`), `station` (`{"status": "unsigned" | "valid" |
+// "invalid" | "not_checked", ...}`), `recorded_verdict`, `verdict`,
+// `matches_recorded`, `differences`, `created_at`, `zairyu_version` and `report` (the
+// read's JSON report, or null). Never the full card number. One line unless `flags`
+// has `ZAIRYU_JSON_PRETTY`. Text output (see the buffer rule).
+//
+// Thread safety: any thread, concurrently.
+//
+// @param verdict must not be NULL.
+// @param flags 0 or `ZAIRYU_JSON_PRETTY`; other bits are `ZAIRYU_RESULT_INVALID_ARGUMENT`.
+zairyu_result zairyu_evidence_verdict_json(const struct zairyu_evidence_verdict *verdict, uint32_t flags, char *buf, size_t buf_len, size_t *out_len);
+
+// Frees a verdict. NULL is accepted and ignored.
+//
+// Ownership: takes back the handle; it must not be used afterwards, and no getter
+// on it may be running.
+void zairyu_evidence_verdict_free(struct zairyu_evidence_verdict *verdict);
+
+// Copies the registry export of verified evidence files (`zairyu export`): one row
+// per verdict, in order, with the fields a residence record (住民票) needs under the
+// versioned column schema of docs/export-schema.md (card type, dates in ISO 8601
+// and optionally in the Japanese era, sex, nationality, status of residence,
+// period, expiry, address, permissions, the verdict, and each field's `*_signed`
+// flag). CSV has the header line even with no rows. Text output (see the buffer
+// rule); card text holding a NUL byte is refused with
+// `ZAIRYU_RESULT_TEXT_CONTAINS_NUL` (use JSON lines, which escape it).
+//
+// Errors: a verdict that is not accepted: `ZAIRYU_RESULT_EVIDENCE_REJECTED` (the
+// detail names its index; nothing is written); an unknown format or flag, or
+// `ZAIRYU_EXPORT_BOM` with JSON lines: `ZAIRYU_RESULT_INVALID_ARGUMENT`.
+//
+// Thread safety: any thread, concurrently.
+//
+// @param verdicts `count` verdicts from `zairyu_verify_evidence`, none NULL; may be NULL only if count is 0.
+// @param count how many.
+// @param format a `zairyu_export_format` value.
+// @param flags 0 or `ZAIRYU_EXPORT_*` flags or-ed together.
+zairyu_result zairyu_export_rows(const struct zairyu_evidence_verdict *const *verdicts, size_t count, uint32_t format, uint32_t flags, char *buf, size_t buf_len, size_t *out_len);
 
 // The card type.
 //
@@ -1088,6 +1316,25 @@ zairyu_result zairyu_last_error_message(char *buf, size_t buf_len, size_t *out_l
 //
 // Thread safety: any thread; it arms the calling thread only.
 zairyu_result zairyu_test_panic_in_next_read(void);
+#endif
+
+#if defined(ZAIRYU_TEST_HOOKS)
+// TEST BUILDS ONLY (cargo feature `test-hooks`; never in a release library).
+// Makes a copy of `result` whose image `kind` holds `bytes` instead, as a forged
+// chip could store it (no simulated card holds a malformed image), so that a test
+// can check what a malformed image does: a typed result code from
+// `zairyu_read_result_image_png`, and every other getter unchanged. The image must
+// be one of the card's generation (else `ZAIRYU_RESULT_NOT_PRESENT`).
+//
+// Ownership: on success `*out` receives a new result the caller owns (free it
+// with `zairyu_read_result_free`); `result` is unchanged.
+//
+// @param result must not be NULL.
+// @param kind a `zairyu_image_kind` value.
+// @param bytes the image's bytes; may be NULL only if len is 0.
+// @param len their length.
+// @param out must not be NULL; written only on success.
+zairyu_result zairyu_test_read_result_with_image(const struct zairyu_read_result *result, uint32_t kind, const uint8_t *bytes, size_t len, struct zairyu_read_result **out);
 #endif
 
 // Creates an empty trust store: nothing chains until anchors are added.

@@ -282,6 +282,19 @@ pub struct WriteAddressArgs {
     /// The clerk's operator id, recorded in the authority's audit log.
     #[arg(long, value_name = "ID")]
     pub operator: String,
+    #[command(flatten)]
+    pub authority: AuthorityArgs,
+    /// Print the receipt as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which write authority a command uses: in process (`--authority-dir`) or the
+/// service over mutual TLS (`--authority` with the client files); at most one
+/// (clap group `authority_source`, which `write-address` makes required and
+/// `counter` leaves optional).
+#[derive(Debug, clap::Args)]
+pub struct AuthorityArgs {
     /// The write authority in process, from its directory: CVCA, terminal certificate
     /// and key, write-issuer root, policy.toml, audit log (`zairyu pki init` makes a
     /// test one). Exactly one of --authority-dir and --authority.
@@ -315,9 +328,6 @@ pub struct WriteAddressArgs {
     /// system's roots are never trusted for the authority.
     #[arg(long, value_name = "FILE", conflicts_with = "authority_dir")]
     pub authority_ca: Option<PathBuf>,
-    /// Print the receipt as JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// The commands.
@@ -511,6 +521,12 @@ pub enum Command {
         #[arg(long, hide = true, value_name = "MS", default_value_t = 0)]
         test_delay_before_read: u64,
     },
+    /// The counter page: a local web page for the clerk (wait for the card, type its
+    /// number, see the verdict with the chip's images, save evidence, export, and
+    /// write the address when an authority is given). Prints the page's URL with a
+    /// per-run secret token; listens on loopback only unless told otherwise.
+    #[cfg(feature = "counter")]
+    Counter(Box<crate::counter::CounterArgs>),
     /// A redacted capability report per reader: protocol, ATR, extended-length support,
     /// timings (no card data).
     #[cfg(feature = "pcsc")]
@@ -602,6 +618,21 @@ pub struct ServeArgs {
     /// With --state: issue a new card and create FILE (refused if it exists).
     #[arg(long, requires = "state")]
     pub init_state: bool,
+    /// TESTS ONLY: issue a tampered card (a byte of a signed file changed after
+    /// signing), so that a reader must find its signature invalid: `front-image` (the
+    /// first generation's card-face image, the second's face image) or
+    /// `printed-entries` (the second generation's printed entries).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub tamper: Option<TamperKind>,
+}
+
+/// `sim serve --tamper` (tests only).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TamperKind {
+    /// A byte of the card-face image (generation 1) or face image (generation 2).
+    FrontImage,
+    /// A byte of the printed entries (generation 2).
+    PrintedEntries,
 }
 
 #[cfg(test)]

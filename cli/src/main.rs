@@ -14,6 +14,7 @@
 //! | `write` | `write-address` (the address write through the authority) |
 //! | `pcsc_cmds` | `readers`, `doctor` (feature `pcsc`) |
 //! | `watch` | `watch`, the counter loop (feature `pcsc`); its line protocol is the library's `zairyu_cli::watch_line` |
+//! | `counter` | `counter`, the clerk's local web page (feature `counter`) |
 
 /// `print!` that returns [`CliError::Output`] instead of panicking when standard
 /// output is gone.
@@ -30,6 +31,9 @@ macro_rules! outln {
 
 mod args;
 mod bench;
+mod console;
+#[cfg(feature = "counter")]
+mod counter;
 mod error;
 mod evidence;
 mod exit;
@@ -104,6 +108,8 @@ fn run(cmd: Command) -> Result<u8, CliError> {
             &read.options()?,
             std::time::Duration::from_millis(test_delay_before_read),
         ),
+        #[cfg(feature = "counter")]
+        Command::Counter(args) => counter::command(*args),
         #[cfg(feature = "pcsc")]
         Command::Doctor { reader, json } => pcsc_cmds::doctor(reader.as_deref(), json),
         Command::WriteAddress(args) => write::command(*args),

@@ -237,6 +237,8 @@ pub fn dump(mut card: CardArgs, out: &Path, include_card_number: bool) -> Result
 /// number is redacted in the raw files ([`redacted`]) and in the evidence.
 fn write_dump(r: &CardRead, out: &Path, number: &CardNumber, include_card_number: bool) -> Result<(), CliError> {
     create_private_dir(out).map_err(|e| CliError::output(out, e))?;
+    #[cfg(windows)]
+    windows_access_note(out);
     let write = |name: String, bytes: &[u8]| {
         let path = out.join(name);
         write_private(&path, bytes).map_err(|e| CliError::output(path, e))
@@ -277,7 +279,8 @@ fn write_dump(r: &CardRead, out: &Path, number: &CardNumber, include_card_number
     write("evidence.json".to_owned(), &zairyu_evidence::evidence_json(r, &opts))
 }
 
-/// Creates `dir` (and its parents) with mode 0700 where missing.
+/// Creates `dir` (and its parents) with mode 0700 where missing. On Windows there
+/// is no mode: see `windows_access_note`.
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -287,7 +290,8 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Writes `bytes` to `path`, created with mode 0600; an existing file is truncated and
-/// set to 0600 before anything is written to it.
+/// set to 0600 before anything is written to it. On Windows the file has no mode and
+/// keeps (or inherits) its folder's access control list: see `windows_access_note`.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -298,6 +302,29 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     file.write_all(bytes)?;
     file.flush()
+}
+
+/// Windows: `dump` sets no access control list of its own; its files inherit the one
+/// of the folder they are written to. Under the user's profile folder
+/// (`%USERPROFILE%`, e.g. `C:\Users\NAME\Documents`) Windows gives that to the user,
+/// SYSTEM and the Administrators only; elsewhere (`C:\temp`, a shared or network
+/// drive) other users of the PC may read it. So when `out` is not under the profile
+/// folder, `dump` says so on standard error (the dump is still written).
+#[cfg(windows)]
+fn windows_access_note(out: &Path) {
+    let profile = std::env::var_os("USERPROFILE").and_then(|p| std::fs::canonicalize(p).ok());
+    let dir = std::fs::canonicalize(out).unwrap_or_else(|_| out.to_path_buf());
+    if let Some(profile) = profile
+        && dir.starts_with(&profile)
+    {
+        return;
+    }
+    eprintln!(
+        "zairyu dump: note: on Windows the files get the permissions (access control list) of {}, which is not \
+         under your profile folder (%USERPROFILE%): other users of this PC may be able to read them. \
+         Dump under your profile folder for files only you (and the administrators) can read.",
+        out.display()
+    );
 }
 
 /// Masks a card number in place as the report redacts it (`AB********CD`); a value of

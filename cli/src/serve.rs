@@ -47,6 +47,8 @@ pub fn run(args: ServeArgs) -> Result<u8, CliError> {
         // A write card's challenges must never repeat, not even after a restart.
         randomness: if has_write { SimRandomness::Os } else { IssueOptions::default().randomness },
         write,
+        tamper_front_image: args.tamper == Some(crate::args::TamperKind::FrontImage),
+        tamper_printed_entries: args.tamper == Some(crate::args::TamperKind::PrintedEntries),
         ..IssueOptions::default()
     })?;
     if let Some(path) = &args.state {
@@ -73,6 +75,9 @@ pub fn run(args: ServeArgs) -> Result<u8, CliError> {
         faults: args.fault,
         ..ServeOptions::default()
     };
+    if let Some(kind) = args.tamper {
+        eprintln!("zairyu sim serve: TAMPERED card ({kind:?}): its signature must not verify");
+    }
     eprintln!(
         "zairyu sim serve: card type {} on vpcd {}:{}{}{}{} (synthetic card, {} PKI; Ctrl-C to stop)",
         args.card_type,

@@ -29,7 +29,7 @@ use zairyu_authority_core::{InProcessAuthority, SetupError};
 use zairyu_sim::write_pki::WritePki;
 use zairyu_sim::{IssueOptions, IssuedCard, SimCard, SimRandomness};
 
-use crate::args::{SimArgs, WriteAddressArgs};
+use crate::args::{AuthorityArgs, SimArgs, WriteAddressArgs};
 use crate::error::CliError;
 use crate::read::{SIM_CARD_NUMBER, Target};
 use crate::{exit, number};
@@ -146,36 +146,37 @@ pub fn remote_setup_error(e: &RemoteSetupError) -> CliError {
     CliError::Write { code: e.code().to_owned(), exit, message: format!("authority service: {e}") }
 }
 
-/// The authority of `write-address`: in process (`--authority-dir`) or the service
-/// over mutual TLS (`--authority`).
-enum Authority {
+/// The write authority of `write-address` and the counter page: in process
+/// (`--authority-dir`) or the service over mutual TLS (`--authority`).
+pub(crate) enum Authority {
     Local(Box<InProcessAuthority>),
     Remote(Box<RemoteAuthority>),
 }
 
 impl Authority {
-    fn open(args: &WriteAddressArgs) -> Result<Authority, CliError> {
-        match (&args.authority_dir, &args.client_cert, &args.client_key, &args.authority_ca) {
-            (Some(dir), ..) => {
-                let counter = args.counter_id.as_deref().unwrap_or(crate::pki::TEST_COUNTER);
-                let a = InProcessAuthority::from_dir(dir, counter).map_err(|e| setup_error(dir, &e))?;
-                Ok(Authority::Local(Box::new(a)))
-            }
-            (None, Some(cert), Some(key), Some(ca)) if !args.authority.is_empty() => {
-                let urls: Vec<&str> = args.authority.iter().map(String::as_str).collect();
-                let a = RemoteAuthority::from_files(&urls, cert, key, ca).map_err(|e| remote_setup_error(&e))?;
-                Ok(Authority::Remote(Box::new(a)))
-            }
-            // clap's groups make this unreachable; a typed error all the same.
-            _ => Err(usage(
-                AUTHORITY_MISSING,
-                "give --authority-dir DIR, or --authority URL with --client-cert, --client-key and --authority-ca"
-                    .into(),
-            )),
+    /// The authority the options name; `None` when they name none.
+    pub(crate) fn open(args: &AuthorityArgs) -> Result<Option<Authority>, CliError> {
+        if let Some(dir) = &args.authority_dir {
+            let counter = args.counter_id.as_deref().unwrap_or(crate::pki::TEST_COUNTER);
+            let a = InProcessAuthority::from_dir(dir, counter).map_err(|e| setup_error(dir, &e))?;
+            return Ok(Some(Authority::Local(Box::new(a))));
         }
+        if args.authority.is_empty() {
+            return Ok(None);
+        }
+        // clap's `requires_all` makes a missing file unreachable; a typed error all the same.
+        let (Some(cert), Some(key), Some(ca)) = (&args.client_cert, &args.client_key, &args.authority_ca) else {
+            return Err(usage(
+                AUTHORITY_MISSING,
+                "--authority needs --client-cert, --client-key and --authority-ca".into(),
+            ));
+        };
+        let urls: Vec<&str> = args.authority.iter().map(String::as_str).collect();
+        let a = RemoteAuthority::from_files(&urls, cert, key, ca).map_err(|e| remote_setup_error(&e))?;
+        Ok(Some(Authority::Remote(Box::new(a))))
     }
 
-    fn link(&mut self) -> &mut dyn AuthorityLink {
+    pub(crate) fn link(&mut self) -> &mut dyn AuthorityLink {
         match self {
             Authority::Local(a) => a.as_mut(),
             Authority::Remote(a) => a.as_mut(),
@@ -183,7 +184,7 @@ impl Authority {
     }
 
     /// The audit head of the `written` record of the write just made.
-    fn audit_head(&self) -> Option<AuditHead> {
+    pub(crate) fn audit_head(&self) -> Option<AuditHead> {
         match self {
             Authority::Local(a) => a.last_receipt().map(|(_, h)| *h),
             Authority::Remote(a) => a.last_audit_head(),
@@ -191,7 +192,7 @@ impl Authority {
     }
 
     /// The counter identity the authority knows this counter by.
-    fn counter_id(&self) -> String {
+    pub(crate) fn counter_id(&self) -> String {
         match self {
             Authority::Local(a) => a.counter_id().to_owned(),
             Authority::Remote(a) => a.counter_identity().unwrap_or("?").to_owned(),
@@ -217,7 +218,12 @@ pub fn command(mut args: WriteAddressArgs) -> Result<u8, CliError> {
             "--write-pki issues the in-process simulated card (--sim); a card in a reader has its own".into(),
         ));
     }
-    let mut authority = Authority::open(&args)?;
+    let Some(mut authority) = Authority::open(&args.authority)? else {
+        return Err(usage(
+            AUTHORITY_MISSING,
+            "give --authority-dir DIR, or --authority URL with --client-cert, --client-key and --authority-ca".into(),
+        ));
+    };
     let request = AddressWrite { record: record.clone(), operator_id: args.operator.clone() };
     let outcome = match target {
         Target::Sim => {

@@ -19,6 +19,7 @@
 )]
 
 mod card;
+mod evidence;
 mod read_result;
 mod readers;
 mod result;
@@ -36,6 +37,13 @@ pub use card::{
     zairyu_card_open_callback_with_reset, zairyu_card_open_pcsc, zairyu_card_open_simulator,
     zairyu_card_open_simulator_write, zairyu_card_read, zairyu_card_transmit, zairyu_read_policy, zairyu_reset_cb,
     zairyu_sim_write_pki_generate, zairyu_transmit_cb,
+};
+pub use evidence::{
+    ZAIRYU_EVIDENCE_CREATED_AT, ZAIRYU_EVIDENCE_INCLUDE_CARD_NUMBER, ZAIRYU_EXPORT_BOM,
+    ZAIRYU_EXPORT_INCLUDE_CARD_NUMBER, ZAIRYU_EXPORT_JAPANESE_ERA, zairyu_evidence_options, zairyu_evidence_verdict,
+    zairyu_evidence_verdict_accepted, zairyu_evidence_verdict_free, zairyu_evidence_verdict_json,
+    zairyu_evidence_verdict_verdict, zairyu_export_format, zairyu_export_rows, zairyu_read_result_evidence_json,
+    zairyu_read_result_image_png, zairyu_read_result_report_html, zairyu_verify_evidence,
 };
 pub use read_result::{
     ZAIRYU_JSON_PRETTY, zairyu_anchor_profile, zairyu_card_type, zairyu_chain_status, zairyu_field,
@@ -57,7 +65,7 @@ pub use result::{
     zairyu_result_name,
 };
 #[cfg(feature = "test-hooks")]
-pub use test_hooks::zairyu_test_panic_in_next_read;
+pub use test_hooks::{zairyu_test_panic_in_next_read, zairyu_test_read_result_with_image};
 pub use trust::{
     zairyu_trust_store, zairyu_trust_store_add_simulator_test_anchors, zairyu_trust_store_add_test_anchor_der,
     zairyu_trust_store_add_test_dir, zairyu_trust_store_count, zairyu_trust_store_free,

@@ -1,27 +1,38 @@
 //! `zairyu_read_result`: a completed read, its report and typed getters.
 
 use std::ffi::c_char;
+use std::sync::OnceLock;
 
 use zairyu_core::files::{CardType, Image, ImageFormat, Text};
 use zairyu_core::report::Report;
 use zairyu_core::sequence::{CardData, CardRead};
 use zairyu_core::verify::{AnchorProfile, ChainStatus, SignatureStatus, Verdict, bound_fields, coverage};
+use zairyu_evidence::{PngImage, png_images};
 
 use crate::result::zairyu_result;
-use crate::util::{CEnum, Failure, c_enum, copy_out, guard, non_null, non_null_mut, write_out};
+use crate::util::{CEnum, Failure, c_enum, copy_out, guard, json_text, non_null, non_null_mut, write_out};
 
 /// A completed read (opaque): the data read from the card, its verification result
 /// and its report. Made by `zairyu_card_read`, freed by `zairyu_read_result_free`.
 /// Immutable: every getter may be called from any thread, also concurrently.
 pub struct zairyu_read_result {
-    read: CardRead,
+    pub(crate) read: CardRead,
     report: Report,
+    /// The images as PNG, decoded on first use (by `zairyu_read_result_image_png` or
+    /// the report page) and kept: a getter called twice under the buffer rule (size,
+    /// then copy) decodes once. `OnceLock`: the result stays immutable and shared.
+    pngs: OnceLock<Vec<PngImage>>,
 }
 
 impl zairyu_read_result {
     pub(crate) fn new(read: CardRead) -> Self {
         let report = Report::from_read(&read);
-        zairyu_read_result { read, report }
+        zairyu_read_result { read, report, pngs: OnceLock::new() }
+    }
+
+    /// Every image of the read as PNG, or its decoding error.
+    pub(crate) fn pngs(&self) -> &[PngImage] {
+        self.pngs.get_or_init(|| png_images(&self.read))
     }
 }
 
@@ -264,7 +275,7 @@ impl zairyu_verdict {
 ///
 /// # Safety
 /// `p` is NULL or a live pointer from `zairyu_card_read`.
-unsafe fn result_arg<'a>(p: *const zairyu_read_result) -> Result<&'a zairyu_read_result, Failure> {
+pub(crate) unsafe fn result_arg<'a>(p: *const zairyu_read_result) -> Result<&'a zairyu_read_result, Failure> {
     let p = non_null(p, "result")?;
     // SAFETY: non-NULL and live by the caller's contract; the result is immutable.
     Ok(unsafe { &*p })
@@ -274,7 +285,7 @@ unsafe fn result_arg<'a>(p: *const zairyu_read_result) -> Result<&'a zairyu_read
 ///
 /// # Safety
 /// `r` is NULL or a live result; `out` is NULL or writable.
-unsafe fn get_value<T>(
+pub(crate) unsafe fn get_value<T>(
     r: *const zairyu_read_result,
     out: *mut T,
     f: impl FnOnce(&zairyu_read_result) -> Result<T, Failure>,
@@ -294,7 +305,7 @@ unsafe fn get_value<T>(
 ///
 /// # Safety
 /// `r` is NULL or a live result; `buf`/`buf_len`/`out_len` follow the buffer rule.
-unsafe fn get_copy(
+pub(crate) unsafe fn get_copy(
     r: *const zairyu_read_result,
     text: bool,
     buf: *mut u8,
@@ -316,7 +327,7 @@ unsafe fn get_copy(
 ///
 /// # Safety
 /// As [`get_copy`].
-unsafe fn get_text(
+pub(crate) unsafe fn get_text(
     r: *const zairyu_read_result,
     buf: *mut c_char,
     buf_len: usize,
@@ -327,7 +338,7 @@ unsafe fn get_text(
     unsafe { get_copy(r, true, buf.cast(), buf_len, out_len, |r| f(r).map(String::into_bytes)) }
 }
 
-fn absent(what: &str) -> Failure {
+pub(crate) fn absent(what: &str) -> Failure {
     Failure::new(zairyu_result::NotPresent, format!("{what} is not on this card or was not read"))
 }
 
@@ -681,14 +692,19 @@ pub unsafe extern "C" fn zairyu_read_result_field_raw(
     }
 }
 
-fn image(r: &zairyu_read_result, kind: u32) -> Result<&Image, Failure> {
+/// The report's name of an image kind (`front`, `face`, `name`, `address`).
+pub(crate) fn image_name(kind: u32) -> Result<&'static str, Failure> {
     use zairyu_image_kind as K;
-    let name = match K::arg(kind)? {
+    Ok(match K::arg(kind)? {
         K::Front => "front",
         K::Face => "face",
         K::Name => "name",
         K::Address => "address",
-    };
+    })
+}
+
+pub(crate) fn image(r: &zairyu_read_result, kind: u32) -> Result<&Image, Failure> {
+    let name = image_name(kind)?;
     r.read
         .images()
         .into_iter()
@@ -753,19 +769,7 @@ pub unsafe extern "C" fn zairyu_read_result_json(
     out_len: *mut usize,
 ) -> zairyu_result {
     // SAFETY: the arguments come unchanged from the caller, under the header's contract.
-    unsafe {
-        get_text(result, buf, buf_len, out_len, |r| {
-            if flags & !ZAIRYU_JSON_PRETTY != 0 {
-                return Err(Failure::invalid(format!("unknown JSON flags {flags:#x}")));
-            }
-            let json = if flags & ZAIRYU_JSON_PRETTY != 0 {
-                serde_json::to_string_pretty(&r.report)
-            } else {
-                serde_json::to_string(&r.report)
-            };
-            json.map_err(|e| Failure::new(zairyu_result::UnknownError, format!("JSON: {e}")))
-        })
-    }
+    unsafe { get_text(result, buf, buf_len, out_len, |r| json_text(&r.report, flags)) }
 }
 
 /// Frees a read result. NULL is accepted and ignored.

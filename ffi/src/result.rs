@@ -27,6 +27,7 @@ use crate::util::{self, CEnum, Failure, c_enum, guard, non_null_mut, write_out};
 /// | 8xx | card type not supported |
 /// | 9xx | internal |
 /// | 10xx | address write (AWP v1): the authority, its policy, the record, the card's write |
+/// | 11xx | evidence: chip images as PNG, evidence files, station keys, export |
 ///
 /// The snake_case name of each code (`zairyu_result_name`) is the core error's
 /// stable code name where one exists (`wrong_card_number`, `transport_card_removed`
@@ -177,6 +178,27 @@ pub enum zairyu_result {
     /// that is not https://HOST:PORT, an unreadable or malformed PEM file, a client
     /// key that does not fit its certificate.
     AuthoritySetupFailed = 1009,
+
+    /// A chip image does not decode (`zairyu_read_result_image_png`): a malformed
+    /// TIFF or JPEG 2000 file, or one its decoder gave up on. The last-error detail
+    /// starts with the evidence crate's image error code (`malformed`,
+    /// `decoder_panic`). A card may be forged: this is card data, not a library bug,
+    /// and every other getter of the result keeps working.
+    ImageMalformed = 1100,
+    /// A chip image is neither TIFF nor JPEG 2000 (JP2 or codestream).
+    ImageUnknownFormat = 1101,
+    /// A chip image is well formed but of a kind not converted (a colour space, bit
+    /// depth or TIFF compression other than the chip's).
+    ImageUnsupported = 1102,
+    /// A chip image's header claims no pixels, or more than 16 Mi pixels; refused
+    /// before any pixel buffer is allocated.
+    ImageTooLarge = 1103,
+    /// An evidence file is not accepted (altered, malformed, its station signature
+    /// invalid, or its verification differs from the recorded one): refused by
+    /// `zairyu_export_rows`. The detail names the index of the file.
+    EvidenceRejected = 1104,
+    /// A station key is not a PKCS#8 DER ECDSA P-256 private key.
+    StationKeyInvalid = 1105,
 }
 
 c_enum!(
@@ -233,6 +255,12 @@ c_enum!(
         WriteUnconfirmed,
         AuthorityUnavailable,
         AuthoritySetupFailed,
+        ImageMalformed,
+        ImageUnknownFormat,
+        ImageUnsupported,
+        ImageTooLarge,
+        EvidenceRejected,
+        StationKeyInvalid,
     ]
 );
 
@@ -311,6 +339,12 @@ impl zairyu_result {
             R::WriteUnconfirmed => "write_unconfirmed",
             R::AuthorityUnavailable => "authority_unavailable",
             R::AuthoritySetupFailed => "authority_setup_failed",
+            R::ImageMalformed => "image_malformed",
+            R::ImageUnknownFormat => "image_unknown_format",
+            R::ImageUnsupported => "image_unsupported",
+            R::ImageTooLarge => "image_too_large",
+            R::EvidenceRejected => "evidence_rejected",
+            R::StationKeyInvalid => "station_key_invalid",
             // Every other code mirrors a core error (tested).
             _ => self.error_code().map_or("unknown", ErrorCode::as_str),
         }
@@ -378,6 +412,12 @@ impl zairyu_result {
             R::WriteUnconfirmed => "the re-read after the write failed: read the card again",
             R::AuthorityUnavailable => "the write authority is unavailable",
             R::AuthoritySetupFailed => "the authority cannot be set up (its directory, or the remote link's files)",
+            R::ImageMalformed => "the chip image does not decode",
+            R::ImageUnknownFormat => "the chip image is neither TIFF nor JPEG 2000",
+            R::ImageUnsupported => "the chip image is of a kind not converted",
+            R::ImageTooLarge => "the chip image's size is out of range",
+            R::EvidenceRejected => "an evidence file is not accepted (altered, malformed or verifying differently)",
+            R::StationKeyInvalid => "the station key is not a PKCS#8 P-256 private key",
         }
     }
 }

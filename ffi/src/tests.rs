@@ -21,7 +21,7 @@ fn every_result_code_has_a_distinct_number_and_name() {
         assert_ne!(r.name(), "unknown", "{r:?} has no name");
         assert_eq!(c_str(zairyu_result_name(r.number())), r.name());
         assert_eq!(zairyu_result::from_number(r.number()), Some(*r));
-        assert!(r.number() < 1100);
+        assert!(r.number() < 1200);
         for s in &all[i + 1..] {
             assert_ne!(r.number(), s.number());
             assert_ne!(r.name(), s.name());
@@ -30,6 +30,8 @@ fn every_result_code_has_a_distinct_number_and_name() {
     assert_eq!(c_str(zairyu_result_name(12345)), "unknown");
     assert_eq!(c_str(zairyu_result_name(950)), "unknown");
     assert_eq!(c_str(zairyu_result_name(1010)), "unknown");
+    assert_eq!(c_str(zairyu_result_name(1106)), "unknown");
+    assert_eq!(c_str(zairyu_result_name(1100)), "image_malformed");
 }
 
 /// The category block a core error code belongs in, by its name.
@@ -116,6 +118,7 @@ fn decoders_match_the_header() {
     assert_eq!(header_enum("zairyu_read_policy"), values_of::<zairyu_read_policy>("ZAIRYU_READ_POLICY_"));
     assert_eq!(header_enum("zairyu_field"), values_of::<zairyu_field>("ZAIRYU_FIELD_"));
     assert_eq!(header_enum("zairyu_image_kind"), values_of::<zairyu_image_kind>("ZAIRYU_IMAGE_KIND_"));
+    assert_eq!(header_enum("zairyu_export_format"), values_of::<zairyu_export_format>("ZAIRYU_EXPORT_FORMAT_"));
     for (constant, n) in header_enum("zairyu_result") {
         let name = constant.strip_prefix("ZAIRYU_RESULT_").unwrap().to_ascii_lowercase();
         assert_eq!(c_str(zairyu_result_name(n)), name);
@@ -362,6 +365,7 @@ fn shared_handles_are_send_and_sync() {
     shared::<zairyu_trust_store>();
     shared::<zairyu_read_result>();
     shared::<zairyu_reader_list>();
+    shared::<zairyu_evidence_verdict>();
 }
 
 /// The NUL rule: text output never holds a NUL byte of its own; such a value is
@@ -496,4 +500,327 @@ fn every_write_code_maps_to_its_class() {
     for (e, want) in cases {
         assert_eq!(crate::write::write_result(&e), want, "{e} ({})", e.code());
     }
+}
+
+/// Copies a byte or text output of `f` under the buffer rule: the size query, then
+/// the copy into a buffer of exactly that size (text: without its NUL).
+fn copied(text: bool, f: impl Fn(*mut u8, usize, *mut usize) -> zairyu_result) -> Result<Vec<u8>, zairyu_result> {
+    let mut len = 0usize;
+    match f(null_mut(), 0, &mut len) {
+        zairyu_result::BufferTooSmall => {}
+        zairyu_result::Ok => return Ok(Vec::new()),
+        other => return Err(other),
+    }
+    let mut buf = vec![0u8; len];
+    let mut got = usize::MAX;
+    assert_eq!(f(buf.as_mut_ptr(), len, &mut got), zairyu_result::Ok);
+    assert_eq!(got + usize::from(text), len);
+    if text {
+        assert_eq!(buf[got], 0);
+    }
+    buf.truncate(got);
+    Ok(buf)
+}
+
+fn png_of(r: *const zairyu_read_result, kind: impl Into<u32>) -> Result<Vec<u8>, zairyu_result> {
+    let kind = kind.into();
+    // SAFETY: a live result; `copied` passes a valid buffer and length pointer.
+    copied(false, |b, n, l| unsafe { zairyu_read_result_image_png(r, kind, b, n, l) })
+}
+
+/// (width, height) of a PNG's IHDR.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(&png[12..16], b"IHDR");
+    let be = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+#[test]
+fn images_as_png_equal_the_evidence_crate() {
+    use zairyu_image_kind as K;
+    for (t, kinds) in [(c"1", &[K::Front, K::Face][..]), (c"05", &[K::Name, K::Face, K::Address][..])] {
+        let r = read(t, 0, 0);
+        // SAFETY: a live result (read only here).
+        let images = unsafe { &(*r).read }.images();
+        for &k in kinds {
+            let png = png_of(r, k).unwrap();
+            let name = crate::read_result::image_name(k as u32).unwrap();
+            let (_, image) = images.iter().find(|(n, _)| *n == name).unwrap();
+            assert_eq!(png, zairyu_evidence::image_png(image).unwrap(), "{name}");
+            let p = zairyu_evidence::image::decode(image).unwrap();
+            assert_eq!(png_size(&png), (p.width, p.height));
+        }
+        // Not on this generation, and an unknown kind.
+        let other = if t == c"1" { K::Name } else { K::Front };
+        assert_eq!(png_of(r, other), Err(zairyu_result::NotPresent));
+        assert_eq!(png_of(r, 9u32), Err(zairyu_result::InvalidArgument));
+        // SAFETY: live result, freed once.
+        unsafe { zairyu_read_result_free(r) };
+    }
+    // Under 16: no face; text only: no image at all.
+    let r = read(c"1", ZAIRYU_SIM_UNDER_16, 0);
+    assert_eq!(png_of(r, K::Face), Err(zairyu_result::NotPresent));
+    assert!(png_of(r, K::Front).is_ok());
+    // SAFETY: live result, freed once.
+    unsafe { zairyu_read_result_free(r) };
+    let r = read(c"05", 0, zairyu_read_policy::TextOnly as u32);
+    assert_eq!(png_of(r, K::Face), Err(zairyu_result::NotPresent));
+    // SAFETY: live result, freed once.
+    unsafe { zairyu_read_result_free(r) };
+}
+
+/// A read result whose first-generation card-face image is `bytes` (a forged chip's).
+impl From<zairyu_image_kind> for u32 {
+    fn from(k: zairyu_image_kind) -> u32 {
+        k as u32
+    }
+}
+
+fn with_front_image(bytes: &[u8]) -> *mut zairyu_read_result {
+    let r = read(c"1", 0, 0);
+    // SAFETY: a live result from Box::into_raw, taken back once.
+    let owned = unsafe { Box::from_raw(r) };
+    let mut cr = owned.read;
+    match &mut cr.data {
+        zairyu_core::sequence::CardData::Gen1(d) => {
+            d.front_image = Some(zairyu_core::files::Image::from_value(bytes));
+        }
+        zairyu_core::sequence::CardData::Gen2(_) => unreachable!(),
+    }
+    Box::into_raw(Box::new(crate::read_result::zairyu_read_result::new(cr)))
+}
+
+/// A malformed chip image is a typed result code, never a panic, and breaks nothing
+/// else: the other image, the JSON report, the report page and the evidence.
+#[test]
+fn a_malformed_image_is_a_typed_error_that_breaks_nothing_else() {
+    use zairyu_image_kind as K;
+    for (bytes, code, detail) in [
+        (&b"II*\0\x08\0\0\0\0\0"[..], zairyu_result::ImageMalformed, "image_malformed: malformed: the front image"),
+        (&b"GIF89a-not-an-image"[..], zairyu_result::ImageUnknownFormat, "image_unknown_format: unknown_format"),
+        (&[0xFF, 0x4F, 0xFF, 0x51, 0][..], zairyu_result::ImageMalformed, "image_malformed: malformed"),
+    ] {
+        let r = with_front_image(bytes);
+        assert_eq!(png_of(r, K::Front), Err(code));
+        let mut msg = [0u8; 512];
+        let mut n = 0usize;
+        // SAFETY: valid buffer and length pointer.
+        assert_eq!(unsafe { zairyu_last_error_message(msg.as_mut_ptr().cast(), msg.len(), &mut n) }, zairyu_result::Ok);
+        let msg = std::str::from_utf8(&msg[..n]).unwrap();
+        assert!(msg.starts_with(detail), "{msg}");
+        // Twice: the decoding error is kept, not retried into something else.
+        assert_eq!(png_of(r, K::Front), Err(code));
+        assert!(png_of(r, K::Face).is_ok());
+        assert_eq!(json_of(r)["card_type"], "1");
+        // SAFETY: a live result; `copied` passes valid buffers.
+        let html = copied(true, |b, n, l| unsafe { zairyu_read_result_report_html(r, b.cast(), n, l) }).unwrap();
+        assert!(String::from_utf8(html).unwrap().contains("<!DOCTYPE html>"));
+        // SAFETY: as above; NULL options are the defaults.
+        let ev = copied(false, |b, n, l| unsafe { zairyu_read_result_evidence_json(r, null(), b, n, l) }).unwrap();
+        assert!(ev.ends_with(b"\n"));
+        // SAFETY: live result, freed once.
+        unsafe { zairyu_read_result_free(r) };
+    }
+}
+
+fn verify(data: &[u8], trust: *const zairyu_trust_store) -> (bool, *mut zairyu_evidence_verdict) {
+    let mut accepted = false;
+    let mut v = null_mut();
+    // SAFETY: valid buffers, a live trust store and out-pointers.
+    let rc = unsafe { zairyu_verify_evidence(data.as_ptr(), data.len(), trust, 0, &mut accepted, &mut v) };
+    assert_eq!(rc, zairyu_result::Ok);
+    (accepted, v)
+}
+
+fn export(vs: &[*const zairyu_evidence_verdict], format: u32, flags: u32) -> Result<String, zairyu_result> {
+    // SAFETY: `vs` lives during the call; `copied` passes valid buffers.
+    copied(true, |b, n, l| unsafe { zairyu_export_rows(vs.as_ptr(), vs.len(), format, flags, b.cast(), n, l) })
+        .map(|v| String::from_utf8(v).unwrap())
+}
+
+#[test]
+fn evidence_verifies_and_a_changed_byte_is_rejected() {
+    let h = sim(c"05", 0);
+    let mut r = null_mut();
+    // SAFETY: live handles, valid strings and out-pointers.
+    assert_eq!(unsafe { zairyu_card_read(h.card, h.trust, c"AB12345678CD".as_ptr(), 0, &mut r) }, zairyu_result::Ok);
+    let opts = zairyu_evidence_options {
+        station_key_pkcs8: zairyu_sim::GEN1_CARD_SIGNER_KEY_DER.as_ptr(),
+        station_key_len: 0,
+        card_number: c"AB12345678CD".as_ptr(),
+        flags: ZAIRYU_EVIDENCE_CREATED_AT | ZAIRYU_EVIDENCE_INCLUDE_CARD_NUMBER,
+        created_at_unix: 1_760_000_000,
+    };
+    // SAFETY: a live result, valid options; `copied` passes valid buffers.
+    let ev = copied(false, |b, n, l| unsafe { zairyu_read_result_evidence_json(r, &opts, b, n, l) }).unwrap();
+    let text = String::from_utf8(ev.clone()).unwrap();
+    assert!(
+        text.contains("\"created_at\":\"2025-10-09T08:53:20Z\"")
+            && text.contains("\"card_number_full\":\"AB12345678CD\"")
+    );
+    let (accepted, v) = verify(&ev, h.trust);
+    assert!(accepted);
+    assert!(get_v(v, false, zairyu_evidence_verdict_accepted));
+    let mut verdict = zairyu_verdict::Production;
+    // SAFETY: a live verdict and a valid out-pointer.
+    assert_eq!(unsafe { zairyu_evidence_verdict_verdict(v, &mut verdict) }, zairyu_result::Ok);
+    assert_eq!(verdict, zairyu_verdict::Test);
+    // SAFETY: a live verdict; `copied` passes valid buffers.
+    let j = copied(true, |b, n, l| unsafe { zairyu_evidence_verdict_json(v, 0, b.cast(), n, l) }).unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&j).unwrap();
+    assert_eq!((j["accepted"].as_bool(), j["verdict"].as_str()), (Some(true), Some("test")));
+    assert!(!j.to_string().contains("AB12345678CD"), "the verdict JSON never holds the card number");
+
+    // Export: CSV with its header and one row; the full number only when asked for.
+    let csv = export(&[v], zairyu_export_format::Csv as u32, 0).unwrap();
+    let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].starts_with("schema_version,card_type,"));
+    assert!(lines[1].starts_with("1,05,") && lines[1].contains("AB********CD"));
+    let full = export(&[v], zairyu_export_format::Csv as u32, ZAIRYU_EXPORT_BOM | ZAIRYU_EXPORT_INCLUDE_CARD_NUMBER);
+    let full = full.unwrap();
+    assert!(full.starts_with('\u{FEFF}') && full.contains(",AB12345678CD,"));
+    let jsonl = export(&[v, v], zairyu_export_format::Jsonl as u32, ZAIRYU_EXPORT_JAPANESE_ERA).unwrap();
+    assert_eq!(jsonl.lines().count(), 2);
+    let row: serde_json::Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();
+    assert!(row["birth_date_era"].as_str().unwrap().contains('年'));
+    assert_eq!(export(&[], zairyu_export_format::Csv as u32, 0).unwrap().split_terminator("\r\n").count(), 1);
+    assert_eq!(export(&[v], 3, 0), Err(zairyu_result::InvalidArgument));
+    assert_eq!(export(&[v], 1, 8), Err(zairyu_result::InvalidArgument));
+    assert_eq!(
+        export(&[v], zairyu_export_format::Jsonl as u32, ZAIRYU_EXPORT_BOM),
+        Err(zairyu_result::InvalidArgument)
+    );
+    assert_eq!(export(&[v, null()], 1, 0), Err(zairyu_result::NullPointer));
+
+    // One changed byte (inside a base64 file, and in the verification) is rejected,
+    // and a rejected file is not exported.
+    for at in [text.find("\"base64\":\"").unwrap() + 20, text.find("\"signature\":\"valid").unwrap() + 14, ev.len() - 1]
+    {
+        let mut bad = ev.clone();
+        bad[at] ^= 0x01;
+        let (accepted, w) = verify(&bad, h.trust);
+        assert!(!accepted, "byte {at}");
+        assert_eq!(export(&[v, w], 1, 0), Err(zairyu_result::EvidenceRejected));
+        // SAFETY: live verdict, freed once.
+        unsafe { zairyu_evidence_verdict_free(w) };
+    }
+    // Not evidence at all: judged (rejected), and without a card verdict.
+    let (accepted, w) = verify(b"{}", h.trust);
+    assert!(!accepted);
+    // SAFETY: a live verdict and a valid out-pointer.
+    assert_eq!(unsafe { zairyu_evidence_verdict_verdict(w, &mut verdict) }, zairyu_result::NotPresent);
+    // SAFETY: live handles, freed once.
+    unsafe {
+        zairyu_evidence_verdict_free(w);
+        zairyu_evidence_verdict_free(v);
+        zairyu_read_result_free(r);
+    }
+}
+
+fn get_v<T>(
+    v: *const zairyu_evidence_verdict,
+    init: T,
+    f: unsafe extern "C" fn(*const zairyu_evidence_verdict, *mut T) -> zairyu_result,
+) -> T {
+    let mut out = init;
+    // SAFETY: a live verdict and a valid out-pointer.
+    assert_eq!(unsafe { f(v, &mut out) }, zairyu_result::Ok);
+    out
+}
+
+#[test]
+fn evidence_options_and_null_arguments() {
+    let r = read(c"1", 0, 0);
+    let mut len = 0usize;
+    let mut buf = [0u8; 16];
+    let opts = |key: &[u8], number: *const std::ffi::c_char, flags: u32| zairyu_evidence_options {
+        station_key_pkcs8: key.as_ptr(),
+        station_key_len: key.len(),
+        card_number: number,
+        flags,
+        created_at_unix: 0,
+    };
+    let evidence = |o: &zairyu_evidence_options| {
+        // SAFETY: a live result, valid options; `copied` passes valid buffers.
+        copied(false, |b, n, l| unsafe { zairyu_read_result_evidence_json(r, o, b, n, l) })
+    };
+    let signed = evidence(&opts(zairyu_sim::GEN1_CARD_SIGNER_KEY_DER, null(), 0));
+    assert_eq!(signed, Err(zairyu_result::StationKeyInvalid), "an RSA key is not a station key");
+    assert_eq!(evidence(&opts(b"not a key", null(), 0)), Err(zairyu_result::StationKeyInvalid));
+    assert_eq!(evidence(&opts(&[], null(), 4)), Err(zairyu_result::InvalidArgument));
+    assert_eq!(evidence(&opts(&[], null(), ZAIRYU_EVIDENCE_INCLUDE_CARD_NUMBER)), Err(zairyu_result::InvalidArgument));
+    assert_eq!(evidence(&opts(&[], c"AB123".as_ptr(), 0)), Err(zairyu_result::InputBadCardNumber));
+    let mut no_key = opts(&[], null(), 0);
+    (no_key.station_key_pkcs8, no_key.station_key_len) = (null(), 5);
+    assert_eq!(evidence(&no_key), Err(zairyu_result::NullPointer));
+    // A P-256 PKCS#8 key signs; verification names it.
+    let key = station_key_der();
+    let ev = evidence(&opts(&key, c"AB12345678CD".as_ptr(), 0)).unwrap();
+    assert!(!String::from_utf8_lossy(&ev).contains("AB12345678CD"));
+    let h = sim(c"1", 0);
+    let (accepted, v) = verify(&ev, h.trust);
+    assert!(accepted);
+    // SAFETY: a live verdict; `copied` passes valid buffers.
+    let j = copied(true, |b, n, l| unsafe { zairyu_evidence_verdict_json(v, ZAIRYU_JSON_PRETTY, b.cast(), n, l) });
+    let j: serde_json::Value = serde_json::from_slice(&j.unwrap()).unwrap();
+    assert_eq!(j["station"]["status"], "valid");
+    // SAFETY: deliberate NULL and bad arguments; nothing is written.
+    unsafe {
+        let mut accepted = true;
+        let mut out = null_mut();
+        let png = zairyu_image_kind::Front as u32;
+        assert_eq!(
+            zairyu_read_result_image_png(null(), png, buf.as_mut_ptr(), 16, &mut len),
+            zairyu_result::NullPointer
+        );
+        assert_eq!(zairyu_read_result_image_png(r, png, buf.as_mut_ptr(), 16, null_mut()), zairyu_result::NullPointer);
+        assert_eq!(zairyu_read_result_image_png(r, png, null_mut(), 16, &mut len), zairyu_result::NullPointer);
+        assert_eq!(zairyu_read_result_report_html(null(), null_mut(), 0, &mut len), zairyu_result::NullPointer);
+        assert_eq!(
+            zairyu_read_result_evidence_json(null(), null(), null_mut(), 0, &mut len),
+            zairyu_result::NullPointer
+        );
+        assert_eq!(zairyu_read_result_evidence_json(r, null(), null_mut(), 0, null_mut()), zairyu_result::NullPointer);
+        assert_eq!(zairyu_verify_evidence(null(), 3, h.trust, 0, &mut accepted, &mut out), zairyu_result::NullPointer);
+        assert_eq!(
+            zairyu_verify_evidence(ev.as_ptr(), ev.len(), null(), 0, &mut accepted, &mut out),
+            zairyu_result::NullPointer
+        );
+        assert_eq!(
+            zairyu_verify_evidence(ev.as_ptr(), ev.len(), h.trust, 0, null_mut(), &mut out),
+            zairyu_result::NullPointer
+        );
+        assert_eq!(
+            zairyu_verify_evidence(ev.as_ptr(), ev.len(), h.trust, 0, &mut accepted, null_mut()),
+            zairyu_result::NullPointer
+        );
+        assert_eq!(
+            zairyu_verify_evidence(ev.as_ptr(), ev.len(), h.trust, 1, &mut accepted, &mut out),
+            zairyu_result::InvalidArgument
+        );
+        assert!(accepted && out.is_null(), "outputs written on failure");
+        assert_eq!(zairyu_evidence_verdict_accepted(null(), &mut accepted), zairyu_result::NullPointer);
+        assert_eq!(zairyu_evidence_verdict_accepted(v, null_mut()), zairyu_result::NullPointer);
+        assert_eq!(zairyu_evidence_verdict_json(v, 2, null_mut(), 0, &mut len), zairyu_result::InvalidArgument);
+        assert_eq!(zairyu_export_rows(null(), 1, 1, 0, null_mut(), 0, &mut len), zairyu_result::NullPointer);
+        assert_eq!(zairyu_export_rows(null(), 0, 1, 0, null_mut(), 0, null_mut()), zairyu_result::NullPointer);
+        zairyu_evidence_verdict_free(null_mut());
+        zairyu_evidence_verdict_free(v);
+        zairyu_read_result_free(r);
+    }
+}
+
+/// A fixed P-256 station key as PKCS#8 DER (a test key, made for this test).
+fn station_key_der() -> Vec<u8> {
+    // PKCS#8 v1 wrapping an RFC 5915 ECPrivateKey with the scalar 1..=32 and no
+    // public key: p256 derives it.
+    let scalar: Vec<u8> = (1..=32).collect();
+    let mut ec = vec![0x30, 0x25, 0x02, 0x01, 0x01, 0x04, 0x20];
+    ec.extend_from_slice(&scalar);
+    let mut der = vec![0x30, 0x41, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
+    der.extend_from_slice(&[0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07, 0x04, 0x27]);
+    der.extend_from_slice(&ec);
+    der
 }

@@ -7,6 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use zairyu_core::Error;
 
+use crate::read_result::ZAIRYU_JSON_PRETTY;
 use crate::result::zairyu_result;
 
 /// A failed call: the code returned and the detail kept as the thread's last error.
@@ -77,6 +78,22 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> zairyu_result
 /// Runs a body that cannot fail except by panicking, returning `fallback` then.
 pub(crate) fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
+/// Renders `value` as JSON under a `flags` argument of the JSON getters: one line,
+/// or indented with `ZAIRYU_JSON_PRETTY`; any other bit is `INVALID_ARGUMENT`, and a
+/// value that cannot be rendered (a bug) is `UNKNOWN_ERROR`. The one place that
+/// choice and its errors are made.
+pub(crate) fn json_text<T: serde::Serialize + ?Sized>(value: &T, flags: u32) -> Result<String, Failure> {
+    if flags & !ZAIRYU_JSON_PRETTY != 0 {
+        return Err(Failure::invalid(format!("unknown JSON flags {flags:#x}")));
+    }
+    let json = if flags & ZAIRYU_JSON_PRETTY != 0 {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    };
+    json.map_err(|e| Failure::new(zairyu_result::UnknownError, format!("JSON: {e}")))
 }
 
 /// A `#[repr(u32)]` C enum. Functions take such enums as `uint32_t` (so any number

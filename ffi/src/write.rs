@@ -19,9 +19,8 @@ use zairyu_core::write::relay::AuthorityLink;
 use zairyu_core::{CardNumber, Error};
 
 use crate::card::{CardLink, card_arg, zairyu_card};
-use crate::read_result::ZAIRYU_JSON_PRETTY;
 use crate::result::zairyu_result;
-use crate::util::{Failure, copy_out, guard, non_null, non_null_mut, str_arg, write_out};
+use crate::util::{Failure, copy_out, guard, json_text, non_null, non_null_mut, str_arg, write_out};
 
 /// A write authority (opaque): the party that holds the terminal key and runs the
 /// write's secure channel end to end with the card, while the counter only relays
@@ -556,16 +555,7 @@ pub unsafe extern "C" fn zairyu_write_receipt_json(
     // SAFETY: the arguments come unchanged from the caller, under the header's contract.
     unsafe {
         get_text(receipt, buf, buf_len, out_len, |r| {
-            if flags & !ZAIRYU_JSON_PRETTY != 0 {
-                return Err(Failure::invalid(format!("unknown JSON flags {flags:#x}")));
-            }
-            let j = ReceiptJson { receipt: &r.receipt, generation: r.generation, apdus: r.apdus };
-            let json = if flags & ZAIRYU_JSON_PRETTY != 0 {
-                serde_json::to_string_pretty(&j)
-            } else {
-                serde_json::to_string(&j)
-            };
-            json.map_err(|e| Failure::new(zairyu_result::UnknownError, format!("JSON: {e}")))
+            json_text(&ReceiptJson { receipt: &r.receipt, generation: r.generation, apdus: r.apdus }, flags)
         })
     }
 }

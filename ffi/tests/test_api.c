@@ -197,7 +197,7 @@ static int header_has(const struct header_code *codes, size_t count, unsigned va
 static void test_result_codes(void) {
   CHECK(ZAIRYU_RESULT_OK == 0);
   /* Every code of the header's enum has its constant's name, and the library
-     names no other number (the numbers 0 to 1099 hold every block). */
+     names no other number (the numbers 0 to 1199 hold every block). */
   struct header_code codes[256];
   size_t count = header_result_codes(codes, 256);
   CHECK(count > 30 && count < 256);
@@ -209,7 +209,7 @@ static void test_result_codes(void) {
     }
   }
   size_t named = 0;
-  for (unsigned n = 0; n < 1100; n++) {
+  for (unsigned n = 0; n < 1200; n++) {
     if (strcmp(zairyu_result_name(n), "unknown") == 0) continue;
     named++;
     CHECK(header_has(codes, count, n));
@@ -1675,6 +1675,386 @@ static void test_write_remote(void) {
   zairyu_trust_store_free(t);
 }
 
+/* ---- evidence (issue 14): PNG, report page, evidence files, export ---- */
+
+/* The first occurrence of needle (m bytes) in hay (n bytes), or NULL (memmem is not C11). */
+static const uint8_t *find_bytes(const uint8_t *hay, size_t n, const void *needle, size_t m) {
+  for (size_t i = 0; m <= n && i <= n - m; i++)
+    if (memcmp(hay + i, needle, m) == 0) return hay + i;
+  return NULL;
+}
+
+/* A big-endian (le = 0) or little-endian number of n bytes. */
+static uint32_t num(const uint8_t *p, int n, int le) {
+  uint32_t v = 0;
+  for (int i = 0; i < n; i++) v = le ? v | (uint32_t)p[i] << (8 * i) : v << 8 | p[i];
+  return v;
+}
+
+/* Width and height from the chip image's own header, read here independently of
+   the library's decoders: TIFF tags 256/257, the JP2 'ihdr' box, or a codestream's SIZ. */
+static int source_size(const uint8_t *b, size_t n, uint32_t *w, uint32_t *h) {
+  *w = *h = 0;
+  if (n >= 8 && (memcmp(b, "II*", 4) == 0 || memcmp(b, "MM\0*", 4) == 0)) {
+    int le = b[0] == 'I';
+    uint32_t ifd = num(b + 4, 4, le);
+    if (ifd + 2 > n) return 0;
+    uint32_t count = num(b + ifd, 2, le);
+    for (uint32_t i = 0; i < count && ifd + 2 + 12 * (i + 1) <= n; i++) {
+      const uint8_t *e = b + ifd + 2 + 12 * i;
+      uint32_t tag = num(e, 2, le), type = num(e + 2, 2, le);
+      uint32_t v = type == 3 ? num(e + 8, 2, le) : num(e + 8, 4, le);
+      if (tag == 256) *w = v;
+      if (tag == 257) *h = v;
+    }
+  } else if (n >= 4 && memcmp(b, "\xFF\x4F\xFF\x51", 4) == 0 && n >= 24) {
+    *w = num(b + 8, 4, 0) - num(b + 16, 4, 0);
+    *h = num(b + 12, 4, 0) - num(b + 20, 4, 0);
+  } else {
+    for (size_t i = 4; i + 12 <= n; i++) {
+      if (memcmp(b + i, "ihdr", 4) == 0) {
+        *h = num(b + i + 4, 4, 0);
+        *w = num(b + i + 8, 4, 0);
+        break;
+      }
+    }
+  }
+  return *w > 0 && *h > 0;
+}
+
+/* The bytes of an image getter (raw or PNG), size first; NULL and *rc on failure. */
+static uint8_t *image_bytes(const zairyu_read_result *r, uint32_t kind, int png, size_t *len, zairyu_result *rc) {
+  size_t need = 0;
+  zairyu_result q = png ? zairyu_read_result_image_png(r, kind, NULL, 0, &need)
+                        : zairyu_read_result_image(r, kind, NULL, 0, &need);
+  if (q != ZAIRYU_RESULT_BUFFER_TOO_SMALL) {
+    *rc = q;
+    return NULL;
+  }
+  uint8_t *buf = malloc(need);
+  *rc = png ? zairyu_read_result_image_png(r, kind, buf, need, len) : zairyu_read_result_image(r, kind, buf, need, len);
+  if (*rc != ZAIRYU_RESULT_OK || *len != need) {
+    free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+static char *report_html(const zairyu_read_result *r) {
+  size_t need = 0, len = 0;
+  if (zairyu_read_result_report_html(r, NULL, 0, &need) != ZAIRYU_RESULT_BUFFER_TOO_SMALL) return NULL;
+  char *s = malloc(need);
+  if (zairyu_read_result_report_html(r, s, need, &len) != ZAIRYU_RESULT_OK || strlen(s) != len) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+static uint8_t *evidence(const zairyu_read_result *r, const zairyu_evidence_options *o, size_t *len) {
+  size_t need = 0;
+  if (zairyu_read_result_evidence_json(r, o, NULL, 0, &need) != ZAIRYU_RESULT_BUFFER_TOO_SMALL) return NULL;
+  uint8_t *buf = malloc(need);
+  if (zairyu_read_result_evidence_json(r, o, buf, need, len) != ZAIRYU_RESULT_OK || *len != need) {
+    free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+static char *export_rows(const zairyu_evidence_verdict *const *v, size_t n, uint32_t format, uint32_t flags,
+                         zairyu_result *rc) {
+  size_t need = 0, len = 0;
+  *rc = zairyu_export_rows(v, n, format, flags, NULL, 0, &need);
+  if (*rc != ZAIRYU_RESULT_BUFFER_TOO_SMALL) return NULL;
+  char *s = malloc(need);
+  *rc = zairyu_export_rows(v, n, format, flags, s, need, &len);
+  if (*rc != ZAIRYU_RESULT_OK || len + 1 != need) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+/* A malformed chip image (no simulated card holds one: the test hook puts one into a
+   copy of a result) is a typed result code, and breaks no other getter. */
+static void test_malformed_image(void) {
+#ifdef ZAIRYU_TEST_HOOKS
+  static const struct {
+    const char *bytes;
+    size_t len;
+    zairyu_result want;
+    const char *detail;
+  } cases[] = {
+      {"II*\0\x08\0\0\0\0\0", 10, ZAIRYU_RESULT_IMAGE_MALFORMED, "image_malformed: malformed: the front image"},
+      {"\xFF\x4F\xFF\x51\0", 5, ZAIRYU_RESULT_IMAGE_MALFORMED, "image_malformed: malformed"},
+      {"GIF89a-not-a-chip-image", 23, ZAIRYU_RESULT_IMAGE_UNKNOWN_FORMAT, "image_unknown_format: unknown_format"},
+  };
+  zairyu_read_result *r = NULL;
+  CHECK_RC(read_sim("1", 0, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    zairyu_read_result *forged = NULL;
+    CHECK_RC(zairyu_test_read_result_with_image(r, ZAIRYU_IMAGE_KIND_FRONT, (const uint8_t *)cases[c].bytes,
+                                                cases[c].len, &forged),
+             ZAIRYU_RESULT_OK);
+    if (!forged) continue;
+    size_t len = 77;
+    uint8_t buf[16];
+    CHECK_RC(zairyu_read_result_image_png(forged, ZAIRYU_IMAGE_KIND_FRONT, NULL, 0, &len), cases[c].want);
+    CHECK(last_error_starts_with(cases[c].detail));
+    CHECK_RC(zairyu_read_result_image_png(forged, ZAIRYU_IMAGE_KIND_FRONT, buf, sizeof buf, &len), cases[c].want);
+    CHECK(len == 77);
+    /* The raw bytes, the other image, the report, the page and the evidence still work. */
+    size_t raw_len = 0;
+    zairyu_result rc;
+    uint8_t *raw = image_bytes(forged, ZAIRYU_IMAGE_KIND_FRONT, 0, &raw_len, &rc);
+    /* (as stored: without trailing zero fill) */
+    CHECK(raw && raw_len >= 4 && raw_len <= cases[c].len && memcmp(raw, cases[c].bytes, raw_len) == 0);
+    free(raw);
+    uint8_t *face = image_bytes(forged, ZAIRYU_IMAGE_KIND_FACE, 1, &raw_len, &rc);
+    CHECK(face != NULL);
+    free(face);
+    char *j = json(forged, 0);
+    CHECK(j != NULL && strstr(j, "\"card_type\":\"1\"") != NULL);
+    free(j);
+    char *html = report_html(forged);
+    CHECK(html != NULL && strstr(html, "data-verdict=") != NULL);
+    free(html);
+    uint8_t *ev = evidence(forged, NULL, &raw_len);
+    CHECK(ev != NULL);
+    free(ev);
+    zairyu_read_result_free(forged);
+  }
+  zairyu_read_result *none = NULL;
+  CHECK_RC(zairyu_test_read_result_with_image(r, ZAIRYU_IMAGE_KIND_NAME, (const uint8_t *)"x", 1, &none),
+           ZAIRYU_RESULT_NOT_PRESENT);
+  CHECK(none == NULL);
+  zairyu_read_result_free(r);
+#else
+  skipped++;
+#endif
+}
+
+static void test_images_as_png(void) {
+  static const struct {
+    const char *type;
+    uint32_t kinds[3];
+    size_t n;
+    uint32_t absent;
+  } cases[] = {
+      {"1", {ZAIRYU_IMAGE_KIND_FRONT, ZAIRYU_IMAGE_KIND_FACE}, 2, ZAIRYU_IMAGE_KIND_NAME},
+      {"05", {ZAIRYU_IMAGE_KIND_NAME, ZAIRYU_IMAGE_KIND_FACE, ZAIRYU_IMAGE_KIND_ADDRESS}, 3, ZAIRYU_IMAGE_KIND_FRONT},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    zairyu_read_result *r = NULL;
+    CHECK_RC(read_sim(cases[c].type, 0, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+    for (size_t k = 0; k < cases[c].n; k++) {
+      size_t raw_len = 0, png_len = 0;
+      zairyu_result rc;
+      uint8_t *raw = image_bytes(r, cases[c].kinds[k], 0, &raw_len, &rc);
+      uint8_t *png = image_bytes(r, cases[c].kinds[k], 1, &png_len, &rc);
+      CHECK(raw != NULL && png != NULL);
+      if (raw && png) {
+        uint32_t w = 0, h = 0;
+        CHECK(source_size(raw, raw_len, &w, &h));
+        CHECK(png_len > 33 && memcmp(png, "\x89PNG\r\n\x1a\n", 8) == 0);
+        CHECK(num(png + 8, 4, 0) == 13 && memcmp(png + 12, "IHDR", 4) == 0);
+        if (num(png + 16, 4, 0) != w || num(png + 20, 4, 0) != h) {
+          failed++;
+          fprintf(stderr, "FAIL: type %s image %u: PNG %ux%u, the image's header %ux%u\n", cases[c].type,
+                  cases[c].kinds[k], num(png + 16, 4, 0), num(png + 20, 4, 0), w, h);
+        } else {
+          passed++;
+        }
+        /* Too small by one byte: nothing written, the size needed reported. */
+        uint8_t *small = malloc(png_len);
+        memset(small, 0xAB, png_len);
+        size_t need = 0;
+        CHECK_RC(zairyu_read_result_image_png(r, cases[c].kinds[k], small, png_len - 1, &need),
+                 ZAIRYU_RESULT_BUFFER_TOO_SMALL);
+        CHECK(need == png_len && small[0] == 0xAB);
+        free(small);
+      }
+      free(raw);
+      free(png);
+    }
+    /* An image of the other generation; kinds that are none. */
+    size_t len = 123;
+    uint8_t buf[64];
+    CHECK_RC(zairyu_read_result_image_png(r, cases[c].absent, buf, sizeof buf, &len), ZAIRYU_RESULT_NOT_PRESENT);
+    CHECK_RC(zairyu_read_result_image_png(r, 0, buf, sizeof buf, &len), ZAIRYU_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(zairyu_read_result_image_png(r, 99, buf, sizeof buf, &len), ZAIRYU_RESULT_INVALID_ARGUMENT);
+    CHECK(len == 123);
+    CHECK_RC(zairyu_read_result_image_png(NULL, ZAIRYU_IMAGE_KIND_FACE, buf, sizeof buf, &len),
+             ZAIRYU_RESULT_NULL_POINTER);
+    CHECK_RC(zairyu_read_result_image_png(r, ZAIRYU_IMAGE_KIND_FACE, buf, sizeof buf, NULL),
+             ZAIRYU_RESULT_NULL_POINTER);
+    CHECK_RC(zairyu_read_result_image_png(r, ZAIRYU_IMAGE_KIND_FACE, NULL, 10, &len), ZAIRYU_RESULT_NULL_POINTER);
+    zairyu_read_result_free(r);
+  }
+  test_malformed_image();
+  /* An under-16 card has no face photo. */
+  zairyu_read_result *r = NULL;
+  CHECK_RC(read_sim("1", ZAIRYU_SIM_UNDER_16, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  size_t len = 0;
+  CHECK_RC(zairyu_read_result_image_png(r, ZAIRYU_IMAGE_KIND_FACE, NULL, 0, &len), ZAIRYU_RESULT_NOT_PRESENT);
+  zairyu_read_result_free(r);
+}
+
+static void test_report_html(void) {
+  static const struct {
+    const char *type;
+    uint32_t flags;
+    const char *verdict;
+    const char *words;
+  } cases[] = {
+      {"1", 0, "data-verdict=\"test\"", "テスト用のカードです"},
+      {"05", 0, "data-verdict=\"test\"", "This is NOT a genuine card."},
+      {"1", ZAIRYU_SIM_TAMPERED, "data-verdict=\"invalid\"", "偽造・改ざんの疑いがあります"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    zairyu_read_result *r = NULL;
+    CHECK_RC(read_sim(cases[c].type, cases[c].flags, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+    char *html = report_html(r);
+    CHECK(html != NULL);
+    if (html) {
+      CHECK(strncmp(html, "<!DOCTYPE html>", 15) == 0);
+      CHECK(strstr(html, cases[c].verdict) != NULL);
+      CHECK(strstr(html, cases[c].words) != NULL);
+      CHECK(strstr(html, "src=\"data:image/png;base64,iVBORw0KGgo") != NULL);
+      CHECK(strstr(html, NUMBER) == NULL);
+    }
+    free(html);
+    zairyu_read_result_free(r);
+  }
+  size_t len = 0;
+  char buf[8];
+  CHECK_RC(zairyu_read_result_report_html(NULL, buf, sizeof buf, &len), ZAIRYU_RESULT_NULL_POINTER);
+}
+
+static void test_evidence_and_export(void) {
+  zairyu_trust_store *t = sim_trust();
+  zairyu_read_result *r = NULL;
+  CHECK_RC(read_sim("05", 0, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  zairyu_evidence_options o = {0};
+  o.card_number = NUMBER;
+  o.flags = ZAIRYU_EVIDENCE_CREATED_AT;
+  o.created_at_unix = 1760000000;
+  size_t len = 0;
+  uint8_t *ev = evidence(r, &o, &len);
+  CHECK(ev != NULL && len > 1000 && ev[len - 1] == '\n');
+  if (ev) {
+    /* Redacted by default; accepted as written; one changed byte rejected. */
+    CHECK(find_bytes(ev, len, NUMBER, strlen(NUMBER)) == NULL);
+    CHECK(find_bytes(ev, len, "\"created_at\":\"2025-10-09T08:53:20Z\"", 35) != NULL);
+    bool accepted = false;
+    zairyu_evidence_verdict *v = NULL, *bad = NULL;
+    CHECK_RC(zairyu_verify_evidence(ev, len, t, 0, &accepted, &v), ZAIRYU_RESULT_OK);
+    CHECK(accepted);
+    zairyu_verdict verdict = ZAIRYU_VERDICT_PRODUCTION;
+    CHECK_RC(zairyu_evidence_verdict_verdict(v, &verdict), ZAIRYU_RESULT_OK);
+    CHECK(verdict == ZAIRYU_VERDICT_TEST);
+    char j[65536];
+    size_t jl = 0;
+    CHECK_RC(zairyu_evidence_verdict_json(v, 0, j, sizeof j, &jl), ZAIRYU_RESULT_OK);
+    CHECK(strncmp(j, "{\"accepted\":true,", 17) == 0 || strstr(j, "\"accepted\":true") != NULL);
+    CHECK(strstr(j, "\"integrity\":{\"status\":\"intact\"}") != NULL);
+
+    uint8_t *changed = malloc(len);
+    memcpy(changed, ev, len);
+    const uint8_t *b64 = find_bytes(changed, len, "\"base64\":\"", 10);
+    CHECK(b64 != NULL);
+    size_t at = b64 ? (size_t)(b64 - changed) + 20 : len / 2;
+    changed[at] ^= 0x01;
+    accepted = true;
+    CHECK_RC(zairyu_verify_evidence(changed, len, t, 0, &accepted, &bad), ZAIRYU_RESULT_OK);
+    CHECK(!accepted);
+    CHECK_RC(zairyu_evidence_verdict_accepted(bad, &accepted), ZAIRYU_RESULT_OK);
+    CHECK(!accepted);
+    CHECK_RC(zairyu_evidence_verdict_json(bad, 0, j, sizeof j, &jl), ZAIRYU_RESULT_OK);
+    CHECK(strstr(j, "\"accepted\":false") != NULL && strstr(j, "\"altered\"") != NULL);
+    free(changed);
+
+    /* Export: the header line and one row, CRLF; a rejected file is refused. */
+    zairyu_result rc;
+    const zairyu_evidence_verdict *one[1] = {v};
+    char *csv = export_rows(one, 1, ZAIRYU_EXPORT_FORMAT_CSV, 0, &rc);
+    CHECK(csv != NULL);
+    if (csv) {
+      CHECK(strncmp(csv, "schema_version,card_type,card_type_ja,generation,verdict,", 57) == 0);
+      size_t lines = 0;
+      for (const char *p = csv; (p = strstr(p, "\r\n")) != NULL; p += 2) lines++;
+      CHECK(lines == 2);
+      const char *row = strstr(csv, "\r\n");
+      CHECK(row && strncmp(row + 2, "1,05,", 5) == 0 && strstr(row, ",test,") && strstr(row, "AB********CD"));
+    }
+    free(csv);
+    char *era = export_rows(one, 1, ZAIRYU_EXPORT_FORMAT_JSONL, ZAIRYU_EXPORT_JAPANESE_ERA, &rc);
+    CHECK(era != NULL && strstr(era, "\"birth_date_era\":\"") != NULL && strchr(era, '\n') == era + strlen(era) - 1);
+    free(era);
+    const zairyu_evidence_verdict *mixed[2] = {v, bad};
+    CHECK(export_rows(mixed, 2, ZAIRYU_EXPORT_FORMAT_CSV, 0, &rc) == NULL);
+    CHECK(rc == ZAIRYU_RESULT_EVIDENCE_REJECTED);
+    CHECK(last_error_starts_with("evidence_rejected: verdicts[1]"));
+    CHECK(export_rows(one, 1, 7, 0, &rc) == NULL && rc == ZAIRYU_RESULT_INVALID_ARGUMENT);
+    CHECK(export_rows(one, 1, ZAIRYU_EXPORT_FORMAT_JSONL, ZAIRYU_EXPORT_BOM, &rc) == NULL &&
+          rc == ZAIRYU_RESULT_INVALID_ARGUMENT);
+    CHECK(export_rows(NULL, 1, ZAIRYU_EXPORT_FORMAT_CSV, 0, &rc) == NULL && rc == ZAIRYU_RESULT_NULL_POINTER);
+    char *empty = export_rows(NULL, 0, ZAIRYU_EXPORT_FORMAT_CSV, ZAIRYU_EXPORT_BOM, &rc);
+    CHECK(empty && strncmp(empty, "\xEF\xBB\xBFschema_version,", 18) == 0);
+    free(empty);
+
+    /* Verification errors: NULL arguments and unknown flags write nothing. */
+    zairyu_evidence_verdict *none = NULL;
+    CHECK_RC(zairyu_verify_evidence(NULL, 5, t, 0, &accepted, &none), ZAIRYU_RESULT_NULL_POINTER);
+    CHECK_RC(zairyu_verify_evidence(ev, len, NULL, 0, &accepted, &none), ZAIRYU_RESULT_NULL_POINTER);
+    CHECK_RC(zairyu_verify_evidence(ev, len, t, 0, NULL, &none), ZAIRYU_RESULT_NULL_POINTER);
+    CHECK_RC(zairyu_verify_evidence(ev, len, t, 0, &accepted, NULL), ZAIRYU_RESULT_NULL_POINTER);
+    CHECK_RC(zairyu_verify_evidence(ev, len, t, 1, &accepted, &none), ZAIRYU_RESULT_INVALID_ARGUMENT);
+    CHECK(none == NULL);
+    CHECK_RC(zairyu_evidence_verdict_accepted(NULL, &accepted), ZAIRYU_RESULT_NULL_POINTER);
+    CHECK_RC(zairyu_evidence_verdict_verdict(v, NULL), ZAIRYU_RESULT_NULL_POINTER);
+    CHECK_RC(zairyu_evidence_verdict_json(v, 4, j, sizeof j, &jl), ZAIRYU_RESULT_INVALID_ARGUMENT);
+    /* Not evidence at all: judged, rejected, no card verdict. */
+    CHECK_RC(zairyu_verify_evidence((const uint8_t *)"{}", 2, t, 0, &accepted, &none), ZAIRYU_RESULT_OK);
+    CHECK(!accepted);
+    CHECK_RC(zairyu_evidence_verdict_verdict(none, &verdict), ZAIRYU_RESULT_NOT_PRESENT);
+    zairyu_evidence_verdict_free(none);
+    zairyu_evidence_verdict_free(bad);
+    zairyu_evidence_verdict_free(v);
+    zairyu_evidence_verdict_free(NULL);
+  }
+  free(ev);
+
+  /* Evidence options: the full number, a bad key, a bad number, unknown flags. */
+  o.flags = ZAIRYU_EVIDENCE_INCLUDE_CARD_NUMBER;
+  ev = evidence(r, &o, &len);
+  CHECK(ev != NULL && find_bytes(ev, len, "\"card_number_full\":\"AB12345678CD\"", 33) != NULL);
+  free(ev);
+  ev = evidence(r, NULL, &len);
+  CHECK(ev != NULL && find_bytes(ev, len, "\"station\":null", 14) != NULL);
+  free(ev);
+  size_t n = 0;
+  o.card_number = NULL;
+  CHECK_RC(zairyu_read_result_evidence_json(r, &o, NULL, 0, &n), ZAIRYU_RESULT_INVALID_ARGUMENT);
+  o.flags = 0;
+  o.station_key_pkcs8 = (const uint8_t *)"not a PKCS#8 key";
+  o.station_key_len = 16;
+  CHECK_RC(zairyu_read_result_evidence_json(r, &o, NULL, 0, &n), ZAIRYU_RESULT_STATION_KEY_INVALID);
+  o.station_key_pkcs8 = NULL;
+  CHECK_RC(zairyu_read_result_evidence_json(r, &o, NULL, 0, &n), ZAIRYU_RESULT_NULL_POINTER);
+  o.station_key_len = 0;
+  o.card_number = "AB1";
+  CHECK_RC(zairyu_read_result_evidence_json(r, &o, NULL, 0, &n), ZAIRYU_RESULT_INPUT_BAD_CARD_NUMBER);
+  o.card_number = NULL;
+  o.flags = 0x100;
+  CHECK_RC(zairyu_read_result_evidence_json(r, &o, NULL, 0, &n), ZAIRYU_RESULT_INVALID_ARGUMENT);
+  CHECK_RC(zairyu_read_result_evidence_json(NULL, NULL, NULL, 0, &n), ZAIRYU_RESULT_NULL_POINTER);
+  CHECK_RC(zairyu_read_result_evidence_json(r, NULL, NULL, 0, NULL), ZAIRYU_RESULT_NULL_POINTER);
+  zairyu_read_result_free(r);
+  zairyu_trust_store_free(t);
+}
+
 int main(void) {
   test_version();
   test_result_codes();
@@ -1695,6 +2075,9 @@ int main(void) {
   test_write_address();
   test_write_via_callback();
   test_write_remote();
+  test_images_as_png();
+  test_report_html();
+  test_evidence_and_export();
   if (skipped)
     fprintf(stderr,
             "(%d test groups skipped: see ZAIRYU_TEST_READER, ZAIRYU_TEST_CA_DIR, ZAIRYU_TEST_PRODUCTION_DIR, "

@@ -185,12 +185,23 @@ const LINK_SETTLE: Duration = Duration::from_millis(1200);
 /// | `SCARD_W_REMOVED_CARD`, `SCARD_E_NO_SMARTCARD` | `CardRemoved` |
 /// | `SCARD_W_RESET_CARD` | `CardReset` (the SM session is dropped) |
 /// | `SCARD_E_NO_SERVICE`, `SCARD_E_SERVICE_STOPPED`, `SCARD_E_NO_READERS_AVAILABLE`, `SCARD_E_READER_UNAVAILABLE`, `SCARD_E_UNKNOWN_READER` | `ReaderUnavailable(…)` |
+/// | WinSCard's (Windows; pcsc-lite does not return them in practice): `SCARD_E_SERVER_TOO_BUSY`, `SCARD_P_SHUTDOWN`, `SCARD_E_SYSTEM_CANCELLED` (log-off, shut-down) | `ReaderUnavailable(…)` |
 /// | `SCARD_E_SHARING_VIOLATION` | `SharingViolation` |
 /// | `SCARD_E_NOT_TRANSACTED` (the driver failed the transmit), `SCARD_E_INSUFFICIENT_BUFFER`, `SCARD_E_INVALID_PARAMETER` | `LinkRefused(…)`: the core's signal to use its next short-APDU variant |
 /// | anything else | `Other(text)` |
 ///
 /// A failed transmit is first checked against the card's presence
-/// (`PcscCard::transmit`), so a card that left is `CardRemoved`, not `LinkRefused`.
+/// (`PcscCard::transmit`), so a card that left is `CardRemoved`, not `LinkRefused`;
+/// so is WinSCard's `SCARD_E_COMM_DATA_LOST` (its word for a link that broke
+/// mid-command, where pcsc-lite says `SCARD_E_NOT_TRANSACTED` or `SCARD_F_COMM_ERROR`).
+///
+/// pcsc-lite and WinSCard share the `pcsc` crate's one [`pcsc::Error`] enum, so one
+/// mapping serves both; the codes only WinSCard returns in practice are in the table
+/// above. WinSCard can also return plain Win32 errors (e.g. `ERROR_INVALID_HANDLE`
+/// after the service stopped when the last reader was unplugged), which the `pcsc` crate
+/// reports as `SCARD_F_UNKNOWN_ERROR` in release builds (and panics on in debug
+/// builds: ship release builds on Windows); see [`PcscContext`] for how a context
+/// recovers from them.
 ///
 /// [`PcscCard::connect`] turns `SCARD_E_UNKNOWN_READER` into
 /// [`TransportError::NoSuchReader`] itself, as only it knows the name asked for.
@@ -199,9 +210,14 @@ pub fn map_pcsc_error(e: pcsc::Error) -> TransportError {
     match e {
         E::RemovedCard | E::NoSmartcard => TransportError::CardRemoved,
         E::ResetCard => TransportError::CardReset,
-        E::NoService | E::ServiceStopped | E::NoReadersAvailable | E::ReaderUnavailable | E::UnknownReader => {
-            TransportError::ReaderUnavailable(format!("{e} ({e:?})"))
-        }
+        E::NoService
+        | E::ServiceStopped
+        | E::NoReadersAvailable
+        | E::ReaderUnavailable
+        | E::UnknownReader
+        | E::ServerTooBusy
+        | E::Shutdown
+        | E::SystemCancelled => TransportError::ReaderUnavailable(format!("{e} ({e:?})")),
         E::SharingViolation => TransportError::SharingViolation,
         E::NotTransacted => TransportError::LinkRefused(LinkRefusal::NotTransacted),
         E::InsufficientBuffer => TransportError::LinkRefused(LinkRefusal::InsufficientBuffer),
@@ -215,11 +231,24 @@ pub fn map_pcsc_error(e: pcsc::Error) -> TransportError {
 /// restarted). pcsc-lite answers `SCARD_F_COMM_ERROR` to a call that was blocked
 /// in the daemon (SCardGetStatusChange) when the daemon goes away, and
 /// `SCARD_E_NO_SERVICE` to later calls on that context.
+///
+/// WinSCard: the Smart Card service of Windows 8 and later stops when the last reader
+/// is unplugged and starts again with the next; calls on a context of the stopped
+/// service fail with `SCARD_E_SERVICE_STOPPED`, `SCARD_E_NO_SERVICE`,
+/// `SCARD_P_SHUTDOWN` or a plain Win32 error (e.g. `ERROR_INVALID_HANDLE`), the last of
+/// which the `pcsc` crate reports as `SCARD_F_UNKNOWN_ERROR`. On Windows each of these
+/// drops the context, which the next call establishes anew (a second failure is
+/// returned as it is).
 fn service_gone(e: pcsc::Error) -> bool {
-    matches!(
-        e,
-        pcsc::Error::NoService | pcsc::Error::ServiceStopped | pcsc::Error::InvalidHandle | pcsc::Error::CommError
-    )
+    service_gone_on(e, cfg!(windows))
+}
+
+/// [`service_gone`] for WinSCard (`winscard = true`) or pcsc-lite, so that both are
+/// tested on either.
+fn service_gone_on(e: pcsc::Error, winscard: bool) -> bool {
+    use pcsc::Error as E;
+    matches!(e, E::NoService | E::ServiceStopped | E::InvalidHandle | E::CommError)
+        || (winscard && matches!(e, E::Shutdown | E::UnknownError))
 }
 
 /// A reader as PC/SC lists it.
@@ -660,7 +689,15 @@ impl PcscCard {
                 _ => map_pcsc_error(e),
             };
         }
-        if !matches!(e, E::NotTransacted | E::CommError | E::UnresponsiveCard | E::UnpoweredCard | E::UnknownError) {
+        if !matches!(
+            e,
+            E::NotTransacted
+                | E::CommError
+                | E::CommDataLost
+                | E::UnresponsiveCard
+                | E::UnpoweredCard
+                | E::UnknownError
+        ) {
             return map_pcsc_error(e);
         }
         let Some(card) = self.handle.card() else { return map_pcsc_error(e) };
@@ -730,6 +767,19 @@ impl Drop for PcscCard {
 ///
 /// Errors: [`TransportError::NoSuchReader`] for a reader pcscd does not know,
 /// [`TransportError::ReaderUnavailable`] when the reader or the service is gone.
+///
+/// The same on pcsc-lite and WinSCard: the wait is on the named reader's state only
+/// (no `\\?PnP?\Notification` pseudo-reader, whose support differs between the two
+/// and between Windows versions). A reader unplugged during the wait is reported by
+/// both stacks in the reader's own state (`SCARD_STATE_UNKNOWN` or
+/// `SCARD_STATE_UNAVAILABLE`, both errors here); on Windows 8 and later the Smart Card
+/// service may stop with the last reader, which ends the wait with
+/// [`TransportError::ReaderUnavailable`] (see [`PcscContext`]). Reader names are
+/// whatever the stack lists (pcsc-lite: "Vendor Model 00 00", WinSCard: "Vendor Model 0");
+/// nothing here assumes either form. The `pcsc` crate calls WinSCard's ANSI functions:
+/// a reader name that is not ASCII arrives in the system's ANSI code page and is
+/// shown with U+FFFD replacement characters (every reader name seen in practice is
+/// ASCII).
 pub fn wait_for_card(reader: &str, present: bool, timeout: Duration) -> Result<bool, TransportError> {
     use pcsc::{Error as PcscError, ReaderState, State};
 
@@ -777,7 +827,17 @@ mod tests {
         assert_eq!(map_pcsc_error(E::NoSmartcard), TransportError::CardRemoved);
         assert_eq!(map_pcsc_error(E::ResetCard), TransportError::CardReset);
         assert!(map_pcsc_error(E::ResetCard).to_string().contains("secure-messaging session is dropped"));
-        for e in [E::NoService, E::ServiceStopped, E::NoReadersAvailable, E::ReaderUnavailable, E::UnknownReader] {
+        // pcsc-lite's and WinSCard's codes (the last three are WinSCard's only).
+        for e in [
+            E::NoService,
+            E::ServiceStopped,
+            E::NoReadersAvailable,
+            E::ReaderUnavailable,
+            E::UnknownReader,
+            E::ServerTooBusy,
+            E::Shutdown,
+            E::SystemCancelled,
+        ] {
             match map_pcsc_error(e) {
                 TransportError::ReaderUnavailable(text) => assert!(text.contains(&format!("{e:?}")), "{text}"),
                 other => panic!("{e:?} mapped to {other:?}"),
@@ -787,7 +847,7 @@ mod tests {
         assert_eq!(map_pcsc_error(E::NotTransacted), TransportError::LinkRefused(LinkRefusal::NotTransacted));
         assert_eq!(map_pcsc_error(E::InsufficientBuffer), TransportError::LinkRefused(LinkRefusal::InsufficientBuffer));
         assert_eq!(map_pcsc_error(E::InvalidParameter), TransportError::LinkRefused(LinkRefusal::InvalidParameter));
-        for e in [E::CommError, E::Timeout, E::InvalidHandle, E::UnresponsiveCard, E::ProtoMismatch] {
+        for e in [E::CommError, E::CommDataLost, E::Timeout, E::InvalidHandle, E::UnresponsiveCard, E::ProtoMismatch] {
             match map_pcsc_error(e) {
                 TransportError::Other(text) => assert!(text.contains(&format!("{e:?}")), "{text}"),
                 other => panic!("{e:?} mapped to {other:?}"),
@@ -797,6 +857,7 @@ mod tests {
         assert_eq!(code(E::RemovedCard), "transport_card_removed");
         assert_eq!(code(E::ResetCard), "transport_card_reset");
         assert_eq!(code(E::NoService), "transport_reader_unavailable");
+        assert_eq!(code(E::ServerTooBusy), "transport_reader_unavailable");
         assert_eq!(code(E::NotTransacted), "transport_link_refused");
     }
 
@@ -808,6 +869,22 @@ mod tests {
         assert!(service_gone(pcsc::Error::CommError));
         assert!(!service_gone(pcsc::Error::RemovedCard));
         assert!(!service_gone(pcsc::Error::Timeout));
+        use pcsc::Error as E;
+        for winscard in [false, true] {
+            for e in [E::NoService, E::ServiceStopped, E::InvalidHandle, E::CommError] {
+                assert!(service_gone_on(e, winscard), "{e:?}");
+            }
+            for e in [E::RemovedCard, E::Timeout, E::NoSmartcard, E::SharingViolation, E::CommDataLost] {
+                assert!(!service_gone_on(e, winscard), "{e:?}");
+            }
+        }
+        // WinSCard only: the stopped service of Windows 8+ and the Win32 errors that
+        // the pcsc crate turns into SCARD_F_UNKNOWN_ERROR.
+        for e in [E::Shutdown, E::UnknownError] {
+            assert!(service_gone_on(e, true), "{e:?}");
+            assert!(!service_gone_on(e, false), "{e:?}");
+        }
+        assert_eq!(service_gone(E::UnknownError), cfg!(windows));
     }
 
     #[test]

@@ -123,8 +123,9 @@ fn read_options(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult
 impl Card {
     /// Reads and verifies the card. `options` are the keyword arguments of
     /// `zairyu.Card.read` (`policy`, `force_flow`, `now_unix`, `status_table`). Returns
-    /// `(report_json, images)` where the report is the CLI's JSON (`zairyu read
-    /// --json`) and `images` maps image names to bytes. The card I/O runs with the GIL
+    /// `(report_json, images, read)` where the report is the CLI's JSON (`zairyu read
+    /// --json`), `images` maps image names to bytes and `read` is the read itself (for
+    /// the PNGs, the report page and the evidence file). The card I/O runs with the GIL
     /// released.
     #[pyo3(signature = (card_number, trust=None, **options))]
     fn read<'py>(
@@ -133,7 +134,7 @@ impl Card {
         card_number: &str,
         trust: Option<&TrustStore>,
         options: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<(String, Bound<'py, PyDict>)> {
+    ) -> PyResult<(String, Bound<'py, PyDict>, crate::evidence::Read)> {
         // The number first: it is a CardNumber (zeroized on drop) from here on.
         let number = CardNumber::parse(card_number).map_err(|e| errors::to_py(py, &e.into()))?;
         let opts = read_options(py, options)?;
@@ -168,10 +169,10 @@ impl Card {
                     // One copy, from the read straight into the Python object.
                     d.set_item(name, PyBytes::new(py, image.bytes()))?;
                 }
-                // The read (card data, raw files) is dropped here, and wiped where the
-                // core zeroizes.
-                drop(read);
-                Ok((report, d))
+                // The read (card data, raw files) stays with the result for its PNGs,
+                // report page and evidence file; it is wiped where the core zeroizes
+                // when the Python `ReadResult` goes.
+                Ok((report, d, crate::evidence::Read::new(read)))
             }
         }
     }

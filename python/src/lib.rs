@@ -11,6 +11,7 @@
 //! | [`pcsc`] | `list_readers`, `open_reader`, `wait_for_card`: the PC/SC transport |
 //! | [`simulator`] | `open_simulator`: a simulated card, its faults and link speed |
 //! | [`write`] | `Authority` and the address write (AWP v1): the write authority, `Card.write_address`, the refusal classes |
+//! | [`evidence`] | `Read` (a read's PNGs, report page, evidence file), `verify_evidence`, `export_rows` (issue 14) |
 //! | [`errors`] | the one conversion of Rust errors to the Python exceptions (`ERROR_CODES`) |
 //!
 //! Option values (card type, policy, flow, faults) are parsed by the core's and the
@@ -27,6 +28,7 @@ use zairyu::error::ErrorCode;
 
 mod card;
 mod errors;
+mod evidence;
 mod pcsc;
 mod simulator;
 mod trust;
@@ -75,6 +77,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(simulator::open_simulator, m)?)?;
     m.add_class::<write::Authority>()?;
     m.add_function(wrap_pyfunction!(simulator::make_write_pki, m)?)?;
+    m.add_class::<evidence::Read>()?;
+    m.add_class::<evidence::Verdict>()?;
+    m.add_function(wrap_pyfunction!(evidence::verify_evidence, m)?)?;
+    m.add_function(wrap_pyfunction!(evidence::export_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(evidence::_image_png_of, m)?)?;
     m.add_function(wrap_pyfunction!(_error_samples, m)?)?;
     m.add("__version__", VERSION)?;
     // The longest single wait of the pure-Python wait helpers (how soon they see Ctrl-C).

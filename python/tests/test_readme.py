@@ -4,6 +4,7 @@ directory outside the source tree; it is also type-checked with mypy --strict.""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -15,10 +16,10 @@ import pytest
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def example() -> str:
+def example(marker: str = "python-example") -> str:
     text = README.read_text(encoding="utf-8")
-    m = re.search(r"<!-- python-example -->\s*```python\n(.*?)```", text, re.S)
-    assert m, "README has no python example block"
+    m = re.search(r"<!-- " + marker + r" -->\s*```python\n(.*?)```", text, re.S)
+    assert m, f"README has no python block after <!-- {marker} -->"
     return m.group(1)
 
 

@@ -15,6 +15,10 @@ Quick start (the in-process simulator, no reader needed)::
   :class:`ZairyuError` subclass (see :mod:`zairyu._errors`).
 * :class:`TrustStore` holds the anchors of the certificate-chain check: the Ministry's
   production roots (pinned) and test anchors.
+* :meth:`ReadResult.image_png`, :meth:`ReadResult.report_html` and
+  :meth:`ReadResult.evidence_json` give a read's images as PNG, its report page and its
+  evidence file; :func:`verify_evidence` checks an evidence file again without a card
+  and :func:`export_rows` turns accepted ones into registry rows (CSV or JSON lines).
 * :meth:`Card.write_address` writes a new residence address through a write
   :class:`Authority` and confirms it on a new card session; it returns a
   :class:`WriteReceipt` or raises a :class:`WriteError` subclass per refusal.
@@ -29,13 +33,14 @@ import time
 from types import TracebackType
 from typing import List, Optional, Sequence, Tuple, Type, Union
 
-from . import _errors, _native, _result, _write, simulator
+from . import _errors, _evidence, _native, _result, _write, simulator
 from ._errors import *  # noqa: F403 (the exception classes: _errors.__all__)
 from ._errors import NoSuchReaderError, ReaderUnavailableError
 from ._result import *  # noqa: F403 (the result types: _result.__all__)
 from ._result import ReaderInfo, ReadResult, TrustAnchor
 from ._write import *  # noqa: F403 (the write receipt: _write.__all__)
 from ._write import WriteReceipt
+from ._evidence import *  # noqa: F403 (evidence: _evidence.__all__)
 
 __version__: str = _native.__version__
 
@@ -60,6 +65,7 @@ __all__ = [
 __all__ += _result.__all__
 __all__ += _write.__all__
 __all__ += _errors.__all__
+__all__ += _evidence.__all__
 
 
 class TrustStore:
@@ -260,10 +266,10 @@ class Card:
         """
         table = None if status_table is None else os.fspath(status_table)
         native_trust = None if trust is None else trust._native
-        report, images = self._native.read(
+        report, images, read = self._native.read(
             card_number, native_trust, policy=policy, force_flow=force_flow, now_unix=now_unix, status_table=table
         )
-        return ReadResult(report, images)
+        return ReadResult(report, images, read)
 
     def write_address(
         self,

@@ -42,6 +42,8 @@ __all__ = [
     "ReadBackMismatch",
     "WriteUnconfirmed",
     "AuthoritySetupError",
+    "ImageDecodeError",
+    "EvidenceRejectedError",
 ]
 
 
@@ -246,6 +248,20 @@ class AuthoritySetupError(ZairyuError):
     is not ``https://HOST:PORT`` (``remote_url_invalid``), an unreadable file
     (``remote_file_unreadable``), a malformed PEM file (``remote_pem_invalid``), a key
     that does not fit the certificate (``remote_tls_config``)."""
+
+
+class ImageDecodeError(ZairyuError, ValueError):
+    """A chip image does not decode to a PNG (:meth:`zairyu.ReadResult.image_png`): the
+    chip's data may be forged. ``code`` is ``image_malformed``, ``image_unknown_format``
+    (neither TIFF nor JPEG 2000), ``image_unsupported`` or ``image_too_large``, as the C
+    library's result code; ``details`` has ``image`` (its name) and ``reason`` (the
+    decoder's code). It never stops a read: the other images, the report page and the
+    evidence still work. Also a :class:`ValueError`."""
+
+
+class EvidenceRejectedError(ZairyuError):
+    """:func:`zairyu.export_rows` was given an evidence file that is not accepted
+    (``evidence_rejected``; ``details["index"]`` is its position). Nothing is exported."""
 
 
 def _from_native(class_name: str, code: str, message: str, sw: Optional[int], details: Mapping[str, Any]) -> ZairyuError:

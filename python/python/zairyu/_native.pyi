@@ -17,6 +17,11 @@ __all__ = [
     "open_simulator",
     "Authority",
     "make_write_pki",
+    "Read",
+    "Verdict",
+    "verify_evidence",
+    "export_rows",
+    "_image_png_of",
     "_error_samples",
     "__version__",
     "POLL_SECONDS",
@@ -42,7 +47,7 @@ class TrustStore:
 class Card:
     def read(
         self, card_number: str, trust: Optional[TrustStore] = None, **options: object
-    ) -> Tuple[str, Dict[str, bytes]]: ...
+    ) -> Tuple[str, Dict[str, bytes], Read]: ...
     def write_address(
         self,
         card_number: str,
@@ -78,4 +83,22 @@ class Authority:
     def counter_id(self) -> str: ...
 
 def make_write_pki(dir: str) -> None: ...
+@final
+class Read:
+    def image_png(self, name: str) -> bytes: ...
+    def report_html(self) -> str: ...
+    def evidence_json(
+        self,
+        station_key: Optional[object] = None,
+        card_number: Optional[str] = None,
+        include_card_number: bool = False,
+        created_at_unix: Optional[int] = None,
+    ) -> bytes: ...
+
+@final
+class Verdict: ...
+
+def verify_evidence(data: bytes, trust: TrustStore) -> Tuple[bool, str, Verdict]: ...
+def export_rows(verdicts: List[Verdict], format: str, bom: bool, era: bool, include_card_number: bool) -> str: ...
+def _image_png_of(data: bytes) -> bytes: ...
 def _error_samples() -> List[Tuple[str, BaseException]]: ...

@@ -11,7 +11,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
+import os
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, TypeVar, Union
+
+if TYPE_CHECKING:
+    from . import _native
 
 __all__ = [
     "Text",
@@ -330,6 +334,7 @@ class ReadResult:
 
     __slots__ = (
         "_json",
+        "_read",
         "card_type",
         "card_type_name",
         "generation",
@@ -361,8 +366,11 @@ class ReadResult:
     link: LinkInfo
     warnings: Tuple[ReadWarning, ...]
 
-    def __init__(self, report_json: str, images: Mapping[str, bytes]) -> None:
+    def __init__(
+        self, report_json: str, images: Mapping[str, bytes], read: "Optional[_native.Read]" = None
+    ) -> None:
         self._json = report_json
+        self._read = read
         self.images = dict(images)
 
     def _load(self) -> None:
@@ -434,6 +442,70 @@ class ReadResult:
         """The report as JSON text, exactly as ``zairyu read --json`` prints it
         (without the final newline)."""
         return self._json
+
+    def _native_read(self) -> "_native.Read":
+        if self._read is None:
+            raise ValueError("this ReadResult was made from a report alone: it holds no card data")
+        return self._read
+
+    def image_png(self, which: str) -> bytes:
+        """The image ``which`` (``"front"``, ``"face"``, ``"name"`` or ``"address"``, the
+        keys of :attr:`images`) as a PNG file, decoded in pure Rust: 8-bit grey for the
+        TIFF images, 8-bit RGB or grey for the JPEG 2000 photo.
+
+        Raises:
+            KeyError: this card has no such image, did not read it
+                (``policy="text_only"``) or stores it empty (an under-16 card's face).
+            ImageDecodeError: the image does not decode (the chip's data may be forged);
+                nothing else of the result is affected.
+            InvalidInputError: ``which`` is not an image name.
+        """
+        return self._native_read().image_png(which)
+
+    def report_html(self) -> str:
+        """The side-by-side report page for the counter (``report.html`` of ``zairyu
+        dump``): one self-contained HTML page, the verdict first in words a clerk
+        understands, the chip's images, every field with its signed / not-signed mark,
+        the certificate chain and the clerk's checklist. An image that does not decode
+        is shown as such."""
+        return self._native_read().report_html()
+
+    def _repr_html_(self) -> Optional[str]:
+        """The report page, so that a Jupyter notebook shows a result as the report
+        (``None``, i.e. the plain ``repr``, for a result made from a report alone)."""
+        return None if self._read is None else self.report_html()
+
+    def evidence_json(
+        self,
+        station_key: Union[bytes, str, "os.PathLike[str]", None] = None,
+        include_card_number: bool = False,
+        *,
+        card_number: Optional[str] = None,
+        created_at_unix: Optional[int] = None,
+    ) -> bytes:
+        """The evidence file of this read (``evidence.json`` of ``zairyu dump``): every
+        raw file as read, the metrics, the time, the library version and the
+        verification result, as canonical JSON and a final newline. Check it later,
+        without a card, with :func:`zairyu.verify_evidence`.
+
+        Args:
+            station_key: the reading station's ECDSA P-256 key that signs the evidence:
+                PKCS#8 DER ``bytes``, or the path of a PKCS#8 file (DER or PEM).
+            include_card_number: write the full card number (needs ``card_number``);
+                otherwise it is redacted, also inside the files.
+            card_number: the number the clerk typed (the result does not keep it):
+                masked wherever it occurs in the files, or written in full with
+                ``include_card_number``.
+            created_at_unix: the evidence's time (Unix seconds); ``None`` = now.
+
+        Raises:
+            InvalidInputError: a station key that is not a PKCS#8 P-256 key (code
+                ``station_key_invalid``), a malformed card number, or
+                ``include_card_number`` without ``card_number``.
+        """
+        key: Union[bytes, str, None]
+        key = station_key if station_key is None or isinstance(station_key, bytes) else os.fspath(station_key)
+        return self._native_read().evidence_json(key, card_number, include_card_number, created_at_unix)
 
     def __repr__(self) -> str:
         return (

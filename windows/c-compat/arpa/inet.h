@@ -1,0 +1,3 @@
+/* mingw-w64 stand-in for <arpa/inet.h>: the sockets of Winsock (scripts/windows test only). */
+#include <winsock2.h>
+#include <ws2tcpip.h>
