@@ -86,7 +86,10 @@ impl Drop for Served {
 struct Counter {
     child: Child,
     url: String,
+    /// The printed URL's host: `<32 hex>.localhost:PORT`.
     host: String,
+    /// Where it listens: `127.0.0.1:PORT`.
+    addr: String,
 }
 
 impl Counter {
@@ -127,7 +130,13 @@ impl Counter {
         };
         assert!(url.contains("/?token=") && url.len() > 64, "{url}");
         let host = url["http://".len()..].split('/').next().unwrap().to_owned();
-        Counter { child, url, host }
+        // A random name of the run under `.localhost`, not the loopback address:
+        // the session cookie is bound to it, not to 127.0.0.1 (of every port).
+        let (name, port) = host.rsplit_once(':').unwrap();
+        let label = name.strip_suffix(".localhost").unwrap_or_else(|| panic!("a .localhost name: {url}"));
+        assert!(label.len() == 32 && label.bytes().all(|b| b.is_ascii_hexdigit()), "{url}");
+        let addr = format!("127.0.0.1:{port}");
+        Counter { child, url, host, addr }
     }
 
     fn token(&self) -> &str {
@@ -354,8 +363,12 @@ async fn check_verdict(c: &Client, verdict: &str, images: &[&str]) {
     assert!(checklist.as_u64().unwrap() >= 3, "checklist: {checklist}");
     let html = js(c, "return document.documentElement.outerHTML;").await;
     assert!(!html.as_str().unwrap().contains(NUMBER), "the page never shows the card number");
-    for id in ["print", "save-evidence", "export-csv", "export-json"] {
+    for id in ["print", "save-evidence"] {
         c.find(Locator::Id(id)).await.unwrap_or_else(|_| panic!("button {id}"));
+    }
+    // A record export only of a card that verifies to a trusted root.
+    for id in ["export-csv", "export-json"] {
+        assert_eq!(c.find(Locator::Id(id)).await.is_ok(), verdict != "invalid", "button {id}");
     }
 }
 
@@ -510,6 +523,13 @@ fn a_tampered_card_is_shown_invalid() {
             open(&c, &counter).await;
             enter_number(&c, NUMBER).await;
             check_verdict(&c, "invalid", &[]).await;
+            // The evidence of the forgery is kept; no record is exported of it.
+            assert_eq!(fetch(&c, "/evidence.json").await.0, 200);
+            for path in ["/export.csv", "/export.json"] {
+                let (status, body) = fetch(&c, path).await;
+                assert_eq!(status, 403, "{path}: {body}");
+                assert!(body.contains("counter_export_not_genuine"), "{body}");
+            }
             let colour = js(&c, "return getComputedStyle(document.getElementById('verdict')).backgroundColor;").await;
             assert_eq!(colour, "rgb(253, 231, 230)", "the invalid colour");
             if shot {
@@ -636,6 +656,9 @@ fn the_address_is_written_after_confirmation() {
         assert!(receipt.contains("確認しました") && receipt.contains(ADDRESS), "{receipt}");
         assert!(receipt.contains("DF2/EF01") && receipt.contains("clerk-007"), "{receipt}");
         assert!(!receipt.contains("\\u{"), "the receipt's lines are lines: {receipt}");
+        // The report above is the read from before the write, and says so.
+        let note = js(&c, "var n = document.getElementById('before-write'); return n ? n.textContent : '';").await;
+        assert!(note.as_str().unwrap().contains("書き込み前"), "{note}");
         js(&c, "document.getElementById('write-receipt').scrollIntoView(); return true;").await;
         screenshot(&c, "write-receipt").await;
         c.close().await.unwrap();
@@ -653,7 +676,7 @@ fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, Vec<(String, String)>, String) {
-    let mut s = TcpStream::connect(&counter.host).unwrap();
+    let mut s = TcpStream::connect(&counter.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
@@ -691,7 +714,8 @@ fn assert_strict(headers: &[(String, String)]) {
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(header(headers, "cache-control"), Some("no-store"));
     assert_eq!(header(headers, "x-content-type-options"), Some("nosniff"));
-    assert_eq!(header(headers, "referrer-policy"), Some("no-referrer"));
+    // `same-origin`: the browser sends the page's real Origin on its own posts.
+    assert_eq!(header(headers, "referrer-policy"), Some("same-origin"));
 }
 
 /// Starts a session: the session cookie (`name=value`).
@@ -702,6 +726,7 @@ fn session(counter: &Counter) -> String {
     let set = header(&headers, "set-cookie").expect("a session cookie");
     assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/"), "{set}");
     assert!(!set.contains(counter.token()), "the cookie is not the token");
+    assert!(!set.to_ascii_lowercase().contains("domain="), "a host-only cookie: {set}");
     set.split(';').next().unwrap().to_owned()
 }
 
@@ -741,14 +766,31 @@ fn requests_without_the_token_or_from_elsewhere_are_refused() {
     // A wrong cookie, a wrong Host (DNS rebinding), a foreign or missing Origin.
     let (status, _, _) = http(&counter, "GET", "/", &[("Cookie", "zairyu_counter=00")], "");
     assert_eq!(status, 403);
-    for host in ["evil.example", "evil.example:80", "127.0.0.1", "127.0.0.2:1"] {
-        let (status, headers, _) = http(&counter, "GET", "/", &[("Host", host), ("Cookie", &cookie)], "");
+    let port = counter.addr.rsplit_once(':').unwrap().1;
+    let (name, _) = counter.host.rsplit_once(':').unwrap();
+    let other_port = format!("{name}:1");
+    let other_name = format!("{}.localhost:{port}", "0".repeat(32));
+    let localhost = format!("localhost:{port}");
+    for host in
+        ["evil.example", "evil.example:80", "127.0.0.1", "127.0.0.2:1", name, &other_port, &other_name, &localhost]
+            .map(|h| h.to_owned())
+    {
+        let (status, headers, _) = http(&counter, "GET", "/", &[("Host", &host), ("Cookie", &cookie)], "");
         assert_eq!(status, 421, "Host {host}");
         assert_strict(&headers);
     }
     let form = "number=AB12345678CD";
     let own = counter.at("");
-    for origin in [Some("http://evil.example"), Some("null"), Some("https://127.0.0.1"), None] {
+    let loopback = format!("http://{}", counter.addr);
+    let origins = [
+        Some("http://evil.example"),
+        Some("null"),
+        Some("https://127.0.0.1"),
+        Some(loopback.as_str()),
+        Some(&own[..own.len() - 1]),
+        None,
+    ];
+    for origin in origins {
         let mut headers = vec![("Cookie", cookie.as_str()), ("Content-Type", "application/x-www-form-urlencoded")];
         if let Some(o) = origin {
             headers.push(("Origin", o));
@@ -757,8 +799,8 @@ fn requests_without_the_token_or_from_elsewhere_are_refused() {
         assert_eq!(status, 403, "Origin {origin:?}: {body}");
         assert!(body.contains("counter_bad_origin"), "{body}");
     }
-    // `Origin: null` counts only with the browser's word that the post is same-origin.
-    for site in ["cross-site", "same-site", "none"] {
+    // `Origin: null` never counts, whatever else the request says.
+    for site in ["same-origin", "cross-site", "same-site", "none"] {
         let headers = [("Cookie", cookie.as_str()), ("Origin", "null"), ("Sec-Fetch-Site", site)];
         let (status, _, _) = http(&counter, "POST", "/read", &headers, form);
         assert_eq!(status, 403, "Sec-Fetch-Site {site}");
@@ -791,6 +833,44 @@ fn a_non_loopback_address_needs_the_explicit_flag() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("counter_listen_not_loopback") && err.contains("--allow-non-loopback"), "{err}");
+    // An unspecified address would be reached under names the page cannot know.
+    for listen in ["0.0.0.0:0", "[::]:0"] {
+        let out = zairyu()
+            .args(["counter", "--reader", READER, "--listen", listen, "--allow-non-loopback"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{listen}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("counter_listen_unspecified"), "{listen}: {err}");
+    }
+}
+
+/// The session cookie of the printed host, sent to the listen address by its
+/// number (what a browser sends when another local program on 127.0.0.1 makes it
+/// come back to this port): refused, the page is only under its random name.
+#[test]
+fn the_loopback_address_itself_is_refused_even_with_the_cookie() {
+    let counter = Counter::start_on("No Such Reader 00 02", &[]);
+    let cookie = session(&counter);
+    let (status, _, _) = http(&counter, "GET", "/", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 200, "the printed host works");
+    let numeric = counter.addr.clone();
+    let origin = format!("http://{numeric}");
+    for path in ["/", "/events", "/evidence.json"] {
+        let (status, headers, body) = http(&counter, "GET", path, &[("Host", &numeric), ("Cookie", &cookie)], "");
+        assert_eq!(status, 421, "{path}: {body}");
+        assert!(body.contains("counter_bad_host"), "{body}");
+        assert_strict(&headers);
+    }
+    let headers = [("Host", numeric.as_str()), ("Cookie", cookie.as_str()), ("Origin", origin.as_str())];
+    let (status, _, _) = http(&counter, "POST", "/read", &headers, "number=AB12345678CD");
+    assert_eq!(status, 421);
+    // Nor does the token start a session there.
+    let (status, headers, _) =
+        http(&counter, "GET", &format!("/?token={}", counter.token()), &[("Host", &numeric)], "");
+    assert_eq!(status, 421);
+    assert!(header(&headers, "set-cookie").is_none());
 }
 
 /// The page's state word and the whole page, over plain HTTP.
@@ -844,13 +924,33 @@ fn the_simulated_card_is_read_and_written_in_process() {
     let record = "date=20260430&municipality_code=131016&address=%E6%9D%B1%E4%BA%AC%E9%83%BD%E5%8D%83%E4%BB%A3%E7%94%B0%E5%8C%BA%E9%9C%9E%E3%81%8C%E9%96%A2%EF%BC%91%EF%BC%8D%EF%BC%91&operator=clerk-007";
     assert_eq!(post(&counter, &cookie, "/write/confirm", ""), 303, "nothing to confirm yet");
     assert!(!page_has(&counter, &cookie, "write-receipt"));
+    // Record A checked, then record B (another tab): the confirmation form of A
+    // does not write B, nor A.
+    assert_eq!(post(&counter, &cookie, "/write/check", &record.replace("%EF%BC%91&", "%EF%BC%92&")), 303);
+    let (_, page) = get_page(&counter, &cookie);
+    assert!(page.contains("東京都千代田区霞が関１－２"), "{page}");
+    let nonce_a = nonce(&page);
     assert_eq!(post(&counter, &cookie, "/write/check", record), 303);
     let (_, page) = get_page(&counter, &cookie);
     assert!(page.contains("id=\"write-confirm\"") && page.contains("東京都千代田区霞が関１－１"), "{page}");
     assert!(page.contains("DF1/EF04"), "the second generation's address image");
-    assert_eq!(post(&counter, &cookie, "/write/confirm", ""), 303);
+    let nonce_b = nonce(&page);
+    assert_ne!(nonce_a, nonce_b);
+    for stale in [format!("nonce={nonce_a}"), String::new(), "nonce=".into(), format!("nonce={}", &nonce_b[1..])] {
+        assert_eq!(post(&counter, &cookie, "/write/confirm", &stale), 303);
+        let (_, page) = get_page(&counter, &cookie);
+        assert!(page.contains("data-code=\"write_confirm_stale\""), "{stale}: {page}");
+        assert!(!page.contains("id=\"write-receipt\""), "{stale}: nothing written");
+        assert_eq!(nonce(&page), nonce_b, "B still waits for its confirmation");
+    }
+    assert_eq!(post(&counter, &cookie, "/write/confirm", &format!("nonce={nonce_b}")), 303);
     let (_, page) = get_page(&counter, &cookie);
     assert!(page.contains("id=\"write-receipt\"") && page.contains("clerk-007"), "{page}");
+    let receipt = page.split("id=\"write-receipt\"").nth(1).unwrap();
+    assert!(receipt.contains("霞が関１－１") && !receipt.contains("霞が関１－２"), "B written: {receipt}");
+    // The report shown is the read from before the write, and says so.
+    assert!(page.contains("id=\"before-write\"") && page.contains("書き込み前の読み取り結果"), "{page}");
+    assert!(page.contains("BEFORE the write"), "{page}");
     // Out goes the card, and its result with it.
     assert_eq!(post(&counter, &cookie, "/sim/remove", ""), 303);
     let (state, page) = get_page(&counter, &cookie);
@@ -861,6 +961,81 @@ fn the_simulated_card_is_read_and_written_in_process() {
     // In again: a new insertion that waits for its number.
     assert_eq!(post(&counter, &cookie, "/sim/insert", ""), 303);
     assert_eq!(get_page(&counter, &cookie).0, "present");
+}
+
+/// The nonce of the confirmation form on `page`.
+fn nonce(page: &str) -> String {
+    let field = page.split("name=\"nonce\" value=\"").nth(1).unwrap_or_else(|| panic!("a nonce: {page}"));
+    let nonce = field.split('"').next().unwrap().to_owned();
+    assert_eq!(nonce.len(), 32, "{nonce}");
+    nonce
+}
+
+/// A first-generation address is unsigned chip text: a forged card (here, one
+/// written so) can carry a formula; the CSV export keeps a spreadsheet from running
+/// it.
+#[test]
+fn an_address_that_is_a_formula_is_exported_inert() {
+    let pki = WriteDir::init_named("formula");
+    let counter = Counter::launch(&[
+        "--sim",
+        "--sim-card-type",
+        "1",
+        "--write-pki",
+        pki.path(),
+        "--authority-dir",
+        pki.path(),
+        "--operator",
+        "clerk-007",
+    ]);
+    let cookie = session(&counter);
+    assert_eq!(post(&counter, &cookie, "/read", &format!("number={NUMBER}")), 303);
+    let (state, page) = get_page(&counter, &cookie);
+    assert_eq!(state, "result", "{page}");
+    assert!(!page.contains("id=\"before-write\""), "no write yet");
+    // `=HYPERLINK("http://evil.example/x")`
+    let formula = "%3DHYPERLINK%28%22http%3A%2F%2Fevil.example%2Fx%22%29";
+    let record = format!("date=20260430&municipality_code=131016&address={formula}&operator=clerk-007");
+    assert_eq!(post(&counter, &cookie, "/write/check", &record), 303);
+    let page = get_page(&counter, &cookie).1;
+    assert_eq!(post(&counter, &cookie, "/write/confirm", &format!("nonce={}", nonce(&page))), 303);
+    let (_, page) = get_page(&counter, &cookie);
+    assert!(page.contains("id=\"write-receipt\"") && page.contains("id=\"before-write\""), "{page}");
+    // The card again, read afresh: its address is the formula.
+    assert_eq!(post(&counter, &cookie, "/sim/remove", ""), 303);
+    assert_eq!(post(&counter, &cookie, "/sim/insert", ""), 303);
+    assert_eq!(post(&counter, &cookie, "/read", &format!("number={NUMBER}")), 303);
+    let (state, page) = get_page(&counter, &cookie);
+    assert_eq!(state, "result", "{page}");
+    assert!(page.contains("data-verdict=\"test\"") && !page.contains("id=\"before-write\""), "{page}");
+    let report = page.split("id=\"report\"").nth(1).unwrap();
+    assert!(report.contains("=HYPERLINK(&quot;http://evil.example/x&quot;)"), "{report}");
+    let (status, _, csv) = http(&counter, "GET", "/export.csv", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 200, "{csv}");
+    assert!(csv.contains("'=HYPERLINK("), "the formula is guarded: {csv}");
+    assert!(!csv.contains(",=") && !csv.contains(",\"=") && !csv.contains("\n="), "no cell starts with =: {csv}");
+}
+
+/// A card whose signature does not verify to a trusted root (here the simulator's
+/// test CA is not trusted: "untrusted") has no record export; its evidence stays.
+#[test]
+fn only_a_trusted_card_is_exported_as_a_record() {
+    let counter = Counter::launch(&["--sim", "--no-sim-test-ca"]);
+    let cookie = session(&counter);
+    assert_eq!(post(&counter, &cookie, "/read", &format!("number={NUMBER}")), 303);
+    let (state, page) = get_page(&counter, &cookie);
+    assert_eq!(state, "result", "{page}");
+    assert!(!page.contains("data-verdict=\"test\"") && !page.contains("data-verdict=\"production\""), "{page}");
+    assert!(page.contains("id=\"save-evidence\""), "{page}");
+    assert!(!page.contains("id=\"export-csv\"") && !page.contains("id=\"export-json\""), "{page}");
+    for path in ["/export.csv", "/export.json"] {
+        let (status, headers, body) = http(&counter, "GET", path, &[("Cookie", &cookie)], "");
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(body.contains("counter_export_not_genuine"), "{body}");
+        assert!(header(&headers, "content-disposition").is_none());
+    }
+    let (status, _, body) = http(&counter, "GET", "/evidence.json", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 200, "the evidence of any read: {body}");
 }
 
 fn page_has(counter: &Counter, cookie: &str, id: &str) -> bool {

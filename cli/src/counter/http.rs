@@ -1,17 +1,19 @@
 //! The counter page's HTTP side: routes, and the guard every request passes.
 //!
-//! The guard, in order: the Host header must be the listen address (a page of
-//! another site that rebinds its name to 127.0.0.1 sends its own name); a POST must
-//! carry the page's own Origin, or `Origin: null` with `Sec-Fetch-Site: same-origin`
-//! (what Chromium sends for the page's own forms under `no-referrer`): no cross-site
-//! form posts; the first visit brings the
+//! The guard, in order: the Host header must be the one host of the printed URL — on
+//! loopback a random name of the run, `<32 hex>.localhost:PORT`, so that the session
+//! cookie (host-only; cookies are not bound to a port) goes to no other local
+//! program, and a page of another site that rebinds its name to 127.0.0.1 sends its
+//! own name; a POST must carry exactly the page's own Origin (the page's
+//! `Referrer-Policy: same-origin` lets the browser send it): no cross-site form
+//! posts; the first visit brings the
 //! per-run token in the URL (`/?token=…`, compared in constant time), which starts
 //! the one clerk session — an HttpOnly, SameSite=Strict cookie, and a redirect that
 //! takes the token out of the address bar — and every other request must carry that
 //! session's cookie. A second browser is refused while the session lives (an open
 //! event stream, or a request within [`SESSION_IDLE`](super::SESSION_IDLE)). Every
 //! answer, refusals included, carries the strict Content-Security-Policy (no inline
-//! script, no framing), `Cache-Control: no-store`, `nosniff` and `no-referrer`.
+//! script, no framing), `Cache-Control: no-store`, `nosniff` and `Referrer-Policy: same-origin`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -100,7 +102,7 @@ fn secure(headers: &mut HeaderMap) {
     set(headers, header::CONTENT_SECURITY_POLICY, CSP);
     set(headers, header::CACHE_CONTROL, "no-store");
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(headers, header::REFERRER_POLICY, "same-origin");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
 }
 
@@ -112,7 +114,7 @@ async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
 
 async fn check(app: &App, req: Request, next: Next) -> Response {
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    if !app.hosts.iter().any(|h| h == host) {
+    if host != app.host {
         return refuse(
             StatusCode::MISDIRECTED_REQUEST,
             "counter_bad_host",
@@ -121,13 +123,8 @@ async fn check(app: &App, req: Request, next: Next) -> Response {
         );
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        let value = |name: &str| req.headers().get(name).and_then(|o| o.to_str().ok()).unwrap_or("");
-        let origin = value("origin");
-        // With `Referrer-Policy: no-referrer` Chromium sends `Origin: null` on the
-        // page's own form posts; the browser's `Sec-Fetch-Site` (which no page can
-        // set) then says whether the post comes from this origin.
-        let own = origin == format!("http://{host}") || (origin == "null" && value("sec-fetch-site") == "same-origin");
-        if !own {
+        let origin = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or("");
+        if origin.strip_prefix("http://") != Some(app.host.as_str()) {
             return refuse(
                 StatusCode::FORBIDDEN,
                 "counter_bad_origin",
@@ -380,10 +377,17 @@ async fn write_check(State(app): State<Arc<App>>, Form(f): Form<WriteFields>) ->
     }
     card.write_error = None;
     match checked {
-        Ok(()) => {
-            card.form = WriteForm { record: Some(record.clone()), operator: operator.clone(), error: None };
-            card.pending = Some(PendingWrite { record, operator });
-        }
+        Ok(()) => match super::random_hex(16) {
+            Ok(nonce) => {
+                card.form = WriteForm { record: Some(record.clone()), operator: operator.clone(), error: None };
+                card.pending = Some(PendingWrite { record, operator, nonce });
+            }
+            Err(_) => {
+                let notice = Notice::new("counter_random_failed", "内部エラーです。", "Internal error: no randomness.");
+                card.form = WriteForm { record: Some(record), operator, error: Some(notice) };
+                card.pending = None;
+            }
+        },
         Err(notice) => {
             card.form = WriteForm { record: Some(record), operator, error: Some(notice) };
             card.pending = None;
@@ -411,10 +415,16 @@ fn not_configured() -> Response {
     )
 }
 
-async fn write_confirm(State(app): State<Arc<App>>) -> Response {
+/// The `nonce` field of the confirmation form (hex: no decoding).
+fn form_nonce(body: &[u8]) -> &[u8] {
+    body.split(|&b| b == b'&').find_map(|f| f.strip_prefix(b"nonce=")).unwrap_or(b"")
+}
+
+async fn write_confirm(State(app): State<Arc<App>>, body: Bytes) -> Response {
     if !app.can_write() {
         return not_configured();
     }
+    let nonce = form_nonce(&body);
     let (count, number, pending) = {
         let mut st = app.lock();
         let Some((_, count)) = st.insertion() else {
@@ -429,6 +439,18 @@ async fn write_confirm(State(app): State<Arc<App>>) -> Response {
         let Some(pending) = card.pending.clone() else {
             return back();
         };
+        // The record confirmed must be the one shown with this form: a later check
+        // (another tab) replaced it, and the clerk has not seen that one.
+        if !bool::from(nonce.ct_eq(pending.nonce.as_bytes())) {
+            log::info!(target: LOG, "write refused: the confirmation is not of the pending record");
+            card.write_error = Some(Notice::new(
+                "write_confirm_stale",
+                "確認した内容は最新ではありません（書き込んでいません）。表示されている内容を確かめて、もう一度「書き込む」を押してください。",
+                "Not written: the confirmation was for another record than the one now pending. Check what is shown and confirm again.",
+            ));
+            app.publish(&mut st);
+            return back();
+        }
         card.writing = true;
         let number = Arc::clone(&card.number);
         app.publish(&mut st);
@@ -443,6 +465,7 @@ async fn write_confirm(State(app): State<Arc<App>>) -> Response {
         match result {
             Ok(Ok(receipt)) => {
                 log::info!(target: LOG, "address written and confirmed by a re-read");
+                // The page then marks the report as the read before the write.
                 card.written = Some(receipt);
             }
             Ok(Err(notice)) => {
@@ -474,7 +497,13 @@ fn not_sim() -> Response {
 }
 
 /// A download of the current card's read.
-fn download(app: &App, name: &str, content_type: &'static str, make: impl FnOnce(&CardState) -> Vec<u8>) -> Response {
+fn download(
+    app: &App,
+    name: &str,
+    content_type: &'static str,
+    record: bool,
+    make: impl FnOnce(&CardState) -> Vec<u8>,
+) -> Response {
     let mut st = app.lock();
     let Some(card) = st.current_card() else {
         return refuse(
@@ -484,6 +513,14 @@ fn download(app: &App, name: &str, content_type: &'static str, make: impl FnOnce
             "No read result: results are dropped when the card is removed.",
         );
     };
+    if record && !super::exportable(&card.read) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "counter_export_not_genuine",
+            "署名が確認できないカードの記録は出力できません（証拠の保存はできます）。",
+            "No record export for a card whose signature does not verify to a trusted root (save the evidence instead).",
+        );
+    }
     let body = make(card);
     let disposition = format!("attachment; filename=\"{name}\"");
     let mut resp = ([(header::CONTENT_TYPE, content_type)], body).into_response();
@@ -494,7 +531,7 @@ fn download(app: &App, name: &str, content_type: &'static str, make: impl FnOnce
 }
 
 async fn evidence(State(app): State<Arc<App>>) -> Response {
-    download(&app, "evidence.json", "application/json", |card| {
+    download(&app, "evidence.json", "application/json", false, |card| {
         let opts = zairyu_evidence::EvidenceOptions {
             card_number: zairyu_evidence::CardNumberPolicy::RedactTyped(&card.number),
             ..Default::default()
@@ -504,14 +541,17 @@ async fn evidence(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn export_csv(State(app): State<Arc<App>>) -> Response {
-    download(&app, "record.csv", "text/csv; charset=utf-8", |card| {
+    download(&app, "record.csv", "text/csv; charset=utf-8", true, |card| {
         let row = zairyu_evidence::export_row(&card.read, &zairyu_evidence::ExportOptions::default());
-        zairyu_evidence::write_csv(&[row], &zairyu_evidence::CsvOptions::default()).into_bytes()
+        // For a spreadsheet: card text (the first generation's address is unsigned)
+        // starting with `=`, `+`, `-`, `@` is not run as a formula.
+        let opts = zairyu_evidence::CsvOptions { guard_formulas: true, ..Default::default() };
+        zairyu_evidence::write_csv(&[row], &opts).into_bytes()
     })
 }
 
 async fn export_json(State(app): State<Arc<App>>) -> Response {
-    download(&app, "record.json", "application/json", |card| {
+    download(&app, "record.json", "application/json", true, |card| {
         let row = zairyu_evidence::export_row(&card.read, &zairyu_evidence::ExportOptions::default());
         zairyu_evidence::write_jsonl(&[row]).into_bytes()
     })
@@ -528,6 +568,14 @@ mod tests {
         assert_eq!(&take_number(Bytes::from_static(b"number=%4"))[..], b"%4");
         assert_eq!(&take_number(Bytes::from_static(b"other=AB12345678CD"))[..], b"");
         assert_eq!(take_number(Bytes::from(vec![b'A'; 500]).slice(..)).len(), 0);
+    }
+
+    #[test]
+    fn the_nonce_is_taken_from_the_confirm_form() {
+        assert_eq!(form_nonce(b"nonce=00ff"), b"00ff");
+        assert_eq!(form_nonce(b"a=1&nonce=ab&nonce=cd"), b"ab");
+        assert_eq!(form_nonce(b"nonces=ab"), b"");
+        assert_eq!(form_nonce(b""), b"");
     }
 
     #[test]

@@ -82,7 +82,10 @@ pub struct CounterArgs {
     #[arg(long, value_name = "DIR", requires = "sim")]
     pub write_pki: Option<PathBuf>,
     /// The address the page is served on; port 0 takes a free port. Loopback only,
-    /// unless --allow-non-loopback.
+    /// unless --allow-non-loopback. On loopback the page is served under a random
+    /// name of the run, `<32 hex>.localhost:PORT` (the printed URL), and under no
+    /// other Host; otherwise under this address, which must then be the one the
+    /// browser uses (not 0.0.0.0 or [::]).
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
     /// Allow a --listen address that is not loopback. The page then crosses the
@@ -158,6 +161,9 @@ pub struct PendingWrite {
     pub record: NewAddress,
     /// The operator id.
     pub operator: String,
+    /// A random value of this record alone, in the confirmation form: the write
+    /// confirms the record the clerk saw, not one checked later (another tab).
+    pub nonce: Zeroizing<String>,
 }
 
 /// The read of the card in the reader, and what was done with it.
@@ -262,8 +268,9 @@ pub struct App {
     counter_id: Option<String>,
     default_operator: String,
     token: Zeroizing<String>,
-    /// The Host header values accepted (the listen address as typed by the URL).
-    hosts: Vec<String>,
+    /// The one Host header value accepted (`<random>.localhost:PORT` on loopback,
+    /// else the listen address); the page's Origin is `http://` and it.
+    host: String,
     state: Mutex<CounterState>,
     events: tokio::sync::watch::Sender<String>,
     /// Open event streams (of the one session).
@@ -572,6 +579,12 @@ fn write_now(app: &App, count: u32, number: &CardNumber, pending: &PendingWrite)
     Ok(shown.text(authority.audit_head()))
 }
 
+/// Whether a read may be exported as a record (CSV, JSON): only a card whose
+/// signature chains to a trusted root. The evidence file stays for every read.
+pub fn exportable(read: &CardRead) -> bool {
+    matches!(read.verification.verdict(), zairyu::verify::Verdict::Production | zairyu::verify::Verdict::Test)
+}
+
 /// The simulated card's type, as the command line gives it.
 fn app_sim_type(args: &CounterArgs) -> &'static str {
     args.sim_card_type.unwrap_or(zairyu::files::CardType::ResidenceCard).code()
@@ -592,6 +605,16 @@ pub fn command(args: CounterArgs) -> Result<u8, CliError> {
             format!(
                 "--listen {} is not a loopback address: the page would be reachable from the network; give \
                  --allow-non-loopback to mean it",
+                args.listen
+            ),
+        ));
+    }
+    if args.listen.ip().is_unspecified() {
+        return Err(usage(
+            "counter_listen_unspecified",
+            format!(
+                "--listen {}: give the one address the counter PC's browser uses (for example 192.0.2.10:8080), \
+                 not an unspecified address: the page accepts only the Host it printed",
                 args.listen
             ),
         ));
@@ -638,10 +661,15 @@ pub fn command(args: CounterArgs) -> Result<u8, CliError> {
     let local = listener
         .local_addr()
         .map_err(|e| usage("counter_listen_failed", format!("cannot listen on {}: {e}", args.listen)))?;
-    let mut hosts = vec![local.to_string()];
-    if local.ip().is_loopback() {
-        hosts.push(format!("localhost:{}", local.port()));
-    }
+    // On loopback, a random name of this run under `.localhost` (browsers resolve
+    // it to loopback themselves): cookies are not bound to a port, so the session
+    // cookie of `127.0.0.1` would go to any other local program's port too; the
+    // cookie of this name goes to none.
+    let host = if local.ip().is_loopback() {
+        format!("{}.localhost:{}", random_hex(16)?.as_str(), local.port())
+    } else {
+        local.to_string()
+    };
     let (events, _) = tokio::sync::watch::channel(String::from("0 empty"));
     let app = Arc::new(App {
         reader: reader.clone(),
@@ -653,7 +681,7 @@ pub fn command(args: CounterArgs) -> Result<u8, CliError> {
         counter_id,
         default_operator: args.operator.clone().unwrap_or_default(),
         token,
-        hosts,
+        host,
         state: Mutex::new(CounterState {
             version: 0,
             reader: ReaderView::Empty,
@@ -679,7 +707,7 @@ pub fn command(args: CounterArgs) -> Result<u8, CliError> {
     }
     outln!(
         "zairyu counter: reader {:?}{}{}\nopen this URL in the counter PC's browser (it holds this run's secret token; \
-         do not share it):\nhttp://{local}/?token={}",
+         do not share it):\nhttp://{}/?token={}",
         reader,
         if app.is_sim() {
             format!(", simulated card {} number {}", app_sim_type(&args), crate::read::SIM_CARD_NUMBER)
@@ -687,6 +715,7 @@ pub fn command(args: CounterArgs) -> Result<u8, CliError> {
             String::new()
         },
         if app.can_write() { ", address write enabled" } else { "" },
+        app.host,
         app.token.as_str()
     )?;
     let router = http::router(Arc::clone(&app));
@@ -719,7 +748,7 @@ mod tests {
             counter_id: None,
             default_operator: String::new(),
             token: Zeroizing::new("t".into()),
-            hosts: vec!["127.0.0.1:1".into()],
+            host: "0123.localhost:1".into(),
             state: Mutex::new(CounterState {
                 version: 0,
                 reader: ReaderView::Empty,

@@ -132,17 +132,34 @@ aria-describedby=\"number-hint\"{}>\n\
 }
 
 fn result(h: &mut String, card: &mut CardState, can_write: bool, default_operator: &str) {
+    // A record export only of a card whose signature verifies to a trusted root;
+    // the evidence file of any read.
+    let exports = if super::exportable(&card.read) {
+        format!(
+            " <a id=\"export-csv\" class=\"button\" href=\"/export.csv\" download=\"record.csv\">{}</a> \
+<a id=\"export-json\" class=\"button\" href=\"/export.json\" download=\"record.json\">{}</a>",
+            both("記録を出力 CSV", "Export record (CSV)"),
+            both("記録を出力 JSON", "Export record (JSON)"),
+        )
+    } else {
+        String::new()
+    };
     h.push_str(&format!(
         "<nav id=\"actions\" class=\"actions noprint\" aria-label=\"操作 / actions\">\
 <button type=\"button\" id=\"print\">{}</button> \
-<a id=\"save-evidence\" class=\"button\" href=\"/evidence.json\" download=\"evidence.json\">{}</a> \
-<a id=\"export-csv\" class=\"button\" href=\"/export.csv\" download=\"record.csv\">{}</a> \
-<a id=\"export-json\" class=\"button\" href=\"/export.json\" download=\"record.json\">{}</a></nav>\n",
+<a id=\"save-evidence\" class=\"button\" href=\"/evidence.json\" download=\"evidence.json\">{}</a>{exports}</nav>\n",
         both("印刷", "Print"),
         both("証拠を保存", "Save evidence (evidence.json)"),
-        both("記録を出力 CSV", "Export record (CSV)"),
-        both("記録を出力 JSON", "Export record (JSON)"),
     ));
+    if card.written.is_some() {
+        // The report (and the exports) are of the read before the write; the
+        // write's own re-read is in the receipt. The card read again shows it all.
+        h.push_str(&format!(
+            "<div id=\"before-write\" class=\"notice before-write\" role=\"note\"><p>{}</p><p class=\"en\">{}</p></div>\n",
+            "以下は書き込み前の読み取り結果です。書き込んだ内容は下の「書き込みました」の記録を確認してください（カードを置き直して読み取ると、書き込み後の内容が表示されます）。",
+            "Shown below: the read from BEFORE the write. What was written is in the receipt below; place the card again and read it to see the card as it is now."
+        ));
+    }
     h.push_str("<article id=\"report\">\n");
     h.push_str(&card.report_body);
     h.push_str("</article>\n");
@@ -177,7 +194,7 @@ fn write_section(h: &mut String, card: &CardState, default_operator: &str) {
             "<div id=\"write-confirm\" class=\"confirm\"><p class=\"big\">{}</p>\n<table>\n\
 <tr><th>{}</th><td id=\"confirm-date\">{}</td></tr>\n<tr><th>{}</th><td id=\"confirm-code\">{}</td></tr>\n\
 <tr><th>{}</th><td id=\"confirm-address\">{}</td></tr>\n<tr><th>{}</th><td>{}</td></tr>\n<tr><th>{}</th><td>{}</td></tr>\n</table>\n\
-<form method=\"post\" action=\"/write/confirm\" class=\"inline\" data-progress=\"write\"><button type=\"submit\" id=\"write-confirm-button\" autofocus>{}</button></form>\n\
+<form method=\"post\" action=\"/write/confirm\" class=\"inline\" data-progress=\"write\"><input type=\"hidden\" name=\"nonce\" value=\"{}\"><button type=\"submit\" id=\"write-confirm-button\" autofocus>{}</button></form>\n\
 <form method=\"post\" action=\"/write/cancel\" class=\"inline\"><button type=\"submit\" id=\"write-cancel\">{}</button></form>\n\
 <p id=\"write-progress\" class=\"progress\" role=\"status\" hidden><span class=\"spinner\" aria-hidden=\"true\"></span>{}</p></div>\n</section>\n",
             both("次の内容をICチップに書き込みます。よろしいですか。", "This will be written to the chip. Confirm?"),
@@ -191,6 +208,7 @@ fn write_section(h: &mut String, card: &CardState, default_operator: &str) {
             escape(&p.operator),
             both("書き込み先", "Written to"),
             target,
+            escape(&p.nonce),
             both("書き込む", "Write"),
             both("修正する", "Back to the form"),
             both("書き込み中です。カードを動かさないでください…", "Writing: do not move the card…"),

@@ -467,10 +467,28 @@ pub struct Text {
 }
 
 /// Whether a character can change how a terminal or a page shows the text around
-/// it: C0 and C1 controls, DEL, and the bidirectional embeddings, overrides and
-/// isolates (U+202A–U+202E, U+2066–U+2069).
+/// it, or can make two different texts look the same: C0 and C1 controls, DEL, the
+/// bidirectional marks, embeddings, overrides and isolates (U+061C, U+200E–U+200F,
+/// U+202A–U+202E, U+2066–U+2069), the invisible format characters (soft hyphen
+/// U+00AD, U+180E, zero-width space / non-joiner / joiner U+200B–U+200D, U+2060–U+2064,
+/// U+206A–U+206F, the byte-order mark U+FEFF, the interlinear annotation marks
+/// U+FFF9–U+FFFB) and the line and paragraph separators U+2028–U+2029. Variation
+/// selectors are not among them: ideographic variation sequences (U+E0100…) spell
+/// variant kanji of names.
 pub fn is_unsafe_char(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+        )
 }
 
 impl Text {

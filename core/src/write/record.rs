@@ -291,6 +291,12 @@ mod tests {
         assert_eq!(bad(&|r| r.address = "  ".into()), RecordError::EmptyAddress);
         assert_eq!(bad(&|r| r.address = "東京都\n千代田区".into()), RecordError::UnsafeCharacter(3));
         assert_eq!(bad(&|r| r.address = "東京都\u{202E}区".into()), RecordError::UnsafeCharacter(3));
+        // Invisible characters that would make the confirmation show another text.
+        for c in ['\u{200B}', '\u{200E}', '\u{061C}', '\u{FEFF}', '\u{2028}', '\u{00AD}', '\u{2060}'] {
+            assert_eq!(bad(&|r| r.address = format!("東京都{c}区")), RecordError::UnsafeCharacter(3), "{c:?}");
+        }
+        // A variation selector of an ideographic variation sequence is a spelling.
+        assert!(!is_unsafe_char('\u{E0100}') && !is_unsafe_char('\u{FE00}'));
         assert_eq!(bad(&|r| r.address = "東京都\0".into()), RecordError::UnsafeCharacter(3));
         assert_eq!(bad(&|r| r.address = "あ".repeat(81)), RecordError::AddressTooLong(81));
         // 80 characters of 4-byte UTF-8 are 320 bytes: fits exactly; one 2-byte
