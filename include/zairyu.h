@@ -154,6 +154,9 @@
 // Evidence flag: the evidence is made at `created_at_unix` instead of now.
 #define ZAIRYU_EVIDENCE_CREATED_AT 2
 
+// The length of a station key pin: a SHA-256 digest, 32 bytes.
+#define ZAIRYU_STATION_KEY_SHA256_LEN 32
+
 // Export flag: start the CSV with a UTF-8 byte order mark (for spreadsheet
 // programs). CSV only.
 #define ZAIRYU_EXPORT_BOM 1
@@ -164,6 +167,11 @@
 // Export flag: the full card number, where the evidence holds it (made with
 // `ZAIRYU_EVIDENCE_INCLUDE_CARD_NUMBER`); other rows keep it redacted.
 #define ZAIRYU_EXPORT_INCLUDE_CARD_NUMBER 4
+
+// Export flag: a CSV cell starting with `=`, `+`, `-`, `@`, tab or CR gets a `'`
+// in front, so a spreadsheet does not run card text as a formula (changes the
+// value: for spreadsheets, not for registry import). CSV only.
+#define ZAIRYU_EXPORT_GUARD_FORMULAS 8
 
 // JSON flag: indented output (as `zairyu read --json` prints it).
 #define ZAIRYU_JSON_PRETTY 1
@@ -358,6 +366,33 @@ enum zairyu_result
 typedef enum zairyu_result zairyu_result;
 #else
 typedef uint32_t zairyu_result;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What an evidence verdict proves (`zairyu_evidence_verdict_proves`; `proves` in
+// its JSON).
+enum zairyu_evidence_proof
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not accepted: nothing.
+  ZAIRYU_EVIDENCE_PROOF_NOTHING = 1,
+  // Accepted without a pinned station key (`zairyu_verify_evidence`): only the
+  // fields the chip's signature covers (`zairyu_read_result_field_signed`, the
+  // export's `*_signed` columns). Unsigned fields (the first generation's address
+  // …), the card number, the times and the other metadata could have been
+  // rewritten with recomputed hashes.
+  ZAIRYU_EVIDENCE_PROOF_CHIP_SIGNED_FIELDS_ONLY = 2,
+  // Accepted and signed by a pinned station key (`zairyu_verify_evidence_pinned`):
+  // the whole file is as that station wrote it.
+  ZAIRYU_EVIDENCE_PROOF_WHOLE_FILE = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum zairyu_evidence_proof zairyu_evidence_proof;
+#else
+typedef uint32_t zairyu_evidence_proof;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -639,7 +674,8 @@ typedef struct zairyu_authority zairyu_authority;
 typedef struct zairyu_card zairyu_card;
 
 // The re-verification of one evidence file (opaque): made by
-// `zairyu_verify_evidence`, freed by `zairyu_evidence_verdict_free`. Immutable:
+// `zairyu_verify_evidence` or `zairyu_verify_evidence_pinned`, freed by
+// `zairyu_evidence_verdict_free`. Immutable:
 // every getter may be called from any thread, also concurrently.
 typedef struct zairyu_evidence_verdict zairyu_evidence_verdict;
 
@@ -950,11 +986,18 @@ zairyu_result zairyu_read_result_report_html(const struct zairyu_read_result *re
 // @param options may be NULL: no station signature, card number redacted, now.
 zairyu_result zairyu_read_result_evidence_json(const struct zairyu_read_result *result, const struct zairyu_evidence_options *options, uint8_t *buf, size_t buf_len, size_t *out_len);
 
-// Re-verifies an evidence file without a card: parses it, checks that it is
-// exactly the bytes zairyu wrote (canonical form, every file's SHA-256, the station
-// signature if there is one), parses the chip's files again and verifies the chip's
-// signature and certificate chain again under `trust`, at the verification time the
-// file records. A changed byte anywhere is detected.
+// Re-verifies an evidence file without a card, **without pinned station keys**:
+// parses it, checks that it is exactly the bytes zairyu wrote (canonical form, every
+// file's SHA-256, the station signature if there is one, under the key the file
+// itself carries), parses the chip's files again and verifies the chip's signature
+// and certificate chain again under `trust`, at the verification time the file
+// records. Accidental damage (a changed byte) is detected; a forger is not: whoever
+// holds the file can rewrite what the chip did not sign (the first generation's
+// address in DF2, the card number, the times, the metadata), recompute the hashes
+// and drop or replace the station signature. So an accepted file proves only the
+// chip-signed fields (`"proves": "chip_signed_fields_only"` and a `caveat` in the
+// JSON; `zairyu_evidence_verdict_proves`). To prove the whole file, pin the reading
+// station's key with `zairyu_verify_evidence_pinned`.
 //
 // Returns `ZAIRYU_RESULT_OK` whenever the file could be judged, **also when it is
 // rejected** (as a read with an invalid signature is OK): `*out_accepted` says
@@ -976,6 +1019,43 @@ zairyu_result zairyu_read_result_evidence_json(const struct zairyu_read_result *
 // @param out must not be NULL; written only on success.
 zairyu_result zairyu_verify_evidence(const uint8_t *data, size_t len, const struct zairyu_trust_store *trust, uint32_t flags, bool *out_accepted, struct zairyu_evidence_verdict **out);
 
+// `zairyu_verify_evidence` with pinned station keys (`zairyu verify-evidence
+// --station-key-sha256`): a file is accepted only when it is intact, verifies
+// again as at the read, **and carries a valid station signature made by one of the
+// pinned keys**. An unsigned file, a file signed by another key (a forger can sign
+// again with a key of their own: the public key travels in the file) and a
+// signature that does not verify are rejected, with the reason in the verdict's JSON
+// (`rejected_because`, `station_pin`). An accepted file then proves the whole file
+// as that station wrote it (`"proves": "whole_file"`).
+//
+// A pin is the SHA-256 of the station's public key as SubjectPublicKeyInfo DER:
+// the `key_sha256` a signed evidence file names (as raw bytes, not hex).
+//
+// Returns as `zairyu_verify_evidence`. Errors: no pins (`station_key_count` 0:
+// use `zairyu_verify_evidence`, whose verdict says that it proves only the
+// chip-signed fields), or unknown flags: `ZAIRYU_RESULT_INVALID_ARGUMENT`.
+//
+// Ownership: `data` and `station_keys` are read during the call only.
+// Thread safety: any thread, concurrently.
+//
+// @param data the evidence file's bytes; may be NULL only if len is 0.
+// @param len its length.
+// @param trust the anchors; must not be NULL.
+// @param station_keys `station_key_count` pins of `ZAIRYU_STATION_KEY_SHA256_LEN`
+//        (32) bytes each, one after the other; must not be NULL.
+// @param station_key_count how many pins; at least 1.
+// @param flags 0 (reserved); other values are `ZAIRYU_RESULT_INVALID_ARGUMENT`.
+// @param out_accepted must not be NULL; written only on success.
+// @param out must not be NULL; written only on success.
+zairyu_result zairyu_verify_evidence_pinned(const uint8_t *data, size_t len, const struct zairyu_trust_store *trust, const uint8_t *station_keys, size_t station_key_count, uint32_t flags, bool *out_accepted, struct zairyu_evidence_verdict **out);
+
+// What the verdict proves: `ZAIRYU_EVIDENCE_PROOF_WHOLE_FILE` only for a file
+// accepted under a pinned station key.
+//
+// Thread safety: any thread, concurrently.
+// @param verdict must not be NULL. @param out must not be NULL; written only on success.
+zairyu_result zairyu_evidence_verdict_proves(const struct zairyu_evidence_verdict *verdict, zairyu_evidence_proof *out);
+
 // Whether the evidence file is accepted (the `*out_accepted` of
 // `zairyu_verify_evidence`).
 //
@@ -992,12 +1072,17 @@ zairyu_result zairyu_evidence_verdict_accepted(const struct zairyu_evidence_verd
 zairyu_result zairyu_evidence_verdict_verdict(const struct zairyu_evidence_verdict *verdict, zairyu_verdict *out);
 
 // Copies the verdict as JSON, the line `zairyu verify-evidence --json` prints
-// (without `file`): `accepted`, `integrity` (`{"status": "intact" | "altered" |
-// "malformed", "reason"}`), `station` (`{"status": "unsigned" | "valid" |
-// "invalid" | "not_checked", ...}`), `recorded_verdict`, `verdict`,
-// `matches_recorded`, `differences`, `created_at`, `zairyu_version` and `report` (the
-// read's JSON report, or null). Never the full card number. One line unless `flags`
-// has `ZAIRYU_JSON_PRETTY`. Text output (see the buffer rule).
+// (without `file`): `accepted`, `proves` (`"whole_file"`, `"chip_signed_fields_only"`
+// or `"nothing"`: `zairyu_evidence_proof`), `caveat` (what an accepted file does not
+// prove, or null), `rejected_because` (the reasons, empty when accepted),
+// `integrity` (`{"status": "intact" | "altered" | "malformed", "reason"}`),
+// `station` (`{"status": "unsigned" | "valid" | "invalid" | "not_checked", ...}`:
+// the signature under the key the file carries), `station_pin` (`{"status":
+// "none_given" | "pinned" | "unsigned" | "unknown_key" | "signature_invalid",
+// "key_sha256"}`), `recorded_verdict`, `verdict`, `matches_recorded`,
+// `differences`, `created_at`, `zairyu_version` and `report` (the read's JSON
+// report, or null). Never the full card number. One line unless `flags` has
+// `ZAIRYU_JSON_PRETTY`. Text output (see the buffer rule).
 //
 // Thread safety: any thread, concurrently.
 //
@@ -1020,9 +1105,14 @@ void zairyu_evidence_verdict_free(struct zairyu_evidence_verdict *verdict);
 // rule); card text holding a NUL byte is refused with
 // `ZAIRYU_RESULT_TEXT_CONTAINS_NUL` (use JSON lines, which escape it).
 //
+// A verdict is accepted as it was judged: under the pinned station keys of
+// `zairyu_verify_evidence_pinned`, or without (then its rows prove only the
+// `*_signed` fields: `zairyu_evidence_verdict_proves`).
+//
 // Errors: a verdict that is not accepted: `ZAIRYU_RESULT_EVIDENCE_REJECTED` (the
 // detail names its index; nothing is written); an unknown format or flag, or
-// `ZAIRYU_EXPORT_BOM` with JSON lines: `ZAIRYU_RESULT_INVALID_ARGUMENT`.
+// `ZAIRYU_EXPORT_BOM` or `ZAIRYU_EXPORT_GUARD_FORMULAS` with JSON lines:
+// `ZAIRYU_RESULT_INVALID_ARGUMENT`.
 //
 // Thread safety: any thread, concurrently.
 //

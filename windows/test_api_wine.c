@@ -8,8 +8,8 @@
  * re-entrant free, the verification getters, hostile text, the production path of a
  * release library (ZAIRYU_TEST_CA_DIR, ZAIRYU_TEST_PRODUCTION_DIR: required here), the
  * in-process address write, and the evidence functions (PNG, HTML report, evidence and
- * export). `scripts/windows test` fails if ffi/tests/test_api.c's main() gains a group
- * that this main() neither runs nor names below. Build flags as on Linux
+ * export, pinned station keys). `scripts/windows test` fails if ffi/tests/test_api.c's
+ * main() gains a group that this main() neither runs nor names below. Build flags as on Linux
  * (-DEXPECTED_VERSION, -DZAIRYU_HEADER_PATH), plus windows/c-compat/ for the POSIX
  * headers and mkdtemp that mingw-w64 lacks.
  *
@@ -44,6 +44,7 @@ int main(void) {
   test_images_as_png();
   test_report_html();
   test_evidence_and_export();
+  test_evidence_pinned();
   fprintf(stderr, "not testable under Wine: test_pcsc (PC/SC: winscard does not reach pcscd)\n");
   fprintf(stderr, "not run under Wine: test_write_remote (the authority service; run by ffi/run-c-tests.sh)\n");
   fprintf(stderr, "not run under Wine: test_panic_boundary (test hooks: a test build only; run by ffi/run-c-tests.sh)\n");

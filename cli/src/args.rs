@@ -134,6 +134,16 @@ pub struct EvidenceTrustArgs {
     /// Trust the simulator's test CAs (as test anchors), for evidence of simulated cards.
     #[arg(long)]
     pub trust_sim_ca: bool,
+    /// Accept only files signed by this reading station's key: the hex SHA-256 of its
+    /// public key (SubjectPublicKeyInfo DER; `key_sha256` in a signed evidence file).
+    /// Repeatable. Without a pinned key, an accepted file proves only the fields the
+    /// chip's signature covers: the rest could have been rewritten with recomputed hashes.
+    #[arg(long = "station-key-sha256", value_name = "HEX")]
+    pub station_key_sha256: Vec<String>,
+    /// As --station-key-sha256, from the station's public key file (SubjectPublicKeyInfo,
+    /// PEM or DER, e.g. `openssl pkey -pubout`). Repeatable.
+    #[arg(long = "station-key-pub", value_name = "FILE")]
+    pub station_key_pub: Vec<PathBuf>,
 }
 
 /// `export --format`.
@@ -385,7 +395,11 @@ pub enum Command {
     /// Re-verify evidence files written by `dump` (evidence.json) without a card: each
     /// file's hashes and station signature, then the chip's signature and chain again,
     /// which must give the same result as the read. Exit 0 when every file is accepted,
-    /// 13 when any is altered, malformed or verifies differently.
+    /// 13 when any is altered, malformed, verifies differently, or (with
+    /// --station-key-sha256) is not signed by a pinned station key. Without a pinned
+    /// station key an accepted file proves only the chip-signed fields: whoever holds
+    /// the file can rewrite the rest (unsigned fields, card number, times, metadata)
+    /// and recompute its hashes.
     VerifyEvidence {
         /// Evidence files.
         #[arg(required = true, value_name = "EVIDENCE")]
@@ -402,7 +416,8 @@ pub enum Command {
     /// Write the fields a residence record (住民票) needs, one row per evidence file,
     /// as CSV (RFC 4180, UTF-8) or JSON lines, with each field's signed flag (schema:
     /// README "Evidence and export"). Every file must verify as `verify-evidence`
-    /// accepts it (else exit 13, nothing written).
+    /// accepts it, under the same --station-key-sha256 pins (else exit 13, nothing
+    /// written).
     Export {
         /// Output format.
         #[arg(long, value_enum)]
@@ -417,6 +432,11 @@ pub enum Command {
         /// --include-card-number); otherwise it stays redacted.
         #[arg(long)]
         include_card_number: bool,
+        /// CSV: prefix a cell starting with `=`, `+`, `-`, `@`, tab or CR with `'`, so a
+        /// spreadsheet does not run card text as a formula (changes the value: for
+        /// spreadsheets, not for registry import).
+        #[arg(long)]
+        guard_formulas: bool,
         #[command(flatten)]
         trust: EvidenceTrustArgs,
         /// Evidence files.

@@ -75,8 +75,9 @@ fn run(cmd: Command) -> Result<u8, CliError> {
         Command::Read { card, json } => read::read(card, json),
         Command::Dump { card, out, include_card_number } => read::dump(card, &out, include_card_number),
         Command::VerifyEvidence { files, trust, json, jobs } => evidence::verify(&files, &trust, json, jobs.into()),
-        Command::Export { format, bom, era, include_card_number, trust, files } => {
-            evidence::export(&files, &trust, format, bom, era, include_card_number)
+        Command::Export { format, bom, era, include_card_number, guard_formulas, trust, files } => {
+            let csv = zairyu_evidence::CsvOptions { bom, guard_formulas };
+            evidence::export(&files, &trust, format, csv, era, include_card_number)
         }
         Command::Bench {
             iterations,

@@ -124,3 +124,151 @@ fn export_writes_registry_rows_and_refuses_altered_evidence() {
     let (code, out, err) = zairyu(&["export", "--format", "csv", "--trust-sim-ca", &e1, &e2]);
     assert_eq!((code, out.as_str()), (13, ""), "{err}");
 }
+
+/// A fixed ECDSA P-256 station key as PKCS#8 DER (scalar 1..=32, no public key).
+fn station_key() -> zairyu_evidence::StationKey {
+    let mut der = vec![0x30, 0x41, 0x02, 0x01, 0x00];
+    der.extend_from_slice(&hex::decode("301306072a8648ce3d020106082a8648ce3d030107").unwrap());
+    der.extend_from_slice(&[0x04, 0x27, 0x30, 0x25, 0x02, 0x01, 0x01, 0x04, 0x20]);
+    der.extend(1..=32u8);
+    zairyu_evidence::StationKey::from_pkcs8_der(&der).unwrap()
+}
+
+/// The evidence of a simulated first-generation card (with this address), made in
+/// process: `dump` has no station key.
+fn evidence_of(address: &str, key: Option<&zairyu_evidence::StationKey>) -> Vec<u8> {
+    use zairyu::sequence::{ReadOptions, read_card};
+    let issued = zairyu_sim::IssuedCard::try_issue(&zairyu_sim::IssueOptions {
+        card_type: zairyu::files::CardType::ResidenceCard,
+        card_number: NUMBER.into(),
+        address: Some(zairyu_sim::Address {
+            date: "20190501".into(),
+            municipality_code: "131016".into(),
+            text: address.into(),
+        }),
+        ..Default::default()
+    })
+    .unwrap();
+    let number = zairyu::CardNumber::parse(NUMBER).unwrap();
+    let trust = zairyu_sim::test_trust_store();
+    let mut card = zairyu::session::Card::new(zairyu_sim::SimCard::new(issued));
+    let read = read_card(&mut card, &number, &trust, &mut zairyu::auth::OsRandom, &ReadOptions::default()).unwrap();
+    let opts = zairyu_evidence::EvidenceOptions { station_key: key, ..Default::default() };
+    zairyu_evidence::evidence_json(&read, &opts)
+}
+
+#[test]
+fn without_a_pinned_station_key_the_verdict_says_what_it_does_not_prove() {
+    let dir = Dir::new("caveat");
+    dump("1", &dir, &[]);
+    let e = dir.s("evidence.json");
+    let (code, out, _) = zairyu(&["verify-evidence", "--trust-sim-ca", &e]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(": accepted: intact;") && out.contains("; proves the chip-signed fields only."), "{out}");
+    assert!(out.contains("CAVEAT: no pinned station key") && out.contains("recomputed hashes"), "{out}");
+    let (code, out, _) = zairyu(&["verify-evidence", "--trust-sim-ca", "--json", &e]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((v["accepted"].as_bool(), v["proves"].as_str()), (Some(true), Some("chip_signed_fields_only")));
+    assert!(v["caveat"].as_str().is_some_and(|c| c.contains("card number")), "{v}");
+    assert_eq!(v["station_pin"]["status"], "none_given");
+    // Export writes the rows and says the same on standard error.
+    let (code, out, err) = zairyu(&["export", "--format", "csv", "--trust-sim-ca", &e]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim_end().split("\r\n").count(), 2);
+    assert!(err.contains("CAVEAT: no pinned station key") && err.contains("*_signed"), "{err}");
+}
+
+#[test]
+fn pinned_station_keys_accept_only_files_that_station_signed() {
+    let dir = Dir::new("pins");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let key = station_key();
+    let pin = key.key_sha256();
+    let signed = dir.join("signed.json");
+    std::fs::write(&signed, evidence_of("TOKYO CHIYODA 1-1", Some(&key))).unwrap();
+    let unsigned = dir.join("unsigned.json");
+    std::fs::write(&unsigned, evidence_of("TOKYO CHIYODA 1-1", None)).unwrap();
+    let (signed, unsigned) = (signed.to_str().unwrap(), unsigned.to_str().unwrap());
+
+    // The genuine signed file under its pin: the whole file is proven, no caveat.
+    let (code, out, err) = zairyu(&["verify-evidence", "--trust-sim-ca", "--station-key-sha256", &pin, signed]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(": accepted: intact; station signature valid (pinned key "), "{out}");
+    assert!(out.contains("; proves the whole file (pinned station key)") && !out.contains("CAVEAT"), "{out}");
+    // The same pin from the public key file (DER), and among other pins (upper case).
+    let pub_file = dir.join("station.pub.der");
+    std::fs::write(&pub_file, key.public_key_der()).unwrap();
+    let other = "00".repeat(32);
+    let (code, out, _) = zairyu(&[
+        "verify-evidence",
+        "--trust-sim-ca",
+        "--station-key-sha256",
+        &other,
+        "--station-key-pub",
+        pub_file.to_str().unwrap(),
+        "--json",
+        signed,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((v["proves"].as_str(), v["station_pin"]["status"].as_str()), (Some("whole_file"), Some("pinned")));
+    assert!(v["caveat"].is_null());
+    let (code, _, _) =
+        zairyu(&["verify-evidence", "--trust-sim-ca", "--station-key-sha256", &pin.to_uppercase(), signed]);
+    assert_eq!(code, 0);
+
+    // Under another pin, unsigned, or with the signature stripped: rejected, exit 13.
+    let (code, out, _) = zairyu(&["verify-evidence", "--trust-sim-ca", "--station-key-sha256", &other, signed]);
+    assert_eq!(code, 13, "{out}");
+    assert!(out.contains(": REJECTED: intact;") && out.contains("rejected because: signed by station key"), "{out}");
+    assert!(out.contains("which is not pinned"), "{out}");
+    let (code, out, _) = zairyu(&["verify-evidence", "--trust-sim-ca", "--station-key-sha256", &pin, unsigned]);
+    assert_eq!(code, 13, "{out}");
+    assert!(out.contains("rejected because: no station signature, but a pinned station key is required"), "{out}");
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(signed).unwrap()).unwrap();
+    doc["station"] = serde_json::Value::Null;
+    let stripped = dir.join("stripped.json");
+    std::fs::write(&stripped, format!("{}\n", zairyu_evidence::evidence::canonical_json(&doc))).unwrap();
+    let stripped = stripped.to_str().unwrap();
+    let (code, _, _) = zairyu(&["verify-evidence", "--trust-sim-ca", stripped]);
+    assert_eq!(code, 0, "without a pin the stripped file passes (with its caveat)");
+    let (code, out, _) =
+        zairyu(&["verify-evidence", "--trust-sim-ca", "--station-key-sha256", &pin, "--json", stripped]);
+    assert_eq!(code, 13, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((v["accepted"].as_bool(), v["proves"].as_str()), (Some(false), Some("nothing")));
+    assert_eq!(v["station_pin"]["status"], "unsigned");
+
+    // Export under the pin: the signed file only.
+    let (code, out, err) =
+        zairyu(&["export", "--format", "csv", "--trust-sim-ca", "--station-key-sha256", &pin, signed]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim_end().split("\r\n").count(), 2);
+    assert!(!err.contains("CAVEAT"), "{err}");
+    let (code, out, err) =
+        zairyu(&["export", "--format", "csv", "--trust-sim-ca", "--station-key-sha256", &pin, signed, unsigned]);
+    assert_eq!((code, out.as_str()), (13, ""), "{err}");
+    assert!(err.contains(": REJECTED: ") && err.contains("rejected because: no station signature"), "{err}");
+
+    // A pin that is not 64 hex digits, a key file that is not a public key: input errors.
+    let (code, _, err) = zairyu(&["verify-evidence", "--trust-sim-ca", "--station-key-sha256", "abc", signed]);
+    assert!(code != 0 && code != 13 && err.contains("--station-key-sha256"), "{code} {err}");
+    let (code, _, err) = zairyu(&["verify-evidence", "--trust-sim-ca", "--station-key-pub", signed, signed]);
+    assert!(code != 0 && code != 13 && err.contains("not a P-256"), "{code} {err}");
+}
+
+#[test]
+fn export_guards_formulas_on_request() {
+    let dir = Dir::new("guard");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let e = dir.join("evidence.json");
+    std::fs::write(&e, evidence_of("=1+2 TOKYO", None)).unwrap();
+    let e = e.to_str().unwrap();
+    let (code, out, err) = zairyu(&["export", "--format", "csv", "--trust-sim-ca", e]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(",=1+2 TOKYO,"), "{out}");
+    let (code, out, err) = zairyu(&["export", "--format", "csv", "--guard-formulas", "--trust-sim-ca", e]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(",'=1+2 TOKYO,") && !out.contains(",=1+2"), "{out}");
+}

@@ -37,9 +37,20 @@
 //!   (accidental damage is always found).
 //! * A forger who recomputes those hashes: the chip's signature still covers the
 //!   files it signs (first generation: the card-face image and photo; second: the
-//!   printed entries, photo and name image); everything else in the file (DF2, the
-//!   metrics, the time) is protected only by the **station signature**. Evidence
-//!   without one proves no more than the chip's own signature does.
+//!   printed entries, photo and name image); everything else in the file (DF2 with
+//!   the first generation's address, `card_number_full`, `created_at`, the recorded
+//!   verification time, the metrics) is protected only by the **station signature**,
+//!   and only when the verifier **pins** the station's key
+//!   ([`VerifyOptions::station_keys`]): the public key travels in the file, so a
+//!   forger can strip the signature or sign again with a key of their own.
+//!
+//! So the verdict says what it proves ([`EvidenceVerdict::proves`], `proves` in its
+//! JSON): `whole_file` only when a pinned station key signed the file;
+//! `chip_signed_fields_only` when it is accepted without a pinned key (no keys were
+//! given): then unsigned fields, the card number, the times and the metadata could
+//! have been rewritten with recomputed hashes; `nothing` when it is not accepted.
+//! With pinned keys, an unsigned file, a file signed by another key and a signature
+//! that does not verify are not accepted (`rejected_because` says why).
 
 use std::path::Path;
 
@@ -95,6 +106,36 @@ pub enum StationKeyError {
     /// Not a PKCS#8 DER (or PEM) P-256 private key.
     #[error("the station key is not a PKCS#8 P-256 private key")]
     NotP256Pkcs8,
+    /// Not a P-256 public key as SubjectPublicKeyInfo DER (or PEM).
+    #[error("the station public key is not a P-256 SubjectPublicKeyInfo (DER or PEM)")]
+    NotP256Spki,
+    /// Not a SHA-256 digest in hex (64 hex digits).
+    #[error("a station key SHA-256 is 64 hex digits")]
+    NotSha256Hex,
+}
+
+/// The pin of a station's public key (the `key_sha256` evidence names it by) from
+/// its SubjectPublicKeyInfo, DER or PEM (`-----BEGIN PUBLIC KEY-----`, as `openssl
+/// pkey -pubout` writes it): SHA-256 of the DER as [`StationKey::public_key_der`]
+/// encodes it (uncompressed point).
+pub fn station_public_key_sha256(spki: &[u8]) -> Result<[u8; 32], StationKeyError> {
+    let key = if spki.starts_with(b"-----BEGIN") {
+        let text = core::str::from_utf8(spki).map_err(|_| StationKeyError::NotP256Spki)?;
+        VerifyingKey::from_public_key_pem(text.trim())
+    } else {
+        VerifyingKey::from_public_key_der(spki)
+    }
+    .map_err(|_| StationKeyError::NotP256Spki)?;
+    let der = key.to_public_key_der().map_err(|_| StationKeyError::NotP256Spki)?;
+    Ok(Sha256::digest(der.as_bytes()).into())
+}
+
+/// A station key pin from hex (64 digits, either case; the `key_sha256` of a signed
+/// evidence file, [`StationKey::key_sha256`]).
+pub fn parse_station_key_sha256(hex_digits: &str) -> Result<[u8; 32], StationKeyError> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hex_digits.trim(), &mut out).map_err(|_| StationKeyError::NotSha256Hex)?;
+    Ok(out)
 }
 
 /// The reading station's signing key (ECDSA P-256), from a PKCS#8 file.
@@ -136,7 +177,13 @@ impl StationKey {
 
     /// Hex SHA-256 of [`Self::public_key_der`]: how evidence names its station.
     pub fn key_sha256(&self) -> String {
-        hex::encode(Sha256::digest(self.public_key_der()))
+        hex::encode(self.key_sha256_bytes())
+    }
+
+    /// SHA-256 of [`Self::public_key_der`]: the pin of this station
+    /// ([`VerifyOptions::station_keys`]).
+    pub fn key_sha256_bytes(&self) -> [u8; 32] {
+        Sha256::digest(self.public_key_der()).into()
     }
 }
 
@@ -455,6 +502,64 @@ pub enum StationStatus {
     NotChecked,
 }
 
+/// Whether a pinned station key signed the evidence (against
+/// [`VerifyOptions::station_keys`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum StationPin {
+    /// No station keys were pinned: a station signature, if any, was checked against
+    /// the key the file itself carries, which proves nothing about who wrote it.
+    NoneGiven,
+    /// Signed by one of the pinned keys.
+    Pinned {
+        /// Hex SHA-256 of the station's SubjectPublicKeyInfo DER.
+        key_sha256: String,
+    },
+    /// Keys were pinned, but the file carries no station signature.
+    Unsigned,
+    /// Signed (validly) by a key that is not pinned.
+    UnknownKey {
+        /// Hex SHA-256 of the key that signed.
+        key_sha256: String,
+    },
+    /// Keys were pinned, but the station signature does not verify or the file could
+    /// not be checked.
+    SignatureInvalid,
+}
+
+/// What an evidence verdict proves (`proves` in [`EvidenceVerdict::to_json`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Proves {
+    /// Not accepted: nothing.
+    Nothing,
+    /// Accepted without a pinned station key: only the fields the chip's signature
+    /// covers (the `*_signed` ones, if any). Unsigned fields (the first generation's
+    /// address in DF2 …), the card number, the times and the other metadata could
+    /// have been rewritten with recomputed hashes.
+    ChipSignedFieldsOnly,
+    /// Accepted and signed by a pinned station key: the whole file is as that station
+    /// wrote it.
+    WholeFile,
+}
+
+impl Proves {
+    /// The JSON spelling: `nothing`, `chip_signed_fields_only`, `whole_file`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proves::Nothing => "nothing",
+            Proves::ChipSignedFieldsOnly => "chip_signed_fields_only",
+            Proves::WholeFile => "whole_file",
+        }
+    }
+}
+
+/// What an evidence file accepted without a pinned station key does not prove
+/// ([`EvidenceVerdict::caveat`]).
+pub const UNPINNED_CAVEAT: &str = "no pinned station key: only the fields the chip's signature covers are proven; \
+     unsigned fields (e.g. a first-generation address), the card number, the times and the other metadata \
+     could have been rewritten with recomputed hashes";
+
 /// Options of [`verify_evidence_with`].
 #[derive(Debug, Default, Clone, Copy)]
 pub struct VerifyOptions<'a> {
@@ -462,6 +567,13 @@ pub struct VerifyOptions<'a> {
     pub status_table: Option<&'a CodeTable>,
     /// Verify at this time instead of the recorded one (Unix seconds).
     pub now_unix: Option<i64>,
+    /// The pinned station keys: SHA-256 of each trusted station's SubjectPublicKeyInfo
+    /// DER (the `key_sha256` a signed file names; [`StationKey::key_sha256_bytes`],
+    /// [`station_public_key_sha256`]). Empty: a file may be unsigned or signed by any
+    /// key, and an accepted one proves only the chip-signed fields
+    /// ([`Proves::ChipSignedFieldsOnly`]). Not empty: a file is accepted only when
+    /// one of these keys signed it ([`Proves::WholeFile`]).
+    pub station_keys: &'a [[u8; 32]],
 }
 
 /// The result of [`verify_evidence`].
@@ -471,6 +583,8 @@ pub struct EvidenceVerdict {
     pub integrity: Integrity,
     /// The station signature.
     pub station: StationStatus,
+    /// Whether a pinned station key signed the file.
+    pub station_pin: StationPin,
     /// The read rebuilt from the files, with the verification done again (`None` if
     /// the file is malformed).
     pub read: Option<CardRead>,
@@ -496,6 +610,7 @@ impl EvidenceVerdict {
         EvidenceVerdict {
             integrity,
             station: StationStatus::NotChecked,
+            station_pin: StationPin::NoneGiven,
             read: None,
             recorded_verdict: None,
             matches_recorded: false,
@@ -512,22 +627,90 @@ impl EvidenceVerdict {
         self.read.as_ref().map(|r| r.verification.verdict())
     }
 
-    /// Accepted: intact, the station signature valid or absent, and the verification
-    /// done again equal to the recorded one. (What the card's verdict means is a
-    /// separate question: [`Self::verdict`].)
+    /// Whether the station signature passes: with pinned keys, signed by one of them;
+    /// without, valid or absent.
+    fn station_passes(&self) -> bool {
+        match self.station_pin {
+            StationPin::NoneGiven => matches!(self.station, StationStatus::Unsigned | StationStatus::Valid { .. }),
+            StationPin::Pinned { .. } => matches!(self.station, StationStatus::Valid { .. }),
+            StationPin::Unsigned | StationPin::UnknownKey { .. } | StationPin::SignatureInvalid => false,
+        }
+    }
+
+    /// Accepted: intact, the verification done again equal to the recorded one, and
+    /// the station signature valid or absent when no station keys were pinned, or
+    /// made by a pinned key when some were. Without pinned keys an accepted file
+    /// proves only the chip-signed fields: see [`Self::proves`]. (What the card's
+    /// verdict means is a separate question: [`Self::verdict`].)
     pub fn accepted(&self) -> bool {
-        self.integrity == Integrity::Intact
-            && matches!(self.station, StationStatus::Unsigned | StationStatus::Valid { .. })
-            && self.matches_recorded
+        self.integrity == Integrity::Intact && self.station_passes() && self.matches_recorded
+    }
+
+    /// What the verdict proves: [`Proves::WholeFile`] only when accepted under a pinned
+    /// station key.
+    pub fn proves(&self) -> Proves {
+        match (self.accepted(), &self.station_pin) {
+            (false, _) => Proves::Nothing,
+            (true, StationPin::Pinned { .. }) => Proves::WholeFile,
+            (true, _) => Proves::ChipSignedFieldsOnly,
+        }
+    }
+
+    /// The caveat of a file accepted without a pinned station key
+    /// ([`UNPINNED_CAVEAT`]); `None` otherwise.
+    pub fn caveat(&self) -> Option<&'static str> {
+        (self.proves() == Proves::ChipSignedFieldsOnly).then_some(UNPINNED_CAVEAT)
+    }
+
+    /// Why the file is not accepted, in words (empty when it is).
+    pub fn rejection_reasons(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match &self.integrity {
+            Integrity::Intact => {}
+            Integrity::Altered(why) => out.push(format!("altered: {why}")),
+            Integrity::Malformed(why) => out.push(format!("malformed: {why}")),
+        }
+        if self.integrity == Integrity::Intact {
+            match &self.station_pin {
+                StationPin::Unsigned => {
+                    out.push("no station signature, but a pinned station key is required".to_owned());
+                }
+                StationPin::UnknownKey { key_sha256 } => {
+                    out.push(format!("signed by station key {key_sha256}, which is not pinned"));
+                }
+                StationPin::SignatureInvalid => out.push("the station signature is not valid".to_owned()),
+                StationPin::NoneGiven | StationPin::Pinned { .. } => {}
+            }
+            if !self.matches_recorded {
+                out.push(format!(
+                    "the verification done again differs from the read's: {}",
+                    self.differences.join(", ")
+                ));
+            }
+        }
+        out
     }
 
     /// A JSON summary (for `verify-evidence --json`): never the card number.
+    ///
+    /// `accepted`; `proves` (`whole_file`, `chip_signed_fields_only` or `nothing`:
+    /// [`Proves`]); `caveat` (what an accepted file does not prove, or null);
+    /// `rejected_because` (reasons, empty when accepted); `integrity`; `station` (the
+    /// signature as the file's own key checks it); `station_pin` (`{"status":
+    /// "none_given" | "pinned" | "unsigned" | "unknown_key" | "signature_invalid"}`,
+    /// with `key_sha256` for `pinned` and `unknown_key`); `recorded_verdict`,
+    /// `verdict`, `matches_recorded`, `differences`, `created_at`, `zairyu_version`,
+    /// `report`.
     pub fn to_json(&self) -> Value {
         let report = self.read.as_ref().map(Report::from_read);
         serde_json::json!({
             "accepted": self.accepted(),
+            "proves": self.proves(),
+            "caveat": self.caveat(),
+            "rejected_because": self.rejection_reasons(),
             "integrity": self.integrity,
             "station": self.station,
+            "station_pin": self.station_pin,
             "recorded_verdict": self.recorded_verdict,
             "verdict": self.verdict().map(Verdict::as_str),
             "matches_recorded": self.matches_recorded,
@@ -539,13 +722,41 @@ impl EvidenceVerdict {
     }
 }
 
-/// Re-verifies an evidence file with `trust`, at the recorded verification time.
+/// Whether `station` was made by a key of `pins`.
+fn station_pin(station: &StationStatus, pins: &[[u8; 32]]) -> StationPin {
+    if pins.is_empty() {
+        return StationPin::NoneGiven;
+    }
+    match station {
+        StationStatus::Unsigned => StationPin::Unsigned,
+        StationStatus::Valid { key_sha256 } => {
+            if pins.iter().any(|p| hex::encode(p) == *key_sha256) {
+                StationPin::Pinned { key_sha256: key_sha256.clone() }
+            } else {
+                StationPin::UnknownKey { key_sha256: key_sha256.clone() }
+            }
+        }
+        StationStatus::Invalid { .. } | StationStatus::NotChecked => StationPin::SignatureInvalid,
+    }
+}
+
+/// Re-verifies an evidence file with `trust`, at the recorded verification time,
+/// without pinned station keys: an accepted file proves only the chip-signed fields
+/// ([`EvidenceVerdict::proves`]); pin keys with [`verify_evidence_with`].
 pub fn verify_evidence(bytes: &[u8], trust: &TrustStore) -> EvidenceVerdict {
     verify_evidence_with(bytes, trust, &VerifyOptions::default())
 }
 
-/// [`verify_evidence`] with options.
+/// [`verify_evidence`] with options; with [`VerifyOptions::station_keys`], only a
+/// file a pinned station key signed is accepted.
 pub fn verify_evidence_with(bytes: &[u8], trust: &TrustStore, opts: &VerifyOptions<'_>) -> EvidenceVerdict {
+    let mut out = verify_unpinned(bytes, trust, opts);
+    out.station_pin = station_pin(&out.station, opts.station_keys);
+    out
+}
+
+/// The verification before the station pins are applied.
+fn verify_unpinned(bytes: &[u8], trust: &TrustStore, opts: &VerifyOptions<'_>) -> EvidenceVerdict {
     let malformed = |r: String| EvidenceVerdict::failed(Integrity::Malformed(r));
     let altered = |r: String| EvidenceVerdict::failed(Integrity::Altered(r));
     let value: Value = match serde_json::from_slice(bytes) {

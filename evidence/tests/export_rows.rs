@@ -86,3 +86,23 @@ fn card_text_with_commas_quotes_and_newlines_stays_one_field() {
     let csv = write_csv(&[row], &CsvOptions::default());
     assert!(csv.contains(",\"東京都千代田区,1-1 \"\"A\"\"\n2F\","), "{csv}");
 }
+
+#[test]
+fn guarded_formulas_start_with_a_quote_only_when_asked() {
+    let read = common::read_with(zairyu_sim::IssueOptions {
+        card_type: CardType::ResidenceCard,
+        card_number: common::NUMBER.into(),
+        address: Some(zairyu_sim::Address {
+            date: "20190501".into(),
+            municipality_code: "131016".into(),
+            text: "=HYPERLINK(\"http://x\",\"y\")".into(),
+        }),
+        ..Default::default()
+    });
+    let row = export_row(&read, &ExportOptions::default());
+    let plain = write_csv(std::slice::from_ref(&row), &CsvOptions::default());
+    assert!(plain.contains(",\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\","), "{plain}");
+    let guarded = write_csv(&[row], &CsvOptions { guard_formulas: true, ..Default::default() });
+    assert!(guarded.contains(",\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\","), "{guarded}");
+    assert!(!guarded.contains(",\"=") && !guarded.contains(",="), "{guarded}");
+}

@@ -12,8 +12,8 @@ use std::ffi::c_char;
 
 use zairyu_core::CardNumber;
 use zairyu_evidence::{
-    CardNumberPolicy, CsvOptions, EvidenceOptions, EvidenceVerdict, ExportOptions, ImageError, PngImage, StationKey,
-    VerifyOptions, evidence_json, export_row, report_html, verify_evidence_with, write_csv, write_jsonl,
+    CardNumberPolicy, CsvOptions, EvidenceOptions, EvidenceVerdict, ExportOptions, ImageError, PngImage, Proves,
+    StationKey, VerifyOptions, evidence_json, export_row, report_html, verify_evidence_with, write_csv, write_jsonl,
 };
 use zeroize::Zeroizing;
 
@@ -220,7 +220,8 @@ pub unsafe extern "C" fn zairyu_read_result_evidence_json(
 }
 
 /// The re-verification of one evidence file (opaque): made by
-/// `zairyu_verify_evidence`, freed by `zairyu_evidence_verdict_free`. Immutable:
+/// `zairyu_verify_evidence` or `zairyu_verify_evidence_pinned`, freed by
+/// `zairyu_evidence_verdict_free`. Immutable:
 /// every getter may be called from any thread, also concurrently.
 pub struct zairyu_evidence_verdict {
     verdict: EvidenceVerdict,
@@ -229,18 +230,25 @@ pub struct zairyu_evidence_verdict {
 /// Borrows a verdict argument.
 ///
 /// # Safety
-/// `p` is NULL or a live verdict from `zairyu_verify_evidence`.
+/// `p` is NULL or a live verdict from `zairyu_verify_evidence(_pinned)`.
 unsafe fn verdict_arg<'a>(p: *const zairyu_evidence_verdict) -> Result<&'a zairyu_evidence_verdict, Failure> {
     let p = non_null(p, "verdict")?;
     // SAFETY: non-NULL and live by the caller's contract; the verdict is immutable.
     Ok(unsafe { &*p })
 }
 
-/// Re-verifies an evidence file without a card: parses it, checks that it is
-/// exactly the bytes zairyu wrote (canonical form, every file's SHA-256, the station
-/// signature if there is one), parses the chip's files again and verifies the chip's
-/// signature and certificate chain again under `trust`, at the verification time the
-/// file records. A changed byte anywhere is detected.
+/// Re-verifies an evidence file without a card, **without pinned station keys**:
+/// parses it, checks that it is exactly the bytes zairyu wrote (canonical form, every
+/// file's SHA-256, the station signature if there is one, under the key the file
+/// itself carries), parses the chip's files again and verifies the chip's signature
+/// and certificate chain again under `trust`, at the verification time the file
+/// records. Accidental damage (a changed byte) is detected; a forger is not: whoever
+/// holds the file can rewrite what the chip did not sign (the first generation's
+/// address in DF2, the card number, the times, the metadata), recompute the hashes
+/// and drop or replace the station signature. So an accepted file proves only the
+/// chip-signed fields (`"proves": "chip_signed_fields_only"` and a `caveat` in the
+/// JSON; `zairyu_evidence_verdict_proves`). To prove the whole file, pin the reading
+/// station's key with `zairyu_verify_evidence_pinned`.
 ///
 /// Returns `ZAIRYU_RESULT_OK` whenever the file could be judged, **also when it is
 /// rejected** (as a read with an invalid signature is OK): `*out_accepted` says
@@ -269,23 +277,151 @@ pub unsafe extern "C" fn zairyu_verify_evidence(
     out_accepted: *mut bool,
     out: *mut *mut zairyu_evidence_verdict,
 ) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract;
+    // no station keys (NULL, 0) is allowed here.
+    unsafe { verify(data, len, trust, None, flags, out_accepted, out) }
+}
+
+/// The length of a station key pin: a SHA-256 digest, 32 bytes.
+pub const ZAIRYU_STATION_KEY_SHA256_LEN: usize = 32;
+
+/// `zairyu_verify_evidence` with pinned station keys (`zairyu verify-evidence
+/// --station-key-sha256`): a file is accepted only when it is intact, verifies
+/// again as at the read, **and carries a valid station signature made by one of the
+/// pinned keys**. An unsigned file, a file signed by another key (a forger can sign
+/// again with a key of their own: the public key travels in the file) and a
+/// signature that does not verify are rejected, with the reason in the verdict's JSON
+/// (`rejected_because`, `station_pin`). An accepted file then proves the whole file
+/// as that station wrote it (`"proves": "whole_file"`).
+///
+/// A pin is the SHA-256 of the station's public key as SubjectPublicKeyInfo DER:
+/// the `key_sha256` a signed evidence file names (as raw bytes, not hex).
+///
+/// Returns as `zairyu_verify_evidence`. Errors: no pins (`station_key_count` 0:
+/// use `zairyu_verify_evidence`, whose verdict says that it proves only the
+/// chip-signed fields), or unknown flags: `ZAIRYU_RESULT_INVALID_ARGUMENT`.
+///
+/// Ownership: `data` and `station_keys` are read during the call only.
+/// Thread safety: any thread, concurrently.
+///
+/// @param data the evidence file's bytes; may be NULL only if len is 0.
+/// @param len its length.
+/// @param trust the anchors; must not be NULL.
+/// @param station_keys `station_key_count` pins of `ZAIRYU_STATION_KEY_SHA256_LEN`
+///        (32) bytes each, one after the other; must not be NULL.
+/// @param station_key_count how many pins; at least 1.
+/// @param flags 0 (reserved); other values are `ZAIRYU_RESULT_INVALID_ARGUMENT`.
+/// @param out_accepted must not be NULL; written only on success.
+/// @param out must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn zairyu_verify_evidence_pinned(
+    data: *const u8,
+    len: usize,
+    trust: *const zairyu_trust_store,
+    station_keys: *const u8,
+    station_key_count: usize,
+    flags: u32,
+    out_accepted: *mut bool,
+    out: *mut *mut zairyu_evidence_verdict,
+) -> zairyu_result {
+    // SAFETY: the arguments come unchanged from the caller, under the header's contract.
+    unsafe { verify(data, len, trust, Some((station_keys, station_key_count)), flags, out_accepted, out) }
+}
+
+/// Both verification functions: `pins` is `None` for `zairyu_verify_evidence`.
+///
+/// # Safety
+/// The header's contract of `zairyu_verify_evidence_pinned`.
+unsafe fn verify(
+    data: *const u8,
+    len: usize,
+    trust: *const zairyu_trust_store,
+    pins: Option<(*const u8, usize)>,
+    flags: u32,
+    out_accepted: *mut bool,
+    out: *mut *mut zairyu_evidence_verdict,
+) -> zairyu_result {
     guard(|| {
         // SAFETY: header contract: NULL with length 0, or `len` readable bytes.
         let data = unsafe { bytes_arg(data, len, "data") }?;
         // SAFETY: header contract: a live trust store.
         let store = unsafe { store_arg(trust) }?.snapshot();
+        let station_keys: Vec<[u8; ZAIRYU_STATION_KEY_SHA256_LEN]> = match pins {
+            None => Vec::new(),
+            Some((p, count)) => {
+                let p = non_null(p, "station_keys")?;
+                if count == 0 {
+                    return Err(Failure::invalid(
+                        "station_key_count is 0: pin at least one station key (zairyu_verify_evidence verifies without)",
+                    ));
+                }
+                let bytes = count
+                    .checked_mul(ZAIRYU_STATION_KEY_SHA256_LEN)
+                    .ok_or_else(|| Failure::invalid("station_key_count is too large"))?;
+                // SAFETY: header contract: `count` pins of 32 readable bytes each.
+                let all = unsafe { bytes_arg(p, bytes, "station_keys") }?;
+                all.chunks_exact(ZAIRYU_STATION_KEY_SHA256_LEN)
+                    .map(|c| c.try_into().expect("chunks of the pin length"))
+                    .collect()
+            }
+        };
         let out_accepted = non_null_mut(out_accepted, "out_accepted")?;
         let out = non_null_mut(out, "out")?;
         if flags != 0 {
             return Err(Failure::invalid(format!("unknown verify flags {flags:#x}")));
         }
-        let verdict = verify_evidence_with(data, &store, &VerifyOptions::default());
+        let opts = VerifyOptions { station_keys: &station_keys, ..VerifyOptions::default() };
+        let verdict = verify_evidence_with(data, &store, &opts);
         let accepted = verdict.accepted();
         // SAFETY: both non-NULL and writable (header contract).
         unsafe {
             write_out(out_accepted, accepted);
             write_out(out, Box::into_raw(Box::new(zairyu_evidence_verdict { verdict })));
         }
+        Ok(())
+    })
+}
+
+/// What an evidence verdict proves (`zairyu_evidence_verdict_proves`; `proves` in
+/// its JSON).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum zairyu_evidence_proof {
+    /// Not accepted: nothing.
+    Nothing = 1,
+    /// Accepted without a pinned station key (`zairyu_verify_evidence`): only the
+    /// fields the chip's signature covers (`zairyu_read_result_field_signed`, the
+    /// export's `*_signed` columns). Unsigned fields (the first generation's address
+    /// …), the card number, the times and the other metadata could have been
+    /// rewritten with recomputed hashes.
+    ChipSignedFieldsOnly = 2,
+    /// Accepted and signed by a pinned station key (`zairyu_verify_evidence_pinned`):
+    /// the whole file is as that station wrote it.
+    WholeFile = 3,
+}
+
+/// What the verdict proves: `ZAIRYU_EVIDENCE_PROOF_WHOLE_FILE` only for a file
+/// accepted under a pinned station key.
+///
+/// Thread safety: any thread, concurrently.
+/// @param verdict must not be NULL. @param out must not be NULL; written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zairyu_evidence_verdict_proves(
+    verdict: *const zairyu_evidence_verdict,
+    out: *mut zairyu_evidence_proof,
+) -> zairyu_result {
+    guard(|| {
+        // SAFETY: header contract: a live verdict.
+        let v = unsafe { verdict_arg(verdict) }?;
+        let out = non_null_mut(out, "out")?;
+        let proof = match v.verdict.proves() {
+            Proves::Nothing => zairyu_evidence_proof::Nothing,
+            Proves::ChipSignedFieldsOnly => zairyu_evidence_proof::ChipSignedFieldsOnly,
+            Proves::WholeFile => zairyu_evidence_proof::WholeFile,
+        };
+        // SAFETY: non-NULL and writable (header contract).
+        unsafe { write_out(out, proof) };
         Ok(())
     })
 }
@@ -336,12 +472,17 @@ pub unsafe extern "C" fn zairyu_evidence_verdict_verdict(
 }
 
 /// Copies the verdict as JSON, the line `zairyu verify-evidence --json` prints
-/// (without `file`): `accepted`, `integrity` (`{"status": "intact" | "altered" |
-/// "malformed", "reason"}`), `station` (`{"status": "unsigned" | "valid" |
-/// "invalid" | "not_checked", ...}`), `recorded_verdict`, `verdict`,
-/// `matches_recorded`, `differences`, `created_at`, `zairyu_version` and `report` (the
-/// read's JSON report, or null). Never the full card number. One line unless `flags`
-/// has `ZAIRYU_JSON_PRETTY`. Text output (see the buffer rule).
+/// (without `file`): `accepted`, `proves` (`"whole_file"`, `"chip_signed_fields_only"`
+/// or `"nothing"`: `zairyu_evidence_proof`), `caveat` (what an accepted file does not
+/// prove, or null), `rejected_because` (the reasons, empty when accepted),
+/// `integrity` (`{"status": "intact" | "altered" | "malformed", "reason"}`),
+/// `station` (`{"status": "unsigned" | "valid" | "invalid" | "not_checked", ...}`:
+/// the signature under the key the file carries), `station_pin` (`{"status":
+/// "none_given" | "pinned" | "unsigned" | "unknown_key" | "signature_invalid",
+/// "key_sha256"}`), `recorded_verdict`, `verdict`, `matches_recorded`,
+/// `differences`, `created_at`, `zairyu_version` and `report` (the read's JSON
+/// report, or null). Never the full card number. One line unless `flags` has
+/// `ZAIRYU_JSON_PRETTY`. Text output (see the buffer rule).
 ///
 /// Thread safety: any thread, concurrently.
 ///
@@ -374,7 +515,7 @@ pub unsafe extern "C" fn zairyu_evidence_verdict_free(verdict: *mut zairyu_evide
     let _ = guard(|| {
         if !verdict.is_null() {
             // SAFETY: a non-NULL pointer here came from Box::into_raw in
-            // zairyu_verify_evidence and is freed once (caller's contract).
+            // zairyu_verify_evidence(_pinned) and is freed once (caller's contract).
             drop(unsafe { Box::from_raw(verdict) });
         }
         Ok(())
@@ -401,7 +542,12 @@ pub const ZAIRYU_EXPORT_JAPANESE_ERA: u32 = 2;
 /// Export flag: the full card number, where the evidence holds it (made with
 /// `ZAIRYU_EVIDENCE_INCLUDE_CARD_NUMBER`); other rows keep it redacted.
 pub const ZAIRYU_EXPORT_INCLUDE_CARD_NUMBER: u32 = 4;
-const EXPORT_FLAGS: u32 = ZAIRYU_EXPORT_BOM | ZAIRYU_EXPORT_JAPANESE_ERA | ZAIRYU_EXPORT_INCLUDE_CARD_NUMBER;
+/// Export flag: a CSV cell starting with `=`, `+`, `-`, `@`, tab or CR gets a `'`
+/// in front, so a spreadsheet does not run card text as a formula (changes the
+/// value: for spreadsheets, not for registry import). CSV only.
+pub const ZAIRYU_EXPORT_GUARD_FORMULAS: u32 = 8;
+const EXPORT_FLAGS: u32 =
+    ZAIRYU_EXPORT_BOM | ZAIRYU_EXPORT_JAPANESE_ERA | ZAIRYU_EXPORT_INCLUDE_CARD_NUMBER | ZAIRYU_EXPORT_GUARD_FORMULAS;
 
 /// Copies the registry export of verified evidence files (`zairyu export`): one row
 /// per verdict, in order, with the fields a residence record (住民票) needs under the
@@ -412,9 +558,14 @@ const EXPORT_FLAGS: u32 = ZAIRYU_EXPORT_BOM | ZAIRYU_EXPORT_JAPANESE_ERA | ZAIRY
 /// rule); card text holding a NUL byte is refused with
 /// `ZAIRYU_RESULT_TEXT_CONTAINS_NUL` (use JSON lines, which escape it).
 ///
+/// A verdict is accepted as it was judged: under the pinned station keys of
+/// `zairyu_verify_evidence_pinned`, or without (then its rows prove only the
+/// `*_signed` fields: `zairyu_evidence_verdict_proves`).
+///
 /// Errors: a verdict that is not accepted: `ZAIRYU_RESULT_EVIDENCE_REJECTED` (the
 /// detail names its index; nothing is written); an unknown format or flag, or
-/// `ZAIRYU_EXPORT_BOM` with JSON lines: `ZAIRYU_RESULT_INVALID_ARGUMENT`.
+/// `ZAIRYU_EXPORT_BOM` or `ZAIRYU_EXPORT_GUARD_FORMULAS` with JSON lines:
+/// `ZAIRYU_RESULT_INVALID_ARGUMENT`.
 ///
 /// Thread safety: any thread, concurrently.
 ///
@@ -448,6 +599,9 @@ pub unsafe extern "C" fn zairyu_export_rows(
         if format == zairyu_export_format::Jsonl && flags & ZAIRYU_EXPORT_BOM != 0 {
             return Err(Failure::invalid("ZAIRYU_EXPORT_BOM is for CSV only"));
         }
+        if format == zairyu_export_format::Jsonl && flags & ZAIRYU_EXPORT_GUARD_FORMULAS != 0 {
+            return Err(Failure::invalid("ZAIRYU_EXPORT_GUARD_FORMULAS is for CSV only"));
+        }
         let include = flags & ZAIRYU_EXPORT_INCLUDE_CARD_NUMBER != 0;
         let japanese_era = flags & ZAIRYU_EXPORT_JAPANESE_ERA != 0;
         let mut rows = Vec::with_capacity(list.len());
@@ -470,9 +624,13 @@ pub unsafe extern "C" fn zairyu_export_rows(
             rows.push(export_row(read, &ExportOptions { card_number: number.as_ref(), japanese_era }));
         }
         let text = Zeroizing::new(match format {
-            zairyu_export_format::Csv => {
-                write_csv(&rows, &CsvOptions { bom: flags & ZAIRYU_EXPORT_BOM != 0, guard_formulas: false })
-            }
+            zairyu_export_format::Csv => write_csv(
+                &rows,
+                &CsvOptions {
+                    bom: flags & ZAIRYU_EXPORT_BOM != 0,
+                    guard_formulas: flags & ZAIRYU_EXPORT_GUARD_FORMULAS != 0,
+                },
+            ),
             zairyu_export_format::Jsonl => write_jsonl(&rows),
         });
         // SAFETY: header contract: the buffer rule.

@@ -39,11 +39,13 @@ pub use card::{
     zairyu_sim_write_pki_generate, zairyu_transmit_cb,
 };
 pub use evidence::{
-    ZAIRYU_EVIDENCE_CREATED_AT, ZAIRYU_EVIDENCE_INCLUDE_CARD_NUMBER, ZAIRYU_EXPORT_BOM,
-    ZAIRYU_EXPORT_INCLUDE_CARD_NUMBER, ZAIRYU_EXPORT_JAPANESE_ERA, zairyu_evidence_options, zairyu_evidence_verdict,
-    zairyu_evidence_verdict_accepted, zairyu_evidence_verdict_free, zairyu_evidence_verdict_json,
+    ZAIRYU_EVIDENCE_CREATED_AT, ZAIRYU_EVIDENCE_INCLUDE_CARD_NUMBER, ZAIRYU_EXPORT_BOM, ZAIRYU_EXPORT_GUARD_FORMULAS,
+    ZAIRYU_EXPORT_INCLUDE_CARD_NUMBER, ZAIRYU_EXPORT_JAPANESE_ERA, ZAIRYU_STATION_KEY_SHA256_LEN,
+    zairyu_evidence_options, zairyu_evidence_proof, zairyu_evidence_verdict, zairyu_evidence_verdict_accepted,
+    zairyu_evidence_verdict_free, zairyu_evidence_verdict_json, zairyu_evidence_verdict_proves,
     zairyu_evidence_verdict_verdict, zairyu_export_format, zairyu_export_rows, zairyu_read_result_evidence_json,
     zairyu_read_result_image_png, zairyu_read_result_report_html, zairyu_verify_evidence,
+    zairyu_verify_evidence_pinned,
 };
 pub use read_result::{
     ZAIRYU_JSON_PRETTY, zairyu_anchor_profile, zairyu_card_type, zairyu_chain_status, zairyu_field,

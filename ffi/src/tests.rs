@@ -119,6 +119,11 @@ fn decoders_match_the_header() {
     assert_eq!(header_enum("zairyu_field"), values_of::<zairyu_field>("ZAIRYU_FIELD_"));
     assert_eq!(header_enum("zairyu_image_kind"), values_of::<zairyu_image_kind>("ZAIRYU_IMAGE_KIND_"));
     assert_eq!(header_enum("zairyu_export_format"), values_of::<zairyu_export_format>("ZAIRYU_EXPORT_FORMAT_"));
+    let proofs =
+        [zairyu_evidence_proof::Nothing, zairyu_evidence_proof::ChipSignedFieldsOnly, zairyu_evidence_proof::WholeFile];
+    let proofs: Vec<(String, u32)> =
+        proofs.iter().map(|p| (format!("ZAIRYU_EVIDENCE_PROOF_{}", screaming(&format!("{p:?}"))), *p as u32)).collect();
+    assert_eq!(header_enum("zairyu_evidence_proof"), proofs);
     for (constant, n) in header_enum("zairyu_result") {
         let name = constant.strip_prefix("ZAIRYU_RESULT_").unwrap().to_ascii_lowercase();
         assert_eq!(c_str(zairyu_result_name(n)), name);
@@ -687,7 +692,12 @@ fn evidence_verifies_and_a_changed_byte_is_rejected() {
     assert!(row["birth_date_era"].as_str().unwrap().contains('年'));
     assert_eq!(export(&[], zairyu_export_format::Csv as u32, 0).unwrap().split_terminator("\r\n").count(), 1);
     assert_eq!(export(&[v], 3, 0), Err(zairyu_result::InvalidArgument));
-    assert_eq!(export(&[v], 1, 8), Err(zairyu_result::InvalidArgument));
+    assert_eq!(export(&[v], 1, 16), Err(zairyu_result::InvalidArgument));
+    assert_eq!(
+        export(&[v], zairyu_export_format::Jsonl as u32, ZAIRYU_EXPORT_GUARD_FORMULAS),
+        Err(zairyu_result::InvalidArgument)
+    );
+    assert!(export(&[v], zairyu_export_format::Csv as u32, ZAIRYU_EXPORT_GUARD_FORMULAS).is_ok());
     assert_eq!(
         export(&[v], zairyu_export_format::Jsonl as u32, ZAIRYU_EXPORT_BOM),
         Err(zairyu_result::InvalidArgument)
@@ -823,4 +833,138 @@ fn station_key_der() -> Vec<u8> {
     der.extend_from_slice(&[0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07, 0x04, 0x27]);
     der.extend_from_slice(&ec);
     der
+}
+
+/// `zairyu_verify_evidence_pinned` with `pins` (32 bytes each): (rc, accepted, verdict).
+fn verify_pinned(
+    data: &[u8],
+    trust: *const zairyu_trust_store,
+    pins: *const u8,
+    count: usize,
+    flags: u32,
+) -> (zairyu_result, bool, *mut zairyu_evidence_verdict) {
+    let mut accepted = false;
+    let mut v = null_mut();
+    // SAFETY: valid buffers (the caller passes `count` pins or a deliberate bad value),
+    // a live trust store and out-pointers.
+    let rc = unsafe {
+        zairyu_verify_evidence_pinned(data.as_ptr(), data.len(), trust, pins, count, flags, &mut accepted, &mut v)
+    };
+    (rc, accepted, v)
+}
+
+fn proof_of(v: *const zairyu_evidence_verdict) -> zairyu_evidence_proof {
+    get_v(v, zairyu_evidence_proof::Nothing, zairyu_evidence_verdict_proves)
+}
+
+#[test]
+fn pinned_station_keys_accept_only_files_that_station_signed() {
+    let r = read(c"1", 0, 0);
+    let h = sim(c"1", 0);
+    let key_der = station_key_der();
+    let pin = zairyu_evidence::StationKey::from_pkcs8_der(&key_der).unwrap().key_sha256_bytes();
+    let evidence = |key: &[u8]| {
+        let o = zairyu_evidence_options {
+            station_key_pkcs8: key.as_ptr(),
+            station_key_len: key.len(),
+            card_number: null(),
+            flags: 0,
+            created_at_unix: 0,
+        };
+        // SAFETY: a live result, valid options; `copied` passes valid buffers.
+        copied(false, |b, n, l| unsafe { zairyu_read_result_evidence_json(r, &o, b, n, l) }).unwrap()
+    };
+    let signed = evidence(&key_der);
+    let unsigned = evidence(&[]);
+    let mut pins = vec![0u8; 32];
+    pins.extend_from_slice(&pin);
+
+    // Genuine, signed, under its pin (alone or second of two): the whole file.
+    for (p, n) in [(&pin[..], 1), (&pins[..], 2)] {
+        let (rc, accepted, v) = verify_pinned(&signed, h.trust, p.as_ptr(), n, 0);
+        assert_eq!(rc, zairyu_result::Ok);
+        assert!(accepted && get_v(v, false, zairyu_evidence_verdict_accepted));
+        assert_eq!(proof_of(v), zairyu_evidence_proof::WholeFile);
+        // SAFETY: a live verdict; `copied` passes valid buffers.
+        let j = copied(true, |b, n, l| unsafe { zairyu_evidence_verdict_json(v, 0, b.cast(), n, l) }).unwrap();
+        let j: serde_json::Value = serde_json::from_slice(&j).unwrap();
+        assert_eq!((j["proves"].as_str(), j["station_pin"]["status"].as_str()), (Some("whole_file"), Some("pinned")));
+        assert!(export(&[v], zairyu_export_format::Csv as u32, 0).is_ok());
+        // SAFETY: live verdict, freed once.
+        unsafe { zairyu_evidence_verdict_free(v) };
+    }
+    // Without a pin: accepted, but proves only the chip-signed fields, and says so.
+    let (accepted, v) = verify(&signed, h.trust);
+    assert!(accepted);
+    assert_eq!(proof_of(v), zairyu_evidence_proof::ChipSignedFieldsOnly);
+    // SAFETY: a live verdict; `copied` passes valid buffers.
+    let j = copied(true, |b, n, l| unsafe { zairyu_evidence_verdict_json(v, 0, b.cast(), n, l) }).unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&j).unwrap();
+    assert_eq!(j["proves"], "chip_signed_fields_only");
+    assert!(j["caveat"].as_str().unwrap().contains("recomputed hashes"));
+    // SAFETY: live verdict, freed once.
+    unsafe { zairyu_evidence_verdict_free(v) };
+
+    // Another station's pin, or an unsigned file: judged, rejected, not exported.
+    for (data, status) in [(&signed, "unknown_key"), (&unsigned, "unsigned")] {
+        let p = if status == "unsigned" { pin } else { [7u8; 32] };
+        let (rc, accepted, v) = verify_pinned(data, h.trust, p.as_ptr(), 1, 0);
+        assert_eq!(rc, zairyu_result::Ok);
+        assert!(!accepted, "{status}");
+        assert_eq!(proof_of(v), zairyu_evidence_proof::Nothing);
+        // SAFETY: a live verdict; `copied` passes valid buffers.
+        let j = copied(true, |b, n, l| unsafe { zairyu_evidence_verdict_json(v, 0, b.cast(), n, l) }).unwrap();
+        let j: serde_json::Value = serde_json::from_slice(&j).unwrap();
+        assert_eq!(j["station_pin"]["status"], status);
+        assert!(!j["rejected_because"].as_array().unwrap().is_empty());
+        assert_eq!(export(&[v], 1, 0), Err(zairyu_result::EvidenceRejected));
+        // SAFETY: live verdict, freed once.
+        unsafe { zairyu_evidence_verdict_free(v) };
+    }
+
+    // Bad arguments write nothing: no pins, NULL pins, a count that overflows, flags.
+    for (p, n, flags, want) in [
+        (pin.as_ptr(), 0, 0, zairyu_result::InvalidArgument),
+        (null(), 1, 0, zairyu_result::NullPointer),
+        (pin.as_ptr(), usize::MAX / 16, 0, zairyu_result::InvalidArgument),
+        (pin.as_ptr(), 1, 1, zairyu_result::InvalidArgument),
+    ] {
+        let (rc, accepted, v) = verify_pinned(&signed, h.trust, p, n, flags);
+        assert_eq!(rc, want, "{n} {flags}");
+        assert!(!accepted && v.is_null());
+    }
+    let mut out = zairyu_evidence_proof::Nothing;
+    // SAFETY: deliberate NULL arguments; nothing is written.
+    unsafe {
+        assert_eq!(zairyu_evidence_verdict_proves(null(), &mut out), zairyu_result::NullPointer);
+        let mut accepted = false;
+        let mut v = null_mut();
+        assert_eq!(
+            zairyu_verify_evidence_pinned(
+                signed.as_ptr(),
+                signed.len(),
+                null(),
+                pin.as_ptr(),
+                1,
+                0,
+                &mut accepted,
+                &mut v
+            ),
+            zairyu_result::NullPointer
+        );
+        assert_eq!(
+            zairyu_verify_evidence_pinned(
+                signed.as_ptr(),
+                signed.len(),
+                h.trust,
+                pin.as_ptr(),
+                1,
+                0,
+                null_mut(),
+                &mut v
+            ),
+            zairyu_result::NullPointer
+        );
+        zairyu_read_result_free(r);
+    }
 }

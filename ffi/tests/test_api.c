@@ -2055,6 +2055,133 @@ static void test_evidence_and_export(void) {
   zairyu_trust_store_free(t);
 }
 
+/* Pinned station keys: a fixed ECDSA P-256 station key (PKCS#8 DER of the scalar
+   1..32, no public key) and its pin, the SHA-256 of its SubjectPublicKeyInfo DER
+   (`openssl pkey -inform DER -pubout -outform DER | sha256sum`). */
+static void station_key_pkcs8(uint8_t der[67]) {
+  static const uint8_t head[] = {0x30, 0x41, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                                 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03,
+                                 0x01, 0x07, 0x04, 0x27, 0x30, 0x25, 0x02, 0x01, 0x01, 0x04, 0x20};
+  memcpy(der, head, sizeof head);
+  for (int i = 0; i < 32; i++) der[sizeof head + i] = (uint8_t)(i + 1);
+}
+static const char STATION_PIN_HEX[] = "f1d59449b727165de732bf283338122b99628a615918fedc67d878fffcf47da7";
+
+static void hex_to_bytes(const char *hex, uint8_t *out, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned v = 0;
+    sscanf(hex + 2 * i, "%2x", &v);
+    out[i] = (uint8_t)v;
+  }
+}
+
+/* The verdict's JSON (one line) into buf; 1 on success. */
+static int verdict_json(const zairyu_evidence_verdict *v, char *buf, size_t n) {
+  size_t len = 0;
+  return zairyu_evidence_verdict_json(v, 0, buf, n, &len) == ZAIRYU_RESULT_OK;
+}
+
+static void test_evidence_pinned(void) {
+  zairyu_trust_store *t = sim_trust();
+  zairyu_read_result *r = NULL;
+  CHECK_RC(read_sim("1", 0, NUMBER, ZAIRYU_READ_POLICY_FULL, &r), ZAIRYU_RESULT_OK);
+  uint8_t key[67];
+  station_key_pkcs8(key);
+  zairyu_evidence_options o = {0};
+  o.station_key_pkcs8 = key;
+  o.station_key_len = sizeof key;
+  size_t signed_len = 0, unsigned_len = 0;
+  uint8_t *signed_ev = evidence(r, &o, &signed_len);
+  uint8_t *unsigned_ev = evidence(r, NULL, &unsigned_len);
+  CHECK(signed_ev != NULL && unsigned_ev != NULL);
+  if (signed_ev && unsigned_ev) {
+    CHECK(find_bytes(signed_ev, signed_len, STATION_PIN_HEX, 64) != NULL); /* the key_sha256 it names */
+    uint8_t pins[2 * ZAIRYU_STATION_KEY_SHA256_LEN];
+    memset(pins, 0x11, ZAIRYU_STATION_KEY_SHA256_LEN); /* another station's pin first */
+    hex_to_bytes(STATION_PIN_HEX, pins + ZAIRYU_STATION_KEY_SHA256_LEN, ZAIRYU_STATION_KEY_SHA256_LEN);
+    const uint8_t *right = pins + ZAIRYU_STATION_KEY_SHA256_LEN, *wrong = pins;
+    char j[65536];
+    bool accepted = false;
+    zairyu_evidence_proof proof = ZAIRYU_EVIDENCE_PROOF_NOTHING;
+    zairyu_result rc;
+
+    /* Genuine, signed, under its pin (alone, or among others): the whole file. */
+    for (size_t count = 1; count <= 2; count++) {
+      zairyu_evidence_verdict *v = NULL;
+      const uint8_t *p = count == 1 ? right : pins;
+      CHECK_RC(zairyu_verify_evidence_pinned(signed_ev, signed_len, t, p, count, 0, &accepted, &v), ZAIRYU_RESULT_OK);
+      CHECK(accepted);
+      CHECK_RC(zairyu_evidence_verdict_proves(v, &proof), ZAIRYU_RESULT_OK);
+      CHECK(proof == ZAIRYU_EVIDENCE_PROOF_WHOLE_FILE);
+      CHECK(verdict_json(v, j, sizeof j) && strstr(j, "\"proves\":\"whole_file\"") && strstr(j, "\"caveat\":null") &&
+            strstr(j, "\"station_pin\":{\"key_sha256\":\"f1d59449"));
+      const zairyu_evidence_verdict *one[1] = {v};
+      char *csv = export_rows(one, 1, ZAIRYU_EXPORT_FORMAT_CSV, 0, &rc);
+      CHECK(csv != NULL);
+      free(csv);
+      zairyu_evidence_verdict_free(v);
+    }
+    /* The wrong pin, and an unsigned file under the right one: rejected, and why. */
+    zairyu_evidence_verdict *bad = NULL;
+    accepted = true;
+    CHECK_RC(zairyu_verify_evidence_pinned(signed_ev, signed_len, t, wrong, 1, 0, &accepted, &bad), ZAIRYU_RESULT_OK);
+    CHECK(!accepted);
+    CHECK_RC(zairyu_evidence_verdict_proves(bad, &proof), ZAIRYU_RESULT_OK);
+    CHECK(proof == ZAIRYU_EVIDENCE_PROOF_NOTHING);
+    CHECK(verdict_json(bad, j, sizeof j) && strstr(j, "\"status\":\"unknown_key\"") && strstr(j, "not pinned"));
+    const zairyu_evidence_verdict *rejected[1] = {bad};
+    CHECK(export_rows(rejected, 1, ZAIRYU_EXPORT_FORMAT_CSV, 0, &rc) == NULL && rc == ZAIRYU_RESULT_EVIDENCE_REJECTED);
+    zairyu_evidence_verdict_free(bad);
+    bad = NULL;
+    accepted = true;
+    CHECK_RC(zairyu_verify_evidence_pinned(unsigned_ev, unsigned_len, t, right, 1, 0, &accepted, &bad),
+             ZAIRYU_RESULT_OK);
+    CHECK(!accepted);
+    CHECK(verdict_json(bad, j, sizeof j) && strstr(j, "\"station_pin\":{\"status\":\"unsigned\"}") &&
+          strstr(j, "no station signature"));
+    zairyu_evidence_verdict_free(bad);
+
+    /* Without pins the same unsigned file is accepted, and says what it does not prove. */
+    zairyu_evidence_verdict *v = NULL;
+    CHECK_RC(zairyu_verify_evidence(unsigned_ev, unsigned_len, t, 0, &accepted, &v), ZAIRYU_RESULT_OK);
+    CHECK(accepted);
+    CHECK_RC(zairyu_evidence_verdict_proves(v, &proof), ZAIRYU_RESULT_OK);
+    CHECK(proof == ZAIRYU_EVIDENCE_PROOF_CHIP_SIGNED_FIELDS_ONLY);
+    CHECK(verdict_json(v, j, sizeof j) && strstr(j, "\"proves\":\"chip_signed_fields_only\"") &&
+          strstr(j, "recomputed hashes"));
+    /* Guarded formulas are CSV only. */
+    const zairyu_evidence_verdict *one[1] = {v};
+    char *csv = export_rows(one, 1, ZAIRYU_EXPORT_FORMAT_CSV, ZAIRYU_EXPORT_GUARD_FORMULAS, &rc);
+    CHECK(csv != NULL && strncmp(csv, "schema_version,", 15) == 0);
+    free(csv);
+    CHECK(export_rows(one, 1, ZAIRYU_EXPORT_FORMAT_JSONL, ZAIRYU_EXPORT_GUARD_FORMULAS, &rc) == NULL &&
+          rc == ZAIRYU_RESULT_INVALID_ARGUMENT);
+    zairyu_evidence_verdict_free(v);
+
+    /* Bad arguments write nothing: no pins, NULL pins, flags, NULL outputs. */
+    zairyu_evidence_verdict *none = NULL;
+    accepted = true;
+    CHECK_RC(zairyu_verify_evidence_pinned(signed_ev, signed_len, t, right, 0, 0, &accepted, &none),
+             ZAIRYU_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(zairyu_verify_evidence_pinned(signed_ev, signed_len, t, NULL, 1, 0, &accepted, &none),
+             ZAIRYU_RESULT_NULL_POINTER);
+    CHECK_RC(zairyu_verify_evidence_pinned(signed_ev, signed_len, t, right, 1, 2, &accepted, &none),
+             ZAIRYU_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(zairyu_verify_evidence_pinned(signed_ev, signed_len, NULL, right, 1, 0, &accepted, &none),
+             ZAIRYU_RESULT_NULL_POINTER);
+    CHECK_RC(zairyu_verify_evidence_pinned(signed_ev, signed_len, t, right, 1, 0, NULL, &none),
+             ZAIRYU_RESULT_NULL_POINTER);
+    CHECK_RC(zairyu_verify_evidence_pinned(signed_ev, signed_len, t, right, 1, 0, &accepted, NULL),
+             ZAIRYU_RESULT_NULL_POINTER);
+    CHECK(accepted && none == NULL);
+    CHECK_RC(zairyu_evidence_verdict_proves(NULL, &proof), ZAIRYU_RESULT_NULL_POINTER);
+  }
+  free(signed_ev);
+  free(unsigned_ev);
+  zairyu_read_result_free(r);
+  zairyu_trust_store_free(t);
+}
+
 int main(void) {
   test_version();
   test_result_codes();
@@ -2078,6 +2205,7 @@ int main(void) {
   test_images_as_png();
   test_report_html();
   test_evidence_and_export();
+  test_evidence_pinned();
   if (skipped)
     fprintf(stderr,
             "(%d test groups skipped: see ZAIRYU_TEST_READER, ZAIRYU_TEST_CA_DIR, ZAIRYU_TEST_PRODUCTION_DIR, "

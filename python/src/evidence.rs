@@ -20,8 +20,8 @@ use zairyu::files::Image;
 use zairyu::sequence::CardRead;
 use zairyu_evidence::{
     CardNumberPolicy, CsvOptions, EvidenceOptions, EvidenceVerdict, ExportOptions, ImageError, PngImage, StationKey,
-    VerifyOptions, evidence_json, export_row, image_png, png_images, report_html, verify_evidence_with, write_csv,
-    write_jsonl,
+    VerifyOptions, evidence_json, export_row, image_png, parse_station_key_sha256, png_images, report_html,
+    verify_evidence_with, write_csv, write_jsonl,
 };
 use zeroize::Zeroizing;
 
@@ -151,19 +151,64 @@ pub struct Verdict {
     verdict: EvidenceVerdict,
 }
 
-/// Re-verifies an evidence file without a card (GIL released). Returns
-/// `(accepted, verdict_json, verdict)`.
-#[pyfunction]
-pub fn verify_evidence(py: Python<'_>, data: &[u8], trust: &TrustStore) -> (bool, String, Verdict) {
-    let store = trust.snapshot();
-    let verdict = py.detach(|| verify_evidence_with(data, &store, &VerifyOptions::default()));
-    let json = verdict.to_json().to_string();
-    (verdict.accepted(), json, Verdict { verdict })
+/// The pins of `station_keys`: each a 32-byte SHA-256 (bytes or bytearray) or its 64
+/// hex digits (str). An empty list is refused: `None` verifies without pins.
+fn station_pins(py: Python<'_>, keys: &[Bound<'_, PyAny>]) -> PyResult<Vec<[u8; 32]>> {
+    if keys.is_empty() {
+        return Err(errors::with_message(
+            py,
+            ErrorCode::InputBadOption,
+            "station_keys is empty: pin at least one station key, or pass None to verify without pins",
+        ));
+    }
+    let bad = |i: usize| {
+        errors::with_message(
+            py,
+            ErrorCode::InputBadOption,
+            &format!("station_keys[{i}]: a station key pin is a 32-byte SHA-256 (bytes) or 64 hex digits (str)"),
+        )
+    };
+    keys.iter()
+        .enumerate()
+        .map(|(i, k)| {
+            if let Ok(hex) = k.extract::<String>() {
+                return parse_station_key_sha256(&hex).map_err(|_| bad(i));
+            }
+            if k.cast::<pyo3::types::PyBytes>().is_ok() || k.cast::<pyo3::types::PyByteArray>().is_ok() {
+                let bytes: Vec<u8> = k.extract()?;
+                return <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| bad(i));
+            }
+            Err(bad(i))
+        })
+        .collect()
 }
 
-/// Export rows of accepted evidence files, as CSV (`"csv"`) or JSON lines (`"jsonl"`).
+/// Re-verifies an evidence file without a card (GIL released), with the pinned
+/// station keys if any (then only a file one of them signed is accepted). Returns
+/// `(accepted, verdict_json, verdict)`.
 #[pyfunction]
-#[pyo3(signature = (verdicts, format, bom, era, include_card_number))]
+#[pyo3(signature = (data, trust, station_keys=None))]
+pub fn verify_evidence(
+    py: Python<'_>,
+    data: &[u8],
+    trust: &TrustStore,
+    station_keys: Option<Vec<Bound<'_, PyAny>>>,
+) -> PyResult<(bool, String, Verdict)> {
+    let pins = match station_keys {
+        None => Vec::new(),
+        Some(keys) => station_pins(py, &keys)?,
+    };
+    let store = trust.snapshot();
+    let opts = VerifyOptions { station_keys: &pins, ..VerifyOptions::default() };
+    let verdict = py.detach(|| verify_evidence_with(data, &store, &opts));
+    let json = verdict.to_json().to_string();
+    Ok((verdict.accepted(), json, Verdict { verdict }))
+}
+
+/// Export rows of accepted evidence files (accepted as they were verified: under
+/// pinned station keys or not), as CSV (`"csv"`) or JSON lines (`"jsonl"`).
+#[pyfunction]
+#[pyo3(signature = (verdicts, format, bom, era, include_card_number, guard_formulas=false))]
 pub fn export_rows(
     py: Python<'_>,
     verdicts: Vec<PyRef<'_, Verdict>>,
@@ -171,6 +216,7 @@ pub fn export_rows(
     bom: bool,
     era: bool,
     include_card_number: bool,
+    guard_formulas: bool,
 ) -> PyResult<String> {
     let jsonl = match format {
         "csv" => false,
@@ -179,6 +225,9 @@ pub fn export_rows(
     };
     if jsonl && bom {
         return Err(errors::with_message(py, ErrorCode::InputBadOption, "bom=True is for CSV only"));
+    }
+    if jsonl && guard_formulas {
+        return Err(errors::with_message(py, ErrorCode::InputBadOption, "guard_formulas=True is for CSV only"));
     }
     let mut rows = Vec::with_capacity(verdicts.len());
     for (i, v) in verdicts.iter().enumerate() {
@@ -197,7 +246,7 @@ pub fn export_rows(
         };
         rows.push(export_row(read, &ExportOptions { card_number: number.as_ref(), japanese_era: era }));
     }
-    Ok(if jsonl { write_jsonl(&rows) } else { write_csv(&rows, &CsvOptions { bom, guard_formulas: false }) })
+    Ok(if jsonl { write_jsonl(&rows) } else { write_csv(&rows, &CsvOptions { bom, guard_formulas }) })
 }
 
 /// The PNG of image bytes as a chip stores them (TIFF or JPEG 2000), with the errors

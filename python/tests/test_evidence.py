@@ -5,11 +5,13 @@ checked with the standard library only (``struct``, ``zlib``)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import struct
 import zlib
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
 
@@ -216,3 +218,104 @@ def test_a_result_without_card_data() -> None:
     with pytest.raises(ValueError):
         bare.report_html()
     assert bare._repr_html_() is None
+
+
+# The SHA-256 of p256_pkcs8()'s public key as SubjectPublicKeyInfo DER, computed
+# independently: `openssl pkey -inform DER -pubout -outform DER | sha256sum`.
+STATION_PIN = "f1d59449b727165de732bf283338122b99628a615918fedc67d878fffcf47da7"
+
+
+def canonical(value: Any) -> str:
+    """The evidence's canonical JSON (keys sorted, no whitespace), as a forger writes it."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def forge(evidence: bytes, edit: Callable[[Dict[str, Any]], None]) -> bytes:
+    """The evidence with ``edit`` applied to its document and every hash recomputed."""
+    doc = json.loads(evidence)
+    assert (canonical(doc) + "\n").encode() == evidence, "the canonical form is reproduced"
+    edit(doc)
+    for f in doc["content"]["files"]:
+        data = base64.b64decode(f["base64"])
+        f["length"], f["sha256"] = len(data), hashlib.sha256(data).hexdigest()
+    doc["content_sha256"] = hashlib.sha256(canonical(doc["content"]).encode()).hexdigest()
+    return (canonical(doc) + "\n").encode()
+
+
+def edit_address(doc: Dict[str, Any], old: str, new: str) -> None:
+    """Rewrites the first generation's address (DF2/EF01, not signed by the chip)."""
+    f = next(f for f in doc["content"]["files"] if f["name"] == "DF2/EF01")
+    data = base64.b64decode(f["base64"])
+    assert len(old.encode()) == len(new.encode()) and old.encode() in data
+    f["base64"] = base64.b64encode(data.replace(old.encode(), new.encode())).decode()
+
+
+def test_pinned_station_keys() -> None:
+    result = read("1")
+    trust = sim_trust()
+    signed = result.evidence_json(p256_pkcs8(), created_at_unix=1_760_000_000)
+    unsigned = result.evidence_json(created_at_unix=1_760_000_000)
+    assert STATION_PIN.encode() in signed
+
+    # Without pins: accepted, but it says what it does not prove.
+    v = zairyu.verify_evidence(signed, trust)
+    assert v.accepted and v.proves == "chip_signed_fields_only" and v.station_pin == "none_given"
+    assert v.station_key_sha256 == STATION_PIN
+    assert v.caveat and "recomputed hashes" in v.caveat and v.to_dict()["caveat"] == v.caveat
+
+    # The genuine signed file under its pin, in each spelling: the whole file.
+    spellings: List[Any] = [
+        [STATION_PIN],
+        [STATION_PIN.upper()],
+        [bytes.fromhex(STATION_PIN)],
+        ("00" * 32, bytearray.fromhex(STATION_PIN)),
+    ]
+    for pins in spellings:
+        w = zairyu.verify_evidence(signed, trust, station_keys=pins)
+        assert w.accepted and w.proves == "whole_file" and w.caveat is None, pins
+        assert w.station_pin == "pinned" and w.rejected_because == ()
+    pinned = zairyu.verify_evidence(signed, trust, station_keys=iter([STATION_PIN]))
+    assert zairyu.export_rows([pinned]).startswith("schema_version,")
+
+    # Another station's pin, an unsigned file, the signature stripped: rejected, and why.
+    other = zairyu.verify_evidence(signed, trust, station_keys=["11" * 32])
+    assert not other.accepted and other.proves == "nothing" and other.station_pin == "unknown_key"
+    assert "not pinned" in other.rejected_because[0]
+    with pytest.raises(zairyu.EvidenceRejectedError):
+        zairyu.export_rows([other])
+    no_sig = zairyu.verify_evidence(unsigned, trust, station_keys=[STATION_PIN])
+    assert not no_sig.accepted and no_sig.station_pin == "unsigned"
+    assert "no station signature" in no_sig.rejected_because[0]
+    stripped = forge(signed, lambda doc: doc.update(station=None))
+    assert zairyu.verify_evidence(stripped, trust).accepted
+    assert not zairyu.verify_evidence(stripped, trust, station_keys=[STATION_PIN]).accepted
+
+    # Bad pins are input errors, and an empty list is not "no pins".
+    bads: List[Any] = [[], ["abc"], [b"\x00" * 31], [123], "f" * 64]
+    for bad in bads:
+        with pytest.raises(zairyu.InvalidInputError):
+            zairyu.verify_evidence(signed, trust, station_keys=bad)
+
+
+def test_the_reviewers_forgery() -> None:
+    """An unsigned file whose address, card number and times were rewritten, with the
+    hashes recomputed: accepted with its caveat without pins, rejected with them."""
+    result = read("1")
+    trust = sim_trust()
+    evidence = result.evidence_json(created_at_unix=1_760_000_000)
+
+    def edit(doc: Dict[str, Any]) -> None:
+        edit_address(doc, "東京都千", "=1+2+3+4+567")
+        doc["content"]["card_number_full"] = "ZZ99999999ZZ"
+        doc["content"]["created_at"], doc["content"]["created_at_unix"] = "2025-10-08T08:53:20Z", 1_759_913_600
+
+    forged = forge(evidence, edit)
+    v = zairyu.verify_evidence(forged, trust)
+    assert v.accepted and v.proves == "chip_signed_fields_only" and v.caveat
+    csv = zairyu.export_rows([v])
+    assert ",=1+2+3+4+567代田区" in csv
+    assert ",'=1+2+3+4+567代田区" in zairyu.export_rows([v], guard_formulas=True)
+    with pytest.raises(zairyu.InvalidInputError):
+        zairyu.export_rows([v], format="jsonl", guard_formulas=True)
+    rejected = zairyu.verify_evidence(forged, trust, station_keys=[STATION_PIN])
+    assert not rejected.accepted and rejected.proves == "nothing" and rejected.station_pin == "unsigned"

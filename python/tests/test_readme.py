@@ -46,3 +46,12 @@ def test_readme_example_type_checks(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_readme_evidence_example_runs(tmp_path: Path) -> None:
+    """The block after `<!-- python-evidence-example -->` ("Evidence and export")."""
+    script = tmp_path / "readme_evidence_example.py"
+    script.write_text(example("python-evidence-example"), encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["True intact test", "chip_signed_fields_only", "1,05,"]

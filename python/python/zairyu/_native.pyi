@@ -5,7 +5,7 @@ Use the public API in :mod:`zairyu` instead; these signatures are what it calls.
 :func:`zairyu.open_simulator` and :meth:`zairyu.Card.read`, which document and type them.
 """
 
-from typing import Any, Dict, List, Optional, Tuple, final
+from typing import Any, Dict, List, Optional, Tuple, Union, final
 
 # The module's own __all__, in its order (the order python/src/lib.rs adds the names).
 __all__ = [
@@ -98,7 +98,16 @@ class Read:
 @final
 class Verdict: ...
 
-def verify_evidence(data: bytes, trust: TrustStore) -> Tuple[bool, str, Verdict]: ...
-def export_rows(verdicts: List[Verdict], format: str, bom: bool, era: bool, include_card_number: bool) -> str: ...
+def verify_evidence(
+    data: bytes, trust: TrustStore, station_keys: Optional[List[Union[bytes, bytearray, str]]] = None
+) -> Tuple[bool, str, Verdict]: ...
+def export_rows(
+    verdicts: List[Verdict],
+    format: str,
+    bom: bool,
+    era: bool,
+    include_card_number: bool,
+    guard_formulas: bool = False,
+) -> str: ...
 def _image_png_of(data: bytes) -> bytes: ...
 def _error_samples() -> List[Tuple[str, BaseException]]: ...
