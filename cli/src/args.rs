@@ -391,6 +391,12 @@ pub enum Command {
         /// card) instead of redacting it.
         #[arg(long)]
         include_card_number: bool,
+        /// Sign evidence.json with this reading station's key: ECDSA P-256 as PKCS#8, DER
+        /// or PEM (`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`). Read
+        /// before the card; a key that does not load reads nothing. Pin its public key in
+        /// `verify-evidence --station-key-pub` so that an accepted file proves all of it.
+        #[arg(long, value_name = "PKCS8_FILE")]
+        station_key: Option<PathBuf>,
     },
     /// Re-verify evidence files written by `dump` (evidence.json) without a card: each
     /// file's hashes and station signature, then the chip's signature and chain again,
@@ -641,7 +647,9 @@ pub struct ServeArgs {
     /// TESTS ONLY: issue a tampered card (a byte of a signed file changed after
     /// signing), so that a reader must find its signature invalid: `front-image` (the
     /// first generation's card-face image, the second's face image) or
-    /// `printed-entries` (the second generation's printed entries).
+    /// `printed-entries` (the second generation's printed entries); or
+    /// `specified-card-type`, a card whose EF02 says `07` (a specified card, whose
+    /// layout is not public), which a reader must refuse before authenticating.
     #[arg(long, value_enum, value_name = "KIND")]
     pub tamper: Option<TamperKind>,
 }
@@ -653,6 +661,8 @@ pub enum TamperKind {
     FrontImage,
     /// A byte of the printed entries (generation 2).
     PrintedEntries,
+    /// EF02 (MF/000A) says card type `07`.
+    SpecifiedCardType,
 }
 
 #[cfg(test)]

@@ -27,8 +27,8 @@ pub const SIGNATURE_INVALID: u8 = 10;
 pub const NOT_VERIFIED: u8 = 11;
 /// Read complete, signature valid, chained to a **test** anchor: not a genuine card.
 pub const TEST_ANCHOR: u8 = 12;
-/// `verify-evidence`, `export`: an evidence file is altered, malformed, or verifies
-/// differently from the read that wrote it.
+/// `verify-evidence`, `export`: an evidence file is altered, malformed, verifies
+/// differently from the read that wrote it, or is not signed by a pinned station key.
 pub const EVIDENCE_REJECTED: u8 = 13;
 /// `write-address`: the authority refused the write (its policy, the record, the
 /// card's EF.ChipAuthInfo, its own chain, key or clock); nothing was written.
@@ -72,7 +72,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (TEST_ANCHOR, "read complete, signature valid under a TEST anchor (not the Ministry): not a genuine card"),
     (
         EVIDENCE_REJECTED,
-        "verify-evidence / export: an evidence file is altered or malformed, its station signature is invalid,\nor it verifies differently from the read that wrote it",
+        "verify-evidence / export: an evidence file is altered or malformed, its station signature is invalid,\nit verifies differently from the read that wrote it, or (with --station-key-sha256/-pub) no pinned\nstation key signed it",
     ),
     (
         WRITE_REFUSED,

@@ -73,7 +73,9 @@ fn run(cmd: Command) -> Result<u8, CliError> {
     match cmd {
         Command::Demo { json, generation, card_type } => read::demo(json, generation, card_type),
         Command::Read { card, json } => read::read(card, json),
-        Command::Dump { card, out, include_card_number } => read::dump(card, &out, include_card_number),
+        Command::Dump { card, out, include_card_number, station_key } => {
+            read::dump(card, &out, include_card_number, station_key.as_deref())
+        }
         Command::VerifyEvidence { files, trust, json, jobs } => evidence::verify(&files, &trust, json, jobs.into()),
         Command::Export { format, bom, era, include_card_number, guard_formulas, trust, files } => {
             let csv = zairyu_evidence::CsvOptions { bom, guard_formulas };

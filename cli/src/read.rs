@@ -218,12 +218,32 @@ pub fn read(mut card: CardArgs, json: bool) -> Result<u8, CliError> {
 }
 
 /// `zairyu dump`.
-pub fn dump(mut card: CardArgs, out: &Path, include_card_number: bool) -> Result<u8, CliError> {
+pub fn dump(
+    mut card: CardArgs,
+    out: &Path,
+    include_card_number: bool,
+    station_key: Option<&Path>,
+) -> Result<u8, CliError> {
+    // The key first: a key that does not load must not cost the clerk a card read.
+    let station = station_key
+        .map(|path| {
+            zairyu_evidence::StationKey::from_pkcs8_file(path).map_err(|e| {
+                CliError::from(zairyu::Error::from(zairyu::error::InputError::BadFile {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                }))
+            })
+        })
+        .transpose()?;
     let (r, number) = read_source(&mut card)?;
-    write_dump(&r, out, &number, include_card_number)?;
+    write_dump(&r, out, &number, include_card_number, station.as_ref())?;
     let note = if include_card_number { "card number in full" } else { "card number redacted" };
+    let signed = match &station {
+        Some(k) => format!(", signed by station key {}", k.key_sha256()),
+        None => String::new(),
+    };
     outln!(
-        "wrote {} card files ({note}), {} images (as stored and as PNG), report.json, report.html and evidence.json to {}",
+        "wrote {} card files ({note}), {} images (as stored and as PNG), report.json, report.html and evidence.json{signed} to {}",
         r.raw_files.len(),
         r.images().len(),
         out.display()
@@ -235,7 +255,13 @@ pub fn dump(mut card: CardArgs, out: &Path, include_card_number: bool) -> Result
 /// the side-by-side HTML report and the evidence file into `out`, each file created
 /// mode 0600 (the directory, if created, 0700). Unless `include_card_number`, the card
 /// number is redacted in the raw files ([`redacted`]) and in the evidence.
-fn write_dump(r: &CardRead, out: &Path, number: &CardNumber, include_card_number: bool) -> Result<(), CliError> {
+fn write_dump(
+    r: &CardRead,
+    out: &Path,
+    number: &CardNumber,
+    include_card_number: bool,
+    station_key: Option<&zairyu_evidence::StationKey>,
+) -> Result<(), CliError> {
     create_private_dir(out).map_err(|e| CliError::output(out, e))?;
     #[cfg(windows)]
     windows_access_note(out);
@@ -275,7 +301,7 @@ fn write_dump(r: &CardRead, out: &Path, number: &CardNumber, include_card_number
     } else {
         zairyu_evidence::CardNumberPolicy::RedactTyped(number)
     };
-    let opts = zairyu_evidence::EvidenceOptions { card_number: policy, ..Default::default() };
+    let opts = zairyu_evidence::EvidenceOptions { card_number: policy, station_key, ..Default::default() };
     write("evidence.json".to_owned(), &zairyu_evidence::evidence_json(r, &opts))
 }
 

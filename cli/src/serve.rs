@@ -51,6 +51,11 @@ pub fn run(args: ServeArgs) -> Result<u8, CliError> {
         tamper_printed_entries: args.tamper == Some(crate::args::TamperKind::PrintedEntries),
         ..IssueOptions::default()
     })?;
+    if args.tamper == Some(crate::args::TamperKind::SpecifiedCardType) {
+        // MF/EF02 as a specified card would hold it: `C1 02 "07"`.
+        let ef02 = zairyu::layout::gen2::MF_EF02;
+        issued.set_file(ef02.df, ef02.sfi, vec![0xC1, 0x02, b'0', b'7']);
+    }
     if let Some(path) = &args.state {
         if args.init_state {
             if path.exists() {
@@ -76,7 +81,7 @@ pub fn run(args: ServeArgs) -> Result<u8, CliError> {
         ..ServeOptions::default()
     };
     if let Some(kind) = args.tamper {
-        eprintln!("zairyu sim serve: TAMPERED card ({kind:?}): its signature must not verify");
+        eprintln!("zairyu sim serve: TAMPERED card ({kind:?}): a reader must not accept it");
     }
     eprintln!(
         "zairyu sim serve: card type {} on vpcd {}:{}{}{}{} (synthetic card, {} PKI; Ctrl-C to stop)",

@@ -470,6 +470,37 @@ fn wrong_number_then_the_right_one() {
 
 #[test]
 #[ignore = "needs pcscd with vsmartcard-vpcd and Chromium: run by scripts/test-all"]
+fn an_unsupported_card_is_refused_and_the_page_is_ready_for_the_next() {
+    // A card whose EF02 says "07" (a specified card): refused before authentication.
+    let card = Served::start(&["--tamper", "specified-card-type"]);
+    let counter = Counter::start(&[]);
+    let driver = Driver::start();
+    run(Duration::from_secs(120), async {
+        let c = driver.browser().await;
+        open(&c, &counter).await;
+        enter_number(&c, NUMBER).await;
+        wait_js(
+            &c,
+            "var n = document.getElementById('notice'); return !!n && n.getAttribute('data-code') === 'unsupported_card_type';",
+            Duration::from_secs(30),
+            "the unsupported-card message",
+        )
+        .await;
+        let text = js(&c, "return document.getElementById('notice').textContent;").await;
+        let text = text.as_str().unwrap();
+        assert!(text.contains("このカードには対応していません") && text.contains("not supported"), "{text}");
+        assert!(c.find(Locator::Id("verdict")).await.is_err(), "no verdict for a card that was not read");
+        assert_eq!(fetch(&c, "/evidence.json").await.0, 404, "no evidence of a card that was not read");
+        drop(card);
+        let _next = Served::start(&["--card-type", "05"]);
+        enter_number(&c, NUMBER).await;
+        check_verdict(&c, "test", &["name", "face", "address"]).await;
+        c.close().await.unwrap();
+    });
+}
+
+#[test]
+#[ignore = "needs pcscd with vsmartcard-vpcd and Chromium: run by scripts/test-all"]
 fn card_pulled_during_the_read() {
     let card = Served::start(&["--card-type", "05", "--link", "106k"]);
     let counter = Counter::start(&[]);
@@ -1048,4 +1079,36 @@ fn the_simulator_controls_exist_only_with_sim() {
     let cookie = session(&counter);
     assert!(!get_page(&counter, &cookie).1.contains("id=\"sim"));
     assert_eq!(post(&counter, &cookie, "/sim/insert", ""), 404);
+}
+
+#[test]
+fn one_counter_page_per_reader() {
+    let reader = format!("No Such Reader {} 00 03", std::process::id());
+    let first = Counter::start_on(&reader, &[]);
+    // A second page for the same reader is refused, and names the reader (one that
+    // started instead would serve until killed: it is, and the test fails).
+    let mut second = zairyu()
+        .args(["counter", "--listen", "127.0.0.1:0", "--reader", &reader, "--trust-sim-ca"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while second.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            end(&mut second);
+            panic!("a second counter page for {reader:?} started");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = second.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("counter_reader_in_use") && err.contains(&reader), "{err}");
+    assert!(out.stdout.is_empty(), "no URL printed");
+    // Another reader is free; and once the first ends (killed), its reader is free too.
+    let other = Counter::start_on(&format!("{reader} B"), &[]);
+    drop(first);
+    let again = Counter::start_on(&reader, &[]);
+    drop((other, again));
 }

@@ -126,16 +126,66 @@ fn export_writes_registry_rows_and_refuses_altered_evidence() {
 }
 
 /// A fixed ECDSA P-256 station key as PKCS#8 DER (scalar 1..=32, no public key).
-fn station_key() -> zairyu_evidence::StationKey {
+fn station_key_der() -> Vec<u8> {
     let mut der = vec![0x30, 0x41, 0x02, 0x01, 0x00];
     der.extend_from_slice(&hex::decode("301306072a8648ce3d020106082a8648ce3d030107").unwrap());
     der.extend_from_slice(&[0x04, 0x27, 0x30, 0x25, 0x02, 0x01, 0x01, 0x04, 0x20]);
     der.extend(1..=32u8);
-    zairyu_evidence::StationKey::from_pkcs8_der(&der).unwrap()
+    der
+}
+
+fn station_key() -> zairyu_evidence::StationKey {
+    zairyu_evidence::StationKey::from_pkcs8_der(&station_key_der()).unwrap()
+}
+
+#[test]
+fn dump_signs_its_evidence_with_the_station_key() {
+    let keys = Dir::new("dump-key");
+    std::fs::create_dir_all(&keys.0).unwrap();
+    std::fs::write(keys.join("station.der"), station_key_der()).unwrap();
+    let pin = station_key().key_sha256();
+    let dir = Dir::new("dump-signed");
+    let out = dir.0.to_str().unwrap();
+    let (code, text, err) = zairyu(&[
+        "dump",
+        "--sim-card-type",
+        "05",
+        "--card-number",
+        NUMBER,
+        "--out",
+        out,
+        "--station-key",
+        &keys.s("station.der"),
+    ]);
+    assert_eq!(code, 12, "{err}");
+    assert!(text.contains(&format!("signed by station key {pin}")), "{text}");
+    let e = dir.s("evidence.json");
+    let (code, text, _) = zairyu(&["verify-evidence", "--trust-sim-ca", "--station-key-sha256", &pin, &e]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("; proves the whole file (pinned station key)"), "{text}");
+
+    // A key file that is not a P-256 PKCS#8 key: an input error before the card is read,
+    // and nothing written.
+    std::fs::write(keys.join("station.pub.der"), station_key().public_key_der()).unwrap();
+    let nothing = Dir::new("dump-bad-key");
+    let (code, text, err) = zairyu(&[
+        "dump",
+        "--sim-card-type",
+        "05",
+        "--card-number",
+        NUMBER,
+        "--out",
+        nothing.0.to_str().unwrap(),
+        "--station-key",
+        &keys.s("station.pub.der"),
+    ]);
+    assert!(code != 0 && code != 12 && code != 13, "{code} {text} {err}");
+    assert!(err.contains("station.pub.der") && err.contains("PKCS#8"), "{err}");
+    assert!(!nothing.0.exists(), "no output for a key that does not load");
 }
 
 /// The evidence of a simulated first-generation card (with this address), made in
-/// process: `dump` has no station key.
+/// process, so that the address can be chosen.
 fn evidence_of(address: &str, key: Option<&zairyu_evidence::StationKey>) -> Vec<u8> {
     use zairyu::sequence::{ReadOptions, read_card};
     let issued = zairyu_sim::IssuedCard::try_issue(&zairyu_sim::IssueOptions {

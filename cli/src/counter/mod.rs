@@ -212,6 +212,20 @@ struct Session {
 }
 
 impl CounterState {
+    /// The state at start: an empty reader, nothing read, no clerk session.
+    pub fn new() -> Self {
+        CounterState {
+            version: 0,
+            reader: ReaderView::Empty,
+            reading: false,
+            removed: false,
+            notice: None,
+            card: None,
+            session: None,
+            insertions: 0,
+        }
+    }
+
     /// The live state word the page and its event stream show.
     pub fn live(&self) -> &'static str {
         match self.reader {
@@ -435,6 +449,47 @@ fn connect_same(reader: &str, count: u32) -> Result<PcscCard, Error> {
     Ok(card)
 }
 
+/// One counter page per PC/SC reader on this machine (one clerk session per reader
+/// across processes, as the session cookie makes it within one): an exclusive lock
+/// on `zairyu-counter-<SHA-256 of the reader name, 16 hex>.lock` in the temporary
+/// directory (`/tmp` on Linux: every user; the user's own on Windows), held while the
+/// process lives. The operating system drops it when the process ends, however it
+/// ends, so a killed counter never blocks the next. The file is never written.
+fn lock_reader(reader: &str) -> Result<std::fs::File, CliError> {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(reader.as_bytes());
+    let path = std::env::temp_dir().join(format!("zairyu-counter-{}.lock", hex::encode(&digest[..8])));
+    let failed = |e: std::io::Error| {
+        usage("counter_reader_lock_failed", format!("cannot lock reader {reader:?} ({}): {e}", path.display()))
+    };
+    // Read-only is enough to lock, and opens a file another user created; a missing
+    // file is created (never truncated, never written).
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    std::fs::File::open(&path).map_err(failed)?
+                }
+                Err(e) => return Err(failed(e)),
+            }
+        }
+        Err(e) => return Err(failed(e)),
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(usage(
+            "counter_reader_in_use",
+            format!(
+                "another `zairyu counter` serves reader {reader:?} on this machine (one clerk session per reader): \
+                 use its page, or end it first"
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(failed(e)),
+    }
+}
+
 /// The clerk's words for a failed read.
 fn read_notice(e: &Error) -> Notice {
     let code = e.code();
@@ -641,6 +696,11 @@ pub fn command(args: CounterArgs) -> Result<u8, CliError> {
             (Backend::Sim(Box::new(Mutex::new(slot))), "zairyu simulator (in-process)".to_owned())
         }
     };
+    // One counter page per reader: held until the process ends.
+    let _reader_lock = match &backend {
+        Backend::Pcsc => Some(lock_reader(&reader)?),
+        Backend::Sim(_) => None,
+    };
     let opts = args.read.options()?;
     let authority = Authority::open(&args.authority)?;
     // The in-process authority's policy, to refuse early in the form what it would
@@ -682,16 +742,7 @@ pub fn command(args: CounterArgs) -> Result<u8, CliError> {
         default_operator: args.operator.clone().unwrap_or_default(),
         token,
         host,
-        state: Mutex::new(CounterState {
-            version: 0,
-            reader: ReaderView::Empty,
-            reading: false,
-            removed: false,
-            notice: None,
-            card: None,
-            session: None,
-            insertions: 0,
-        }),
+        state: Mutex::new(CounterState::new()),
         events,
         streams: AtomicUsize::new(0),
     });
@@ -749,16 +800,7 @@ mod tests {
             default_operator: String::new(),
             token: Zeroizing::new("t".into()),
             host: "0123.localhost:1".into(),
-            state: Mutex::new(CounterState {
-                version: 0,
-                reader: ReaderView::Empty,
-                reading: false,
-                removed: false,
-                notice: None,
-                card: None,
-                session: None,
-                insertions: 0,
-            }),
+            state: Mutex::new(CounterState::new()),
             events,
             streams: AtomicUsize::new(0),
         }

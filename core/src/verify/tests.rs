@@ -403,6 +403,28 @@ fn tampered_card_certificate_does_not_chain() {
 }
 
 #[test]
+fn chain_answers_are_shared_by_clones_and_a_changed_certificate_is_asked_again() {
+    let trust = gen1_trust();
+    let clone = trust.clone();
+    let v = verify_gen1(&front(), &face(), None, Some(&gen1_cert()), &clone, NOW);
+    assert_eq!(v.chain, ChainStatus::Verified);
+    // The clone's answer is in the original's cache, and the other way round.
+    assert_eq!(trust.cached_answers(), 1);
+    let v = verify_gen1(&front(), &face(), None, Some(&gen1_cert()), &trust, NOW);
+    assert_eq!(v.chain, ChainStatus::Verified);
+    assert_eq!(clone.cached_answers(), 1, "a hit adds nothing");
+    // One byte changed inside the signer's subject: a new question, answered "no".
+    let needle = b"Signer TEST 1";
+    let pos = GEN1_SIGNER.windows(needle.len()).position(|w| w == needle).unwrap();
+    let mut value = GEN1_SIGNER.to_vec();
+    value[pos] = b'Z';
+    let c = CardCertificate::parse("DB", &value).unwrap();
+    let v = verify_gen1(&front(), &face(), None, Some(&c), &trust, NOW);
+    assert_eq!(v.chain, ChainStatus::NoMatchingAnchor);
+    assert_eq!(clone.cached_answers(), 2);
+}
+
+#[test]
 fn validity_is_reported_separately() {
     let (f, p) = (front(), face());
     let dc = sign_bare(GEN1_SIGNER_KEY, &digest(&f, &p));

@@ -237,18 +237,17 @@ const SIGNED_BY_CACHE_MAX: usize = 4096;
 /// the key from the anchor's), so a hit answers exactly what verifying again would;
 /// a changed byte anywhere in the certificate is another key. Re-verifying stored
 /// reads (`verify-evidence`) checks the same few signer certificates over and over,
-/// and this saves one RSA or P-384 verification per card. A clone starts empty.
-#[derive(Default)]
-struct SignedByCache(std::sync::Mutex<std::collections::HashMap<CertAnchor, bool>>);
+/// and this saves one RSA or P-384 verification per card.
+///
+/// Clones of a store share one cache (the C library and the Python module take a
+/// snapshot of their store for each call). That is sound whatever anchors each
+/// clone holds afterwards: an entry says something about one certificate and one
+/// anchor key, never which anchors a store trusts.
+#[derive(Default, Clone)]
+struct SignedByCache(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<CertAnchor, bool>>>);
 
 /// SHA-256 of a certificate as stored, and an anchor's fingerprint.
 type CertAnchor = ([u8; 32], [u8; 32]);
-
-impl Clone for SignedByCache {
-    fn clone(&self) -> Self {
-        SignedByCache::default()
-    }
-}
 
 impl std::fmt::Debug for SignedByCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -289,6 +288,12 @@ impl TrustStore {
             m.insert(key, answer);
         }
         answer
+    }
+
+    /// How many answers the shared cache holds (tests).
+    #[cfg(test)]
+    pub(crate) fn cached_answers(&self) -> usize {
+        self.signed_by.0.lock().map_or(0, |m| m.len())
     }
 
     /// Loads production roots from `dir` (notes §6, §5.4).
