@@ -333,6 +333,19 @@ async fn enter_number(c: &Client, number: &str) {
 }
 
 /// Checks a shown verdict: its class, its words in both languages, the images.
+/// Waits for the clerk's message with this code; its text.
+async fn notice(c: &Client, code: &str) -> String {
+    wait_js(
+        c,
+        &format!("var n = document.getElementById('notice'); return !!n && n.getAttribute('data-code') === '{code}';"),
+        Duration::from_secs(30),
+        &format!("the message {code}"),
+    )
+    .await;
+    let text = js(c, "return document.getElementById('notice').textContent;").await;
+    text.as_str().unwrap_or_default().to_owned()
+}
+
 async fn check_verdict(c: &Client, verdict: &str, images: &[&str]) {
     wait_js(c, "return !!document.getElementById('verdict');", Duration::from_secs(60), "a verdict").await;
     let shown = js(c, "return document.getElementById('verdict').getAttribute('data-verdict');").await;
@@ -447,15 +460,8 @@ fn wrong_number_then_the_right_one() {
         let c = driver.browser().await;
         open(&c, &counter).await;
         enter_number(&c, "ZZ00000000ZZ").await;
-        wait_js(
-            &c,
-            "var n = document.getElementById('notice'); return !!n && n.getAttribute('data-code') === 'wrong_card_number';",
-            Duration::from_secs(30),
-            "the wrong-number message",
-        )
-        .await;
-        let text = js(&c, "return document.getElementById('notice').textContent;").await;
-        assert!(text.as_str().unwrap().contains("カード番号が違います"), "{text}");
+        let text = notice(&c, "wrong_card_number").await;
+        assert!(text.contains("カード番号が違います"), "{text}");
         screenshot(&c, "wrong-number").await;
         // The page is ready again: an empty field with the focus.
         assert_eq!(focused(&c).await, "card-number");
@@ -479,15 +485,7 @@ fn an_unsupported_card_is_refused_and_the_page_is_ready_for_the_next() {
         let c = driver.browser().await;
         open(&c, &counter).await;
         enter_number(&c, NUMBER).await;
-        wait_js(
-            &c,
-            "var n = document.getElementById('notice'); return !!n && n.getAttribute('data-code') === 'unsupported_card_type';",
-            Duration::from_secs(30),
-            "the unsupported-card message",
-        )
-        .await;
-        let text = js(&c, "return document.getElementById('notice').textContent;").await;
-        let text = text.as_str().unwrap();
+        let text = notice(&c, "unsupported_card_type").await;
         assert!(text.contains("このカードには対応していません") && text.contains("not supported"), "{text}");
         assert!(c.find(Locator::Id("verdict")).await.is_err(), "no verdict for a card that was not read");
         assert_eq!(fetch(&c, "/evidence.json").await.0, 404, "no evidence of a card that was not read");

@@ -144,19 +144,12 @@ fn dump_signs_its_evidence_with_the_station_key() {
     std::fs::create_dir_all(&keys.0).unwrap();
     std::fs::write(keys.join("station.der"), station_key_der()).unwrap();
     let pin = station_key().key_sha256();
+    let dump_with_key = |out: &Dir, key: &str| {
+        let out = out.0.to_str().unwrap();
+        zairyu(&["dump", "--sim-card-type", "05", "--card-number", NUMBER, "--out", out, "--station-key", key])
+    };
     let dir = Dir::new("dump-signed");
-    let out = dir.0.to_str().unwrap();
-    let (code, text, err) = zairyu(&[
-        "dump",
-        "--sim-card-type",
-        "05",
-        "--card-number",
-        NUMBER,
-        "--out",
-        out,
-        "--station-key",
-        &keys.s("station.der"),
-    ]);
+    let (code, text, err) = dump_with_key(&dir, &keys.s("station.der"));
     assert_eq!(code, 12, "{err}");
     assert!(text.contains(&format!("signed by station key {pin}")), "{text}");
     let e = dir.s("evidence.json");
@@ -168,17 +161,7 @@ fn dump_signs_its_evidence_with_the_station_key() {
     // and nothing written.
     std::fs::write(keys.join("station.pub.der"), station_key().public_key_der()).unwrap();
     let nothing = Dir::new("dump-bad-key");
-    let (code, text, err) = zairyu(&[
-        "dump",
-        "--sim-card-type",
-        "05",
-        "--card-number",
-        NUMBER,
-        "--out",
-        nothing.0.to_str().unwrap(),
-        "--station-key",
-        &keys.s("station.pub.der"),
-    ]);
+    let (code, text, err) = dump_with_key(&nothing, &keys.s("station.pub.der"));
     assert!(code != 0 && code != 12 && code != 13, "{code} {text} {err}");
     assert!(err.contains("station.pub.der") && err.contains("PKCS#8"), "{err}");
     assert!(!nothing.0.exists(), "no output for a key that does not load");
