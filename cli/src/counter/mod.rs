@@ -449,16 +449,22 @@ fn connect_same(reader: &str, count: u32) -> Result<PcscCard, Error> {
     Ok(card)
 }
 
-/// One counter page per PC/SC reader on this machine (one clerk session per reader
-/// across processes, as the session cookie makes it within one): an exclusive lock
-/// on `zairyu-counter-<SHA-256 of the reader name, 16 hex>.lock` in the temporary
-/// directory (`/tmp` on Linux: every user; the user's own on Windows), held while the
-/// process lives. The operating system drops it when the process ends, however it
-/// ends, so a killed counter never blocks the next. The file is never written.
+/// One counter page per PC/SC reader (one clerk session per reader across
+/// processes, as the session cookie makes it within one): an exclusive lock on
+/// `zairyu-counter-<SHA-256 of the reader name, 16 hex>.lock` in the user's runtime
+/// directory (`$XDG_RUNTIME_DIR`, else the temporary directory: `/tmp` on Linux, the
+/// user's own on Windows), held while the process lives. The operating system drops
+/// it when the process ends, however it ends, so a killed counter never blocks the
+/// next. The file is never written; it is made readable by all (mode 0644), so that
+/// in a shared `/tmp` another user's counter can still take the lock.
 fn lock_reader(reader: &str) -> Result<std::fs::File, CliError> {
     use sha2::Digest as _;
     let digest = sha2::Sha256::digest(reader.as_bytes());
-    let path = std::env::temp_dir().join(format!("zairyu-counter-{}.lock", hex::encode(&digest[..8])));
+    let dir = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|d| d.is_absolute() && d.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    let path = dir.join(format!("zairyu-counter-{}.lock", hex::encode(&digest[..8])));
     let failed = |e: std::io::Error| {
         usage("counter_reader_lock_failed", format!("cannot lock reader {reader:?} ({}): {e}", path.display()))
     };
@@ -467,8 +473,17 @@ fn lock_reader(reader: &str) -> Result<std::fs::File, CliError> {
     let file = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(f) => f,
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o644);
+            match options.open(&path) {
+                Ok(f) => {
+                    // Whatever the umask: the lock is the only use of the file.
+                    #[cfg(unix)]
+                    let _ = f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+                    f
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     std::fs::File::open(&path).map_err(failed)?
                 }
@@ -482,7 +497,7 @@ fn lock_reader(reader: &str) -> Result<std::fs::File, CliError> {
         Err(std::fs::TryLockError::WouldBlock) => Err(usage(
             "counter_reader_in_use",
             format!(
-                "another `zairyu counter` serves reader {reader:?} on this machine (one clerk session per reader): \
+                "another `zairyu counter` serves reader {reader:?} (one clerk session per reader): \
                  use its page, or end it first"
             ),
         )),
