@@ -199,9 +199,11 @@ const LINK_SETTLE: Duration = Duration::from_millis(1200);
 /// mapping serves both; the codes only WinSCard returns in practice are in the table
 /// above. WinSCard can also return plain Win32 errors (e.g. `ERROR_INVALID_HANDLE`
 /// after the service stopped when the last reader was unplugged), which the `pcsc` crate
-/// reports as `SCARD_F_UNKNOWN_ERROR` in release builds (and panics on in debug
-/// builds: ship release builds on Windows); see [`PcscContext`] for how a context
-/// recovers from them.
+/// reports as `SCARD_F_UNKNOWN_ERROR` when built without debug assertions, and panics
+/// on with them: this workspace's Cargo.toml turns them off for `pcsc` in debug builds
+/// (`[profile.dev.package.pcsc] debug-assertions = false`), and a program that
+/// depends on this crate needs the same lines in its own Cargo.toml. See
+/// [`PcscContext`] for how a context recovers from these errors.
 ///
 /// [`PcscCard::connect`] turns `SCARD_E_UNKNOWN_READER` into
 /// [`TransportError::NoSuchReader`] itself, as only it knows the name asked for.
