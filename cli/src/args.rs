@@ -391,10 +391,12 @@ pub enum Command {
         /// card) instead of redacting it.
         #[arg(long)]
         include_card_number: bool,
-        /// Sign evidence.json with this reading station's key: ECDSA P-256 as PKCS#8, DER
-        /// or PEM (`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`). Read
-        /// before the card; a key that does not load reads nothing. Pin its public key in
-        /// `verify-evidence --station-key-pub` so that an accepted file proves all of it.
+        /// Sign evidence.json with this reading station's key: ECDSA P-256 as PKCS#8, PEM
+        /// (`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`) or DER
+        /// (`openssl pkcs8 -topk8 -nocrypt -outform DER`; not the SEC1 form of `openssl pkey
+        /// -outform DER`). Read before the card; a key that does not load reads nothing.
+        /// Pin its public key in `verify-evidence --station-key-pub` so that an accepted
+        /// file proves all of it.
         #[arg(long, value_name = "PKCS8_FILE")]
         station_key: Option<PathBuf>,
     },
@@ -650,7 +652,8 @@ pub struct ServeArgs {
     /// `printed-entries` (the second generation's printed entries); or
     /// `specified-card-type`, a card whose EF02 says `07` (a specified card, whose
     /// layout is not public), which a reader must refuse before authenticating.
-    #[arg(long, value_enum, value_name = "KIND")]
+    /// Not with a loaded --state, whose memory would replace the tampered file.
+    #[arg(long, value_enum, value_name = "KIND", conflicts_with = "state")]
     pub tamper: Option<TamperKind>,
 }
 

@@ -228,9 +228,15 @@ pub fn dump(
     let station = station_key
         .map(|path| {
             zairyu_evidence::StationKey::from_pkcs8_file(path).map_err(|e| {
+                let reason = match e {
+                    zairyu_evidence::StationKeyError::Io { reason, .. } => {
+                        format!("cannot read the station key: {reason}")
+                    }
+                    other => other.to_string(),
+                };
                 CliError::from(zairyu::Error::from(zairyu::error::InputError::BadFile {
                     path: path.display().to_string(),
-                    reason: e.to_string(),
+                    reason,
                 }))
             })
         })

@@ -155,6 +155,12 @@ impl Drop for Counter {
     }
 }
 
+/// A reader name pcscd does not have, of this test process: a counter page locks its
+/// reader on the whole machine, so two test runs at once must not share names.
+fn absent_reader(n: &str) -> String {
+    format!("No Such Reader {} 00 {n}", std::process::id())
+}
+
 /// A free TCP port on loopback.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -332,7 +338,6 @@ async fn enter_number(c: &Client, number: &str) {
     type_keys(c, ENTER).await;
 }
 
-/// Checks a shown verdict: its class, its words in both languages, the images.
 /// Waits for the clerk's message with this code; its text.
 async fn notice(c: &Client, code: &str) -> String {
     wait_js(
@@ -346,6 +351,7 @@ async fn notice(c: &Client, code: &str) -> String {
     text.as_str().unwrap_or_default().to_owned()
 }
 
+/// Checks a shown verdict: its class, its words in both languages, the images.
 async fn check_verdict(c: &Client, verdict: &str, images: &[&str]) {
     wait_js(c, "return !!document.getElementById('verdict');", Duration::from_secs(60), "a verdict").await;
     let shown = js(c, "return document.getElementById('verdict').getAttribute('data-verdict');").await;
@@ -490,6 +496,7 @@ fn an_unsupported_card_is_refused_and_the_page_is_ready_for_the_next() {
         assert!(c.find(Locator::Id("verdict")).await.is_err(), "no verdict for a card that was not read");
         assert_eq!(fetch(&c, "/evidence.json").await.0, 404, "no evidence of a card that was not read");
         drop(card);
+        wait_state(&c, "removed").await;
         let _next = Served::start(&["--card-type", "05"]);
         enter_number(&c, NUMBER).await;
         check_verdict(&c, "test", &["name", "face", "address"]).await;
@@ -762,7 +769,7 @@ fn session(counter: &Counter) -> String {
 #[test]
 fn requests_without_the_token_or_from_elsewhere_are_refused() {
     // A reader that does not exist: the page says so; no pcscd is needed.
-    let counter = Counter::start_on("No Such Reader 00 00", &[]);
+    let counter = Counter::start_on(&absent_reader("00"), &[]);
     for path in ["/", "/events", "/evidence.json", "/export.csv", "/static/counter.js", "/?token=", "/?token=00"] {
         let (status, headers, body) = http(&counter, "GET", path, &[], "");
         assert_eq!(status, 403, "{path}: {body}");
@@ -880,7 +887,7 @@ fn a_non_loopback_address_needs_the_explicit_flag() {
 /// come back to this port): refused, the page is only under its random name.
 #[test]
 fn the_loopback_address_itself_is_refused_even_with_the_cookie() {
-    let counter = Counter::start_on("No Such Reader 00 02", &[]);
+    let counter = Counter::start_on(&absent_reader("02"), &[]);
     let cookie = session(&counter);
     let (status, _, _) = http(&counter, "GET", "/", &[("Cookie", &cookie)], "");
     assert_eq!(status, 200, "the printed host works");
@@ -1073,7 +1080,7 @@ fn page_has(counter: &Counter, cookie: &str, id: &str) -> bool {
 
 #[test]
 fn the_simulator_controls_exist_only_with_sim() {
-    let counter = Counter::start_on("No Such Reader 00 01", &[]);
+    let counter = Counter::start_on(&absent_reader("01"), &[]);
     let cookie = session(&counter);
     assert!(!get_page(&counter, &cookie).1.contains("id=\"sim"));
     assert_eq!(post(&counter, &cookie, "/sim/insert", ""), 404);
@@ -1081,7 +1088,7 @@ fn the_simulator_controls_exist_only_with_sim() {
 
 #[test]
 fn one_counter_page_per_reader() {
-    let reader = format!("No Such Reader {} 00 03", std::process::id());
+    let reader = absent_reader("03");
     let first = Counter::start_on(&reader, &[]);
     // A second page for the same reader is refused, and names the reader (one that
     // started instead would serve until killed: it is, and the test fails).

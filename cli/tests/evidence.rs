@@ -165,6 +165,13 @@ fn dump_signs_its_evidence_with_the_station_key() {
     assert!(code != 0 && code != 12 && code != 13, "{code} {text} {err}");
     assert!(err.contains("station.pub.der") && err.contains("PKCS#8"), "{err}");
     assert!(!nothing.0.exists(), "no output for a key that does not load");
+    // A key file that is not there: named once, and nothing written either.
+    let missing = keys.s("no-such-key.pem");
+    let (code, _, err) = dump_with_key(&nothing, &missing);
+    assert!(code != 0 && code != 12 && code != 13, "{code} {err}");
+    assert_eq!(err.matches(&missing).count(), 1, "{err}");
+    assert!(err.contains("cannot read the station key"), "{err}");
+    assert!(!nothing.0.exists());
 }
 
 /// The evidence of a simulated first-generation card (with this address), made in

@@ -450,59 +450,68 @@ fn connect_same(reader: &str, count: u32) -> Result<PcscCard, Error> {
 }
 
 /// One counter page per PC/SC reader (one clerk session per reader across
-/// processes, as the session cookie makes it within one): an exclusive lock on
-/// `zairyu-counter-<SHA-256 of the reader name, 16 hex>.lock` in the user's runtime
-/// directory (`$XDG_RUNTIME_DIR`, else the temporary directory: `/tmp` on Linux, the
-/// user's own on Windows), held while the process lives. The operating system drops
-/// it when the process ends, however it ends, so a killed counter never blocks the
-/// next. The file is never written; it is made readable by all (mode 0644), so that
-/// in a shared `/tmp` another user's counter can still take the lock.
-fn lock_reader(reader: &str) -> Result<std::fs::File, CliError> {
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(reader.as_bytes());
-    let dir = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(std::path::PathBuf::from)
-        .filter(|d| d.is_absolute() && d.is_dir())
-        .unwrap_or_else(std::env::temp_dir);
-    let path = dir.join(format!("zairyu-counter-{}.lock", hex::encode(&digest[..8])));
+/// processes, as the session cookie makes it within one), held for the run: the
+/// operating system lets go when the process ends, however it ends, so a killed
+/// counter never blocks the next. The name is `zairyu-counter-<SHA-256 of the reader
+/// name, 16 hex>`.
+///
+/// On Linux it is an abstract Unix socket of that name, bound and never accepted on:
+/// the kernel refuses a second bind of the name on the machine (per network
+/// namespace), whoever asks and whatever their environment, and it involves no file
+/// (nothing to follow, pre-create or clean up). Elsewhere (Windows) it is an
+/// exclusive lock on `<name>.lock` in the user's temporary directory, which is the
+/// user's own there.
+#[cfg(target_os = "linux")]
+fn lock_reader(reader: &str) -> Result<ReaderLock, CliError> {
+    use std::os::linux::net::SocketAddrExt as _;
+    let name = reader_lock_name(reader);
+    let failed = |e: std::io::Error| usage("counter_reader_lock_failed", format!("cannot lock reader {reader:?}: {e}"));
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).map_err(failed)?;
+    match std::os::unix::net::UnixListener::bind_addr(&addr) {
+        Ok(listener) => Ok(listener),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(reader_in_use(reader)),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// What [`lock_reader`] holds.
+#[cfg(target_os = "linux")]
+type ReaderLock = std::os::unix::net::UnixListener;
+
+/// [`lock_reader`] where there are no abstract sockets: a file lock in the user's
+/// temporary directory (never written).
+#[cfg(not(target_os = "linux"))]
+fn lock_reader(reader: &str) -> Result<ReaderLock, CliError> {
+    let path = std::env::temp_dir().join(format!("{}.lock", reader_lock_name(reader)));
     let failed = |e: std::io::Error| {
         usage("counter_reader_lock_failed", format!("cannot lock reader {reader:?} ({}): {e}", path.display()))
     };
-    // Read-only is enough to lock, and opens a file another user created; a missing
-    // file is created (never truncated, never written).
-    let file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o644);
-            match options.open(&path) {
-                Ok(f) => {
-                    // Whatever the umask: the lock is the only use of the file.
-                    #[cfg(unix)]
-                    let _ = f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-                    f
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    std::fs::File::open(&path).map_err(failed)?
-                }
-                Err(e) => return Err(failed(e)),
-            }
-        }
-        Err(e) => return Err(failed(e)),
-    };
+    let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path);
+    let file = file.map_err(failed)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(usage(
-            "counter_reader_in_use",
-            format!(
-                "another `zairyu counter` serves reader {reader:?} (one clerk session per reader): \
-                 use its page, or end it first"
-            ),
-        )),
+        Err(std::fs::TryLockError::WouldBlock) => Err(reader_in_use(reader)),
         Err(std::fs::TryLockError::Error(e)) => Err(failed(e)),
     }
+}
+
+/// What [`lock_reader`] holds.
+#[cfg(not(target_os = "linux"))]
+type ReaderLock = std::fs::File;
+
+fn reader_lock_name(reader: &str) -> String {
+    use sha2::Digest as _;
+    format!("zairyu-counter-{}", hex::encode(&sha2::Sha256::digest(reader.as_bytes())[..8]))
+}
+
+fn reader_in_use(reader: &str) -> CliError {
+    usage(
+        "counter_reader_in_use",
+        format!(
+            "another `zairyu counter` serves reader {reader:?} (one clerk session per reader): use its page, or end \
+             it first"
+        ),
+    )
 }
 
 /// The clerk's words for a failed read.
