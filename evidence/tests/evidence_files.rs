@@ -228,8 +228,10 @@ fn the_card_number_only_on_request() {
     let v = verify_evidence(&bytes, &zairyu_sim::test_trust_store());
     assert!(v.accepted());
     assert_eq!(v.card_number_full.as_deref().map(String::as_str), Some(common::NUMBER));
-    // Never in the JSON summary.
+    // Never in the JSON summary, nor in a debug print (logs).
     assert!(!v.to_json().to_string().contains(common::NUMBER));
+    let debug = format!("{v:?}");
+    assert!(!debug.contains(common::NUMBER) && !debug.contains("12345678"), "{debug}");
 }
 
 #[test]
