@@ -139,6 +139,23 @@ impl Counter {
         Counter { child, url, host, addr }
     }
 
+    /// `--sim` with a card of `card_type` that has the write application, the
+    /// in-process authority of `pki`, and the operator `clerk-007`.
+    fn sim_writing(pki: &WriteDir, card_type: &str) -> Counter {
+        let dir = pki.path();
+        Counter::launch(&[
+            "--sim",
+            "--sim-card-type",
+            card_type,
+            "--write-pki",
+            dir,
+            "--authority-dir",
+            dir,
+            "--operator",
+            "clerk-007",
+        ])
+    }
+
     fn token(&self) -> &str {
         self.url.split("token=").nth(1).unwrap()
     }
@@ -930,17 +947,7 @@ fn post(counter: &Counter, cookie: &str, path: &str, body: &str) -> u16 {
 #[test]
 fn the_simulated_card_is_read_and_written_in_process() {
     let pki = WriteDir::init_named("sim");
-    let counter = Counter::launch(&[
-        "--sim",
-        "--sim-card-type",
-        "05",
-        "--write-pki",
-        pki.path(),
-        "--authority-dir",
-        pki.path(),
-        "--operator",
-        "clerk-007",
-    ]);
+    let counter = Counter::sim_writing(&pki, "05");
     let cookie = session(&counter);
     // The simulated card starts in the reader.
     let (state, page) = get_page(&counter, &cookie);
@@ -1013,17 +1020,7 @@ fn nonce(page: &str) -> String {
 #[test]
 fn an_address_that_is_a_formula_is_exported_inert() {
     let pki = WriteDir::init_named("formula");
-    let counter = Counter::launch(&[
-        "--sim",
-        "--sim-card-type",
-        "1",
-        "--write-pki",
-        pki.path(),
-        "--authority-dir",
-        pki.path(),
-        "--operator",
-        "clerk-007",
-    ]);
+    let counter = Counter::sim_writing(&pki, "1");
     let cookie = session(&counter);
     assert_eq!(post(&counter, &cookie, "/read", &format!("number={NUMBER}")), 303);
     let (state, page) = get_page(&counter, &cookie);

@@ -98,13 +98,10 @@ pub fn verdict_words(v: Verdict) -> (&'static str, &'static str, &'static str, &
     }
 }
 
-const STYLE: &str = r#"
-:root { color-scheme: light; }
-* { box-sizing: border-box; }
-body { font-family: "IPAexGothic", "Noto Sans CJK JP", "Hiragino Sans", "Meiryo", sans-serif; margin: 0; padding: 16px 24px; color: #1a1a1a; background: #fff; line-height: 1.5; }
-h1 { font-size: 1.3rem; margin: 0 0 12px; }
-h2 { font-size: 1.1rem; margin: 24px 0 8px; border-bottom: 2px solid #ccc; }
-.en { color: #555; font-size: 0.9em; }
+/// The verdict box's rules: its colour and words per verdict class (`verdict-test`,
+/// `verdict-invalid` …). One set for every page that shows a verdict: the report
+/// carries it inline, the counter page serves it as a stylesheet of its own.
+pub const VERDICT_CSS: &str = r#"
 .verdict { border: 4px solid; border-radius: 8px; padding: 12px 16px; margin-bottom: 16px; display: flex; gap: 16px; align-items: center; }
 .verdict .symbol { font-size: 3rem; line-height: 1; }
 .verdict .word { font-weight: bold; text-transform: uppercase; letter-spacing: 0.05em; }
@@ -113,6 +110,15 @@ h2 { font-size: 1.1rem; margin: 24px 0 8px; border-bottom: 2px solid #ccc; }
 .verdict-test { border-color: #b36b00; background: #fff4e0; color: #4d2e00; }
 .verdict-untrusted, .verdict-invalid { border-color: #b3261e; background: #fde7e6; color: #5c0f0b; }
 .verdict-absent, .verdict-not-checked { border-color: #5f6368; background: #f1f3f4; color: #202124; }
+"#;
+
+const STYLE: &str = r#"
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { font-family: "IPAexGothic", "Noto Sans CJK JP", "Hiragino Sans", "Meiryo", sans-serif; margin: 0; padding: 16px 24px; color: #1a1a1a; background: #fff; line-height: 1.5; }
+h1 { font-size: 1.3rem; margin: 0 0 12px; }
+h2 { font-size: 1.1rem; margin: 24px 0 8px; border-bottom: 2px solid #ccc; }
+.en { color: #555; font-size: 0.9em; }
 .side { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 figure { margin: 0; border: 1px solid #ccc; padding: 8px; background: #fafafa; }
 figure img { display: block; image-rendering: pixelated; border: 1px solid #999; background: #fff; }
@@ -316,6 +322,7 @@ pub fn report_html(read: &CardRead, images: &[PngImage]) -> String {
     h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     h.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">\n");
     h.push_str("<title>在留カード等 読取結果 / Residence card read report</title>\n<style>");
+    h.push_str(VERDICT_CSS);
     h.push_str(STYLE);
     h.push_str("</style>\n</head>\n<body>\n");
     h.push_str(&format!(

@@ -26,5 +26,5 @@ pub use evidence::{
     verify_evidence, verify_evidence_with,
 };
 pub use export::{COLUMNS, CsvOptions, EXPORT_SCHEMA, ExportOptions, Row, export_row, write_csv, write_jsonl};
-pub use html::{PngImage, png_images, report_html};
+pub use html::{PngImage, VERDICT_CSS, png_images, report_html};
 pub use image::{ImageError, image_png};

@@ -65,6 +65,10 @@ pub fn router(app: Arc<App>) -> Router {
             get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SCRIPT) }),
         )
         .route("/static/counter.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE) }))
+        .route(
+            "/static/verdict.css",
+            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], zairyu_evidence::VERDICT_CSS) }),
+        )
         .layer(middleware::from_fn_with_state(Arc::clone(&app), guard))
         .with_state(app)
 }

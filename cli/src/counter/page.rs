@@ -34,6 +34,7 @@ pub fn render(app: &App, st: &mut CounterState) -> String {
     h.push_str("<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n");
     h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     h.push_str("<title>在留カード 窓口確認 / Residence card counter check</title>\n");
+    h.push_str("<link rel=\"stylesheet\" href=\"/static/verdict.css\">\n");
     h.push_str("<link rel=\"stylesheet\" href=\"/static/counter.css\">\n");
     h.push_str("<script src=\"/static/counter.js\" defer></script>\n</head>\n");
     h.push_str(&format!("<body data-version=\"{}\" data-state=\"{live}\">\n", st.version));
